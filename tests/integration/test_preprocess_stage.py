@@ -1,0 +1,158 @@
+"""The whole preprocessing stage on tiny corpora: contract, bad input, determinism."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import tensorflow as tf
+
+from tests.conftest import TINY_REVIEWS, typed, write_aclimdb_archive
+from workflow.artifacts import PreprocessLayout, matching_files, read_json, read_vocab
+from workflow.preprocess import stage
+from workflow.preprocess.pipeline import EmptyCorpusError
+from workflow.preprocess.readers import InputError
+
+EXACT = ("preprocess.validation_fraction=0", "preprocess.min_count=2")
+
+
+def run(make_config, *overrides) -> PreprocessLayout:
+    config = typed(make_config(*overrides))
+    stage.run(config, {})
+    return PreprocessLayout(os.path.join(config.workdir, "preprocess"))
+
+
+def examples(layout: PreprocessLayout, split: str) -> dict[str, dict]:
+    """doc_id -> {tokens, label, rating}, parsed with TensorFlow."""
+    parsed = {}
+    for path in matching_files(layout.examples_glob(split)):
+        for record in tf.data.TFRecordDataset(path, compression_type="GZIP"):
+            feature = tf.train.Example.FromString(record.numpy()).features.feature
+            parsed[feature["doc_id"].bytes_list.value[0].decode()] = {
+                "tokens": list(feature["tokens"].int64_list.value),
+                "label": feature["label"].int64_list.value[0],
+                "rating": feature["rating"].int64_list.value[0],
+            }
+    return parsed
+
+
+def test_exact_vocabulary_and_encoded_examples(make_config, tiny_archive):
+    layout = run(make_config, f"data.path={tiny_archive}", *EXACT)
+    assert read_vocab(layout.vocab) == [
+        ("<pad>", 0), ("<unk>", 6), ("a", 4), ("bad", 4), ("great", 4), ("film", 3), ("plot", 3),
+        ("and", 2), ("cast", 2), ("fine", 2), ("the", 2),
+    ]
+    train = examples(layout, "train")
+    assert sorted(train) == ["train/neg/2_1", "train/neg/3_2", "train/pos/0_9", "train/pos/1_8"]
+    # "Great film, great cast.<br /><br />Great!" -> great film great cast great
+    assert train["train/pos/0_9"] == {"tokens": [4, 5, 4, 8, 4], "label": 1, "rating": 9}
+    assert examples(layout, "test")["test/neg/6_3"] == {"tokens": [1, 3, 3], "label": 0, "rating": 3}
+    manifest = read_json(layout.manifest)
+    assert manifest["counts"] == {"records_read": 7, "records_written": 7, "records_rejected": 0, "vocabulary_size": 11}
+
+
+def test_test_text_never_reaches_vocabulary_or_corpus(make_config, tiny_archive):
+    layout = run(make_config, f"data.path={tiny_archive}", "preprocess.min_count=1")
+    vocabulary = {token for token, _ in read_vocab(layout.vocab)}
+    corpus = " ".join(Path(path).read_text() for path in matching_files(layout.corpus_glob)).split()
+    assert "testonlyword" not in vocabulary and "testonlyword" not in corpus
+    assert {"story", "acting", "the"} <= vocabulary  # rare training-side words are in with min_count=1
+    assert all(example["tokens"][0] == 1 for example in examples(layout, "test").values())  # <unk>
+
+
+def test_bad_records_are_rejected_counted_and_reported(make_config, tmp_path):
+    reviews = {
+        **TINY_REVIEWS,
+        "aclImdb/train/pos/10_7.txt": b"\xff\xfe not utf-8",
+        "aclImdb/train/neg/11_1.txt": b"   <br />  ",
+        "aclImdb/train/neg/notanumber.txt": b"a bad file name",
+        "aclImdb/test/pos/12_8.txt": b"",
+    }
+    archive = write_aclimdb_archive(tmp_path / "bad.tar.gz", reviews)
+    layout = run(make_config, f"data.path={archive}", *EXACT)
+    stats = read_json(layout.stats)
+    for split, row in stats["splits"].items():
+        assert row["records_read"] == row["records_written"] + row["records_rejected"], split
+    assert (stats["splits"]["train"]["records_rejected"], stats["splits"]["test"]["records_rejected"]) == (3, 1)
+    assert stats["totals"] == {"records_read": 11, "records_written": 7, "records_rejected": 4}
+    rejected = [json.loads(line) for path in matching_files(layout.rejected_glob) for line in Path(path).read_text().splitlines()]
+    reasons = {row["doc_id"]: row["reason"] for row in rejected}
+    assert reasons["train/pos/10_7"].startswith("undecodable bytes")
+    assert reasons["train/neg/11_1"].startswith("empty text")
+    assert reasons["train/neg/notanumber"] == "file name is not <id>_<rating>.txt"
+    assert reasons["test/pos/12_8"].startswith("empty text")
+    assert all(row["source"].endswith(".txt") and str(archive) in row["source"] for row in rejected)
+
+
+def test_runs_are_byte_identical_across_runners(make_config, tiny_archive, tmp_path):
+    """Same config -> same bytes, whether in memory or over two worker processes."""
+    first = run(make_config, f"data.path={tiny_archive}", f"workdir={tmp_path / 'a'}")
+    second = run(
+        make_config, f"data.path={tiny_archive}", f"workdir={tmp_path / 'b'}",
+        "beam.running_mode=multi_processing", "beam.num_workers=2",
+    )
+    names = lambda root: sorted(p.relative_to(root) for p in Path(root).rglob("*") if p.is_file() and p.name != "manifest.json")  # noqa: E731
+    assert names(first.root) == names(second.root)
+    for name in names(first.root):
+        assert (Path(first.root) / name).read_bytes() == (Path(second.root) / name).read_bytes(), name
+
+
+def test_validation_split_is_stable_and_disjoint(make_config, tiny_archive):
+    layout = run(make_config, f"data.path={tiny_archive}", "preprocess.validation_fraction=0.5")
+    train, validation = set(examples(layout, "train")), set(examples(layout, "validation"))
+    assert train and validation and not train & validation
+    assert len(train | validation) == 4
+    again = run(make_config, f"data.path={tiny_archive}", "preprocess.validation_fraction=0.5")
+    assert set(examples(again, "validation")) == validation
+
+
+def test_truncated_archive_fails_and_leaves_nothing_finished(make_config, tmp_path):
+    reviews = {f"aclImdb/train/pos/{i}_9.txt": os.urandom(3000).hex().encode() for i in range(40)}
+    whole = write_aclimdb_archive(tmp_path / "whole.tar.gz", reviews).read_bytes()
+    truncated = tmp_path / "truncated.tar.gz"
+    truncated.write_bytes(whole[: len(whole) // 2])
+    workdir = tmp_path / "work"
+    with pytest.raises(Exception, match="truncated or corrupt archive"):
+        run(make_config, f"data.path={truncated}", f"workdir={workdir}")
+    assert list(workdir.iterdir()) == []  # neither preprocess/ nor a staging folder
+
+
+def test_missing_path_and_empty_corpus_are_clear_errors(make_config, tmp_path):
+    with pytest.raises(InputError, match="no such file"):
+        run(make_config, f"data.path={tmp_path / 'nope.tar.gz'}")
+    only_test = write_aclimdb_archive(tmp_path / "t.tar.gz", {"aclImdb/test/pos/1_9.txt": b"only test text"})
+    with pytest.raises(Exception, match="empty corpus"):
+        run(make_config, f"data.path={only_test}")
+    assert not (tmp_path / "work" / "preprocess").exists()
+
+
+def test_rerun_replaces_the_previous_output(make_config, tiny_archive):
+    run(make_config, f"data.path={tiny_archive}", *EXACT)
+    layout = run(make_config, f"data.path={tiny_archive}", "preprocess.validation_fraction=0", "preprocess.min_count=4")
+    assert [token for token, _ in read_vocab(layout.vocab)] == ["<pad>", "<unk>", "a", "bad", "great"]
+    assert [p.name for p in Path(layout.root).parent.iterdir()] == ["preprocess"]
+
+
+def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "workflow.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+
+
+def test_cli_runs_and_reports_user_errors_in_one_line(tmp_path, tiny_archive):
+    ok = cli(f"data.path={tiny_archive}", f"workdir={tmp_path / 'w'}", "beam.running_mode=in_memory", cwd=tmp_path)
+    assert ok.returncode == 0, ok.stderr[-2000:]
+    assert (tmp_path / "w" / "preprocess" / "manifest.json").exists()
+
+    bad_value = cli("preprocess.validation_fraction=2", f"workdir={tmp_path / 'x'}", cwd=tmp_path)
+    assert bad_value.returncode == 2
+    assert "error: preprocess.validation_fraction=2.0: must be in [0, 1)" in bad_value.stderr
+
+    missing = cli(f"data.path={tmp_path / 'missing'}", f"workdir={tmp_path / 'y'}", cwd=tmp_path)
+    assert missing.returncode == 2 and "error: data.path=" in missing.stderr and "missing" in missing.stderr
+
+    typo = cli("preprocess.min_cuont=1", cwd=tmp_path)
+    assert typo.returncode != 0 and "min_cuont" in typo.stderr
+    assert not (tmp_path / "x" / "preprocess").exists() and not (tmp_path / "y" / "preprocess").exists()

@@ -1,0 +1,47 @@
+"""The typed config: bad keys and values fail at compose time, ranges in validate()."""
+
+import pytest
+from hydra.errors import ConfigCompositionException
+from omegaconf.errors import ValidationError
+
+from tests.conftest import typed
+from workflow.config import ConfigError, CorpusFormat, RunningMode, sample_path
+
+
+def test_default_config_is_the_bundled_sample(make_config):
+    config = typed(make_config())
+    assert config.data.format is CorpusFormat.aclimdb
+    assert config.data.path == sample_path()
+    assert config.beam.running_mode is RunningMode.in_memory
+
+
+def test_unknown_key_fails_at_compose(make_config):
+    with pytest.raises(ConfigCompositionException, match="min_cuont"):
+        make_config("preprocess.min_cuont=3")
+
+
+def test_wrong_type_and_bad_enum_fail_at_compose(make_config):
+    with pytest.raises((ConfigCompositionException, ValidationError), match="min_count"):
+        make_config("preprocess.min_count=lots")
+    with pytest.raises((ConfigCompositionException, ValidationError), match="format"):
+        make_config("data.format=xml")
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("preprocess.validation_fraction=1.5", "preprocess.validation_fraction"),
+        ("preprocess.min_count=0", "preprocess.min_count"),
+        ("preprocess.tokenizer.pattern='(x)'", "preprocess.tokenizer.pattern"),
+        ("data.label_map.pos=7", "data.label_map.pos"),
+    ],
+)
+def test_validate_names_the_key(make_config, override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        typed(make_config(override))
+
+
+def test_imdb_needs_a_path(make_config):
+    cfg = make_config("data=imdb")
+    with pytest.raises(Exception, match="data.path"):
+        typed(cfg)

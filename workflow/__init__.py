@@ -1,0 +1,3 @@
+"""Pretrained-embedding workflow: Beam preprocessing, gensim word2vec, Keras Embedding training."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,202 @@
+"""The artefact contract: every file name a stage writes or reads, in one place.
+
+A stage writes into a staging folder beside its final folder and moves it into
+place only when everything, ``manifest.json`` last, has been written. So a
+stage folder with a manifest is finished; an interrupted stage leaves only a
+``.staging-*`` folder, which the next run removes.
+
+Layout of ``<workdir>/preprocess/``::
+
+    vocab.tsv                              token<TAB>count, row number = id
+    stats.json                             per split: read/written/rejected, tokens, OOV, lengths
+    examples/<split>-NNNNN.tfrecord.gz     tf.train.Example: tokens, label, rating, doc_id
+    corpus/{train,unsup}-NNNNN.txt         training-side text, one document a line, tokens by spaces
+    rejected/rejected-NNNNN.jsonl          one JSON object a rejected record: source, doc_id, split, reason
+    manifest.json                          config, inputs, counts, durations, versions (written last)
+
+Paths may be local or any filesystem Apache Beam knows (``gs://``...): Beam
+workers write through ``apache_beam.io.filesystems.FileSystems``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from typing import Any, Iterator
+
+from apache_beam.io.filesystems import FileSystems
+
+PAD, UNK = "<pad>", "<unk>"
+PAD_ID, UNK_ID = 0, 1
+MANIFEST = "manifest.json"
+SPLITS = ("train", "validation", "test")  # labelled splits written as examples
+UNSUP = "unsup"  # unlabelled documents: corpus only
+TRAINING_SIDE = ("train", UNSUP)  # the only text that builds the vocabulary and the corpus
+
+
+def join(*parts: str) -> str:
+    return FileSystems.join(*parts)
+
+
+def is_local(path: str) -> bool:
+    return FileSystems.get_scheme(path) in (None, "file")
+
+
+@dataclass(frozen=True)
+class PreprocessLayout:
+    """File names inside one preprocessing output folder (final or staging)."""
+
+    root: str
+
+    @property
+    def vocab(self) -> str:
+        return join(self.root, "vocab.tsv")
+
+    @property
+    def stats(self) -> str:
+        return join(self.root, "stats.json")
+
+    @property
+    def manifest(self) -> str:
+        return join(self.root, MANIFEST)
+
+    def examples_prefix(self, split: str) -> str:
+        return join(self.root, "examples", split)
+
+    def examples_glob(self, split: str) -> str:
+        return self.examples_prefix(split) + "-*.tfrecord.gz"
+
+    def corpus_prefix(self, split: str) -> str:
+        return join(self.root, "corpus", split)
+
+    @property
+    def corpus_glob(self) -> str:
+        return join(self.root, "corpus", "*.txt")
+
+    @property
+    def rejected_prefix(self) -> str:
+        return join(self.root, "rejected", "rejected")
+
+    @property
+    def rejected_glob(self) -> str:
+        return self.rejected_prefix + "-*.jsonl"
+
+
+def stage_dir(workdir: str, stage: str) -> str:
+    return join(workdir, stage)
+
+
+def matching_files(pattern: str) -> list[str]:
+    """Sorted paths matching a glob (any Beam filesystem); [] when none."""
+    result = FileSystems.match([pattern])[0]
+    return sorted(metadata.path for metadata in result.metadata_list)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def write_text(path: str, text: str) -> None:
+    with FileSystems.create(path) as handle:
+        handle.write(text.encode("utf-8"))
+
+
+def read_text(path: str) -> str:
+    with FileSystems.open(path) as handle:
+        return handle.read().decode("utf-8")
+
+
+def write_json(path: str, payload: Any) -> None:
+    write_text(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def read_json(path: str) -> Any:
+    return json.loads(read_text(path))
+
+
+def file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with FileSystems.open(path) as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def read_vocab(path: str) -> list[tuple[str, int]]:
+    """``vocab.tsv`` as ``[(token, count), ...]``; list index = token id."""
+    rows = []
+    for line_number, line in enumerate(read_text(path).splitlines(), start=1):
+        token, sep, count = line.partition("\t")
+        if not sep or not count.isdigit():
+            raise ValueError(f"{path}:{line_number}: expected 'token<TAB>count', got {line!r}")
+        rows.append((token, int(count)))
+    return rows
+
+
+def read_manifest(stage_root: str) -> dict | None:
+    """The stage's manifest, or None when the stage never finished."""
+    path = join(stage_root, MANIFEST)
+    return read_json(path) if FileSystems.exists(path) else None
+
+
+# --------------------------------------------------------------------------- staging
+
+
+@contextlib.contextmanager
+def staged_output(final_dir: str) -> Iterator[str]:
+    """Yield a fresh staging folder; on success it replaces ``final_dir``.
+
+    The caller writes ``manifest.json`` last inside the staging folder. On an
+    exception the staging folder is deleted and ``final_dir`` is untouched.
+    """
+    parent, name = FileSystems.split(final_dir.rstrip("/"))
+    _remove_stale_staging(parent, name)
+    staging = join(parent, f".{name}.staging-{uuid.uuid4().hex[:12]}")
+    FileSystems.mkdirs(staging)
+    try:
+        yield staging
+    except BaseException:
+        _delete(staging)
+        raise
+    if not FileSystems.exists(join(staging, MANIFEST)):
+        _delete(staging)
+        raise RuntimeError(f"stage wrote no {MANIFEST} into {staging}; refusing to publish it")
+    _publish(staging, final_dir)
+
+
+def _remove_stale_staging(parent: str, name: str) -> None:
+    """Remove what an interrupted earlier run left (one run per stage folder at a time)."""
+    if is_local(parent) and os.path.isdir(parent):
+        for entry in os.listdir(parent):
+            if entry.startswith(f".{name}.staging-"):
+                shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+
+
+def _publish(staging: str, final_dir: str) -> None:
+    if is_local(final_dir):
+        # One rename: readers see the old folder or the new one, never half of each.
+        trash = f"{staging}.old"
+        if os.path.exists(final_dir):
+            os.replace(final_dir, trash)
+        os.replace(staging, final_dir)
+        shutil.rmtree(trash, ignore_errors=True)
+        return
+    # Object stores have no folder rename: drop the old manifest first, move the
+    # files, the manifest last, so the folder only looks finished at the end.
+    _delete(final_dir)
+    files = [path for path in matching_files(join(staging, "**")) if not path.endswith("/" + MANIFEST)]
+    targets = [final_dir + path[len(staging):] for path in files]
+    FileSystems.rename(files, targets)
+    FileSystems.rename([join(staging, MANIFEST)], [join(final_dir, MANIFEST)])
+    _delete(staging)
+
+
+def _delete(path: str) -> None:
+    if is_local(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif FileSystems.exists(path):
+        FileSystems.delete([path])

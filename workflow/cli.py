@@ -1,0 +1,70 @@
+"""Console entry points (``wf-preprocess``...): thin ``@hydra.main`` wrappers.
+
+Each one turns the composed config into the typed schema objects, checks
+ranges, runs its stage and turns a user error (bad input, bad config value)
+into one line on stderr and exit status 2 instead of a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Callable
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from workflow import config as schema
+from workflow.preprocess.pipeline import EmptyCorpusError
+from workflow.preprocess.readers import InputError
+
+schema.register()
+CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")  # the checkout's (or image's) conf/
+
+USER_ERRORS = (schema.ConfigError, InputError, EmptyCorpusError)
+
+
+def user_error(error: BaseException) -> BaseException | None:
+    """The user-facing error behind ``error``, also when a Beam worker raised it.
+
+    Beam re-raises worker exceptions wrapped (and, across processes, only as
+    text), so the chain and the message are both searched.
+    """
+    seen = error
+    while seen is not None:
+        if isinstance(seen, USER_ERRORS):
+            return seen
+        for kind in USER_ERRORS:
+            marker = f"{kind.__name__}: "
+            text = str(seen)
+            if marker in text:
+                return kind(text.split(marker, 1)[1].splitlines()[0].split(" [while running")[0])
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+def run_stage(cfg: DictConfig, stage: Callable[[schema.Config, dict], object]) -> None:
+    """Validate ``cfg``, run ``stage``, exit 2 with one line on a user error."""
+    try:
+        schema.validate(cfg)
+        resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+        typed: schema.Config = OmegaConf.to_object(cfg)
+        stage(typed, resolved)
+    except Exception as error:  # noqa: BLE001 - reduced to one line when it is the user's to fix
+        found = user_error(error)
+        if found is None:
+            raise
+        print(f"error: {found}", file=sys.stderr)
+        sys.exit(2)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def preprocess(cfg: DictConfig) -> None:
+    """Stage 1: corpus -> vocab.tsv, TFRecord splits, word2vec corpus, stats."""
+    from workflow.preprocess import stage
+
+    run_stage(cfg, stage.run)
+
+
+if __name__ == "__main__":
+    preprocess()

@@ -1,0 +1,139 @@
+"""Typed schema of the Hydra config tree (``conf/``), registered in ConfigStore.
+
+The YAML files under ``conf/`` are merged onto these dataclasses, so a typo in
+a key or a value of the wrong type fails when the config is composed, before
+any work starts. Range checks that a type cannot express live in
+:func:`validate`, which every entry point calls first.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Any, Dict, List, Optional
+
+from hydra.core.config_store import ConfigStore
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+from workflow.text import DEFAULT_TOKEN_PATTERN, check_pattern
+
+SAMPLE_ARCHIVE = "aclImdb_sample.tar.gz"
+
+
+class ConfigError(ValueError):
+    """A config value that composes but cannot work; the message names the key."""
+
+
+class CorpusFormat(enum.Enum):
+    aclimdb = "aclimdb"  # aclImdb/{train,test}/{pos,neg,unsup}/<id>_<rating>.txt, folder or .tar.gz
+    csv = "csv"
+    jsonl = "jsonl"
+    text = "text"  # one unlabelled document per line
+
+
+class SourceSplit(enum.Enum):
+    """Which split a single CSV/JSONL/text source holds (aclImdb knows from its paths)."""
+
+    train = "train"
+    test = "test"
+    unsup = "unsup"
+
+
+class RunningMode(enum.Enum):
+    in_memory = "in_memory"
+    multi_threading = "multi_threading"
+    multi_processing = "multi_processing"
+
+
+@dataclass
+class DataConfig:
+    name: str = MISSING
+    format: CorpusFormat = CorpusFormat.aclimdb
+    path: str = MISSING  # a file, a folder or a glob; .gz files are decompressed
+    split: SourceSplit = SourceSplit.train
+    text_field: str = "text"
+    label_field: str = "label"
+    id_field: Optional[str] = None  # default: <file name>:<record number>
+    rating_field: Optional[str] = None
+    label_map: Dict[str, int] = field(
+        default_factory=lambda: {"pos": 1, "neg": 0, "positive": 1, "negative": 0, "1": 1, "0": 0}
+    )
+    csv_delimiter: str = ","
+    unlabelled: List[str] = field(default_factory=list)  # extra plain-text globs for the training side
+
+
+@dataclass
+class TokenizerConfig:
+    pattern: str = DEFAULT_TOKEN_PATTERN
+    lowercase: bool = True
+    strip_html: bool = True
+
+
+@dataclass
+class PreprocessConfig:
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    min_count: int = 2
+    max_size: int = 50_000  # including <pad> and <unk>
+    validation_fraction: float = 0.1
+    test_fraction: float = 0.0  # carve a test split out of train when the corpus has none
+    num_shards: int = 4
+    read_parallelism: int = 2  # workers that each stream a (non-splittable) archive and keep 1/N of it
+
+
+@dataclass
+class BeamConfig:
+    runner: str = "FnApiRunner"  # or DataflowRunner, FlinkRunner, SparkRunner, PortableRunner...
+    num_workers: int = 2  # FnApiRunner only
+    running_mode: RunningMode = RunningMode.multi_processing  # FnApiRunner only
+    options: Dict[str, Any] = field(default_factory=dict)  # any Beam pipeline option, passed through
+
+
+@dataclass
+class Config:
+    workdir: str = MISSING
+    seed: int = 0
+    data: DataConfig = field(default_factory=DataConfig)
+    preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
+    beam: BeamConfig = field(default_factory=BeamConfig)
+
+
+def sample_path() -> str:
+    """Path of the bundled aclImdb sample shipped inside the package."""
+    return str(resources.files("workflow") / "sample_data" / SAMPLE_ARCHIVE)
+
+
+def register() -> None:
+    """Register the schema and the ``${sample_data:}`` resolver (idempotent)."""
+    ConfigStore.instance().store(name="schema", node=Config)
+    if not OmegaConf.has_resolver("sample_data"):
+        OmegaConf.register_new_resolver("sample_data", sample_path)
+
+
+def _require(condition: bool, key: str, value: Any, why: str) -> None:
+    if not condition:
+        raise ConfigError(f"{key}={value!r}: {why}")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check what types cannot: ranges and cross-field rules. Raises ConfigError."""
+    pre = cfg.preprocess
+    _require(pre.min_count >= 1, "preprocess.min_count", pre.min_count, "must be >= 1")
+    _require(pre.max_size >= 3, "preprocess.max_size", pre.max_size, "must be >= 3 (<pad>, <unk> and one token)")
+    _require(0 <= pre.validation_fraction < 1, "preprocess.validation_fraction", pre.validation_fraction, "must be in [0, 1)")
+    _require(0 <= pre.test_fraction < 1, "preprocess.test_fraction", pre.test_fraction, "must be in [0, 1)")
+    _require(
+        pre.validation_fraction + pre.test_fraction < 1,
+        "preprocess.test_fraction",
+        pre.test_fraction,
+        "validation_fraction + test_fraction must leave some training data",
+    )
+    _require(pre.read_parallelism >= 1, "preprocess.read_parallelism", pre.read_parallelism, "must be >= 1")
+    _require(pre.num_shards >= 1, "preprocess.num_shards", pre.num_shards, "must be >= 1")
+    try:
+        check_pattern(pre.tokenizer.pattern)
+    except ValueError as error:
+        raise ConfigError(f"preprocess.{error}") from None
+    _require(cfg.beam.num_workers >= 1, "beam.num_workers", cfg.beam.num_workers, "must be >= 1")
+    for label, value in cfg.data.label_map.items():
+        _require(value in (0, 1), f"data.label_map.{label}", value, "labels must map to 0 or 1")

@@ -1,0 +1,108 @@
+"""Token counting and vocabulary building, designed against Beam's per-element cost.
+
+Counting happens inside each bundle in a ``collections.Counter`` (one element
+per document, never one per token) and partial counters are merged by the
+combiner: the shape DESIGN.md measured at 1.6x a plain ``Counter`` where one
+element per token costs 4.8x.
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass, field
+
+import apache_beam as beam
+import numpy as np
+
+from workflow.artifacts import PAD, UNK
+
+LENGTH_PERCENTILES = (50, 90, 95, 99)
+
+
+@dataclass
+class SplitCounts:
+    """Everything one split's stats need; partial per batch, merged by ``MergeSplitCounts``."""
+
+    records_read: int = 0
+    records_rejected: int = 0
+    documents: int = 0
+    token_counts: collections.Counter = field(default_factory=collections.Counter)
+    lengths: list[int] = field(default_factory=list)
+
+    def add(self, tokens: list[str]) -> None:
+        self.documents += 1
+        self.token_counts.update(tokens)
+        self.lengths.append(len(tokens))
+
+    def merge(self, other: "SplitCounts") -> None:
+        self.records_read += other.records_read
+        self.records_rejected += other.records_rejected
+        self.documents += other.documents
+        self.token_counts.update(other.token_counts)
+        self.lengths.extend(other.lengths)
+
+
+class MergeSplitCounts(beam.CombineFn):
+    """Partial SplitCounts of one split -> their sum (lengths sorted)."""
+
+    def create_accumulator(self) -> SplitCounts:
+        return SplitCounts()
+
+    def add_input(self, total: SplitCounts, partial: SplitCounts) -> SplitCounts:
+        total.merge(partial)
+        return total
+
+    def merge_accumulators(self, accumulators) -> SplitCounts:
+        total = SplitCounts()
+        for partial in accumulators:
+            total.merge(partial)
+        return total
+
+    def extract_output(self, total: SplitCounts) -> SplitCounts:
+        total.lengths.sort()
+        return total
+
+
+def build_vocabulary(token_counts: collections.Counter, min_count: int, max_size: int) -> list[tuple[str, int]]:
+    """``[(token, count)]`` with id = index: <pad>, <unk>, then count desc, token asc.
+
+    ``<unk>``'s count is the number of corpus tokens that fall outside the
+    vocabulary (too rare or past ``max_size``), so the file also tells how much
+    of the training text maps to ``<unk>``.
+    """
+    kept = sorted(
+        ((token, count) for token, count in token_counts.items() if count >= min_count),
+        key=lambda item: (-item[1], item[0]),
+    )[: max_size - 2]
+    unknown = sum(token_counts.values()) - sum(count for _, count in kept)
+    return [(PAD, 0), (UNK, unknown)] + kept
+
+
+def render_vocabulary(vocabulary: list[tuple[str, int]]) -> str:
+    """vocab.tsv text: ``token<TAB>count`` per line, row number = id."""
+    for token, _ in vocabulary:
+        if not token or any(char in token for char in "\t\n\r"):
+            raise ValueError(f"token {token!r} cannot be written to vocab.tsv (tab, newline or empty)")
+    return "".join(f"{token}\t{count}\n" for token, count in vocabulary)
+
+
+def split_summary(counts: SplitCounts, vocabulary_tokens: frozenset[str]) -> dict:
+    """The numbers ``stats.json`` reports for one split (its OOV against the final vocabulary)."""
+    tokens = sum(counts.lengths)
+    oov = sum(count for token, count in counts.token_counts.items() if token not in vocabulary_tokens)
+    lengths = np.asarray(counts.lengths) if counts.lengths else np.zeros(1, dtype=np.int64)
+    return {
+        "records_read": counts.records_read,
+        "records_rejected": counts.records_rejected,
+        "documents": counts.documents,
+        "tokens": tokens,
+        "distinct_tokens": len(counts.token_counts),
+        "oov_tokens": oov,
+        "oov_rate": round(oov / tokens, 6) if tokens else 0.0,
+        "length": {
+            "min": int(lengths.min()),
+            "mean": round(float(lengths.mean()), 2),
+            **{f"p{q}": int(np.percentile(lengths, q, method="lower")) for q in LENGTH_PERCENTILES},
+            "max": int(lengths.max()),
+        },
+    }

@@ -1,0 +1,61 @@
+"""The element types that flow through the preprocessing pipeline.
+
+``RawRecord`` (one per input document, as read) -> ``Document`` (tokenised,
+validated) or ``Rejection`` (why it was dropped). Splits are assigned from a
+stable fingerprint of the document id, so they never depend on the runner,
+the number of workers or Python's salted ``hash()``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import NamedTuple, Optional
+
+UNLABELLED = -1
+
+
+class RawRecord(NamedTuple):
+    doc_id: str  # unique and stable: "train/pos/123_9", "reviews.csv:17"
+    split: str  # train | validation | test | unsup (validation/test carved from train by fingerprint)
+    source: str  # file (and archive member) it came from, for rejection reports
+    text: Optional[str]  # decoded with errors="surrogateescape": undecodable bytes stay detectable
+    label: Optional[str]  # raw label as found ("pos", "1"...); None = unlabelled or missing
+    rating: int  # 0 = unknown
+    error: Optional[str] = None  # set by a reader that could not read this record
+
+
+class Document(NamedTuple):
+    doc_id: str
+    split: str
+    text: str  # the tokens joined by single spaces: one string ships far faster than a list
+    label: int  # 0/1, or UNLABELLED
+    rating: int
+
+    @property
+    def tokens(self) -> list[str]:
+        return self.text.split(" ")
+
+
+class Rejection(NamedTuple):
+    doc_id: str
+    split: str
+    source: str
+    reason: str
+
+
+def fingerprint(doc_id: str) -> float:
+    """A stable number in [0, 1) for a document id (BLAKE2b, not ``hash()``)."""
+    digest = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") / 2**64
+
+
+def assign_split(record: RawRecord, validation_fraction: float, test_fraction: float) -> RawRecord:
+    """Carve ``test`` (when asked) and ``validation`` out of ``train`` by fingerprint."""
+    if record.split != "train":
+        return record
+    point = fingerprint(record.doc_id)
+    if point < test_fraction:
+        return record._replace(split="test")
+    if point < test_fraction + validation_fraction:
+        return record._replace(split="validation")
+    return record
