@@ -14,6 +14,14 @@ Layout of ``<workdir>/preprocess/``::
     rejected/rejected-NNNNN.jsonl          one JSON object a rejected record: source, doc_id, split, reason
     manifest.json                          config, inputs, counts, durations, versions (written last)
 
+Layout of ``<workdir>/word2vec/``::
+
+    vectors.bin                            the word vectors, word2vec binary format (no pickle)
+    embedding_matrix.npy                   float32 (vocabulary size, dim); row i = vector of id i
+    coverage.json                          share of vocabulary types and corpus tokens with a vector
+    quality.json                           analogies, WordSim-353, nearest neighbours of probe words
+    manifest.json                          config, vocab.tsv hash, dim, counts, timings (written last)
+
 Paths may be local or any filesystem Apache Beam knows (``gs://``...): Beam
 workers write through ``apache_beam.io.filesystems.FileSystems``.
 """
@@ -37,6 +45,10 @@ MANIFEST = "manifest.json"
 SPLITS = ("train", "validation", "test")  # labelled splits written as examples
 UNSUP = "unsup"  # unlabelled documents: corpus only
 TRAINING_SIDE = ("train", UNSUP)  # the only text that builds the vocabulary and the corpus
+
+
+class ContractError(ValueError):
+    """A stage's input is missing or was built from something else; the message names both."""
 
 
 def join(*parts: str) -> str:
@@ -85,6 +97,33 @@ class PreprocessLayout:
     @property
     def rejected_glob(self) -> str:
         return self.rejected_prefix + "-*.jsonl"
+
+
+@dataclass(frozen=True)
+class Word2VecLayout:
+    """File names inside one word2vec output folder (final or staging)."""
+
+    root: str
+
+    @property
+    def vectors(self) -> str:
+        return join(self.root, "vectors.bin")
+
+    @property
+    def matrix(self) -> str:
+        return join(self.root, "embedding_matrix.npy")
+
+    @property
+    def coverage(self) -> str:
+        return join(self.root, "coverage.json")
+
+    @property
+    def quality(self) -> str:
+        return join(self.root, "quality.json")
+
+    @property
+    def manifest(self) -> str:
+        return join(self.root, MANIFEST)
 
 
 def stage_dir(workdir: str, stage: str) -> str:
@@ -141,6 +180,14 @@ def read_manifest(stage_root: str) -> dict | None:
     """The stage's manifest, or None when the stage never finished."""
     path = join(stage_root, MANIFEST)
     return read_json(path) if FileSystems.exists(path) else None
+
+
+def require_manifest(stage_root: str, command: str) -> dict:
+    """The manifest of a finished stage; ContractError telling what to run otherwise."""
+    manifest = read_manifest(stage_root)
+    if manifest is None:
+        raise ContractError(f"no finished stage in {stage_root} (no {MANIFEST}): run {command} first")
+    return manifest
 
 
 # --------------------------------------------------------------------------- staging

@@ -15,13 +15,15 @@ import hydra
 from omegaconf import DictConfig, OmegaConf
 
 from workflow import config as schema
+from workflow.artifacts import ContractError
+from workflow.embeddings.vectors_io import VectorsError
 from workflow.preprocess.pipeline import EmptyCorpusError
 from workflow.preprocess.readers import InputError
 
 schema.register()
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")  # the checkout's (or image's) conf/
 
-USER_ERRORS = (schema.ConfigError, InputError, EmptyCorpusError)
+USER_ERRORS = (schema.ConfigError, InputError, EmptyCorpusError, ContractError, VectorsError)
 
 
 def user_error(error: BaseException) -> BaseException | None:
@@ -62,6 +64,14 @@ def run_stage(cfg: DictConfig, stage: Callable[[schema.Config, dict], object]) -
 def preprocess(cfg: DictConfig) -> None:
     """Stage 1: corpus -> vocab.tsv, TFRecord splits, word2vec corpus, stats."""
     from workflow.preprocess import stage
+
+    run_stage(cfg, stage.run)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def word2vec(cfg: DictConfig) -> None:
+    """Stage 2: word vectors (trained or imported) -> embedding_matrix.npy, coverage, quality."""
+    from workflow.embeddings import stage
 
     run_stage(cfg, stage.run)
 

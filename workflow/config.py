@@ -40,6 +40,18 @@ class SourceSplit(enum.Enum):
     unsup = "unsup"
 
 
+class VectorsFormat(enum.Enum):
+    word2vec_text = "word2vec_text"
+    word2vec_binary = "word2vec_binary"
+    glove = "glove"  # word2vec text without the header line
+
+
+class EmbeddingMode(enum.Enum):
+    frozen = "frozen"  # pretrained matrix, trainable=False
+    finetune = "finetune"  # pretrained matrix, trainable
+    random = "random"  # the layer's own initializer; the matrix is never read
+
+
 class RunningMode(enum.Enum):
     in_memory = "in_memory"
     multi_threading = "multi_threading"
@@ -82,6 +94,37 @@ class PreprocessConfig:
 
 
 @dataclass
+class QualityConfig:
+    probes: List[str] = field(
+        default_factory=lambda: ["good", "bad", "great", "awful", "boring", "funny", "plot", "actor", "director", "music"]
+    )
+    topn: int = 8
+    analogy_restrict_vocab: int = 30_000  # most frequent words searched for analogy answers
+
+
+@dataclass
+class Word2VecConfig:
+    sg: int = 0  # 0 = CBOW, 1 = skip-gram
+    vector_size: int = 100
+    window: int = 5
+    negative: int = 5
+    sample: float = 1e-3
+    alpha: float = 0.025
+    epochs: int = 5
+    min_count: int = 1  # on top of preprocess.min_count, which already shaped vocab.tsv
+    workers: int = 2
+    seed: int = 0
+    quality: QualityConfig = field(default_factory=QualityConfig)
+
+
+@dataclass
+class EmbeddingConfig:
+    mode: EmbeddingMode = EmbeddingMode.finetune
+    vectors: Optional[str] = None  # None: train word2vec on the corpus; else a file to import
+    vectors_format: VectorsFormat = VectorsFormat.word2vec_text
+
+
+@dataclass
 class BeamConfig:
     runner: str = "FnApiRunner"  # or DataflowRunner, FlinkRunner, SparkRunner, PortableRunner...
     num_workers: int = 2  # FnApiRunner only
@@ -96,6 +139,8 @@ class Config:
     data: DataConfig = field(default_factory=DataConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     beam: BeamConfig = field(default_factory=BeamConfig)
+    word2vec: Word2VecConfig = field(default_factory=Word2VecConfig)
+    embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
 
 
 def sample_path() -> str:
@@ -135,5 +180,10 @@ def validate(cfg: DictConfig) -> None:
     except ValueError as error:
         raise ConfigError(f"preprocess.{error}") from None
     _require(cfg.beam.num_workers >= 1, "beam.num_workers", cfg.beam.num_workers, "must be >= 1")
+    w2v = cfg.word2vec
+    _require(w2v.sg in (0, 1), "word2vec.sg", w2v.sg, "must be 0 (CBOW) or 1 (skip-gram)")
+    for key in ("vector_size", "window", "epochs", "min_count", "workers"):
+        _require(w2v[key] >= 1, f"word2vec.{key}", w2v[key], "must be >= 1")
+    _require(w2v.negative >= 0, "word2vec.negative", w2v.negative, "must be >= 0")
     for label, value in cfg.data.label_map.items():
         _require(value in (0, 1), f"data.label_map.{label}", value, "labels must map to 0 or 1")

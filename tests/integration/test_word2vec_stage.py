@@ -1,0 +1,156 @@
+"""The embedding stage: training, import formats, matrix alignment, contract checks, determinism."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gensim.models.keyedvectors import KeyedVectors
+
+from tests.conftest import typed
+from workflow.artifacts import ContractError, Word2VecLayout, read_json, read_vocab, write_json
+from workflow.embeddings import stage as word2vec_stage
+from workflow.embeddings.stage import load_embedding_matrix
+from workflow.embeddings.vectors_io import VectorsError
+from workflow.preprocess import stage as preprocess_stage
+
+FILLER = "the a of and to is in it this that was as with for film movie".split()
+
+
+def planted_corpus(path: Path, documents: int = 400, seed: int = 0) -> Path:
+    """Unlabelled text where 'alpha' and 'beta' share every context and 'gamma' never does."""
+    rng = random.Random(seed)
+    lines = []
+    for _ in range(documents):
+        word = rng.choice(["alpha", "beta"])
+        lines.append(" ".join(rng.choices(FILLER, k=4) + ["red", "sky", word, "blue", "sea"] + rng.choices(FILLER, k=4)))
+        lines.append(" ".join(rng.choices(FILLER, k=4) + ["old", "car", "gamma", "fast", "road"] + rng.choices(FILLER, k=4)))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def prepared(tmp_path, make_config):
+    """A finished preprocessing output of the planted corpus; returns a config factory for it."""
+    corpus = planted_corpus(tmp_path / "planted.txt")
+    base = ("data=jsonl", "data.format=text", f"data.path={corpus}", "data.split=unsup", "preprocess.min_count=1")
+
+    def config(*overrides: str):
+        return typed(make_config(*base, "word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=20", *overrides))
+
+    preprocess_stage.run(config(), {})
+    return config
+
+
+def test_planted_synonyms_end_up_nearest(prepared):
+    config = prepared()
+    word2vec_stage.run(config, {})
+    layout = Word2VecLayout(os.path.join(config.workdir, "word2vec"))
+    vectors = KeyedVectors.load_word2vec_format(layout.vectors, binary=True)
+    # Calibrated over corpus/model seeds 0-4 (CBOW, dim 16, 20 epochs):
+    # alpha~beta 0.995-0.996, alpha~gamma -0.24..-0.15.
+    assert vectors.similarity("alpha", "beta") > 0.9
+    assert vectors.similarity("alpha", "gamma") < 0.5
+    quality = read_json(layout.quality)
+    assert quality["analogies"]["questions"] == 19544
+    assert quality["analogies"]["scored"] + quality["analogies"]["out_of_vocabulary"] == 19544
+    assert quality["neighbours"]["awful"] is None  # a probe word the corpus lacks
+
+
+def test_matrix_rows_align_with_vocabulary(prepared):
+    config = prepared()
+    word2vec_stage.run(config, {})
+    layout = Word2VecLayout(os.path.join(config.workdir, "word2vec"))
+    vocabulary = read_vocab(os.path.join(config.workdir, "preprocess", "vocab.tsv"))
+    vectors = KeyedVectors.load_word2vec_format(layout.vectors, binary=True)
+    matrix = np.load(layout.matrix)
+    assert matrix.shape == (len(vocabulary), 16) and matrix.dtype == np.float32
+    assert not matrix[0].any()  # <pad>
+    for token_id, (token, _) in enumerate(vocabulary[2:], start=2):
+        np.testing.assert_array_equal(matrix[token_id], vectors[token])
+    coverage = read_json(layout.coverage)
+    assert coverage["type_coverage"] == 1.0 and coverage["vocabulary_types"] == len(vocabulary) - 2
+
+
+def test_one_worker_and_a_seed_give_identical_vectors(prepared, tmp_path):
+    first = prepared()
+    word2vec_stage.run(first, {})
+    matrix = np.load(Word2VecLayout(os.path.join(first.workdir, "word2vec")).matrix)
+    word2vec_stage.run(first, {})  # again, replacing the output
+    again = np.load(Word2VecLayout(os.path.join(first.workdir, "word2vec")).matrix)
+    np.testing.assert_array_equal(matrix, again)
+
+
+def write_vectors(path: Path, words: dict[str, list[float]], fmt: str) -> Path:
+    vectors = KeyedVectors(vector_size=3)
+    vectors.add_vectors(list(words), np.array(list(words.values()), dtype=np.float32))
+    if fmt == "word2vec_binary":
+        vectors.save_word2vec_format(str(path), binary=True)
+    else:
+        vectors.save_word2vec_format(str(path), binary=False, write_header=fmt == "word2vec_text")
+    return path
+
+
+@pytest.mark.parametrize("fmt", ["word2vec_text", "word2vec_binary", "glove"])
+def test_imported_vectors_fill_their_rows_and_oov_rows_match_their_variance(prepared, tmp_path, fmt):
+    rng = np.random.default_rng(1)
+    known = {word: list(rng.normal(0, 0.5, 3)) for word in ["alpha", "beta", "sky", "notinvocab"]}
+    path = write_vectors(tmp_path / f"vectors.{fmt}", known, fmt)
+    config = prepared(f"embedding.vectors={path}", f"embedding.vectors_format={fmt}")
+    manifest = word2vec_stage.run(config, {})
+    vocabulary = read_vocab(os.path.join(config.workdir, "preprocess", "vocab.tsv"))
+    ids = {token: index for index, (token, _) in enumerate(vocabulary)}
+    matrix = np.load(Word2VecLayout(os.path.join(config.workdir, "word2vec")).matrix)
+    for word in ["alpha", "beta", "sky"]:
+        np.testing.assert_allclose(matrix[ids[word]], known[word], rtol=1e-6)
+    assert manifest["inputs"]["vectors"]["format"] == fmt
+    coverage = read_json(Word2VecLayout(os.path.join(config.workdir, "word2vec")).coverage)
+    assert coverage["types_with_vector"] == 3
+
+
+def test_oov_rows_have_the_pretrained_variance():
+    from workflow.embeddings.matrix import build_matrix
+
+    rng = np.random.default_rng(0)
+    vectors = KeyedVectors(vector_size=50)
+    vectors.add_vectors([f"w{i}" for i in range(500)], rng.normal(0, 0.3, (500, 50)).astype(np.float32))
+    vocabulary = [("<pad>", 0), ("<unk>", 5)] + [(f"w{i}", 10) for i in range(500)] + [(f"new{i}", 1) for i in range(500)]
+    matrix, coverage = build_matrix(vocabulary, vectors, seed=3)
+    oov = matrix[502:]
+    assert abs(oov.var() / vectors.vectors.var() - 1) < 0.05  # U[-a, a] with a = sqrt(3 var)
+    assert coverage["type_coverage"] == pytest.approx(0.5)
+    assert coverage["token_coverage"] == pytest.approx(5000 / (5 + 5000 + 500))
+
+
+def test_contract_checks_name_both_sides(prepared):
+    config = prepared()
+    word2vec_stage.run(config, {})
+    vocab_path = os.path.join(config.workdir, "preprocess", "vocab.tsv")
+    vocabulary = read_vocab(vocab_path)
+    manifest = read_json(os.path.join(config.workdir, "word2vec", "manifest.json"))
+    digest = manifest["inputs"]["vocab_sha256"]
+    assert load_embedding_matrix(config.workdir, digest, len(vocabulary), 16).shape == (len(vocabulary), 16)
+    with pytest.raises(ContractError, match=rf"built from vocab.tsv sha256 {digest[:12]}, but the vocabulary is now 000000000000"):
+        load_embedding_matrix(config.workdir, "0" * 64, len(vocabulary), 16)
+    with pytest.raises(ContractError, match="dimension 16 but the config asks for 300"):
+        load_embedding_matrix(config.workdir, digest, len(vocabulary), 300)
+    # A vocabulary edited after preprocessing is caught before training.
+    with open(vocab_path, "a") as handle:
+        handle.write("sneaky\t1\n")
+    with pytest.raises(ContractError, match="changed after its manifest"):
+        word2vec_stage.run(config, {})
+
+
+def test_missing_stage_and_bad_vectors_are_clear(make_config, prepared, tmp_path):
+    with pytest.raises(ContractError, match="run wf-preprocess first"):
+        word2vec_stage.run(typed(make_config(f"workdir={tmp_path / 'empty'}")), {})
+    garbage = tmp_path / "garbage.txt"
+    garbage.write_text("2 3\nalpha 1 2\n")
+    with pytest.raises(VectorsError, match="garbage.txt"):
+        word2vec_stage.run(prepared(f"embedding.vectors={garbage}"), {})
+    with pytest.raises(VectorsError, match="no such file"):
+        word2vec_stage.run(prepared(f"embedding.vectors={tmp_path / 'nope.txt'}"), {})
