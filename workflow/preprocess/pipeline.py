@@ -22,7 +22,7 @@ from typing import Callable, Iterator
 
 import apache_beam as beam
 
-from workflow.artifacts import SPLITS, TRAINING_SIDE, UNK_ID, UNSUP, PreprocessLayout
+from workflow.artifacts import SPLITS, TRAINING_SIDE, UNK_ID, UNSUP, PreprocessLayout, write_text
 from workflow.config import Config
 from workflow.preprocess.counting import MergeSplitCounts, SplitCounts, build_vocabulary, render_vocabulary, split_summary
 from workflow.preprocess.examples import VarintTable, encode_example
@@ -100,8 +100,6 @@ class WriteText(beam.PTransform):
         path = self._path
 
         def write(content: str) -> str:
-            from workflow.artifacts import write_text
-
             write_text(path, content)
             return path
 

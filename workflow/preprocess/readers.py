@@ -50,14 +50,15 @@ def _decode(data: bytes) -> str:
 # --------------------------------------------------------------------------- aclImdb
 
 
-def aclimdb_record(member: str, data: Optional[bytes], error: Optional[str] = None) -> Optional[RawRecord]:
-    """RawRecord for a review file path ending in ``<split>/<label>/<name>``; None for other files."""
+def is_review(member: str) -> bool:
+    """Whether a path ends in ``<train|test>/<pos|neg|unsup>/<name>.txt`` (README, imdb.vocab... are not)."""
     parts = member.split("/")
-    if len(parts) < 3 or parts[-3] not in ACLIMDB_SPLITS or parts[-2] not in ACLIMDB_LABELS:
-        return None
-    split, label, name = parts[-3:]
-    if not name.endswith(".txt"):
-        return None
+    return len(parts) >= 3 and parts[-3] in ACLIMDB_SPLITS and parts[-2] in ACLIMDB_LABELS and parts[-1].endswith(".txt")
+
+
+def aclimdb_record(member: str, data: Optional[bytes], error: Optional[str] = None) -> RawRecord:
+    """RawRecord for a review file path (``is_review(member)`` holds)."""
+    split, label, name = member.split("/")[-3:]
     doc_id = f"{split}/{label}/{name[:-4]}"
     match = _ACLIMDB_NAME.fullmatch(name)
     if error is None and match is None:
@@ -90,7 +91,7 @@ class _ReadAclImdbArchivePart(beam.DoFn):
             with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
                 with tarfile.open(fileobj=handle, mode="r|*") as archive:
                     for member in archive:
-                        if member.isdir() or aclimdb_record(member.name, b"") is None:
+                        if member.isdir() or not is_review(member.name):
                             continue
                         index += 1
                         if index % parts == part:
@@ -113,9 +114,9 @@ class _ReadAclImdbFile(beam.DoFn):
             data, error = readable.read(), None
         except OSError as failure:
             data, error = None, f"unreadable file: {failure}"
-        record = aclimdb_record(path.replace("\\", "/"), data, error)
-        if record is not None:
-            yield record._replace(source=path)
+        member = path.replace("\\", "/")
+        if is_review(member):
+            yield aclimdb_record(member, data, error)._replace(source=path)
 
 
 def aclimdb_folder_patterns(root: str) -> list[str]:

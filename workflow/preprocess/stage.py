@@ -21,7 +21,7 @@ from workflow.artifacts import (
 )
 from workflow.config import Config
 from workflow.preprocess.options import pipeline_setup
-from workflow.preprocess.pipeline import EmptyCorpusError, build_pipeline
+from workflow.preprocess.pipeline import ALL_SPLITS, EmptyCorpusError, build_pipeline
 from workflow.preprocess.readers import input_files
 
 STAGE = "preprocess"
@@ -80,7 +80,8 @@ def run(config: Config, resolved_config: dict) -> dict:
 def log_summary(stats: dict, final_dir: str, seconds: float) -> None:
     """A readable table of the split counts (the same numbers as stats.json)."""
     log.info("%-10s %9s %9s %9s %11s %8s %6s", "split", "read", "written", "rejected", "tokens", "oov", "p50")
-    for split, row in stats["splits"].items():
+    for split in ALL_SPLITS:
+        row = stats["splits"][split]
         log.info(
             "%-10s %9d %9d %9d %11d %7.2f%% %6s",
             split, row["records_read"], row["records_written"], row["records_rejected"], row.get("tokens", 0),
