@@ -18,7 +18,6 @@ import struct
 
 import google_crc32c
 
-FEATURE_KEYS = ("doc_id", "label", "rating", "tokens")
 
 
 def varint(value: int) -> bytes:
