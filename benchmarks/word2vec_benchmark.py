@@ -49,9 +49,7 @@ def main() -> None:
     stage_rates, bare_rates = [], []
     with tempfile.TemporaryDirectory() as scratch:
         corpus = os.path.join(scratch, "corpus.txt")
-        with open(corpus, "wb") as out:
-            for path in matching_files(preprocess.corpus_glob):
-                out.write(open(path, "rb").read())
+        stage.concatenate_corpus(matching_files(preprocess.corpus_glob), corpus)
         for _ in range(args.repeats):
             started = time.perf_counter()
             Word2Vec(

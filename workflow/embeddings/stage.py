@@ -62,7 +62,7 @@ def load_embedding_matrix(workdir: str, vocab_sha256: str, vocabulary_size: int,
     return matrix
 
 
-def _concatenate(paths: list[str], target: str) -> None:
+def concatenate_corpus(paths: list[str], target: str) -> None:
     """gensim's corpus_file is one file; the preprocessing corpus is shards."""
     with open(target, "wb") as out:
         for path in paths:
@@ -81,7 +81,7 @@ def run(config: Config, resolved_config: dict) -> dict:
         layout = Word2VecLayout(staging)
         if embedding.vectors is None:
             corpus = os.path.join(staging, ".corpus.txt")
-            _concatenate(matching_files(preprocess.corpus_glob), corpus)
+            concatenate_corpus(matching_files(preprocess.corpus_glob), corpus)
             log.info("word2vec: %s, dim %d, %d epochs, %d workers on %s", "skip-gram" if config.word2vec.sg else "CBOW",
                      config.word2vec.vector_size, config.word2vec.epochs, config.word2vec.workers, preprocess.corpus_glob)
             vectors, words_per_second = train_word2vec(corpus, vocabulary, config.word2vec)

@@ -19,7 +19,6 @@ import struct
 import google_crc32c
 
 
-
 def varint(value: int) -> bytes:
     """Protobuf base-128 varint of a non-negative int."""
     if value < 0:
