@@ -59,9 +59,7 @@ def make_config(tmp_path: Path) -> Callable[..., DictConfig]:
     """Compose the real config tree with overrides; in-memory Beam and a tmp workdir by default."""
 
     def make(*overrides: str) -> DictConfig:
-        defaults = [f"workdir={tmp_path / 'work'}", "beam.running_mode=in_memory", "beam.num_workers=1"]
-        with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-            return compose("config", overrides=defaults + list(overrides))
+        return compose_config(tmp_path / "work", *overrides)
 
     return make
 
@@ -69,3 +67,44 @@ def make_config(tmp_path: Path) -> Callable[..., DictConfig]:
 def typed(cfg: DictConfig) -> schema.Config:
     schema.validate(cfg)
     return OmegaConf.to_object(cfg)
+
+
+POSITIVE_WORDS = ["superb", "wonderful", "delightful", "moving", "brilliant", "charming", "gripping", "touching"]
+NEGATIVE_WORDS = ["dreadful", "tedious", "awful", "dull", "clumsy", "painful", "pointless", "lifeless"]
+NEUTRAL_WORDS = [f"word{i}" for i in range(60)] + ["the", "film", "movie", "plot", "actor", "scene", "story", "and", "a", "of"]
+
+
+def synthetic_reviews(train_per_label: int, test_per_label: int, unsup: int, seed: int = 0) -> dict[str, bytes]:
+    """An aclImdb-shaped corpus whose label is learnable: each review mixes neutral words with
+    4-8 words of its sentiment and 0-2 of the other one."""
+    import random
+
+    rng = random.Random(seed)
+
+    def review(label: int | None) -> bytes:
+        words = rng.choices(NEUTRAL_WORDS, k=rng.randint(15, 45))
+        if label is not None:
+            own, other = (POSITIVE_WORDS, NEGATIVE_WORDS) if label else (NEGATIVE_WORDS, POSITIVE_WORDS)
+            words += rng.choices(own, k=rng.randint(4, 8)) + rng.choices(other, k=rng.randint(0, 2))
+        else:
+            words += rng.choices(POSITIVE_WORDS + NEGATIVE_WORDS, k=rng.randint(2, 6))
+        rng.shuffle(words)
+        return (" ".join(words).capitalize() + ".").encode()
+
+    reviews, number = {}, 0
+    for split, per_label in (("train", train_per_label), ("test", test_per_label)):
+        for folder, label in (("pos", 1), ("neg", 0)):
+            for _ in range(per_label):
+                reviews[f"aclImdb/{split}/{folder}/{number}_{8 if label else 2}.txt"] = review(label)
+                number += 1
+    for _ in range(unsup):
+        reviews[f"aclImdb/train/unsup/{number}_0.txt"] = review(None)
+        number += 1
+    return reviews
+
+
+def compose_config(workdir: Path, *overrides: str) -> DictConfig:
+    """The real config tree for ``workdir``, shrunk for tests (in-memory Beam, one worker)."""
+    defaults = [f"workdir={workdir}", "beam.running_mode=in_memory", "beam.num_workers=1"]
+    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
+        return compose("config", overrides=defaults + list(overrides))

@@ -22,6 +22,17 @@ Layout of ``<workdir>/word2vec/``::
     quality.json                           analogies, WordSim-353, nearest neighbours of probe words
     manifest.json                          config, vocab.tsv hash, dim, counts, timings (written last)
 
+Layout of ``<workdir>/runs/<run name>/`` (one training run; written in place,
+so that an interrupted run can resume; ``metrics.json`` last marks it finished)::
+
+    identity.json                          config sections, input hashes, global batch (written first)
+    checkpoints/ckpt-N.*                   model + optimizer every trainer.checkpoint_every_steps
+    checkpoints/state.json                 which checkpoint, epoch, step in epoch, history so far
+    best/                                  weights of the epoch with the best validation accuracy
+    tensorboard/{train,validation}/        scalars: loss, accuracy, learning rate
+    export/model.keras                     the trained classifier (token ids in, probability out)
+    metrics.json                           test accuracy, AUC, loss, epochs, wall time, examples/s, config
+
 Paths may be local or any filesystem Apache Beam knows (``gs://``...): Beam
 workers write through ``apache_beam.io.filesystems.FileSystems``.
 """
@@ -126,6 +137,45 @@ class Word2VecLayout:
         return join(self.root, MANIFEST)
 
 
+@dataclass(frozen=True)
+class RunLayout:
+    """File names inside one training run folder."""
+
+    root: str
+
+    @property
+    def identity(self) -> str:
+        return os.path.join(self.root, "identity.json")
+
+    @property
+    def checkpoints(self) -> str:
+        return os.path.join(self.root, "checkpoints")
+
+    @property
+    def state(self) -> str:
+        return os.path.join(self.checkpoints, "state.json")
+
+    @property
+    def best(self) -> str:
+        return os.path.join(self.root, "best")
+
+    @property
+    def tensorboard(self) -> str:
+        return os.path.join(self.root, "tensorboard")
+
+    @property
+    def export(self) -> str:
+        return os.path.join(self.root, "export", "model.keras")
+
+    @property
+    def metrics(self) -> str:
+        return os.path.join(self.root, "metrics.json")
+
+
+def run_dir(workdir: str, run_name: str) -> str:
+    return os.path.join(workdir, "runs", run_name)
+
+
 def stage_dir(workdir: str, stage: str) -> str:
     return join(workdir, stage)
 
@@ -163,6 +213,15 @@ def file_sha256(path: str) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def write_json_atomic(path: str, payload: Any) -> None:
+    """Local JSON written to a temporary name and renamed: readers never see half a file."""
+    temporary = f"{path}.tmp-{uuid.uuid4().hex[:8]}"
+    with open(temporary, "w", encoding="utf-8") as handle:
+        json.dump(payload, handle, indent=2, sort_keys=True)
+        handle.write("\n")
+    os.replace(temporary, path)
 
 
 def read_vocab(path: str) -> list[tuple[str, int]]:

@@ -7,11 +7,16 @@ into one line on stderr and exit status 2 instead of a traceback.
 
 from __future__ import annotations
 
+import logging
+import multiprocessing
+import os
 import sys
 from pathlib import Path
 from typing import Callable
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from workflow import config as schema
@@ -21,6 +26,7 @@ from workflow.preprocess.pipeline import EmptyCorpusError
 from workflow.preprocess.readers import InputError
 
 schema.register()
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO/WARNING lines drown the progress output
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")  # the checkout's (or image's) conf/
 
 USER_ERRORS = (schema.ConfigError, InputError, EmptyCorpusError, ContractError, VectorsError)
@@ -74,6 +80,45 @@ def word2vec(cfg: DictConfig) -> None:
     from workflow.embeddings import stage
 
     run_stage(cfg, stage.run)
+
+
+def _train_here(config: schema.Config, resolved: dict, log_file: str | None = None) -> None:
+    """Body of one training job (in this process, or as the target of a fresh one)."""
+    if log_file is not None:  # a spawned process starts without Hydra's logging
+        logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s",
+                            handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(log_file)], force=True)
+    from workflow.training import stage
+
+    try:
+        stage.run(config, resolved)
+    except Exception as error:  # noqa: BLE001 - same one-line treatment as run_stage
+        found = user_error(error)
+        if found is None or log_file is None:
+            raise
+        print(f"error: {found}", file=sys.stderr)
+        sys.exit(2)
+
+
+def _train_in_fresh_process(config: schema.Config, resolved: dict) -> None:
+    """Run one multirun job in its own process.
+
+    TensorFlow keeps devices, memory and graph state for the life of a
+    process; a fresh ``spawn`` process per job keeps sweep jobs independent.
+    """
+    hydra_config = HydraConfig.get()
+    log_file = str(Path(hydra_config.runtime.output_dir) / f"{hydra_config.job.name}.log")
+    process = multiprocessing.get_context("spawn").Process(target=_train_here, args=(config, resolved, log_file))
+    process.start()
+    process.join()
+    if process.exitcode != 0:
+        sys.exit(process.exitcode if process.exitcode > 0 else 1)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def train(cfg: DictConfig) -> None:
+    """Stage 3: the Keras Embedding classifier (frozen / finetune / random) under tf.distribute."""
+    multirun = HydraConfig.initialized() and HydraConfig.get().mode is RunMode.MULTIRUN
+    run_stage(cfg, _train_in_fresh_process if multirun else _train_here)
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from workflow.text import DEFAULT_TOKEN_PATTERN, check_pattern
 
 SAMPLE_ARCHIVE = "aclImdb_sample.tar.gz"
+POOLING_STATISTICS = ("mean", "max")
 
 
 class ConfigError(ValueError):
@@ -47,9 +48,26 @@ class VectorsFormat(enum.Enum):
 
 
 class EmbeddingMode(enum.Enum):
+    """How the classifier's Embedding layer starts and whether it trains."""
+
     frozen = "frozen"  # pretrained matrix, trainable=False
     finetune = "finetune"  # pretrained matrix, trainable
     random = "random"  # the layer's own initializer; the matrix is never read
+
+    def __str__(self) -> str:  # so that ${embedding.mode} interpolates as "finetune" in run names
+        return self.value
+
+
+class Encoder(enum.Enum):
+    pooling = "pooling"  # fastText-style: masked average (and max) of the token vectors
+    cnn = "cnn"  # Kim (2014): parallel convolutions over several window sizes, max over time
+    bilstm = "bilstm"  # bidirectional LSTM over the masked sequence
+
+
+class StrategyKind(enum.Enum):
+    auto = "auto"  # MirroredStrategy over every visible GPU; the default device otherwise
+    mirrored = "mirrored"  # MirroredStrategy over strategy.devices (all GPUs when empty)
+    multiworker = "multiworker"  # MultiWorkerMirroredStrategy; the cluster comes from TF_CONFIG
 
 
 class RunningMode(enum.Enum):
@@ -125,6 +143,41 @@ class EmbeddingConfig:
 
 
 @dataclass
+class ModelConfig:
+    encoder: Encoder = Encoder.pooling
+    max_len: int = 400  # tokens kept from the start of each review
+    dropout: float = 0.5
+    pooling: List[str] = field(default_factory=lambda: ["mean", "max"])  # pooling encoder: statistics concatenated
+    hidden_units: int = 0  # pooling encoder: a ReLU layer before the output (0 = linear, as fastText)
+    windows: List[int] = field(default_factory=lambda: [3, 4, 5])  # cnn
+    filters: int = 100  # cnn: feature maps per window size
+    lstm_units: int = 64  # bilstm: units per direction
+
+
+@dataclass
+class TrainerConfig:
+    run_name: str = MISSING  # folder under <workdir>/runs/
+    batch_size: int = 32  # per replica; the global batch is batch_size x replicas
+    epochs: int = 5
+    learning_rate: float = 1e-3  # Adam
+    scale_learning_rate: bool = False  # multiply by the number of replicas (linear scaling rule)
+    shuffle_buffer: int = 50_000
+    sort_pool_batches: int = 50  # batches per pool sorted by length, so that each batch pads little
+    early_stopping_patience: int = 2  # epochs without a better validation accuracy; 0 = never stop early
+    log_every_steps: int = 50  # TensorBoard scalars
+    checkpoint_every_steps: int = 200  # resume point inside an epoch
+    deterministic: bool = True  # tf.config.experimental.enable_op_determinism
+
+
+@dataclass
+class StrategyConfig:
+    kind: StrategyKind = StrategyKind.auto
+    devices: List[str] = field(default_factory=list)  # mirrored: e.g. ["/gpu:0", "/gpu:1"]; empty = all GPUs
+    logical_devices: int = 0  # split the first GPU (or the CPU) into this many logical devices; 0 = off
+    logical_gpu_memory_mb: int = 4096  # memory of each logical GPU
+
+
+@dataclass
 class BeamConfig:
     runner: str = "FnApiRunner"  # or DataflowRunner, FlinkRunner, SparkRunner, PortableRunner...
     num_workers: int = 2  # FnApiRunner only
@@ -141,6 +194,9 @@ class Config:
     beam: BeamConfig = field(default_factory=BeamConfig)
     word2vec: Word2VecConfig = field(default_factory=Word2VecConfig)
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    trainer: TrainerConfig = field(default_factory=TrainerConfig)
+    strategy: StrategyConfig = field(default_factory=StrategyConfig)
 
 
 def sample_path() -> str:
@@ -185,5 +241,20 @@ def validate(cfg: DictConfig) -> None:
     for key in ("vector_size", "window", "epochs", "min_count", "workers"):
         _require(w2v[key] >= 1, f"word2vec.{key}", w2v[key], "must be >= 1")
     _require(w2v.negative >= 0, "word2vec.negative", w2v.negative, "must be >= 0")
+    model = cfg.model
+    for key in ("max_len", "filters", "lstm_units"):
+        _require(model[key] >= 1, f"model.{key}", model[key], "must be >= 1")
+    _require(0 <= model.dropout < 1, "model.dropout", model.dropout, "must be in [0, 1)")
+    _require(model.hidden_units >= 0, "model.hidden_units", model.hidden_units, "must be >= 0")
+    _require(len(model.windows) > 0 and all(w >= 1 for w in model.windows), "model.windows", list(model.windows), "must be a non-empty list of sizes >= 1")
+    unknown = set(model.pooling) - set(POOLING_STATISTICS)
+    _require(len(model.pooling) > 0 and not unknown, "model.pooling", list(model.pooling), f"must be a non-empty subset of {list(POOLING_STATISTICS)}")
+    trainer = cfg.trainer
+    for key in ("batch_size", "epochs", "shuffle_buffer", "sort_pool_batches", "log_every_steps", "checkpoint_every_steps"):
+        _require(trainer[key] >= 1, f"trainer.{key}", trainer[key], "must be >= 1")
+    _require(trainer.learning_rate > 0, "trainer.learning_rate", trainer.learning_rate, "must be > 0")
+    _require(trainer.early_stopping_patience >= 0, "trainer.early_stopping_patience", trainer.early_stopping_patience, "must be >= 0")
+    _require(bool(trainer.run_name) and "/" not in trainer.run_name, "trainer.run_name", trainer.run_name, "must be a non-empty folder name")
+    _require(cfg.strategy.logical_devices >= 0, "strategy.logical_devices", cfg.strategy.logical_devices, "must be >= 0")
     for label, value in cfg.data.label_map.items():
         _require(value in (0, 1), f"data.label_map.{label}", value, "labels must map to 0 or 1")

@@ -1,0 +1,152 @@
+"""The trainer through its command line: replicas, workers, resume after kill -9, multirun, bad overrides.
+
+Each test starts fresh ``wf-train`` processes, because a TensorFlow process
+fixes its devices (two logical CPUs here) and cluster when it starts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from tests.conftest import compose_config, synthetic_reviews, typed, write_aclimdb_archive
+from workflow.artifacts import RunLayout, read_json
+from workflow.embeddings import stage as word2vec_stage
+from workflow.preprocess import stage as preprocess_stage
+from workflow.training.model import load_classifier
+
+WORD2VEC = ("word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=5")
+# No dropout: replicas draw their own dropout masks, so only a dropout-free model can match across layouts.
+EXACT = (*WORD2VEC, "model.dropout=0", "trainer.epochs=2", "trainer.learning_rate=0.01")
+TRAIN = "from workflow.cli import train; train()"
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("distributed")
+    archive = write_aclimdb_archive(root / "synthetic.tar.gz", synthetic_reviews(150, 50, 100, seed=1))
+    workdir = root / "work"
+    config = typed(compose_config(workdir, "data=imdb", f"data.path={archive}", "preprocess.min_count=1", *WORD2VEC))
+    preprocess_stage.run(config, {})
+    word2vec_stage.run(config, {})
+    return workdir
+
+
+def wf_train(workdir: Path, *overrides: str, env: dict | None = None, **popen) -> subprocess.Popen:
+    flags = [argument for argument in overrides if argument.startswith("-")]
+    command = [sys.executable, "-c", TRAIN, *flags, f"workdir={workdir}", *[o for o in overrides if o not in flags]]
+    return subprocess.Popen(command, cwd=workdir.parent, env={**os.environ, **(env or {})}, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **popen)
+
+
+def finish(process: subprocess.Popen) -> str:
+    output, _ = process.communicate(timeout=300)
+    assert process.returncode == 0, output[-3000:]
+    return output
+
+
+def weights(workdir: Path, run_name: str) -> list[np.ndarray]:
+    model = load_classifier(RunLayout(os.path.join(workdir, "runs", run_name)).export)
+    return [keras.ops.convert_to_numpy(weight) for weight in model.weights]
+
+
+def metrics(workdir: Path, run_name: str) -> dict:
+    return read_json(RunLayout(os.path.join(workdir, "runs", run_name)).metrics)
+
+
+@pytest.fixture(scope="module")
+def two_replicas(workdir) -> str:
+    """MirroredStrategy over two logical CPU devices, 8 examples per replica."""
+    finish(wf_train(workdir, *EXACT, "strategy=mirrored", "strategy.logical_devices=2", "trainer.batch_size=8", "trainer.run_name=two"))
+    return "two"
+
+
+def test_one_and_two_replicas_reach_the_same_weights(workdir, two_replicas):
+    finish(wf_train(workdir, *EXACT, "strategy=mirrored", "strategy.logical_devices=1", "trainer.batch_size=16", "trainer.run_name=one"))
+    one, two = metrics(workdir, "one"), metrics(workdir, two_replicas)
+    assert (one["replicas"], two["replicas"]) == (1, 2)
+    assert one["global_batch_size"] == two["global_batch_size"] == 16
+    for single, mirrored in zip(weights(workdir, "one"), weights(workdir, two_replicas), strict=True):
+        np.testing.assert_allclose(single, mirrored, rtol=1e-4, atol=1e-5)
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for sock in sockets:
+        sock.bind(("127.0.0.1", 0))
+    ports = [sock.getsockname()[1] for sock in sockets]
+    for sock in sockets:
+        sock.close()
+    return ports
+
+
+def test_two_worker_processes_train_like_two_replicas(workdir, two_replicas):
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
+    workers = [
+        wf_train(workdir, *EXACT, "strategy=multiworker", "trainer.batch_size=8", "trainer.run_name=multi",
+                 env={"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})})
+        for index in range(2)
+    ]
+    for worker in workers:
+        finish(worker)
+    result = metrics(workdir, "multi")
+    assert result["replicas"] == 2 and result["strategy"].startswith("MultiWorkerMirroredStrategy")
+    assert not (workdir / "runs" / "multi" / ".worker-1").exists(), "the other worker cleans up its checkpoints"
+    for multi, mirrored in zip(weights(workdir, "multi"), weights(workdir, two_replicas), strict=True):
+        np.testing.assert_allclose(multi, mirrored, rtol=1e-4, atol=1e-5)
+
+
+def test_kill_9_mid_epoch_then_same_command_resumes(workdir):
+    command = (*WORD2VEC, "trainer.epochs=2", "trainer.batch_size=4", "trainer.checkpoint_every_steps=10")
+    process = wf_train(workdir, *command, "trainer.run_name=killed")
+    for line in process.stdout:  # wait for the first mid-epoch checkpoint of epoch 2
+        if re.search(r"checkpoint .* saved \(epoch 2, step [1-9]", line):
+            process.send_signal(signal.SIGKILL)
+            break
+    process.wait(timeout=60)
+    assert process.returncode == -signal.SIGKILL, "training finished before it could be killed"
+    layout = RunLayout(os.path.join(workdir, "runs", "killed"))
+    assert not os.path.exists(layout.metrics), "a killed run must not look finished"
+    interrupted = read_json(layout.state)
+    assert interrupted["epoch"] == 1 and interrupted["step_in_epoch"] > 0
+
+    output = finish(wf_train(workdir, *command, "trainer.run_name=killed"))
+    assert f"resuming from ckpt-{interrupted['global_step']}: epoch 2, step {interrupted['step_in_epoch']}" in output
+    assert "epoch 1/2" not in output, "the first epoch is not trained again"
+    resumed = metrics(workdir, "killed")
+    finish(wf_train(workdir, *command, "trainer.run_name=uninterrupted"))
+    reference = metrics(workdir, "uninterrupted")
+    assert resumed["epochs_run"] == reference["epochs_run"] == 2
+    # Same batches in the same order and the dropout generator's state restored: the same model.
+    assert resumed["history"] == pytest.approx(reference["history"], rel=1e-5)
+    for after_resume, straight in zip(weights(workdir, "killed"), weights(workdir, "uninterrupted"), strict=True):
+        np.testing.assert_allclose(after_resume, straight, rtol=1e-5, atol=1e-6)
+
+
+def test_multirun_jobs_run_in_separate_processes(workdir):
+    output = finish(wf_train(workdir, "-m", *WORD2VEC, "embedding=frozen,random", "trainer.epochs=1", "seed=5"))
+    frozen, random = metrics(workdir, "frozen-seed5"), metrics(workdir, "random-seed5")
+    assert frozen["mode"] == "frozen" and random["mode"] == "random"
+    assert frozen["process_id"] != random["process_id"]
+    job_logs = sorted((workdir / "multirun").glob("*/*/*.log"))
+    assert len(job_logs) == 2 and all("done in" in log.read_text() for log in job_logs), output[-2000:]
+
+
+def test_bad_override_fails_before_training_and_names_the_key(workdir):
+    bad_value = wf_train(workdir, "trainer.batch_size=0")
+    output = bad_value.communicate(timeout=120)[0]
+    assert bad_value.returncode == 2 and "error: trainer.batch_size=0: must be >= 1" in output
+    bad_choice = wf_train(workdir, "model.encoder=transformer")
+    output = bad_choice.communicate(timeout=120)[0]
+    assert bad_choice.returncode == 1 and "model.encoder" in output
+    assert not (workdir / "runs" / "finetune-seed0").exists()

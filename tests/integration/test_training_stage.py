@@ -1,0 +1,137 @@
+"""The trainer: embedding modes, learning, outputs, TensorBoard scalars, determinism, contract checks.
+
+Training runs in this process on one CPU device; the multi-replica and
+multi-process paths (which need a fresh process) are in test_distributed_training.py.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from tests.conftest import compose_config, synthetic_reviews, typed, write_aclimdb_archive
+from workflow.artifacts import ContractError, RunLayout, Word2VecLayout, read_json, read_vocab
+from workflow.embeddings import stage as word2vec_stage
+from workflow.preprocess import stage as preprocess_stage
+from workflow.training import stage as training_stage
+from workflow.training.model import load_classifier
+
+WORD2VEC = ("word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=10")
+TRAINING = (*WORD2VEC, "trainer.batch_size=16", "trainer.epochs=4", "trainer.log_every_steps=5", "trainer.learning_rate=0.01")
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    """Preprocessing and word2vec outputs of a learnable synthetic corpus (300 train, 100 test, 200 unlabelled)."""
+    root = tmp_path_factory.mktemp("training")
+    archive = write_aclimdb_archive(root / "synthetic.tar.gz", synthetic_reviews(150, 50, 200))
+    workdir = root / "work"
+    config = typed(compose_config(workdir, "data=imdb", f"data.path={archive}", "preprocess.min_count=1", *WORD2VEC))
+    preprocess_stage.run(config, {})
+    word2vec_stage.run(config, {})
+    return workdir
+
+
+def train(workdir: Path, *overrides: str) -> tuple[dict, RunLayout]:
+    cfg = compose_config(workdir, *TRAINING, *overrides)
+    config = typed(cfg)
+    from omegaconf import OmegaConf
+
+    metrics = training_stage.run(config, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
+    return metrics, RunLayout(os.path.join(workdir, "runs", config.trainer.run_name))
+
+
+def exported_embedding(layout: RunLayout) -> np.ndarray:
+    model = load_classifier(layout.export)
+    return keras.ops.convert_to_numpy(model.get_layer("embedding").embeddings)
+
+
+def pretrained(workdir: Path) -> np.ndarray:
+    return np.load(Word2VecLayout(os.path.join(workdir, "word2vec")).matrix)
+
+
+def test_frozen_embedding_is_bit_identical_after_training(workdir):
+    metrics, layout = train(workdir, "embedding=frozen")
+    np.testing.assert_array_equal(exported_embedding(layout), pretrained(workdir))
+    assert metrics["embedding_rows_changed"] == 0
+    assert metrics["epochs_run"] >= 1 and metrics["test"]["examples"] == 100
+
+
+def test_finetuned_embedding_moves_only_rows_it_saw(workdir):
+    metrics, layout = train(workdir, "embedding=finetune")
+    before, after = pretrained(workdir), exported_embedding(layout)
+    moved = np.any(before != after, axis=1)
+    vocabulary = [token for token, _ in read_vocab(os.path.join(workdir, "preprocess", "vocab.tsv"))]
+    assert moved[vocabulary.index("superb")] and moved[vocabulary.index("dreadful")]
+    assert metrics["embedding_rows_changed"] == int(moved.sum()) > 10
+    assert not moved[0], "the <pad> row is masked: no gradient reaches it"
+    # Calibrated: seeds 0-2 reach 0.97-1.00 on this corpus; chance is 0.5.
+    assert metrics["test"]["accuracy"] > 0.85 and metrics["test"]["auc"] > 0.9
+
+
+def test_random_mode_never_reads_the_pretrained_matrix(workdir, tmp_path):
+    matrix_path = Word2VecLayout(os.path.join(workdir, "word2vec")).matrix
+    saved = tmp_path / "matrix.npy"
+    os.replace(matrix_path, saved)  # a random-init run must not need it
+    try:
+        metrics, layout = train(workdir, "embedding=random")
+    finally:
+        os.replace(saved, matrix_path)
+    initial = keras.ops.convert_to_numpy(keras.initializers.RandomUniform(-0.05, 0.05, seed=0)(pretrained(workdir).shape))
+    trained = exported_embedding(layout)
+    # The <pad> row gets no gradient, so it still holds the layer initializer's draw (the matrix's is zeros).
+    np.testing.assert_array_equal(trained[0], initial[0])
+    assert np.abs(trained[0]).max() > 0
+    assert abs(np.corrcoef(trained[2:].ravel(), pretrained(workdir)[2:].ravel())[0, 1]) < 0.2
+    assert metrics["identity"]["inputs"]["matrix_sha256"] is None
+    assert metrics["embedding_rows_changed"] > 10
+
+
+def test_metrics_tensorboard_and_export(workdir):
+    metrics, layout = train(workdir, "embedding=finetune", "seed=1")
+    assert metrics["replicas"] == 1 and metrics["global_batch_size"] == 16
+    assert metrics["examples"]["train"] + metrics["examples"]["validation"] == 300
+    assert metrics["identity"]["config"]["embedding"]["mode"] == "finetune"
+    assert len(metrics["history"]) == metrics["epochs_run"]
+    assert metrics["train_examples_per_s"] > 0 and metrics["wall_time_s"] > 0
+    for split, tags in (("train", {"loss", "accuracy", "learning_rate", "epoch_loss", "epoch_accuracy"}),
+                        ("validation", {"epoch_loss", "epoch_accuracy"})):
+        events = EventAccumulator(os.path.join(layout.tensorboard, split), size_guidance={"tensors": 0})
+        events.Reload()
+        assert tags <= set(events.Tags()["tensors"]), split
+        assert len(events.Tensors("epoch_accuracy")) == metrics["epochs_run"]
+    model = load_classifier(layout.export)
+    probabilities = model.predict(np.array([[2, 3, 4, 0, 0]], dtype="int32"), verbose=0)
+    assert probabilities.shape == (1, 1) and 0 <= probabilities[0, 0] <= 1
+
+
+def test_same_seed_same_result_and_finished_runs_are_not_retrained(workdir):
+    first, _ = train(workdir, "embedding=finetune", "seed=2", "trainer.run_name=first")
+    second, _ = train(workdir, "embedding=finetune", "seed=2", "trainer.run_name=second")
+    assert first["history"] == second["history"] and first["test"] == second["test"]
+    again, _ = train(workdir, "embedding=finetune", "seed=2", "trainer.run_name=first")
+    assert again["wall_time_s"] == first["wall_time_s"], "a finished run is reported, not trained again"
+
+
+def test_run_folder_of_another_config_is_refused(workdir):
+    train(workdir, "embedding=frozen", "trainer.run_name=taken", "trainer.epochs=1")
+    with pytest.raises(ContractError, match=r"trainer.learning_rate \(0.01 -> 0.5\)"):
+        train(workdir, "embedding=frozen", "trainer.run_name=taken", "trainer.epochs=1", "trainer.learning_rate=0.5")
+
+
+def test_matrix_of_another_vocabulary_is_refused(workdir, tmp_path):
+    layout = Word2VecLayout(os.path.join(workdir, "word2vec"))
+    original = Path(layout.manifest).read_text()
+    manifest = read_json(layout.manifest)
+    manifest["inputs"]["vocab_sha256"] = "0" * 64
+    Path(layout.manifest).write_text(__import__("json").dumps(manifest))
+    try:
+        with pytest.raises(ContractError, match="re-run wf-word2vec"):
+            train(workdir, "embedding=finetune", "trainer.run_name=mismatch")
+    finally:
+        Path(layout.manifest).write_text(original)

@@ -1,0 +1,94 @@
+"""tf.data input pipelines over the preprocessing stage's TFRecord splits.
+
+Each element is ``(tokens, label)``: int32 ids ``[length <= max_len]`` and a
+float32 0/1 label. Batches are ``([batch, longest in batch], [batch])``: they
+are padded per batch with id 0 (``<pad>``, masked by the Embedding layer), and
+made of reviews of similar length (shuffle, sort pools of
+``sort_pool_batches`` batches by length, batch, shuffle the batches) so that
+little compute goes to padding. Every shuffle is seeded by (seed, epoch), so
+epoch ``e`` has the same batches in the same order when a run resumes.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import tensorflow as tf
+
+from workflow.artifacts import PreprocessLayout, matching_files
+
+AUTOTUNE = tf.data.AUTOTUNE
+FEATURES = {
+    "tokens": tf.io.VarLenFeature(tf.int64),
+    "label": tf.io.FixedLenFeature([], tf.int64),
+}
+
+
+def _parse(serialized: tf.Tensor, max_len: int) -> tuple[tf.Tensor, tf.Tensor]:
+    example = tf.io.parse_single_example(serialized, FEATURES)
+    tokens = tf.sparse.to_dense(example["tokens"])[:max_len]
+    return tf.cast(tokens, tf.int32), tf.cast(example["label"], tf.float32)
+
+
+def split_examples(preprocess: PreprocessLayout, split: str, max_len: int) -> tf.data.Dataset:
+    """Parsed, truncated examples of one split, in file order, cached in memory after the first pass."""
+    files = matching_files(preprocess.examples_glob(split))
+    records = tf.data.TFRecordDataset(files, compression_type="GZIP", num_parallel_reads=None)
+    return records.map(functools.partial(_parse, max_len=max_len), num_parallel_calls=AUTOTUNE).cache()
+
+
+def _sorted_pool(tokens: tf.RaggedTensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """A pool as (padded tokens, lengths, labels), shortest review first."""
+    order = tf.argsort(tokens.row_lengths(), stable=True)
+    tokens = tf.gather(tokens, order)
+    return tokens.to_tensor(default_value=0), tf.cast(tokens.row_lengths(), tf.int32), tf.gather(labels, order)
+
+
+def _trim(tokens: tf.Tensor, lengths: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+    """Drop the columns that are padding for every review of the batch."""
+    return tokens[:, : tf.reduce_max(lengths)], labels
+
+
+def length_sorted_batches(examples: tf.data.Dataset, batch_size: int, pool_batches: int, drop_remainder: bool) -> tf.data.Dataset:
+    """Padded batches of similar-length reviews; ``len(examples) // batch_size`` full batches.
+
+    Pools hold a whole number of batches, so only the last pool's last batch
+    can be short.
+    """
+    pools = examples.ragged_batch(batch_size * pool_batches).map(_sorted_pool)
+    batches = pools.flat_map(lambda *pool: tf.data.Dataset.from_tensor_slices(pool).batch(batch_size)).map(_trim)
+    if drop_remainder:
+        batches = batches.filter(lambda tokens, labels: tf.shape(labels)[0] == batch_size)
+    return batches
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    return seed * 1_000_003 + epoch
+
+
+def training_batches(
+    examples: tf.data.Dataset,
+    global_batch_size: int,
+    seed: int,
+    epoch: int,
+    shuffle_buffer: int,
+    pool_batches: int,
+    skip_batches: int = 0,
+) -> tf.data.Dataset:
+    """One epoch of shuffled training batches (full batches only), starting after ``skip_batches``."""
+    shuffled = examples.shuffle(shuffle_buffer, seed=epoch_seed(seed, epoch), reshuffle_each_iteration=False)
+    batches = length_sorted_batches(shuffled, global_batch_size, pool_batches, drop_remainder=True)
+    batches = batches.shuffle(pool_batches, seed=epoch_seed(seed, epoch) + 1, reshuffle_each_iteration=False)
+    return _for_workers(batches.skip(skip_batches).prefetch(AUTOTUNE))
+
+
+def evaluation_batches(examples: tf.data.Dataset, global_batch_size: int, pool_batches: int) -> tf.data.Dataset:
+    """Every example once, in padded batches (the last one may be short)."""
+    return _for_workers(length_sorted_batches(examples, global_batch_size, pool_batches, drop_remainder=False).prefetch(AUTOTUNE))
+
+
+def _for_workers(batches: tf.data.Dataset) -> tf.data.Dataset:
+    """Shard by batch across workers (every worker reads all files; file sharding would need >= 1 file per worker)."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return batches.with_options(options)

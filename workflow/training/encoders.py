@@ -1,0 +1,97 @@
+"""Encoders: a masked sequence of token vectors ``[batch, time, dim]`` -> one vector per review.
+
+Each takes the Embedding layer's mask (``mask_zero=True``: id 0 is padding)
+and ignores padded positions, so a review gets the same encoding however much
+its batch was padded.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+from keras import ops
+
+from workflow.config import Encoder, ModelConfig
+
+
+def _float_mask(inputs, mask):
+    """``[batch, time, 1]`` 1.0 at real tokens, 0.0 at padding."""
+    if mask is None:
+        return ops.ones_like(inputs[..., :1])
+    return ops.expand_dims(ops.cast(mask, inputs.dtype), -1)
+
+
+def masked_max(inputs, weights):
+    """Max over real positions; 0 for a review with none."""
+    lowest = ops.min(inputs) - 1.0
+    maxima = ops.max(ops.where(weights > 0, inputs, lowest), axis=1)
+    return ops.where(ops.sum(weights, axis=1) > 0, maxima, ops.zeros_like(maxima))
+
+
+@keras.saving.register_keras_serializable(package="workflow")
+class MaskedPooling(keras.layers.Layer):
+    """fastText-style bag of vectors: masked mean and/or max over time, concatenated."""
+
+    def __init__(self, statistics: Sequence[str] = ("mean", "max"), **kwargs):
+        super().__init__(**kwargs)
+        self.statistics = list(statistics)
+        self.supports_masking = True
+
+    def call(self, inputs, mask=None):
+        weights = _float_mask(inputs, mask)
+        pooled = []
+        for statistic in self.statistics:
+            if statistic == "mean":
+                pooled.append(ops.sum(inputs * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0))
+            else:
+                pooled.append(masked_max(inputs, weights))
+        return ops.concatenate(pooled, axis=-1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def get_config(self):
+        return {**super().get_config(), "statistics": self.statistics}
+
+
+@keras.saving.register_keras_serializable(package="workflow")
+class WindowConvolutions(keras.layers.Layer):
+    """Kim (2014): one ReLU convolution per window size, each max-pooled over real positions."""
+
+    def __init__(self, windows: Sequence[int] = (3, 4, 5), filters: int = 100, seed: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.windows, self.filters, self.seed = list(windows), filters, seed
+        self.convolutions = [
+            keras.layers.Conv1D(filters, window, padding="same", activation="relu",
+                                kernel_initializer=keras.initializers.GlorotUniform(seed=None if seed is None else seed + window),
+                                name=f"conv{window}")
+            for window in self.windows
+        ]
+        self.supports_masking = True
+
+    def build(self, input_shape):
+        for convolution in self.convolutions:
+            convolution.build(input_shape)
+
+    def call(self, inputs, mask=None):
+        weights = _float_mask(inputs, mask)
+        inputs = inputs * weights  # padding contributes nothing to the windows that overlap it
+        return ops.concatenate([masked_max(convolution(inputs), weights) for convolution in self.convolutions], axis=-1)
+
+    def compute_mask(self, inputs, mask=None):
+        return None
+
+    def get_config(self):
+        return {**super().get_config(), "windows": self.windows, "filters": self.filters, "seed": self.seed}
+
+
+def build_encoder(config: ModelConfig, seed: int) -> keras.layers.Layer:
+    if config.encoder is Encoder.pooling:
+        return MaskedPooling(config.pooling, name="pooling")
+    if config.encoder is Encoder.cnn:
+        return WindowConvolutions(config.windows, config.filters, seed=seed, name="convolutions")
+    return keras.layers.Bidirectional(
+        keras.layers.LSTM(config.lstm_units, seed=seed, kernel_initializer=keras.initializers.GlorotUniform(seed=seed)),
+        name="bilstm",
+    )

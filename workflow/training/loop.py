@@ -1,0 +1,251 @@
+"""The distributed training loop: one ``strategy.run`` step, checkpoints to resume from, TensorBoard scalars.
+
+Keras 3's ``fit`` does not run under MultiWorkerMirroredStrategy
+(keras-team/keras#20585), so the step is written out: every replica computes
+the loss of its share of the global batch, scaled by
+``tf.nn.compute_average_loss(global_batch_size=...)``, and the strategy sums
+the gradients. The same code then serves one device, MirroredStrategy and
+MultiWorkerMirroredStrategy, and 1 replica or N replicas reach the same
+weights for the same global batch.
+
+Resume: every ``checkpoint_every_steps`` steps and at each epoch end the model
+and optimizer go to a TF checkpoint, then ``state.json`` (epoch, step inside
+the epoch, history so far) is renamed into place. A re-run restores them and
+skips the batches of the epoch that were already trained; epochs are seeded by
+(seed, epoch), so they are the same batches.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+from scipy.stats import rankdata
+
+from workflow.artifacts import write_json_atomic, read_json
+from workflow.config import TrainerConfig
+from workflow.training import data
+
+log = logging.getLogger(__name__)
+SUM = tf.distribute.ReduceOp.SUM
+BEST_WEIGHTS = "best.weights.h5"
+
+
+@dataclass
+class TrainState:
+    """Where training stands; saved beside each checkpoint as state.json."""
+
+    epoch: int = 0  # epochs completed
+    step_in_epoch: int = 0  # batches of the current epoch already trained
+    global_step: int = 0
+    checkpoint: str | None = None  # checkpoint prefix (relative to the checkpoint folder)
+    best_accuracy: float | None = None
+    best_epoch: int | None = None
+    epochs_without_improvement: int = 0
+    stopped_early: bool = False
+    epoch_sums: dict[str, float] = field(default_factory=lambda: {"loss": 0.0, "correct": 0.0, "examples": 0.0})
+    train_seconds: float = 0.0  # time spent in training steps (not evaluation), over all attempts
+    examples_trained: int = 0
+    history: list[dict[str, Any]] = field(default_factory=list)  # one entry per epoch
+
+
+def auc(labels: np.ndarray, scores: np.ndarray) -> float | None:
+    """ROC AUC as the Mann-Whitney statistic (ties count half); None with one class only."""
+    positives = labels > 0.5
+    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
+    if n_pos == 0 or n_neg == 0:
+        return None
+    ranks = rankdata(scores)
+    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+class Trainer:
+    """Trains ``model`` on ``strategy``; writes checkpoints under ``checkpoint_dir`` and scalars under ``tensorboard_dir``."""
+
+    def __init__(
+        self,
+        strategy: tf.distribute.Strategy,
+        model: keras.Model,
+        config: TrainerConfig,
+        checkpoint_dir: str,
+        tensorboard_dir: str | None,
+        learning_rate: float,
+    ):
+        self.strategy, self.model, self.config = strategy, model, config
+        self.global_batch_size = config.batch_size * strategy.num_replicas_in_sync
+        self.learning_rate = learning_rate
+        with strategy.scope():
+            self.optimizer = keras.optimizers.Adam(learning_rate)
+            self.optimizer.build(model.trainable_variables)
+        self.checkpoint_dir = checkpoint_dir
+        # The dropout layers' seed-generator states are not weights; saving them too makes a
+        # resumed run draw the same dropout masks as an uninterrupted one.
+        random_states = [variable for variable in model.non_trainable_variables if "seed_generator" in variable.path]
+        self.manager = tf.train.CheckpointManager(
+            tf.train.Checkpoint(model=model, optimizer=self.optimizer, random_states=random_states), checkpoint_dir, max_to_keep=2
+        )
+        self.state_path = os.path.join(checkpoint_dir, "state.json")
+        self.state = TrainState()
+        if tensorboard_dir is None:
+            self.writers = {"train": tf.summary.create_noop_writer(), "validation": tf.summary.create_noop_writer()}
+        else:
+            self.writers = {split: tf.summary.create_file_writer(os.path.join(tensorboard_dir, split)) for split in ("train", "validation")}
+        self._train_step = tf.function(self._distributed_train_step)
+        self._eval_step = tf.function(self._distributed_eval_step)
+
+    # ------------------------------------------------------------------ steps
+
+    def _distributed_train_step(self, iterator) -> tuple[tf.Tensor, tf.Tensor]:
+        def replica_step(tokens, labels):
+            with tf.GradientTape() as tape:
+                probabilities = self.model(tokens, training=True)
+                per_example = keras.losses.binary_crossentropy(labels[:, None], probabilities)
+                loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
+            variables = self.model.trainable_variables
+            self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+            correct = tf.reduce_sum(tf.cast(tf.equal(probabilities[:, 0] > 0.5, labels > 0.5), tf.float32))
+            return tf.reduce_sum(per_example), correct
+
+        loss_sum, correct = self.strategy.run(replica_step, args=next(iterator))
+        return self.strategy.reduce(SUM, loss_sum, axis=None), self.strategy.reduce(SUM, correct, axis=None)
+
+    def _distributed_eval_step(self, iterator) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        def replica_step(tokens, labels):
+            probabilities = self.model(tokens, training=False)[:, 0]
+            per_example = keras.losses.binary_crossentropy(labels[:, None], probabilities[:, None])
+            return tf.reduce_sum(per_example), probabilities, labels
+
+        loss_sum, probabilities, labels = self.strategy.run(replica_step, args=next(iterator))
+        return (self.strategy.reduce(SUM, loss_sum, axis=None),
+                self.strategy.gather(probabilities, axis=0), self.strategy.gather(labels, axis=0))
+
+    # ------------------------------------------------------------------ resume
+
+    def restore(self) -> bool:
+        """Load the last checkpoint and state.json if a previous attempt left them; True if it did."""
+        if not os.path.exists(self.state_path):
+            return False
+        self.state = TrainState(**read_json(self.state_path))
+        self.manager.checkpoint.restore(os.path.join(self.checkpoint_dir, self.state.checkpoint)).assert_existing_objects_matched()
+        log.info("resuming from %s: epoch %d, step %d of that epoch (global step %d)",
+                 self.state.checkpoint, self.state.epoch + 1, self.state.step_in_epoch, self.state.global_step)
+        return True
+
+    def _save(self) -> None:
+        path = self.manager.save(checkpoint_number=self.state.global_step)
+        self.state.checkpoint = os.path.basename(path)
+        write_json_atomic(self.state_path, asdict(self.state))
+        log.info("checkpoint %s saved (epoch %d, step %d of it)", path, self.state.epoch + 1, self.state.step_in_epoch)
+
+    # ------------------------------------------------------------------ loops
+
+    def fit(self, train: tf.data.Dataset, train_size: int, validation: tf.data.Dataset | None, validation_size: int,
+            seed: int, on_best: Callable[[], None]) -> TrainState:
+        """Train for ``config.epochs`` epochs (fewer when early stopping triggers); returns the final state."""
+        steps_per_epoch = train_size // self.global_batch_size
+        if steps_per_epoch == 0:
+            raise ValueError(f"{train_size} training examples make no full global batch of {self.global_batch_size}")
+        state, config = self.state, self.config
+        while state.epoch < config.epochs and not state.stopped_early:
+            batches = data.training_batches(train, self.global_batch_size, seed, state.epoch, config.shuffle_buffer,
+                                            config.sort_pool_batches, skip_batches=state.step_in_epoch)
+            iterator = iter(self.strategy.experimental_distribute_dataset(batches))
+            progress = Progress(f"epoch {state.epoch + 1}/{config.epochs}", steps_per_epoch, state.step_in_epoch)
+            while state.step_in_epoch < steps_per_epoch:
+                started = time.perf_counter()
+                loss_sum, correct = self._train_step(iterator)
+                loss_sum, correct = float(loss_sum), float(correct)
+                state.train_seconds += time.perf_counter() - started
+                state.step_in_epoch += 1
+                state.global_step += 1
+                state.examples_trained += self.global_batch_size
+                sums = state.epoch_sums
+                sums["loss"] += loss_sum
+                sums["correct"] += correct
+                sums["examples"] += self.global_batch_size
+                progress.update(state.step_in_epoch, loss=sums["loss"] / sums["examples"], accuracy=sums["correct"] / sums["examples"])
+                if state.global_step % config.log_every_steps == 0:
+                    self._scalars("train", state.global_step, loss=loss_sum / self.global_batch_size,
+                                  accuracy=correct / self.global_batch_size, learning_rate=self.learning_rate)
+                if state.global_step % config.checkpoint_every_steps == 0 and state.step_in_epoch < steps_per_epoch:
+                    self._save()
+            self._end_epoch(validation, validation_size, on_best)
+        return state
+
+    def _end_epoch(self, validation: tf.data.Dataset | None, validation_size: int, on_best: Callable[[], None]) -> None:
+        state = self.state
+        sums = state.epoch_sums
+        record = {"epoch": state.epoch + 1, "loss": sums["loss"] / sums["examples"], "accuracy": sums["correct"] / sums["examples"]}
+        self._scalars("train", state.epoch + 1, epoch_loss=record["loss"], epoch_accuracy=record["accuracy"])
+        monitored = record["accuracy"]
+        if validation is not None:
+            result = self.evaluate(validation, validation_size)
+            record.update({f"val_{key}": value for key, value in result.items() if key != "examples"})
+            self._scalars("validation", state.epoch + 1, epoch_loss=result["loss"], epoch_accuracy=result["accuracy"])
+            monitored = result["accuracy"]
+        state.history.append(record)
+        log.info("epoch %d: %s", state.epoch + 1, ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch" and v is not None))
+        if state.best_accuracy is None or monitored > state.best_accuracy:
+            state.best_accuracy, state.best_epoch, state.epochs_without_improvement = monitored, state.epoch + 1, 0
+            on_best()
+        else:
+            state.epochs_without_improvement += 1
+            patience = self.config.early_stopping_patience
+            if patience and state.epochs_without_improvement >= patience:
+                state.stopped_early = True
+                log.info("early stopping: no better validation accuracy for %d epochs (best %.4f at epoch %d)",
+                         patience, state.best_accuracy, state.best_epoch)
+        state.epoch += 1
+        state.step_in_epoch = 0
+        state.epoch_sums = {"loss": 0.0, "correct": 0.0, "examples": 0.0}
+        self._save()
+
+    def evaluate(self, examples: tf.data.Dataset, size: int) -> dict[str, Any]:
+        """Loss, accuracy and AUC over every example of a split."""
+        batches = data.evaluation_batches(examples, self.global_batch_size, self.config.sort_pool_batches)
+        iterator = iter(self.strategy.experimental_distribute_dataset(batches))
+        loss_sum, probabilities, labels = 0.0, [], []
+        for _ in range(-(-size // self.global_batch_size)):
+            batch_loss, batch_probabilities, batch_labels = self._eval_step(iterator)
+            loss_sum += float(batch_loss)
+            probabilities.append(batch_probabilities.numpy())
+            labels.append(batch_labels.numpy())
+        scores, truth = np.concatenate(probabilities), np.concatenate(labels)
+        if len(truth) != size:
+            raise RuntimeError(f"evaluated {len(truth)} examples, expected {size}")
+        return {"loss": loss_sum / size, "accuracy": float(np.mean((scores > 0.5) == (truth > 0.5))), "auc": auc(truth, scores), "examples": size}
+
+    def _scalars(self, split: str, step: int, **values: float) -> None:
+        with self.writers[split].as_default(step=step):
+            for name, value in values.items():
+                tf.summary.scalar(name, value)
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.flush()
+            writer.close()
+
+
+class Progress:
+    """A Keras progress bar on a terminal; a log line every 10% otherwise (CI logs, files)."""
+
+    def __init__(self, title: str, steps: int, done: int):
+        self.title, self.steps = title, steps
+        self.bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "accuracy"]) if sys.stdout.isatty() else None
+        self.next_log = done + max(1, steps // 10)
+        if self.bar is not None:
+            print(title)
+
+    def update(self, step: int, **metrics: float) -> None:
+        if self.bar is not None:
+            self.bar.update(step, values=list(metrics.items()))
+        elif step >= self.next_log or step == self.steps:
+            self.next_log = step + max(1, self.steps // 10)
+            log.info("%s: step %d/%d, %s", self.title, step, self.steps, ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))

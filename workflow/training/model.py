@@ -1,0 +1,64 @@
+"""The classifier: ``Embedding(vocab, dim, mask_zero=True)`` -> encoder -> dropout -> sigmoid.
+
+The Embedding layer is a lookup table: row i of its ``[vocab, dim]`` matrix is
+the vector of token id i (the same as a one-hot row times the matrix). The
+mode decides where the table starts and whether it trains:
+
+* ``frozen``: the pretrained matrix, ``trainable=False``;
+* ``finetune``: the pretrained matrix, trained with the rest of the model;
+* ``random``: the layer's own initializer (uniform in [-0.05, 0.05]); no pretrained matrix is read.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+
+from workflow.config import EmbeddingMode, ModelConfig
+from workflow.training.encoders import build_encoder
+
+EMBEDDING_LAYER = "embedding"
+
+
+def build_classifier(
+    vocabulary_size: int,
+    dim: int,
+    mode: EmbeddingMode,
+    config: ModelConfig,
+    seed: int,
+    pretrained: np.ndarray | None = None,
+) -> keras.Model:
+    """Token ids ``[batch, time]`` (0 = padding) -> probability of positive ``[batch, 1]``."""
+    if (pretrained is None) != (mode is EmbeddingMode.random):
+        raise ValueError(f"embedding.mode={mode.value} {'needs' if pretrained is None else 'must not get'} a pretrained matrix")
+    tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
+    embedding = keras.layers.Embedding(
+        vocabulary_size,
+        dim,
+        mask_zero=True,
+        trainable=mode is not EmbeddingMode.frozen,
+        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
+        name=EMBEDDING_LAYER,
+    )
+    encoded = build_encoder(config, seed)(embedding(tokens))
+    hidden = keras.layers.Dropout(config.dropout, seed=seed, name="dropout")(encoded)
+    if config.hidden_units:
+        hidden = keras.layers.Dense(config.hidden_units, activation="relu", name="hidden",
+                                    kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1))(hidden)
+        hidden = keras.layers.Dropout(config.dropout, seed=seed + 1, name="hidden_dropout")(hidden)
+    probability = keras.layers.Dense(1, activation="sigmoid", name="sentiment",
+                                     kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2))(hidden)
+    model = keras.Model(tokens, probability, name=f"{config.encoder.value}_classifier")
+    if pretrained is not None:
+        embedding.embeddings.assign(pretrained.astype(np.float32))
+    return model
+
+
+def embedding_matrix(model: keras.Model) -> np.ndarray:
+    """The current ``[vocab, dim]`` table of the model's Embedding layer."""
+    return keras.ops.convert_to_numpy(model.get_layer(EMBEDDING_LAYER).embeddings)
+
+
+def load_classifier(path: str) -> keras.Model:
+    """An exported classifier (``export/model.keras``); this module registers its custom encoder layers."""
+    return keras.saving.load_model(path)

@@ -1,0 +1,167 @@
+"""Run one training job: inputs checked, model built under the strategy, trained, tested, exported.
+
+Output: ``<workdir>/runs/<trainer.run_name>/`` (see workflow/artifacts.py).
+``identity.json`` (what the run is: config, input hashes, global batch) is
+written first and ``metrics.json`` last. A folder without metrics.json is an
+unfinished run, and the same command resumes it from its last checkpoint; a
+finished one is reported and not trained again.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import shutil
+import tempfile
+import time
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from workflow import __version__
+from workflow.artifacts import (
+    ContractError,
+    PreprocessLayout,
+    RunLayout,
+    Word2VecLayout,
+    file_sha256,
+    read_json,
+    run_dir,
+    stage_dir,
+    write_json_atomic,
+)
+from workflow.config import Config, EmbeddingMode
+from workflow.embeddings.stage import checked_vocabulary, load_embedding_matrix
+from workflow.training import data
+from workflow.training.loop import Trainer
+from workflow.training.model import build_classifier
+from workflow.training.strategy import describe, is_chief, make_strategy
+
+log = logging.getLogger(__name__)
+RESULT_SECTIONS = ("embedding", "model", "trainer", "seed")  # with the input hashes: what a result depends on
+
+
+def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
+    """Dotted keys whose values differ between two nested dicts, with both values."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [found for key in sorted(set(old) | set(new)) for found in differences(old.get(key), new.get(key), f"{prefix}{key}.")]
+    return [] if old == new else [f"{prefix.rstrip('.')} ({old!r} -> {new!r})"]
+
+
+def claim_run_folder(layout: RunLayout, identity: dict) -> dict | None:
+    """Create the run folder for ``identity``; returns the metrics if that run already finished.
+
+    A folder that holds another experiment (finished or not) is a ContractError
+    naming the keys that differ: resuming it would mix two experiments.
+    """
+    if os.path.exists(layout.identity):
+        changed = differences(read_json(layout.identity), identity)
+        if changed:
+            raise ContractError(
+                f"{layout.root} holds a run of another configuration ({'; '.join(changed[:5])}): "
+                "choose another trainer.run_name or delete that folder"
+            )
+        return read_json(layout.metrics) if os.path.exists(layout.metrics) else None
+    os.makedirs(layout.root, exist_ok=True)
+    write_json_atomic(layout.identity, identity)
+    return None
+
+
+def split_sizes(preprocess: PreprocessLayout) -> dict[str, int]:
+    splits = read_json(preprocess.stats)["splits"]
+    return {split: splits.get(split, {}).get("records_written", 0) for split in ("train", "validation", "test")}
+
+
+def run(config: Config, resolved_config: dict) -> dict:
+    """Train ``<workdir>/runs/<run_name>``; returns its metrics."""
+    started = time.time()
+    preprocess, vocabulary, vocab_sha256 = checked_vocabulary(config.workdir)
+    sizes = split_sizes(preprocess)
+    if sizes["train"] == 0:
+        raise ContractError(f"{preprocess.root} has no training examples")
+    mode = config.embedding.mode
+    pretrained = None
+    if mode is not EmbeddingMode.random:
+        pretrained = load_embedding_matrix(config.workdir, vocab_sha256, len(vocabulary))
+    dim = config.word2vec.vector_size if pretrained is None else pretrained.shape[1]
+
+    strategy = make_strategy(config.strategy)
+    if config.trainer.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    chief = is_chief(strategy)
+    replicas = strategy.num_replicas_in_sync
+    global_batch_size = config.trainer.batch_size * replicas
+    learning_rate = config.trainer.learning_rate * (replicas if config.trainer.scale_learning_rate else 1)
+    identity = {
+        "config": {key: resolved_config[key] for key in RESULT_SECTIONS},
+        "inputs": {
+            "vocab_sha256": vocab_sha256,
+            "matrix_sha256": None if pretrained is None else file_sha256(Word2VecLayout(stage_dir(config.workdir, "word2vec")).matrix),
+        },
+        "embedding_dim": dim,
+        "global_batch_size": global_batch_size,
+    }
+    layout = RunLayout(run_dir(config.workdir, config.trainer.run_name))
+    # Other workers of a cluster keep their checkpoints apart (on their own disk, or beside the chief's).
+    own = layout if chief else RunLayout(os.path.join(layout.root, f".worker-{strategy.cluster_resolver.task_id}"))
+    if chief:
+        finished = claim_run_folder(layout, identity)
+        if finished is not None:
+            log.info("%s already finished (test accuracy %.4f); delete it to train again", layout.root, finished["test"]["accuracy"])
+            return finished
+    log.info("%s: %s embedding (%s x %d), %s encoder, global batch %d, learning rate %g",
+             layout.root, mode.value, len(vocabulary), dim, config.model.encoder.value, global_batch_size, learning_rate)
+    log.info("strategy: %s", describe(strategy))
+
+    keras.utils.set_random_seed(config.seed)
+    examples = {split: data.split_examples(preprocess, split, config.model.max_len) for split in sizes if sizes[split]}
+    with strategy.scope():
+        model = build_classifier(len(vocabulary), dim, mode, config.model, config.seed, pretrained)
+    initial_embedding = keras.ops.convert_to_numpy(model.get_layer("embedding").embeddings) if chief else None
+    trainer = Trainer(strategy, model, config.trainer, own.checkpoints, layout.tensorboard if chief else None, learning_rate)
+    trainer.restore()
+    best_weights = os.path.join(own.best, "model.weights.h5")
+    os.makedirs(own.best, exist_ok=True)
+    state = trainer.fit(
+        examples["train"], sizes["train"], examples.get("validation"), sizes["validation"], config.seed,
+        on_best=lambda: model.save_weights(best_weights),
+    )
+    model.load_weights(best_weights)
+    test = trainer.evaluate(examples["test"], sizes["test"]) if sizes["test"] else None
+    trainer.close()
+    if not chief:
+        shutil.rmtree(own.root, ignore_errors=True)
+        return {}
+
+    os.makedirs(os.path.dirname(layout.export), exist_ok=True)
+    model.save(layout.export)
+    metrics = {
+        "run": config.trainer.run_name,
+        "mode": mode.value,
+        "seed": config.seed,
+        "test": test,
+        "validation_best_accuracy": state.best_accuracy,
+        "best_epoch": state.best_epoch,
+        "epochs_run": state.epoch,
+        "stopped_early": state.stopped_early,
+        "history": state.history,
+        "train_examples_per_s": round(state.examples_trained / state.train_seconds, 1) if state.train_seconds else None,
+        "wall_time_s": round(time.time() - started, 2),
+        "replicas": replicas,
+        "strategy": describe(strategy),
+        "global_batch_size": global_batch_size,
+        "learning_rate": learning_rate,
+        "examples": sizes,
+        "embedding_rows_changed": int(np.sum(np.any(keras.ops.convert_to_numpy(model.get_layer("embedding").embeddings) != initial_embedding, axis=1))),
+        "identity": identity,
+        "config": resolved_config,
+        "process_id": os.getpid(),
+        "versions": {"workflow": __version__, "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
+    }
+    write_json_atomic(layout.metrics, metrics)
+    log.info("%s done in %.1f s: test accuracy %s, AUC %s -> %s", config.trainer.run_name, metrics["wall_time_s"],
+             f"{test['accuracy']:.4f}" if test else "n/a", f"{test['auc']:.4f}" if test and test["auc"] else "n/a", layout.metrics)
+    return metrics

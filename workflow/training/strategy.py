@@ -1,0 +1,72 @@
+"""Choosing the tf.distribute strategy, and splitting one device into logical ones.
+
+The strategy decides which devices hold a copy of the model; the training loop
+is the same for all of them (``strategy.run`` of one step, gradients
+all-reduced), which is also what makes MultiWorkerMirroredStrategy work where
+Keras 3's ``fit`` does not (keras-team/keras#20585).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import tensorflow as tf
+
+from workflow.config import ConfigError, StrategyConfig, StrategyKind
+
+log = logging.getLogger(__name__)
+
+
+def configure_logical_devices(config: StrategyConfig) -> None:
+    """Split the first GPU (or the CPU when there is none) into ``logical_devices`` devices.
+
+    Must run before TensorFlow initialises its devices, i.e. early in a fresh
+    process; MirroredStrategy over two logical devices is how one machine
+    (and the tests, on CPU) exercise the multi-replica path.
+    """
+    if config.logical_devices == 0:
+        return
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        limit = config.logical_gpu_memory_mb
+        logical = [tf.config.LogicalDeviceConfiguration(memory_limit=limit)] * config.logical_devices
+        tf.config.set_logical_device_configuration(gpus[0], logical)
+    else:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * config.logical_devices)
+
+
+def make_strategy(config: StrategyConfig) -> tf.distribute.Strategy:
+    """The strategy named by ``strategy.kind`` (see conf/strategy/)."""
+    configure_logical_devices(config)
+    if config.kind is StrategyKind.multiworker:
+        if "TF_CONFIG" not in os.environ:
+            raise ConfigError("strategy=multiworker needs the TF_CONFIG environment variable (cluster and task of this worker)")
+        return tf.distribute.MultiWorkerMirroredStrategy()  # before anything initialises the TF context
+    gpus = [device.name for device in tf.config.list_logical_devices("GPU")]
+    if config.kind is StrategyKind.mirrored:
+        devices = list(config.devices) or gpus or [device.name for device in tf.config.list_logical_devices("CPU")]
+        return tf.distribute.MirroredStrategy(devices)
+    if len(gpus) > 1:
+        return tf.distribute.MirroredStrategy(gpus)
+    return tf.distribute.OneDeviceStrategy(gpus[0] if gpus else "/cpu:0")
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True on the one worker that writes shared outputs (always true outside a cluster)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or resolver.task_type is None:
+        return True
+    if resolver.task_type == "chief":
+        return True
+    return resolver.task_type == "worker" and resolver.task_id == 0 and "chief" not in resolver.cluster_spec().as_dict()
+
+
+def describe(strategy: tf.distribute.Strategy) -> str:
+    """E.g. 'MirroredStrategy: 2 replicas on /job:localhost/.../CPU:0, .../CPU:1'."""
+    name = type(strategy).__name__
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        name = f"MultiWorkerMirroredStrategy ({len(strategy.cluster_resolver.cluster_spec().as_dict().get('worker', []))} workers)"
+    devices = ", ".join(getattr(strategy.extended, "worker_devices", ()))
+    return f"{name}: {strategy.num_replicas_in_sync} replica(s) on {devices or 'the default device'}"
