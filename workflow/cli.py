@@ -7,9 +7,12 @@ into one line on stderr and exit status 2 instead of a traceback.
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any import loads TensorFlow: its C++ INFO/WARNING lines drown the progress output
+
 import logging
 import multiprocessing
-import os
 import sys
 from pathlib import Path
 from typing import Callable
@@ -26,7 +29,6 @@ from workflow.preprocess.pipeline import EmptyCorpusError
 from workflow.preprocess.readers import InputError
 
 schema.register()
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ INFO/WARNING lines drown the progress output
 CONFIG_DIR = str(Path(__file__).resolve().parents[1] / "conf")  # the checkout's (or image's) conf/
 
 USER_ERRORS = (schema.ConfigError, InputError, EmptyCorpusError, ContractError, VectorsError)

@@ -145,7 +145,7 @@ class EmbeddingConfig:
 @dataclass
 class ModelConfig:
     encoder: Encoder = Encoder.pooling
-    max_len: int = 400  # tokens kept from the start of each review
+    max_len: int = 800  # tokens kept from the start of each review
     dropout: float = 0.5
     pooling: List[str] = field(default_factory=lambda: ["mean", "max"])  # pooling encoder: statistics concatenated
     hidden_units: int = 0  # pooling encoder: a ReLU layer before the output (0 = linear, as fastText)
@@ -157,9 +157,9 @@ class ModelConfig:
 @dataclass
 class TrainerConfig:
     run_name: str = MISSING  # folder under <workdir>/runs/
-    batch_size: int = 32  # per replica; the global batch is batch_size x replicas
-    epochs: int = 5
-    learning_rate: float = 1e-3  # Adam
+    batch_size: int = 64  # per replica; the global batch is batch_size x replicas
+    epochs: int = 8
+    learning_rate: float = 5e-3  # Adam
     scale_learning_rate: bool = False  # multiply by the number of replicas (linear scaling rule)
     shuffle_buffer: int = 50_000
     sort_pool_batches: int = 50  # batches per pool sorted by length, so that each batch pads little

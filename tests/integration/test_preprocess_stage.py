@@ -14,7 +14,6 @@ import tensorflow as tf
 from tests.conftest import TINY_REVIEWS, typed, write_aclimdb_archive
 from workflow.artifacts import PreprocessLayout, matching_files, read_json, read_vocab
 from workflow.preprocess import stage
-from workflow.preprocess.pipeline import EmptyCorpusError
 from workflow.preprocess.readers import InputError
 
 EXACT = ("preprocess.validation_fraction=0", "preprocess.min_count=2")

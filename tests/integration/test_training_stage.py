@@ -6,12 +6,14 @@ multi-process paths (which need a fresh process) are in test_distributed_trainin
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import keras
 import numpy as np
 import pytest
+from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tests.conftest import compose_config, synthetic_reviews, typed, write_aclimdb_archive
@@ -40,8 +42,6 @@ def workdir(tmp_path_factory) -> Path:
 def train(workdir: Path, *overrides: str) -> tuple[dict, RunLayout]:
     cfg = compose_config(workdir, *TRAINING, *overrides)
     config = typed(cfg)
-    from omegaconf import OmegaConf
-
     metrics = training_stage.run(config, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
     return metrics, RunLayout(os.path.join(workdir, "runs", config.trainer.run_name))
 
@@ -129,7 +129,7 @@ def test_matrix_of_another_vocabulary_is_refused(workdir, tmp_path):
     original = Path(layout.manifest).read_text()
     manifest = read_json(layout.manifest)
     manifest["inputs"]["vocab_sha256"] = "0" * 64
-    Path(layout.manifest).write_text(__import__("json").dumps(manifest))
+    Path(layout.manifest).write_text(json.dumps(manifest))
     try:
         with pytest.raises(ContractError, match="re-run wf-word2vec"):
             train(workdir, "embedding=finetune", "trainer.run_name=mismatch")

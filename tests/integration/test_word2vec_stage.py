@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import random
 from pathlib import Path
@@ -12,7 +11,7 @@ import pytest
 from gensim.models.keyedvectors import KeyedVectors
 
 from tests.conftest import typed
-from workflow.artifacts import ContractError, Word2VecLayout, read_json, read_vocab, write_json
+from workflow.artifacts import ContractError, Word2VecLayout, read_json, read_vocab
 from workflow.embeddings import stage as word2vec_stage
 from workflow.embeddings.stage import load_embedding_matrix
 from workflow.embeddings.vectors_io import VectorsError

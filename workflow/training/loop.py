@@ -142,7 +142,9 @@ class Trainer:
         path = self.manager.save(checkpoint_number=self.state.global_step)
         self.state.checkpoint = os.path.basename(path)
         write_json_atomic(self.state_path, asdict(self.state))
-        log.info("checkpoint %s saved (epoch %d, step %d of it)", path, self.state.epoch + 1, self.state.step_in_epoch)
+        state = self.state
+        where = f"epoch {state.epoch + 1}, step {state.step_in_epoch}" if state.step_in_epoch else f"end of epoch {state.epoch}"
+        log.info("checkpoint %s saved (%s)", path, where)
 
     # ------------------------------------------------------------------ loops
 
@@ -198,7 +200,7 @@ class Trainer:
         else:
             state.epochs_without_improvement += 1
             patience = self.config.early_stopping_patience
-            if patience and state.epochs_without_improvement >= patience:
+            if patience and state.epochs_without_improvement >= patience and state.epoch + 1 < self.config.epochs:
                 state.stopped_early = True
                 log.info("early stopping: no better validation accuracy for %d epochs (best %.4f at epoch %d)",
                          patience, state.best_accuracy, state.best_epoch)

@@ -13,7 +13,6 @@ import logging
 import os
 import platform
 import shutil
-import tempfile
 import time
 from typing import Any
 
