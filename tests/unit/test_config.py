@@ -34,6 +34,10 @@ def test_wrong_type_and_bad_enum_fail_at_compose(make_config):
         ("preprocess.min_count=0", "preprocess.min_count"),
         ("preprocess.tokenizer.pattern='(x)'", "preprocess.tokenizer.pattern"),
         ("data.label_map.pos=7", "data.label_map.pos"),
+        ("model.pooling=[mean,median]", "model.pooling"),
+        ("model.dropout=1.0", "model.dropout"),
+        ("trainer.run_name=a/b", "trainer.run_name"),
+        ("trainer.learning_rate=0", "trainer.learning_rate"),
     ],
 )
 def test_validate_names_the_key(make_config, override, key):
@@ -45,3 +49,9 @@ def test_imdb_needs_a_path(make_config):
     cfg = make_config("data=imdb")
     with pytest.raises(Exception, match="data.path"):
         typed(cfg)
+
+
+def test_run_name_follows_mode_and_seed(make_config):
+    config = typed(make_config("embedding=frozen", "seed=3", "model=cnn", "strategy=mirrored"))
+    assert config.trainer.run_name == "frozen-seed3"
+    assert config.model.windows == [3, 4, 5] and config.model.filters == 100 and config.model.dropout == 0.5

@@ -1,0 +1,78 @@
+"""Training building blocks: batching, resume order, masking, AUC."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from workflow.config import EmbeddingMode, Encoder, ModelConfig
+from workflow.training import data
+from workflow.training.loop import auc
+from workflow.training.model import build_classifier
+
+
+def reviews(count: int, seed: int = 0) -> tf.data.Dataset:
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(1, 40, size=count)
+    # The first token is the review's number: every review is distinct.
+    tokens = tf.ragged.constant([[100 + i, *rng.integers(2, 50, size=n)] for i, n in enumerate(lengths)], dtype=tf.int32)
+    labels = tf.constant(rng.integers(0, 2, size=count), dtype=tf.float32)
+    return tf.data.Dataset.from_tensor_slices((tokens, labels)).map(lambda t, y: (t, y))
+
+
+def test_training_batches_are_full_padded_and_cover_distinct_examples():
+    batches = list(data.training_batches(reviews(103), 8, seed=0, epoch=0, shuffle_buffer=200, pool_batches=4))
+    assert len(batches) == 103 // 8
+    assert all(tokens.shape[0] == 8 for tokens, _ in batches)
+    for tokens, _ in batches:
+        lengths = np.sum(tokens.numpy() != 0, axis=1)
+        assert lengths.max() == tokens.shape[1], "padded to the longest review of the batch, no further"
+    rows = {tuple(row[row != 0]) for tokens, _ in batches for row in tokens.numpy()}
+    assert len(rows) == 12 * 8
+
+
+def test_an_epoch_is_the_same_sequence_when_resumed_and_differs_between_epochs():
+    def epoch(number: int, skip: int = 0) -> list[np.ndarray]:
+        return [t.numpy() for t, _ in data.training_batches(reviews(64), 4, 7, number, 100, 2, skip_batches=skip)]
+
+    full, resumed = epoch(3), epoch(3, skip=5)
+    assert len(resumed) == len(full) - 5
+    for a, b in zip(full[5:], resumed, strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert any(a.shape != b.shape or (a != b).any() for a, b in zip(full, epoch(4)))
+
+
+def test_evaluation_batches_keep_every_example():
+    labels = np.concatenate([y.numpy() for _, y in data.evaluation_batches(reviews(37), 8, 2)])
+    assert len(labels) == 37
+
+
+@pytest.mark.parametrize("encoder", list(Encoder))
+def test_padding_does_not_change_the_prediction(encoder):
+    matrix = np.random.default_rng(0).normal(size=(50, 8)).astype(np.float32)
+    model = build_classifier(50, 8, EmbeddingMode.finetune, ModelConfig(encoder=encoder, windows=[2, 3], filters=4, lstm_units=4), 0, matrix)
+    short = np.array([[5, 6, 7, 0], [8, 9, 0, 0]], dtype=np.int32)
+    padded = np.pad(short, ((0, 0), (0, 9)))
+    np.testing.assert_allclose(model(short).numpy(), model(padded).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_embedding_lookup_is_one_hot_times_matrix():
+    matrix = np.random.default_rng(1).normal(size=(20, 4)).astype(np.float32)
+    model = build_classifier(20, 4, EmbeddingMode.frozen, ModelConfig(), 0, matrix)
+    ids = np.array([[3, 1, 19]], dtype=np.int32)
+    looked_up = model.get_layer("embedding")(ids).numpy()
+    np.testing.assert_allclose(looked_up, np.eye(20, dtype=np.float32)[ids] @ matrix, rtol=1e-6)
+
+
+def test_mode_and_matrix_must_agree():
+    with pytest.raises(ValueError, match="needs a pretrained matrix"):
+        build_classifier(20, 4, EmbeddingMode.finetune, ModelConfig(), 0, None)
+    with pytest.raises(ValueError, match="must not get"):
+        build_classifier(20, 4, EmbeddingMode.random, ModelConfig(), 0, np.zeros((20, 4)))
+
+
+def test_auc_counts_ties_half_and_needs_both_classes():
+    assert auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])) == pytest.approx(0.75)
+    assert auc(np.array([0, 1]), np.array([0.5, 0.5])) == pytest.approx(0.5)
+    assert auc(np.array([1, 1]), np.array([0.2, 0.9])) is None
