@@ -99,7 +99,7 @@ def test_metrics_tensorboard_and_export(workdir):
     assert metrics["identity"]["config"]["embedding"]["mode"] == "finetune"
     assert len(metrics["history"]) == metrics["epochs_run"]
     assert metrics["train_examples_per_s"] > 0 and metrics["wall_time_s"] > 0
-    for split, tags in (("train", {"loss", "accuracy", "learning_rate", "epoch_loss", "epoch_accuracy"}),
+    for split, tags in (("train", {"loss", "accuracy", "learning_rate", "epoch_loss", "epoch_accuracy", "epoch_learning_rate"}),
                         ("validation", {"epoch_loss", "epoch_accuracy"})):
         events = EventAccumulator(os.path.join(layout.tensorboard, split), size_guidance={"tensors": 0})
         events.Reload()

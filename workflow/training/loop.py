@@ -185,7 +185,7 @@ class Trainer:
         state = self.state
         sums = state.epoch_sums
         record = {"epoch": state.epoch + 1, "loss": sums["loss"] / sums["examples"], "accuracy": sums["correct"] / sums["examples"]}
-        self._scalars("train", state.epoch + 1, epoch_loss=record["loss"], epoch_accuracy=record["accuracy"])
+        self._scalars("train", state.epoch + 1, epoch_loss=record["loss"], epoch_accuracy=record["accuracy"], epoch_learning_rate=self.learning_rate)
         monitored = record["accuracy"]
         if validation is not None:
             result = self.evaluate(validation, validation_size)
