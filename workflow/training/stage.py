@@ -50,23 +50,21 @@ def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
     return [] if old == new else [f"{prefix.rstrip('.')} ({old!r} -> {new!r})"]
 
 
-def claim_run_folder(layout: RunLayout, identity: dict) -> dict | None:
-    """Create the run folder for ``identity``; returns the metrics if that run already finished.
+def finished_run(layout: RunLayout, identity: dict) -> dict | None:
+    """The metrics of the run in ``layout`` if it finished; None if it did not (or never started).
 
     A folder that holds another experiment (finished or not) is a ContractError
     naming the keys that differ: resuming it would mix two experiments.
     """
-    if os.path.exists(layout.identity):
-        changed = differences(read_json(layout.identity), identity)
-        if changed:
-            raise ContractError(
-                f"{layout.root} holds a run of another configuration ({'; '.join(changed[:5])}): "
-                "choose another trainer.run_name or delete that folder"
-            )
-        return read_json(layout.metrics) if os.path.exists(layout.metrics) else None
-    os.makedirs(layout.root, exist_ok=True)
-    write_json_atomic(layout.identity, identity)
-    return None
+    if not os.path.exists(layout.identity):
+        return None
+    changed = differences(read_json(layout.identity), identity)
+    if changed:
+        raise ContractError(
+            f"{layout.root} holds a run of another configuration ({'; '.join(changed[:5])}): "
+            "choose another trainer.run_name or delete that folder"
+        )
+    return read_json(layout.metrics) if os.path.exists(layout.metrics) else None
 
 
 def split_sizes(preprocess: PreprocessLayout) -> dict[str, int]:
@@ -106,11 +104,15 @@ def run(config: Config, resolved_config: dict) -> dict:
     layout = RunLayout(run_dir(config.workdir, config.trainer.run_name))
     # Other workers of a cluster keep their checkpoints apart (on their own disk, or beside the chief's).
     own = layout if chief else RunLayout(os.path.join(layout.root, f".worker-{strategy.cluster_resolver.task_id}"))
-    if chief:
-        finished = claim_run_folder(layout, identity)
-        if finished is not None:
-            log.info("%s already finished (test accuracy %.4f); delete it to train again", layout.root, finished["test"]["accuracy"])
-            return finished
+    # Every worker checks (with a shared workdir they all see the chief's folder); only the chief writes.
+    finished = finished_run(layout, identity)
+    if finished is not None:
+        log.info("%s already finished (test accuracy %s); delete it to train again", layout.root,
+                 f"{finished['test']['accuracy']:.4f}" if finished["test"] else "n/a")
+        return finished
+    if chief and not os.path.exists(layout.identity):
+        os.makedirs(layout.root, exist_ok=True)
+        write_json_atomic(layout.identity, identity)
     log.info("%s: %s embedding (%s x %d), %s encoder, global batch %d, learning rate %g",
              layout.root, mode.value, len(vocabulary), dim, config.model.encoder.value, global_batch_size, learning_rate)
     log.info("strategy: %s", describe(strategy))
