@@ -31,6 +31,7 @@ so that an interrupted run can resume; ``metrics.json`` last marks it finished):
     best/                                  weights of the epoch with the best validation accuracy
     tensorboard/{train,validation}/        scalars: loss, accuracy, learning rate
     export/model.keras                     the trained classifier (token ids in, probability out)
+    export/serving/                        SavedModel: raw strings in (tokenizer + vocabulary inside), probability out
     metrics.json                           test accuracy, AUC, loss, epochs, wall time, examples/s, config
 
 Paths may be local or any filesystem Apache Beam knows (``gs://``...): Beam
@@ -166,6 +167,10 @@ class RunLayout:
     @property
     def export(self) -> str:
         return os.path.join(self.root, "export", "model.keras")
+
+    @property
+    def serving(self) -> str:
+        return os.path.join(self.root, "export", "serving")
 
     @property
     def metrics(self) -> str:

@@ -11,8 +11,6 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any import loads TensorFlow: its C++ INFO/WARNING lines drown the progress output
 
-import logging
-import multiprocessing
 import sys
 from pathlib import Path
 from typing import Callable
@@ -84,43 +82,37 @@ def word2vec(cfg: DictConfig) -> None:
     run_stage(cfg, stage.run)
 
 
-def _train_here(config: schema.Config, resolved: dict, log_file: str | None = None) -> None:
-    """Body of one training job (in this process, or as the target of a fresh one)."""
-    if log_file is not None:  # a spawned process starts without Hydra's logging
-        logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s",
-                            handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(log_file)], force=True)
-    from workflow.training import stage
-
-    try:
-        stage.run(config, resolved)
-    except Exception as error:  # noqa: BLE001 - same one-line treatment as run_stage
-        found = user_error(error)
-        if found is None or log_file is None:
-            raise
-        print(f"error: {found}", file=sys.stderr)
-        sys.exit(2)
-
-
-def _train_in_fresh_process(config: schema.Config, resolved: dict) -> None:
-    """Run one multirun job in its own process.
-
-    TensorFlow keeps devices, memory and graph state for the life of a
-    process; a fresh ``spawn`` process per job keeps sweep jobs independent.
-    """
-    hydra_config = HydraConfig.get()
-    log_file = str(Path(hydra_config.runtime.output_dir) / f"{hydra_config.job.name}.log")
-    process = multiprocessing.get_context("spawn").Process(target=_train_here, args=(config, resolved, log_file))
-    process.start()
-    process.join()
-    if process.exitcode != 0:
-        sys.exit(process.exitcode if process.exitcode > 0 else 1)
-
-
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
 def train(cfg: DictConfig) -> None:
     """Stage 3: the Keras Embedding classifier (frozen / finetune / random) under tf.distribute."""
-    multirun = HydraConfig.initialized() and HydraConfig.get().mode is RunMode.MULTIRUN
-    run_stage(cfg, _train_in_fresh_process if multirun else _train_here)
+    from workflow import processes
+
+    if HydraConfig.initialized() and HydraConfig.get().mode is RunMode.MULTIRUN:
+        run_stage(cfg, lambda config, resolved: processes.train_in_fresh_process(config, resolved, job_log_file()))
+    else:
+        run_stage(cfg, processes.train_job)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def report(cfg: DictConfig) -> None:
+    """Stage 4: results.md/.csv, figures, TensorBoard projector and insight over finished runs."""
+    from workflow.report import stage
+
+    run_stage(cfg, stage.run)
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="config")
+def run_all(cfg: DictConfig) -> None:
+    """The whole workflow: preprocess -> word2vec -> train (sweep.modes x sweep.seeds) -> report, skipping finished stages."""
+    from workflow import orchestrate
+
+    run_stage(cfg, lambda config, resolved: orchestrate.run(cfg, config, resolved, job_log_file()))
+
+
+def job_log_file() -> str:
+    """The log file Hydra opened for this job (children append their lines to it)."""
+    hydra_config = HydraConfig.get()
+    return str(Path(hydra_config.runtime.output_dir) / f"{hydra_config.job.name}.log")
 
 
 if __name__ == "__main__":

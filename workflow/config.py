@@ -106,7 +106,7 @@ class PreprocessConfig:
     min_count: int = 2
     max_size: int = 50_000  # including <pad> and <unk>
     validation_fraction: float = 0.1
-    test_fraction: float = 0.0  # carve a test split out of train when the corpus has none
+    test_fraction: Optional[float] = None  # share of train carved out as test; None = auto (see carved_test_fraction())
     num_shards: int = 4
     read_parallelism: int = 2  # workers that each stream a (non-splittable) archive and keep 1/N of it
 
@@ -167,6 +167,7 @@ class TrainerConfig:
     log_every_steps: int = 50  # TensorBoard scalars
     checkpoint_every_steps: int = 200  # resume point inside an epoch
     deterministic: bool = True  # tf.config.experimental.enable_op_determinism
+    replace_stale_run: bool = False  # True (wf-run): a run folder of another config is deleted and retrained, not refused
 
 
 @dataclass
@@ -175,6 +176,23 @@ class StrategyConfig:
     devices: List[str] = field(default_factory=list)  # mirrored: e.g. ["/gpu:0", "/gpu:1"]; empty = all GPUs
     logical_devices: int = 0  # split the first GPU (or the CPU) into this many logical devices; 0 = off
     logical_gpu_memory_mb: int = 4096  # memory of each logical GPU
+
+
+@dataclass
+class SweepConfig:
+    """What ``wf-run`` trains after preprocessing and word2vec: every mode x every seed."""
+
+    modes: List[EmbeddingMode] = field(default_factory=lambda: [EmbeddingMode.frozen, EmbeddingMode.finetune, EmbeddingMode.random])
+    seeds: List[int] = field(default_factory=lambda: [0])
+
+
+@dataclass
+class ReportConfig:
+    runs: List[str] = field(default_factory=list)  # run folders, or folders holding them (a Hydra multirun folder); empty = <workdir>/runs
+    projector_tokens: int = 5000  # most frequent tokens shown in the TensorBoard projector
+    probes: List[str] = field(default_factory=lambda: ["good", "bad", "great", "awful", "boring", "funny", "plot", "music"])
+    neighbours: int = 6  # nearest neighbours listed per probe word, before and after fine-tuning
+    example_tokens: int = 12  # tokens of the example review traced through the Embedding layer
 
 
 @dataclass
@@ -197,6 +215,24 @@ class Config:
     model: ModelConfig = field(default_factory=ModelConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
+    sweep: SweepConfig = field(default_factory=SweepConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+
+
+AUTO_TEST_FRACTION = 0.2
+
+
+def carved_test_fraction(config: Any) -> float:
+    """The share of train that becomes the test split.
+
+    ``preprocess.test_fraction`` when set; otherwise 0.2 for a CSV/JSONL/text
+    training file (such a corpus has no test split of its own) and 0 for
+    aclImdb (which has one).
+    """
+    if config.preprocess.test_fraction is not None:
+        return float(config.preprocess.test_fraction)
+    own_test_split = config.data.format in (CorpusFormat.aclimdb, "aclimdb") or config.data.split in (SourceSplit.test, "test")
+    return 0.0 if own_test_split else AUTO_TEST_FRACTION
 
 
 def sample_path() -> str:
@@ -222,9 +258,10 @@ def validate(cfg: DictConfig) -> None:
     _require(pre.min_count >= 1, "preprocess.min_count", pre.min_count, "must be >= 1")
     _require(pre.max_size >= 3, "preprocess.max_size", pre.max_size, "must be >= 3 (<pad>, <unk> and one token)")
     _require(0 <= pre.validation_fraction < 1, "preprocess.validation_fraction", pre.validation_fraction, "must be in [0, 1)")
-    _require(0 <= pre.test_fraction < 1, "preprocess.test_fraction", pre.test_fraction, "must be in [0, 1)")
+    carved = carved_test_fraction(cfg)
+    _require(0 <= carved < 1, "preprocess.test_fraction", pre.test_fraction, "must be in [0, 1)")
     _require(
-        pre.validation_fraction + pre.test_fraction < 1,
+        pre.validation_fraction + carved < 1,
         "preprocess.test_fraction",
         pre.test_fraction,
         "validation_fraction + test_fraction must leave some training data",
@@ -255,6 +292,9 @@ def validate(cfg: DictConfig) -> None:
     _require(trainer.learning_rate > 0, "trainer.learning_rate", trainer.learning_rate, "must be > 0")
     _require(trainer.early_stopping_patience >= 0, "trainer.early_stopping_patience", trainer.early_stopping_patience, "must be >= 0")
     _require(bool(trainer.run_name) and "/" not in trainer.run_name, "trainer.run_name", trainer.run_name, "must be a non-empty folder name")
+    _require(len(cfg.sweep.modes) > 0 and len(cfg.sweep.seeds) > 0, "sweep", OmegaConf.to_container(cfg.sweep), "needs at least one mode and one seed")
+    for key in ("projector_tokens", "neighbours", "example_tokens"):
+        _require(cfg.report[key] >= 1, f"report.{key}", cfg.report[key], "must be >= 1")
     _require(cfg.strategy.logical_devices >= 0, "strategy.logical_devices", cfg.strategy.logical_devices, "must be >= 0")
     for label, value in cfg.data.label_map.items():
         _require(value in (0, 1), f"data.label_map.{label}", value, "labels must map to 0 or 1")

@@ -92,7 +92,7 @@ def run(config: Config, resolved_config: dict) -> dict:
             vectors = load_vectors(embedding.vectors, embedding.vectors_format)
             source = {"kind": "import", "path": embedding.vectors, "format": embedding.vectors_format.value, "sha256": file_sha256(embedding.vectors)}
         save_vectors(vectors, layout.vectors)
-        matrix, coverage = build_matrix(vocabulary, vectors, config.seed)
+        matrix, coverage = build_matrix(vocabulary, vectors, config.word2vec.seed)
         np.save(layout.matrix, matrix)
         write_json(layout.coverage, coverage)
         quality = config.word2vec.quality

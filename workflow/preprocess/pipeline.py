@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 import apache_beam as beam
 
 from workflow.artifacts import SPLITS, TRAINING_SIDE, UNK_ID, UNSUP, PreprocessLayout, write_text
-from workflow.config import Config
+from workflow.config import Config, carved_test_fraction
 from workflow.preprocess.counting import MergeSplitCounts, SplitCounts, build_vocabulary, render_vocabulary, split_summary
 from workflow.preprocess.examples import VarintTable, encode_example
 from workflow.preprocess.parse import COUNTS, REJECTED, ParseBatch
@@ -135,7 +135,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: Config, layout: PreprocessLa
     batches = (
         pipeline
         | "Read" >> ReadCorpus(config.data, pre.read_parallelism)
-        | "AssignSplit" >> beam.Map(assign_split, pre.validation_fraction, pre.test_fraction)
+        | "AssignSplit" >> beam.Map(assign_split, pre.validation_fraction, carved_test_fraction(config))
         | "Batch" >> beam.BatchElements(min_batch_size=BATCH_SIZE, max_batch_size=BATCH_SIZE)
     )
     parsed = batches | "Parse" >> beam.ParDo(ParseBatch(tokenizer_from(config), config.data.label_map)).with_outputs(

@@ -34,6 +34,8 @@ from workflow.artifacts import (
 )
 from workflow.config import Config, EmbeddingMode
 from workflow.embeddings.stage import checked_vocabulary, load_embedding_matrix
+from workflow.serving.text_model import export_text_model
+from workflow.text import Tokenizer
 from workflow.training import data
 from workflow.training.loop import Trainer
 from workflow.training.model import build_classifier
@@ -105,7 +107,15 @@ def run(config: Config, resolved_config: dict) -> dict:
     # Other workers of a cluster keep their checkpoints apart (on their own disk, or beside the chief's).
     own = layout if chief else RunLayout(os.path.join(layout.root, f".worker-{strategy.cluster_resolver.task_id}"))
     # Every worker checks (with a shared workdir they all see the chief's folder); only the chief writes.
-    finished = finished_run(layout, identity)
+    try:
+        finished = finished_run(layout, identity)
+    except ContractError as stale:
+        if not config.trainer.replace_stale_run:
+            raise
+        log.warning("replacing the stale run: %s", stale)
+        if chief:
+            shutil.rmtree(layout.root)
+        finished = None
     if finished is not None:
         log.info("%s already finished (test accuracy %s); delete it to train again", layout.root,
                  f"{finished['test']['accuracy']:.4f}" if finished["test"] else "n/a")
@@ -139,6 +149,8 @@ def run(config: Config, resolved_config: dict) -> dict:
 
     os.makedirs(os.path.dirname(layout.export), exist_ok=True)
     model.save(layout.export)
+    tokenizer = Tokenizer(**read_json(preprocess.manifest)["config"]["preprocess"]["tokenizer"])  # the one the Beam job used
+    export_text_model(model, [token for token, _ in vocabulary], tokenizer, config.model.max_len, layout.serving)
     metrics = {
         "run": config.trainer.run_name,
         "mode": mode.value,

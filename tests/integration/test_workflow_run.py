@@ -1,0 +1,188 @@
+"""The whole workflow through its commands: wf-run (and its caching), wf-report, the projector served
+by a real TensorBoard, the raw-string model and wf-predict, and a CSV corpus without a test split."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from tests.conftest import synthetic_reviews, write_aclimdb_archive
+from workflow.artifacts import RunLayout, read_json, read_vocab
+from workflow.report.projector import tensor_name
+from workflow.training.model import load_classifier
+
+SMALL = ("word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=5", "beam.running_mode=in_memory",
+         "beam.num_workers=1", "trainer.epochs=3", "trainer.batch_size=16", "trainer.learning_rate=0.01",
+         "report.projector_tokens=40")
+
+
+def command(entry: str, *arguments: str, cwd: Path) -> str:
+    """Run a wf-* entry point in a fresh process; its combined output (asserting success)."""
+    process = subprocess.run([sys.executable, "-c", f"from workflow.cli import {entry}; {entry}()", *arguments],
+                             cwd=cwd, capture_output=True, text=True, timeout=600)
+    output = process.stdout + process.stderr
+    assert process.returncode == 0, output[-4000:]
+    return output
+
+
+@pytest.fixture(scope="module")
+def workflow_run(tmp_path_factory) -> tuple[Path, str]:
+    root = tmp_path_factory.mktemp("workflow")
+    archive = write_aclimdb_archive(root / "synthetic.tar.gz", synthetic_reviews(150, 50, 100, seed=2))
+    workdir = root / "work"
+    output = command("run_all", f"workdir={workdir}", "data=imdb", f"data.path={archive}", "preprocess.min_count=1", *SMALL, cwd=root)
+    return workdir, output
+
+
+def rerun(workdir: Path, *overrides: str) -> str:
+    archive = workdir.parent / "synthetic.tar.gz"
+    return command("run_all", f"workdir={workdir}", "data=imdb", f"data.path={archive}", "preprocess.min_count=1", *SMALL, *overrides, cwd=workdir.parent)
+
+
+def test_run_writes_every_stage_and_the_report(workflow_run):
+    workdir, output = workflow_run
+    report = workdir / "report"
+    assert f"Report:      {report / 'results.md'}" in output and f"tensorboard --logdir {workdir}" in output
+    with open(report / "results.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert [(row["mode"], row["seed"]) for row in table] == [("frozen", "0"), ("finetune", "0"), ("random", "0")]
+    assert all(0.5 < float(row["test_accuracy"]) <= 1 for row in table if row["mode"] != "frozen")
+    results = (report / "results.md").read_text()
+    assert "| finetune | 1 (0) |" in results and "Records read = written + rejected: 500 = 500 + 0 (holds)" in results
+    for figure in ("learning_curves.png", "accuracy_per_mode.png"):
+        assert (report / figure).read_bytes().startswith(b"\x89PNG")
+
+
+def test_insight_answers_from_the_run(workflow_run):
+    workdir, _ = workflow_run
+    insight = read_json(str(workdir / "report" / "insight.json"))
+    vocabulary = [token for token, _ in read_vocab(str(workdir / "preprocess" / "vocab.tsv"))]
+    example = insight["example"]["after"]
+    assert all(vocabulary[row["id"]] == row["token"] for row in example) and len(example) == 12
+    assert insight["one_hot_max_difference"] < 1e-6
+    moved = insight["moved"]
+    assert moved["seen_moved"] > 0.9 * moved["seen_tokens"]
+    assert moved["unseen_moved"] == 0, "rows of tokens absent from labelled training data get no gradient"
+    assert set(insight["neighbours"]) == {"good", "bad", "great", "awful", "boring", "funny", "plot", "music"}
+    buckets = insight["accuracy_by_unseen_share"]["buckets"]
+    assert sum(bucket["reviews"] for bucket in buckets) == 100
+    assert set(buckets[0]) == {"unseen_share", "reviews", "frozen", "finetune", "random"}
+
+
+def test_second_run_skips_and_a_word2vec_change_reruns_only_what_depends_on_it(workflow_run):
+    workdir, _ = workflow_run
+    again = rerun(workdir)
+    assert "preprocess: up to date" in again and "word2vec: up to date" in again
+    assert again.count("already finished") == 3
+    changed = rerun(workdir, "word2vec.vector_size=8")
+    assert "preprocess: up to date" in changed
+    assert "word2vec: runs (the word2vec config changed)" in changed
+    # frozen and finetune read the new matrix; random's dimension follows word2vec.vector_size
+    assert changed.count("replacing the stale run") == 3
+    assert np.load(workdir / "word2vec" / "embedding_matrix.npy").shape[1] == 8
+    assert read_json(str(workdir / "runs" / "finetune-seed0" / "metrics.json"))["identity"]["embedding_dim"] == 8
+
+
+def serve_tensorboard(logdir: Path):
+    process = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
+                                "--port", "0", "--reload_task", "blocking", "--reload_interval", "0", "--load_fast", "false"],
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    for line in process.stdout:  # TensorBoard prints its address once it serves (after the blocking first load)
+        found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        if found:
+            return process, found.group(1)
+    raise AssertionError("TensorBoard exited without serving")
+
+
+def fetch(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=60) as response:
+        return response.read()
+
+
+def test_tensorboard_serves_the_projector_tables(workflow_run):
+    workdir, _ = workflow_run
+    process, base = serve_tensorboard(workdir)
+    try:
+        runs = json.loads(fetch(base + "data/plugin/projector/runs"))
+        assert "report/projector" in runs
+        run = urllib.parse.quote("report/projector")
+        info = json.loads(fetch(f"{base}data/plugin/projector/info?run={run}"))
+        shapes = {embedding["tensorName"]: embedding["tensorShape"] for embedding in info["embeddings"]}
+        names = ["word2vec", "frozen-seed0", "finetune-seed0", "random-seed0"]
+        assert shapes == {tensor_name(name): [40, 8] for name in names}
+        finetuned = np.frombuffer(fetch(f"{base}data/plugin/projector/tensor?run={run}&name={urllib.parse.quote(tensor_name('finetune-seed0'))}&num_rows=40"), dtype=np.float32)
+        table = load_classifier(RunLayout(str(workdir / "runs" / "finetune-seed0")).export).get_layer("embedding").embeddings.numpy()
+        np.testing.assert_array_equal(finetuned.reshape(40, 8), table[2:42])
+        metadata = fetch(f"{base}data/plugin/projector/metadata?run={run}&name={urllib.parse.quote(tensor_name('word2vec'))}").decode()
+        vocabulary = read_vocab(str(workdir / "preprocess" / "vocab.tsv"))
+        assert metadata.splitlines() == ["token\tcount"] + [f"{token}\t{count}" for token, count in vocabulary[2:42]]
+        scalars = json.loads(fetch(base + "data/plugin/scalars/tags"))
+        assert "epoch_accuracy" in scalars["runs/finetune-seed0/tensorboard/validation"]
+    finally:
+        process.kill()
+        process.wait()
+
+
+def test_exported_text_model_and_wf_predict(workflow_run):
+    workdir, _ = workflow_run
+    layout = RunLayout(str(workdir / "runs" / "finetune-seed0"))
+    served = tf.saved_model.load(layout.serving)
+    texts = ["A superb, moving film.<br />Wonderful!", "Dreadful, tedious and dull", "Unknownword only"]
+    probabilities = served.serve(tf.constant(texts))["probability"].numpy()
+    vocabulary = {token: index for index, (token, _) in enumerate(read_vocab(str(workdir / "preprocess" / "vocab.tsv")))}
+    from workflow.text import Tokenizer
+
+    ids = [[vocabulary.get(token, 1) for token in Tokenizer()(text)] for text in texts]
+    batch = np.zeros((len(ids), max(map(len, ids))), dtype=np.int32)
+    for row, sequence in enumerate(ids):
+        batch[row, : len(sequence)] = sequence
+    np.testing.assert_allclose(probabilities, load_classifier(layout.export)(batch).numpy()[:, 0], rtol=1e-5)
+    assert probabilities[0] > 0.5 > probabilities[1]
+    process = subprocess.run([sys.executable, "-m", "workflow.serving.predict", "--model", layout.serving, texts[0], texts[1]],
+                             capture_output=True, text=True, timeout=300)
+    lines = process.stdout.splitlines()
+    assert process.returncode == 0 and len(lines) == 2, process.stderr[-2000:]
+    assert lines[0].split("\t")[1] == "positive" and lines[1].split("\t")[1] == "negative"
+    assert float(lines[0].split("\t")[0]) == pytest.approx(float(probabilities[0]), abs=1e-4)
+
+
+def test_wf_report_over_a_hydra_multirun_folder(workflow_run):
+    workdir, _ = workflow_run
+    command("train", "-m", f"workdir={workdir}", *SMALL, "embedding=random", "seed=7,8", "trainer.epochs=1", cwd=workdir.parent)
+    sweep = sorted((workdir / "multirun").iterdir())[-1]
+    command("report", f"workdir={workdir}", *SMALL, f"report.runs=[{sweep}]", cwd=workdir.parent)
+    with open(workdir / "report" / "results.csv", newline="") as handle:
+        assert [(row["run"]) for row in csv.DictReader(handle)] == ["random-seed7", "random-seed8"]
+    assert "| random | 2 (7, 8) |" in (workdir / "report" / "results.md").read_text()
+
+
+def test_csv_without_test_split_gets_one_and_a_report(tmp_path):
+    rng = random.Random(3)
+    reviews = synthetic_reviews(100, 0, 0, seed=3)
+    rows = [{"id": f"r{index}", "review": text.decode(), "sentiment": "positive" if "/pos/" in name else "negative"}
+            for index, (name, text) in enumerate(sorted(reviews.items(), key=lambda item: rng.random()))]
+    corpus = tmp_path / "reviews.csv"
+    with open(corpus, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["id", "review", "sentiment"])
+        writer.writeheader()
+        writer.writerows(rows)
+    workdir = tmp_path / "work"
+    command("run_all", f"workdir={workdir}", "data=csv", f"data.path={corpus}", "data.text_field=review", "data.label_field=sentiment",
+            "data.id_field=id", "preprocess.min_count=1", *SMALL, "sweep.modes=[finetune]", cwd=tmp_path)
+    splits = read_json(str(workdir / "preprocess" / "stats.json"))["splits"]
+    assert 20 <= splits["test"]["records_written"] <= 60, "about 20% of 200 rows become the test split"
+    assert splits["train"]["records_written"] + splits["validation"]["records_written"] + splits["test"]["records_written"] == 200
+    metrics = read_json(str(workdir / "runs" / "finetune-seed0" / "metrics.json"))
+    assert metrics["test"]["examples"] == splits["test"]["records_written"]
+    assert (workdir / "report" / "results.md").exists()

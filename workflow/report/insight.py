@@ -1,0 +1,135 @@
+"""What the Embedding layer learned, answered from one workdir's own data and runs.
+
+* one test review -> tokens -> ids -> the first values of their rows;
+* the lookup equals one-hot x matrix on a batch (max difference);
+* how many rows fine-tuning moved, split by whether the token ever occurred
+  in the labelled training data (Adam leaves rows without gradient alone);
+* nearest neighbours of probe words before (word2vec) and after fine-tuning;
+* test accuracy per mode, bucketed by the share of a review's tokens that
+  never occurred in the labelled training data (``<unk>`` included).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import tensorflow as tf
+
+from workflow.artifacts import PreprocessLayout, UNK_ID, read_vocab
+from workflow.report.runs import FinishedRun, mode_rank
+from workflow.training import data
+from workflow.training.model import embedding_matrix, load_classifier
+
+UNSEEN_BUCKETS = ((0.0, 0.01), (0.01, 0.02), (0.02, 0.05), (0.05, 1.01))
+NO_LIMIT = 1 << 30
+
+
+def split_reviews(preprocess: PreprocessLayout, split: str) -> tuple[list[np.ndarray], np.ndarray]:
+    """Every review of a split as (token ids, labels), in file order, untruncated."""
+    tokens, labels = [], []
+    for ids, label in data.split_examples(preprocess, split, NO_LIMIT):
+        tokens.append(ids.numpy())
+        labels.append(float(label))
+    return tokens, np.array(labels)
+
+
+def seen_in_labelled_training(reviews: list[np.ndarray], vocabulary_size: int) -> np.ndarray:
+    """Boolean ``[vocab]``: the id occurs in at least one labelled training review (never ``<unk>``)."""
+    seen = np.zeros(vocabulary_size, dtype=bool)
+    for ids in reviews:
+        seen[ids] = True
+    seen[UNK_ID] = False
+    return seen
+
+
+def trace_review(ids: np.ndarray, vocabulary: list[str], table: np.ndarray, count: int, dims: int = 4) -> list[dict]:
+    return [{"token": vocabulary[i], "id": int(i), "row": [round(float(v), 4) for v in table[i, :dims]]} for i in ids[:count]]
+
+
+def one_hot_check(model, batch: np.ndarray) -> float:
+    """Max |Embedding(ids) - one_hot(ids) @ W| over a ``[batch, time]`` id array."""
+    table = embedding_matrix(model)
+    looked_up = model.get_layer("embedding")(batch).numpy()
+    one_hot = tf.one_hot(batch, table.shape[0], dtype=tf.float32)
+    return float(np.abs(looked_up - tf.einsum("btv,vd->btd", one_hot, table).numpy()).max())
+
+
+def moved_rows(before: np.ndarray, after: np.ndarray, seen: np.ndarray) -> dict:
+    moved = np.any(before != after, axis=1)
+    unseen = ~seen
+    unseen[[0, UNK_ID]] = False  # <pad> is masked; <unk> stands for many tokens and is in every split
+    return {
+        "seen_tokens": int(seen.sum()), "seen_moved": int((moved & seen).sum()),
+        "unseen_tokens": int(unseen.sum()), "unseen_moved": int((moved & unseen).sum()),
+        "mean_shift_seen": float(np.linalg.norm(after - before, axis=1)[seen].mean()) if seen.any() else 0.0,
+    }
+
+
+def neighbours(table: np.ndarray, vocabulary: list[str], word: str, count: int) -> list[str] | None:
+    if word not in vocabulary:
+        return None
+    index = vocabulary.index(word)
+    normed = table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)
+    similarity = normed @ normed[index]
+    similarity[[0, 1, index]] = -np.inf
+    return [vocabulary[i] for i in np.argsort(-similarity)[:count]]
+
+
+def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: list[np.ndarray], labels: np.ndarray, seen: np.ndarray) -> dict:
+    """Per bucket of unseen-token share: review count and each mode's test accuracy (mean over its runs)."""
+    shares = np.array([float(np.mean(~seen[ids])) if len(ids) else 0.0 for ids in test_reviews])
+    buckets = [{"range": f"{low:.0%}-{min(high, 1):.0%}", "mask": (shares >= low) & (shares < high)} for low, high in UNSEEN_BUCKETS]
+    per_mode: dict[str, list[np.ndarray]] = {}
+    for run in runs:
+        model = load_classifier(run.layout.export)
+        max_len = run.metrics["config"]["model"]["max_len"]
+        padded = [ids[:max_len] for ids in test_reviews]
+        correct = np.empty(len(padded), dtype=bool)
+        order = np.argsort([len(ids) for ids in padded])
+        for start in range(0, len(order), 256):
+            chunk = order[start : start + 256]
+            longest = max(1, max(len(padded[i]) for i in chunk))
+            batch = np.zeros((len(chunk), longest), dtype=np.int32)
+            for row, i in enumerate(chunk):
+                batch[row, : len(padded[i])] = padded[i]
+            correct[chunk] = (model(batch, training=False).numpy()[:, 0] > 0.5) == (labels[chunk] > 0.5)
+        per_mode.setdefault(run.mode, []).append(correct)
+    order = sorted(per_mode, key=mode_rank)
+    per_mode = {mode: per_mode[mode] for mode in order}
+    result = []
+    for bucket in buckets:
+        mask = bucket["mask"]
+        entry = {"unseen_share": bucket["range"], "reviews": int(mask.sum())}
+        for mode, outcomes in per_mode.items():
+            entry[mode] = float(np.mean([o[mask].mean() for o in outcomes])) if mask.any() else None
+        result.append(entry)
+    return {"buckets": result, "mean_unseen_share": float(shares.mean())}
+
+
+def explain(preprocess: PreprocessLayout, pretrained: np.ndarray | None, runs: list[FinishedRun],
+            probes: list[str], neighbour_count: int, example_tokens: int) -> dict:
+    """Everything the report's "What the Embedding layer learned" section shows, as plain data."""
+    vocabulary = [token for token, _ in read_vocab(preprocess.vocab)]
+    train_reviews, _ = split_reviews(preprocess, "train")
+    test_reviews, test_labels = split_reviews(preprocess, "test")
+    seen = seen_in_labelled_training(train_reviews, len(vocabulary))
+    finetuned = next((run for run in runs if run.mode == "finetune"), None)
+    result: dict = {"vocabulary_size": len(vocabulary), "labelled_training_reviews": len(train_reviews)}
+    if finetuned is not None:
+        model = load_classifier(finetuned.layout.export)
+        after = embedding_matrix(model)
+        example = test_reviews[0] if test_reviews else train_reviews[0]
+        result["run"] = finetuned.name
+        result["example"] = {"before": trace_review(example, vocabulary, pretrained, example_tokens) if pretrained is not None else None,
+                             "after": trace_review(example, vocabulary, after, example_tokens)}
+        batch = np.zeros((min(8, len(test_reviews)), 32), dtype=np.int32)
+        for row, ids in enumerate(test_reviews[: len(batch)]):
+            batch[row, : min(32, len(ids))] = ids[:32]
+        result["one_hot_max_difference"] = one_hot_check(model, batch)
+        result["one_hot_batch_shape"] = list(batch.shape)
+        if pretrained is not None:
+            result["moved"] = moved_rows(pretrained, after, seen)
+            result["neighbours"] = {word: {"before": neighbours(pretrained, vocabulary, word, neighbour_count),
+                                           "after": neighbours(after, vocabulary, word, neighbour_count)} for word in probes}
+    if test_reviews:
+        result["accuracy_by_unseen_share"] = accuracy_by_unseen_share(runs, test_reviews, test_labels, seen)
+    return result

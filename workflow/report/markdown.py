@@ -1,0 +1,85 @@
+"""results.md: the tables, the figures and the "What the Embedding layer learned" section."""
+
+from __future__ import annotations
+
+from workflow.report.tables import runs_markdown, summary_markdown
+
+
+def _records(stats: dict) -> str:
+    lines = ["| split | read | written | rejected |", "|---|---|---|---|"]
+    for split, row in stats["splits"].items():
+        lines.append(f"| {split} | {row['records_read']:,} | {row['records_written']:,} | {row['records_rejected']:,} |")
+    totals = stats["totals"]
+    balanced = totals["records_read"] == totals["records_written"] + totals["records_rejected"]
+    lines.append(f"\nRecords read = written + rejected: {totals['records_read']:,} = {totals['records_written']:,} + "
+                 f"{totals['records_rejected']:,} ({'holds' if balanced else 'DOES NOT HOLD'}); the rejected records and their "
+                 "reasons are in preprocess/rejected/.")
+    return "\n".join(lines)
+
+
+def _example(explained: dict) -> str:
+    example = explained["example"]
+    before = example["before"] or [None] * len(example["after"])
+    lines = ["| token | id | row before (word2vec), first 4 values | row after fine-tuning |", "|---|---|---|---|"]
+    for old, new in zip(before, example["after"]):
+        lines.append(f"| `{new['token']}` | {new['id']} | {old['row'] if old else '-'} | {new['row']} |")
+    return "\n".join(lines)
+
+
+def _insight(explained: dict) -> str:
+    parts = ["## What the Embedding layer learned", ""]
+    if "example" in explained:
+        parts += [
+            f"**A lookup table.** The Embedding layer maps token id *i* to row *i* of a {explained['vocabulary_size']:,} x dim "
+            f"matrix. The first test review, tokenised by the same tokenizer as the Beam job, through run `{explained['run']}`:",
+            "", _example(explained), "",
+            f"**The same as one-hot x matrix.** On a batch of shape {explained['one_hot_batch_shape']}, the largest difference "
+            f"between `Embedding(ids)` and `one_hot(ids) @ W` is {explained['one_hot_max_difference']:.2e}: the layer is a "
+            "matrix product with one-hot rows, computed as a gather.", "",
+        ]
+    if "moved" in explained:
+        moved = explained["moved"]
+        parts += [
+            f"**What fine-tuning moved.** Of the {moved['seen_tokens']:,} tokens that occur in the "
+            f"{explained['labelled_training_reviews']:,} labelled training reviews, {moved['seen_moved']:,} rows moved "
+            f"(mean shift {moved['mean_shift_seen']:.3f}); of the {moved['unseen_tokens']:,} tokens that never occur there "
+            f"(they are in the vocabulary through unlabelled text), {moved['unseen_moved']:,} moved. A row only gets a "
+            "gradient when its token is in a batch, so fine-tuning leaves the word2vec vectors of every other token as they "
+            "were: at test time those tokens keep their pretrained meaning, while the tokens around them have shifted.", "",
+            "**Nearest neighbours (cosine), before and after fine-tuning.**", "",
+            "| word | before (word2vec) | after fine-tuning |", "|---|---|---|",
+        ]
+        for word, pair in explained["neighbours"].items():
+            render = lambda words: ", ".join(words) if words else "(not in vocabulary)"  # noqa: E731
+            parts.append(f"| `{word}` | {render(pair['before'])} | {render(pair['after'])} |")
+        parts.append("")
+    if "accuracy_by_unseen_share" in explained:
+        by_share = explained["accuracy_by_unseen_share"]
+        modes = [key for key in by_share["buckets"][0] if key not in ("unseen_share", "reviews")]
+        parts += [
+            "**Accuracy by the share of a review's tokens never seen in labelled training data** (`<unk>` included; "
+            f"mean share {by_share['mean_unseen_share']:.1%}). This is where pretrained vectors can help: random "
+            "initialisation knows nothing about those tokens.", "",
+            "| unseen share | reviews | " + " | ".join(modes) + " |", "|---|---|" + "---|" * len(modes),
+        ]
+        for bucket in by_share["buckets"]:
+            cells = ["n/a" if bucket[mode] is None else f"{bucket[mode]:.4f}" for mode in modes]
+            parts.append(f"| {bucket['unseen_share']} | {bucket['reviews']:,} | " + " | ".join(cells) + " |")
+        parts.append("")
+    return "\n".join(parts)
+
+
+def render(summary: list[dict], table: list[dict], explained: dict, stats: dict, projector_shapes: dict, paths: list[str], workdir: str) -> str:
+    tables_in_projector = ", ".join(f"`{name}` {shape}" for name, shape in projector_shapes.items())
+    return "\n".join([
+        "# Results", "",
+        f"Runs from {', '.join(f'`{path}`' for path in paths)}; data and vocabulary from `{workdir}`.", "",
+        "## Test accuracy per mode (mean ± std over seeds)", "", summary_markdown(summary), "",
+        "![test accuracy per mode](accuracy_per_mode.png)", "",
+        "## Every run", "", runs_markdown(table), "", "![learning curves](learning_curves.png)", "",
+        "## Records", "", _records(stats), "",
+        _insight(explained),
+        "## TensorBoard", "",
+        f"`tensorboard --logdir {workdir}` shows every run's curves (runs/<run>/tensorboard) and, in the Projector tab "
+        f"(run `report/projector`), the embedding tables {tables_in_projector}, labelled by `metadata.tsv` (token, count).", "",
+    ])

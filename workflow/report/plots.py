@@ -1,0 +1,54 @@
+"""PNG figures: validation accuracy per epoch of every run, and test accuracy per mode."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+
+from workflow.report.runs import FinishedRun  # noqa: E402
+
+COLOURS = {"frozen": "tab:blue", "finetune": "tab:orange", "random": "tab:green"}
+
+
+def learning_curves(runs: list[FinishedRun], path: str) -> None:
+    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
+    for run in runs:
+        history = run.metrics["history"]
+        epochs = [entry["epoch"] for entry in history]
+        colour = COLOURS.get(run.mode)
+        for axis, key in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
+            if history and f"val_{key}" in history[0]:
+                axis.plot(epochs, [entry[f"val_{key}"] for entry in history], color=colour, marker="o", label=f"{run.name} validation")
+            axis.plot(epochs, [entry[key] for entry in history], color=colour, linestyle=":", alpha=0.6)
+    for axis, title in ((loss_axis, "loss (dotted: train)"), (accuracy_axis, "accuracy (dotted: train)")):
+        axis.set_xlabel("epoch")
+        axis.set_title(title)
+        axis.grid(alpha=0.3)
+    accuracy_axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def accuracy_per_mode(summary: list[dict], table: list[dict], path: str) -> None:
+    figure, axis = plt.subplots(figsize=(6, 4))
+    modes = [entry["mode"] for entry in summary]
+    for index, entry in enumerate(summary):
+        if entry["test_accuracy"] is None:
+            continue
+        mean, std = entry["test_accuracy"]
+        axis.bar(index, mean, yerr=std, color=COLOURS.get(entry["mode"], "grey"), alpha=0.7, capsize=6)
+        seeds = [row["test_accuracy"] for row in table if row["mode"] == entry["mode"] and row["test_accuracy"] is not None]
+        axis.scatter([index] * len(seeds), seeds, color="black", s=12, zorder=3)
+        axis.annotate(f"{mean:.4f}", (index, mean), textcoords="offset points", xytext=(0, 8), ha="center")
+    values = [row["test_accuracy"] for row in table if row["test_accuracy"] is not None]
+    if values:
+        axis.set_ylim(max(0.0, min(values) - 0.05), min(1.0, max(values) + 0.03))
+    axis.set_xticks(range(len(modes)), modes)
+    axis.set_ylabel("test accuracy (mean ± std; dots: seeds)")
+    axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)

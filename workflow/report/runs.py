@@ -1,0 +1,66 @@
+"""Finding finished training runs: run folders, folders that hold them, Hydra multirun folders."""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+
+import yaml
+
+from workflow.artifacts import RunLayout, read_json, run_dir
+
+
+MODE_ORDER = ("frozen", "finetune", "random")  # the order of every table and figure
+
+
+def mode_rank(mode: str) -> int:
+    return MODE_ORDER.index(mode) if mode in MODE_ORDER else len(MODE_ORDER)
+
+
+@dataclass(frozen=True)
+class FinishedRun:
+    layout: RunLayout
+    metrics: dict
+
+    @property
+    def name(self) -> str:
+        return self.metrics["run"]
+
+    @property
+    def mode(self) -> str:
+        return self.metrics["mode"]
+
+    @property
+    def seed(self) -> int:
+        return self.metrics["seed"]
+
+
+def _from_multirun_job(job: str) -> str | None:
+    """The run folder a Hydra multirun job trained into (its .hydra/config.yaml says where)."""
+    config_path = os.path.join(job, ".hydra", "config.yaml")
+    with open(config_path, encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    try:
+        run_name = config["trainer"]["run_name"]
+        if "${" in run_name:  # Hydra saves the unresolved value
+            run_name = f"{config['embedding']['mode']}-seed{config['seed']}"
+        return run_dir(config["workdir"], run_name)
+    except (KeyError, TypeError):
+        return None
+
+
+def find_runs(paths: list[str]) -> list[FinishedRun]:
+    """Every finished run (a folder with metrics.json) under ``paths``, sorted by mode (frozen, finetune, random) then seed."""
+    folders: set[str] = set()
+    for path in paths:
+        if not os.path.isdir(path):
+            raise FileNotFoundError(f"report.runs: {path} is not a folder")
+        for metrics in glob.glob(os.path.join(path, "**", "metrics.json"), recursive=True):
+            folders.add(os.path.dirname(metrics))
+        for job_config in glob.glob(os.path.join(path, "**", ".hydra", "config.yaml"), recursive=True):
+            folder = _from_multirun_job(os.path.dirname(os.path.dirname(job_config)))
+            if folder and os.path.exists(RunLayout(folder).metrics):
+                folders.add(folder)
+    runs = [FinishedRun(RunLayout(folder), read_json(RunLayout(folder).metrics)) for folder in sorted(folders)]
+    return sorted(runs, key=lambda run: (mode_rank(run.mode), run.mode, run.seed, run.name))

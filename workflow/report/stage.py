@@ -1,0 +1,97 @@
+"""Run the report: tables, figures, projector and insight -> ``<workdir>/report/`` (manifest last).
+
+Layout::
+
+    results.md              summary per mode (mean ± std), every run, record counts, what the Embedding learned
+    results.csv             one row per run
+    learning_curves.png     loss and accuracy per epoch, every run
+    accuracy_per_mode.png   test accuracy per mode, mean ± std and each seed
+    insight.json            the data behind "What the Embedding layer learned"
+    projector/              TensorBoard projector: word2vec vectors and each mode's trained table
+    manifest.json
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import numpy as np
+
+from workflow import __version__
+from workflow.artifacts import (
+    ContractError,
+    PreprocessLayout,
+    Word2VecLayout,
+    read_json,
+    read_vocab,
+    stage_dir,
+    staged_output,
+    write_json,
+    write_text,
+)
+from workflow.config import Config
+from workflow.report import insight, plots, tables
+from workflow.report.markdown import render
+from workflow.report.projector import write_projector
+from workflow.report.runs import MODE_ORDER, FinishedRun, find_runs
+from workflow.training.model import embedding_matrix, load_classifier
+
+STAGE = "report"
+log = logging.getLogger(__name__)
+
+
+def same_vocabulary(runs: list[FinishedRun], vocab_sha256: str) -> list[FinishedRun]:
+    """The runs trained on this workdir's vocabulary (the others cannot share its tables and test set)."""
+    kept = [run for run in runs if run.metrics["identity"]["inputs"]["vocab_sha256"] == vocab_sha256]
+    for run in (run for run in runs if run not in kept):
+        log.warning("%s was trained on another vocabulary: in the tables, not in the insight or projector", run.layout.root)
+    return kept
+
+
+def run(config: Config, resolved_config: dict) -> dict:
+    started = time.time()
+    paths = list(config.report.runs) or [os.path.join(config.workdir, "runs")]
+    try:
+        runs = find_runs(paths)
+    except FileNotFoundError as error:
+        raise ContractError(f"{error}: run wf-train (or wf-run) first") from None
+    if not runs:
+        raise ContractError(f"no finished training run (metrics.json) under {', '.join(paths)}: run wf-train (or wf-run) first")
+    preprocess = PreprocessLayout(stage_dir(config.workdir, "preprocess"))
+    preprocess_manifest = read_json(preprocess.manifest)
+    word2vec = Word2VecLayout(stage_dir(config.workdir, "word2vec"))
+    pretrained = np.load(word2vec.matrix) if os.path.exists(word2vec.manifest) else None
+    comparable = same_vocabulary(runs, preprocess_manifest["outputs"]["vocab_sha256"])
+    log.info("report over %d run(s) (%d on this workdir's vocabulary) from %s", len(runs), len(comparable), ", ".join(paths))
+
+    with staged_output(stage_dir(config.workdir, STAGE)) as staging:
+        table = tables.rows(runs)
+        summary = tables.summary(table)
+        tables.write_csv(table, os.path.join(staging, "results.csv"))
+        plots.learning_curves(runs, os.path.join(staging, "learning_curves.png"))
+        plots.accuracy_per_mode(summary, table, os.path.join(staging, "accuracy_per_mode.png"))
+        settings = config.report
+        explained = insight.explain(preprocess, pretrained, comparable, list(settings.probes), settings.neighbours, settings.example_tokens)
+        write_json(os.path.join(staging, "insight.json"), explained)
+        projected = {} if pretrained is None else {"word2vec": pretrained}
+        for mode in MODE_ORDER:
+            first = next((run for run in comparable if run.mode == mode), None)
+            if first is not None:
+                projected[first.name] = embedding_matrix(load_classifier(first.layout.export))
+        shapes = write_projector(os.path.join(staging, "projector"), projected, read_vocab(preprocess.vocab), settings.projector_tokens)
+        stats = read_json(preprocess.stats)
+        write_text(os.path.join(staging, "results.md"), render(summary, table, explained, stats, shapes, paths, config.workdir))
+        manifest = {
+            "stage": STAGE,
+            "config": resolved_config,
+            "inputs": {"runs": [run.layout.root for run in runs], "vocab_sha256": preprocess_manifest["outputs"]["vocab_sha256"]},
+            "outputs": {"summary": summary, "projector": shapes},
+            "durations_s": {"total": round(time.time() - started, 2)},
+            "versions": {"workflow": __version__},
+        }
+        write_json(os.path.join(staging, "manifest.json"), manifest)
+    report_dir = stage_dir(config.workdir, STAGE)
+    log.info("report: %s (%d runs, %.1f s)", os.path.join(report_dir, "results.md"), len(runs), time.time() - started)
+    return manifest

@@ -1,0 +1,1 @@
+"""Inference: the classifier exported with its tokenizer and vocabulary, and ``wf-predict``."""
