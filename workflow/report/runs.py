@@ -6,7 +6,7 @@ import glob
 import os
 from dataclasses import dataclass
 
-import yaml
+from omegaconf import OmegaConf
 
 from workflow.artifacts import RunLayout, read_json, run_dir
 
@@ -37,17 +37,10 @@ class FinishedRun:
 
 
 def _from_multirun_job(job: str) -> str | None:
-    """The run folder a Hydra multirun job trained into (its .hydra/config.yaml says where)."""
-    config_path = os.path.join(job, ".hydra", "config.yaml")
-    with open(config_path, encoding="utf-8") as handle:
-        config = yaml.safe_load(handle)
-    try:
-        run_name = config["trainer"]["run_name"]
-        if "${" in run_name:  # Hydra saves the unresolved value
-            run_name = f"{config['embedding']['mode']}-seed{config['seed']}"
-        return run_dir(config["workdir"], run_name)
-    except (KeyError, TypeError):
-        return None
+    """The run folder a Hydra multirun job trained into (its saved, unresolved .hydra/config.yaml says where)."""
+    config = OmegaConf.load(os.path.join(job, ".hydra", "config.yaml"))
+    workdir, run_name = OmegaConf.select(config, "workdir"), OmegaConf.select(config, "trainer.run_name")
+    return run_dir(workdir, run_name) if workdir and run_name else None
 
 
 def find_runs(paths: list[str]) -> list[FinishedRun]:
