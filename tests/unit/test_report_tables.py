@@ -1,0 +1,34 @@
+"""The report's tables: one row per run, mean ± std per mode in a fixed mode order."""
+
+from __future__ import annotations
+
+import pytest
+
+from workflow.artifacts import RunLayout
+from workflow.report import tables
+from workflow.report.runs import FinishedRun
+
+
+def finished(mode: str, seed: int, accuracy: float) -> FinishedRun:
+    metrics = {"run": f"{mode}-seed{seed}", "mode": mode, "seed": seed, "test": {"accuracy": accuracy, "auc": accuracy + 0.05, "loss": 0.3},
+               "epochs_run": 4, "best_epoch": 3, "wall_time_s": 10.0 + seed, "train_examples_per_s": 1000.0, "replicas": 1}
+    return FinishedRun(RunLayout(f"/runs/{mode}-seed{seed}"), metrics)
+
+
+def test_summary_is_mean_and_sample_std_per_mode_in_mode_order():
+    runs = [finished("random", 0, 0.80), finished("finetune", 0, 0.88), finished("finetune", 1, 0.90), finished("finetune", 2, 0.86)]
+    summary = tables.summary(tables.rows(runs))
+    assert [entry["mode"] for entry in summary] == ["finetune", "random"]
+    mean, std = summary[0]["test_accuracy"]
+    assert mean == pytest.approx(0.88) and std == pytest.approx(0.02)
+    assert summary[1]["test_accuracy"] == (pytest.approx(0.80), 0.0) and summary[0]["seeds"] == [0, 1, 2]
+    markdown = tables.summary_markdown(summary)
+    assert "| finetune | 3 (0, 1, 2) | 0.8800 ± 0.0200 |" in markdown
+
+
+def test_csv_has_one_row_per_run(tmp_path):
+    table = tables.rows([finished("frozen", 0, 0.79), finished("random", 1, 0.81)])
+    tables.write_csv(table, str(tmp_path / "results.csv"))
+    lines = (tmp_path / "results.csv").read_text().splitlines()
+    assert lines[0].split(",") == list(tables.COLUMNS) and len(lines) == 3
+    assert lines[1].startswith("frozen-seed0,frozen,0,0.79,")
