@@ -147,7 +147,7 @@ class ModelConfig:
     encoder: Encoder = Encoder.pooling
     max_len: int = 800  # tokens kept from the start of each review
     dropout: float = 0.5
-    pooling: List[str] = field(default_factory=lambda: ["mean", "max"])  # pooling encoder: statistics concatenated
+    pooling: List[str] = field(default_factory=lambda: ["mean", "max"])  # statistics over time, concatenated (pooling and cnn)
     hidden_units: int = 0  # pooling encoder: a ReLU layer before the output (0 = linear, as fastText)
     windows: List[int] = field(default_factory=lambda: [3, 4, 5])  # cnn
     filters: int = 100  # cnn: feature maps per window size

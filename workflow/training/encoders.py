@@ -29,6 +29,17 @@ def masked_max(inputs, weights):
     return ops.where(ops.sum(weights, axis=1) > 0, maxima, ops.zeros_like(maxima))
 
 
+def masked_pool(inputs, weights, statistics: Sequence[str]):
+    """Concatenation of the masked ``mean`` and/or ``max`` over time: ``[batch, time, d] -> [batch, d x len(statistics)]``."""
+    pooled = []
+    for statistic in statistics:
+        if statistic == "mean":
+            pooled.append(ops.sum(inputs * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0))
+        else:
+            pooled.append(masked_max(inputs, weights))
+    return ops.concatenate(pooled, axis=-1)
+
+
 @keras.saving.register_keras_serializable(package="workflow")
 class MaskedPooling(keras.layers.Layer):
     """fastText-style bag of vectors: masked mean and/or max over time, concatenated."""
@@ -39,14 +50,7 @@ class MaskedPooling(keras.layers.Layer):
         self.supports_masking = True
 
     def call(self, inputs, mask=None):
-        weights = _float_mask(inputs, mask)
-        pooled = []
-        for statistic in self.statistics:
-            if statistic == "mean":
-                pooled.append(ops.sum(inputs * weights, axis=1) / ops.maximum(ops.sum(weights, axis=1), 1.0))
-            else:
-                pooled.append(masked_max(inputs, weights))
-        return ops.concatenate(pooled, axis=-1)
+        return masked_pool(inputs, _float_mask(inputs, mask), self.statistics)
 
     def compute_mask(self, inputs, mask=None):
         return None
@@ -57,11 +61,12 @@ class MaskedPooling(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="workflow")
 class WindowConvolutions(keras.layers.Layer):
-    """Kim (2014): one ReLU convolution per window size, each max-pooled over real positions."""
+    """Kim (2014): one ReLU convolution per window size, each pooled (max, as Kim; or mean) over real positions."""
 
-    def __init__(self, windows: Sequence[int] = (3, 4, 5), filters: int = 100, seed: int | None = None, **kwargs):
+    def __init__(self, windows: Sequence[int] = (3, 4, 5), filters: int = 100, statistics: Sequence[str] = ("max",),
+                 seed: int | None = None, **kwargs):
         super().__init__(**kwargs)
-        self.windows, self.filters, self.seed = list(windows), filters, seed
+        self.windows, self.filters, self.statistics, self.seed = list(windows), filters, list(statistics), seed
         self.convolutions = [
             keras.layers.Conv1D(filters, window, padding="same", activation="relu",
                                 kernel_initializer=keras.initializers.GlorotUniform(seed=None if seed is None else seed + window),
@@ -77,20 +82,20 @@ class WindowConvolutions(keras.layers.Layer):
     def call(self, inputs, mask=None):
         weights = _float_mask(inputs, mask)
         inputs = inputs * weights  # padding contributes nothing to the windows that overlap it
-        return ops.concatenate([masked_max(convolution(inputs), weights) for convolution in self.convolutions], axis=-1)
+        return ops.concatenate([masked_pool(convolution(inputs), weights, self.statistics) for convolution in self.convolutions], axis=-1)
 
     def compute_mask(self, inputs, mask=None):
         return None
 
     def get_config(self):
-        return {**super().get_config(), "windows": self.windows, "filters": self.filters, "seed": self.seed}
+        return {**super().get_config(), "windows": self.windows, "filters": self.filters, "statistics": self.statistics, "seed": self.seed}
 
 
 def build_encoder(config: ModelConfig, seed: int) -> keras.layers.Layer:
     if config.encoder is Encoder.pooling:
         return MaskedPooling(config.pooling, name="pooling")
     if config.encoder is Encoder.cnn:
-        return WindowConvolutions(config.windows, config.filters, seed=seed, name="convolutions")
+        return WindowConvolutions(config.windows, config.filters, config.pooling, seed=seed, name="convolutions")
     return keras.layers.Bidirectional(
         keras.layers.LSTM(config.lstm_units, seed=seed, kernel_initializer=keras.initializers.GlorotUniform(seed=seed)),
         name="bilstm",
