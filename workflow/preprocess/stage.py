@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import platform
@@ -68,6 +69,7 @@ def run(config: Config, resolved_config: dict) -> dict:
             "inputs": inputs,
             "counts": {**stats["totals"], "vocabulary_size": stats["vocabulary_size"]},
             "outputs": {"vocab_sha256": file_sha256(layout.vocab)},
+            "tokenizer": dataclasses.asdict(config.preprocess.tokenizer),  # what the exported model must reproduce
             "durations_s": {"pipeline": round(pipeline_seconds, 2), "total": round(time.time() - started, 2)},
             "runner": runner_name,
             "versions": {"workflow": __version__, "python": platform.python_version(), "apache_beam": beam.__version__},

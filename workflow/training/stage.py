@@ -149,7 +149,7 @@ def run(config: Config, resolved_config: dict) -> dict:
 
     os.makedirs(os.path.dirname(layout.export), exist_ok=True)
     model.save(layout.export)
-    tokenizer = Tokenizer(**read_json(preprocess.manifest)["config"]["preprocess"]["tokenizer"])  # the one the Beam job used
+    tokenizer = Tokenizer(**read_json(preprocess.manifest)["tokenizer"])  # the one the Beam job used
     export_text_model(model, [token for token, _ in vocabulary], tokenizer, config.model.max_len, layout.serving)
     metrics = {
         "run": config.trainer.run_name,
