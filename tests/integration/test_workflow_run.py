@@ -8,6 +8,7 @@ import json
 import os
 import random
 import re
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -134,7 +135,7 @@ def test_tensorboard_serves_the_projector_tables(workflow_run):
         process.wait()
 
 
-def test_exported_text_model_and_wf_predict(workflow_run):
+def test_exported_text_model_and_wf_predict(workflow_run, tmp_path):
     workdir, _ = workflow_run
     layout = RunLayout(str(workdir / "runs" / "finetune-seed0"))
     served = tf.saved_model.load(layout.serving)
@@ -149,8 +150,16 @@ def test_exported_text_model_and_wf_predict(workflow_run):
         batch[row, : len(sequence)] = sequence
     np.testing.assert_allclose(probabilities, load_classifier(layout.export)(batch).numpy()[:, 0], rtol=1e-5)
     assert probabilities[0] > 0.5 > probabilities[1]
-    process = subprocess.run([sys.executable, "-m", "workflow.serving.predict", "--model", layout.serving, texts[0], texts[1]],
-                             capture_output=True, text=True, timeout=300)
+    # The export stands alone: copied elsewhere, with the preprocessing folder out of the way.
+    standalone = tmp_path / "serving"
+    shutil.copytree(layout.serving, standalone)
+    hidden = workdir / ".preprocess-hidden"
+    os.replace(workdir / "preprocess", hidden)
+    try:
+        process = subprocess.run([sys.executable, "-m", "workflow.serving.predict", "--model", str(standalone), texts[0], texts[1]],
+                                 capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    finally:
+        os.replace(hidden, workdir / "preprocess")
     lines = process.stdout.splitlines()
     assert process.returncode == 0 and len(lines) == 2, process.stderr[-2000:]
     assert lines[0].split("\t")[1] == "positive" and lines[1].split("\t")[1] == "negative"
