@@ -40,6 +40,8 @@ def preprocess_is_current(config: Config, resolved: dict) -> str | None:
             return f"the {section} config changed"
     if manifest["inputs"]["fingerprint"] != describe_inputs(config)["fingerprint"]:
         return "the input files changed"
+    if manifest.get("tokenizer") != resolved["preprocess"]["tokenizer"]:
+        return "its manifest does not record this tokenizer"
     return None
 
 

@@ -38,7 +38,7 @@ from workflow.serving.text_model import export_text_model
 from workflow.text import Tokenizer
 from workflow.training import data
 from workflow.training.loop import Trainer
-from workflow.training.model import build_classifier
+from workflow.training.model import build_classifier, embedding_matrix
 from workflow.training.strategy import describe, is_chief, make_strategy
 
 log = logging.getLogger(__name__)
@@ -69,15 +69,46 @@ def finished_run(layout: RunLayout, identity: dict) -> dict | None:
     return read_json(layout.metrics) if os.path.exists(layout.metrics) else None
 
 
+def preprocess_tokenizer(preprocess: PreprocessLayout) -> dict:
+    """The tokenizer settings the Beam job used (the exported model must reproduce them)."""
+    manifest = read_json(preprocess.manifest)
+    if "tokenizer" not in manifest:
+        raise ContractError(f"{preprocess.manifest} does not record its tokenizer (an older version wrote it): re-run wf-preprocess")
+    return manifest["tokenizer"]
+
+
 def split_sizes(preprocess: PreprocessLayout) -> dict[str, int]:
     splits = read_json(preprocess.stats)["splits"]
     return {split: splits.get(split, {}).get("records_written", 0) for split in ("train", "validation", "test")}
+
+
+def open_run_folder(layout: RunLayout, identity: dict, chief: bool, replace_stale: bool) -> dict | None:
+    """The finished run's metrics if there is one; otherwise make sure the folder is this run's.
+
+    Every worker checks (with a shared workdir they all see the chief's
+    folder); only the chief writes. A folder of another configuration is
+    refused, or replaced when ``replace_stale`` (wf-run).
+    """
+    try:
+        finished = finished_run(layout, identity)
+    except ContractError as stale:
+        if not replace_stale:
+            raise
+        log.warning("replacing the stale run: %s", stale)
+        if chief:
+            shutil.rmtree(layout.root)
+        finished = None
+    if finished is None and chief and not os.path.exists(layout.identity):
+        os.makedirs(layout.root, exist_ok=True)
+        write_json_atomic(layout.identity, identity)
+    return finished
 
 
 def run(config: Config, resolved_config: dict) -> dict:
     """Train ``<workdir>/runs/<run_name>``; returns its metrics."""
     started = time.time()
     preprocess, vocabulary, vocab_sha256 = checked_vocabulary(config.workdir)
+    tokenizer = Tokenizer(**preprocess_tokenizer(preprocess))
     sizes = split_sizes(preprocess)
     if sizes["train"] == 0:
         raise ContractError(f"{preprocess.root} has no training examples")
@@ -104,25 +135,13 @@ def run(config: Config, resolved_config: dict) -> dict:
         "global_batch_size": global_batch_size,
     }
     layout = RunLayout(run_dir(config.workdir, config.trainer.run_name))
-    # Other workers of a cluster keep their checkpoints apart (on their own disk, or beside the chief's).
-    own = layout if chief else RunLayout(os.path.join(layout.root, f".worker-{strategy.cluster_resolver.task_id}"))
-    # Every worker checks (with a shared workdir they all see the chief's folder); only the chief writes.
-    try:
-        finished = finished_run(layout, identity)
-    except ContractError as stale:
-        if not config.trainer.replace_stale_run:
-            raise
-        log.warning("replacing the stale run: %s", stale)
-        if chief:
-            shutil.rmtree(layout.root)
-        finished = None
+    finished = open_run_folder(layout, identity, chief, config.trainer.replace_stale_run)
     if finished is not None:
         log.info("%s already finished (test accuracy %s); delete it to train again", layout.root,
                  f"{finished['test']['accuracy']:.4f}" if finished["test"] else "n/a")
         return finished
-    if chief and not os.path.exists(layout.identity):
-        os.makedirs(layout.root, exist_ok=True)
-        write_json_atomic(layout.identity, identity)
+    # Other workers of a cluster keep their checkpoints apart (on their own disk, or beside the chief's).
+    own = layout if chief else RunLayout(os.path.join(layout.root, f".worker-{strategy.cluster_resolver.task_id}"))
     log.info("%s: %s embedding (%s x %d), %s encoder, global batch %d, learning rate %g",
              layout.root, mode.value, len(vocabulary), dim, config.model.encoder.value, global_batch_size, learning_rate)
     log.info("strategy: %s", describe(strategy))
@@ -131,7 +150,7 @@ def run(config: Config, resolved_config: dict) -> dict:
     examples = {split: data.split_examples(preprocess, split, config.model.max_len) for split in sizes if sizes[split]}
     with strategy.scope():
         model = build_classifier(len(vocabulary), dim, mode, config.model, config.seed, pretrained)
-    initial_embedding = keras.ops.convert_to_numpy(model.get_layer("embedding").embeddings) if chief else None
+    initial_embedding = embedding_matrix(model)
     trainer = Trainer(strategy, model, config.trainer, own.checkpoints, layout.tensorboard if chief else None, learning_rate)
     trainer.restore()
     best_weights = os.path.join(own.best, "model.weights.h5")
@@ -149,7 +168,6 @@ def run(config: Config, resolved_config: dict) -> dict:
 
     os.makedirs(os.path.dirname(layout.export), exist_ok=True)
     model.save(layout.export)
-    tokenizer = Tokenizer(**read_json(preprocess.manifest)["tokenizer"])  # the one the Beam job used
     export_text_model(model, [token for token, _ in vocabulary], tokenizer, config.model.max_len, layout.serving)
     metrics = {
         "run": config.trainer.run_name,
@@ -168,7 +186,7 @@ def run(config: Config, resolved_config: dict) -> dict:
         "global_batch_size": global_batch_size,
         "learning_rate": learning_rate,
         "examples": sizes,
-        "embedding_rows_changed": int(np.sum(np.any(keras.ops.convert_to_numpy(model.get_layer("embedding").embeddings) != initial_embedding, axis=1))),
+        "embedding_rows_changed": int(np.any(embedding_matrix(model) != initial_embedding, axis=1).sum()),
         "identity": identity,
         "config": resolved_config,
         "process_id": os.getpid(),
