@@ -11,7 +11,8 @@ import re
 import shutil
 import subprocess
 import sys
-import urllib.request
+import http.client
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
@@ -107,8 +108,16 @@ def serve_tensorboard(logdir: Path):
 
 
 def fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=60) as response:
+    """GET from the local TensorBoard (127.0.0.1 only; nothing leaves the machine)."""
+    parts = urllib.parse.urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
+    try:
+        connection.request("GET", f"{parts.path}?{parts.query}" if parts.query else parts.path)
+        response = connection.getresponse()
+        assert response.status == 200, f"{url}: HTTP {response.status}"
         return response.read()
+    finally:
+        connection.close()
 
 
 def test_tensorboard_serves_the_projector_tables(workflow_run):
