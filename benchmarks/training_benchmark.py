@@ -85,7 +85,7 @@ def throughput(workdir: str, repeats: int, overrides: list[str]) -> None:
             trainer = Trainer(strategy, model, one_epoch, os.path.join(scratch, "ckpt"), os.path.join(scratch, "tb"), trainer_config.learning_rate)
             state = trainer.fit(examples, train_size, None, 0, config.seed, on_best=lambda: None)
             trainer.close()
-        return state.examples_trained / state.train_seconds
+        return state.global_step * batch / state.train_seconds
 
     def input_pipeline() -> float:
         batches = data.training_batches(examples, batch, config.seed, 1, trainer_config.shuffle_buffer, trainer_config.sort_pool_batches)

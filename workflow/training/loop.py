@@ -52,7 +52,6 @@ class TrainState:
     stopped_early: bool = False
     epoch_sums: dict[str, float] = field(default_factory=lambda: {"loss": 0.0, "correct": 0.0, "examples": 0.0})
     train_seconds: float = 0.0  # time spent in training steps (not evaluation), over all attempts
-    examples_trained: int = 0
     history: list[dict[str, Any]] = field(default_factory=list)  # one entry per epoch
 
 
@@ -167,7 +166,6 @@ class Trainer:
                 state.train_seconds += time.perf_counter() - started
                 state.step_in_epoch += 1
                 state.global_step += 1
-                state.examples_trained += self.global_batch_size
                 sums = state.epoch_sums
                 sums["loss"] += loss_sum
                 sums["correct"] += correct

@@ -179,7 +179,7 @@ def run(config: Config, resolved_config: dict) -> dict:
         "epochs_run": state.epoch,
         "stopped_early": state.stopped_early,
         "history": state.history,
-        "train_examples_per_s": round(state.examples_trained / state.train_seconds, 1) if state.train_seconds else None,
+        "train_examples_per_s": round(state.global_step * global_batch_size / state.train_seconds, 1) if state.train_seconds else None,
         "wall_time_s": round(time.time() - started, 2),
         "replicas": replicas,
         "strategy": describe(strategy),
