@@ -17,7 +17,7 @@ import tensorflow as tf
 from workflow.artifacts import PreprocessLayout, UNK_ID, read_vocab
 from workflow.report.runs import FinishedRun, mode_rank
 from workflow.training import data
-from workflow.training.model import embedding_matrix, load_classifier
+from workflow.training.model import EMBEDDING_LAYER, embedding_matrix, load_classifier
 
 UNSEEN_BUCKETS = ((0.0, 0.01), (0.01, 0.02), (0.02, 0.05), (0.05, 1.01))
 NO_LIMIT = 1 << 30
@@ -48,7 +48,7 @@ def trace_review(ids: np.ndarray, vocabulary: list[str], table: np.ndarray, coun
 def one_hot_check(model, batch: np.ndarray) -> float:
     """Max |Embedding(ids) - one_hot(ids) @ W| over a ``[batch, time]`` id array."""
     table = embedding_matrix(model)
-    looked_up = model.get_layer("embedding")(batch).numpy()
+    looked_up = model.get_layer(EMBEDDING_LAYER)(batch).numpy()
     one_hot = tf.one_hot(batch, table.shape[0], dtype=tf.float32)
     return float(np.abs(looked_up - tf.einsum("btv,vd->btd", one_hot, table).numpy()).max())
 
@@ -64,14 +64,19 @@ def moved_rows(before: np.ndarray, after: np.ndarray, seen: np.ndarray) -> dict:
     }
 
 
-def neighbours(table: np.ndarray, vocabulary: list[str], word: str, count: int) -> list[str] | None:
-    if word not in vocabulary:
-        return None
-    index = vocabulary.index(word)
-    normed = table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)
-    similarity = normed @ normed[index]
-    similarity[[0, 1, index]] = -np.inf
-    return [vocabulary[i] for i in np.argsort(-similarity)[:count]]
+def neighbours(table: np.ndarray, vocabulary: list[str], words: list[str], count: int) -> dict[str, list[str] | None]:
+    """Cosine nearest neighbours of each word (None when out of vocabulary); <pad> and <unk> excluded."""
+    normed = table / np.maximum(np.linalg.norm(table, axis=1, keepdims=True), 1e-12)  # once for every word
+    index_of = {token: index for index, token in enumerate(vocabulary)}
+    found: dict[str, list[str] | None] = {}
+    for word in words:
+        if word not in index_of:
+            found[word] = None
+            continue
+        similarity = normed @ normed[index_of[word]]
+        similarity[[0, UNK_ID, index_of[word]]] = -np.inf
+        found[word] = [vocabulary[i] for i in np.argsort(-similarity)[:count]]
+    return found
 
 
 def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: list[np.ndarray], labels: np.ndarray, seen: np.ndarray) -> dict:
@@ -128,8 +133,9 @@ def explain(preprocess: PreprocessLayout, pretrained: np.ndarray | None, runs: l
         result["one_hot_batch_shape"] = list(batch.shape)
         if pretrained is not None:
             result["moved"] = moved_rows(pretrained, after, seen)
-            result["neighbours"] = {word: {"before": neighbours(pretrained, vocabulary, word, neighbour_count),
-                                           "after": neighbours(after, vocabulary, word, neighbour_count)} for word in probes}
+            before = neighbours(pretrained, vocabulary, probes, neighbour_count)
+            after_tuning = neighbours(after, vocabulary, probes, neighbour_count)
+            result["neighbours"] = {word: {"before": before[word], "after": after_tuning[word]} for word in probes}
     if test_reviews:
         result["accuracy_by_unseen_share"] = accuracy_by_unseen_share(runs, test_reviews, test_labels, seen)
     return result

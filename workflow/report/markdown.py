@@ -5,6 +5,10 @@ from __future__ import annotations
 from workflow.report.tables import runs_markdown, summary_markdown
 
 
+def _word_list(words: list[str] | None) -> str:
+    return ", ".join(words) if words else "(not in vocabulary)"
+
+
 def _records(stats: dict) -> str:
     lines = ["| split | read | written | rejected |", "|---|---|---|---|"]
     for split, row in stats["splits"].items():
@@ -50,8 +54,7 @@ def _insight(explained: dict) -> str:
             "| word | before (word2vec) | after fine-tuning |", "|---|---|---|",
         ]
         for word, pair in explained["neighbours"].items():
-            render = lambda words: ", ".join(words) if words else "(not in vocabulary)"  # noqa: E731
-            parts.append(f"| `{word}` | {render(pair['before'])} | {render(pair['after'])} |")
+            parts.append(f"| `{word}` | {_word_list(pair['before'])} | {_word_list(pair['after'])} |")
         parts.append("")
     if "accuracy_by_unseen_share" in explained:
         by_share = explained["accuracy_by_unseen_share"]

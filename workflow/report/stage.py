@@ -17,8 +17,6 @@ import logging
 import os
 import time
 
-import numpy as np
-
 from workflow import __version__
 from workflow.artifacts import (
     ContractError,
@@ -32,6 +30,7 @@ from workflow.artifacts import (
     write_text,
 )
 from workflow.config import Config
+from workflow.embeddings.stage import load_embedding_matrix
 from workflow.report import insight, plots, tables
 from workflow.report.markdown import render
 from workflow.report.projector import write_projector
@@ -61,9 +60,12 @@ def run(config: Config, resolved_config: dict) -> dict:
         raise ContractError(f"no finished training run (metrics.json) under {', '.join(paths)}: run wf-train (or wf-run) first")
     preprocess = PreprocessLayout(stage_dir(config.workdir, "preprocess"))
     preprocess_manifest = read_json(preprocess.manifest)
-    word2vec = Word2VecLayout(stage_dir(config.workdir, "word2vec"))
-    pretrained = np.load(word2vec.matrix) if os.path.exists(word2vec.manifest) else None
-    comparable = same_vocabulary(runs, preprocess_manifest["outputs"]["vocab_sha256"])
+    vocab_sha256 = preprocess_manifest["outputs"]["vocab_sha256"]
+    vocabulary = read_vocab(preprocess.vocab)
+    # Through the contract check: a matrix built from another vocabulary is an error, not a silent mismatch.
+    has_word2vec = os.path.exists(Word2VecLayout(stage_dir(config.workdir, "word2vec")).manifest)
+    pretrained = load_embedding_matrix(config.workdir, vocab_sha256, len(vocabulary)) if has_word2vec else None
+    comparable = same_vocabulary(runs, vocab_sha256)
     log.info("report over %d run(s) (%d on this workdir's vocabulary) from %s", len(runs), len(comparable), ", ".join(paths))
 
     with staged_output(stage_dir(config.workdir, STAGE)) as staging:
@@ -80,13 +82,13 @@ def run(config: Config, resolved_config: dict) -> dict:
             first = next((run for run in comparable if run.mode == mode), None)
             if first is not None:
                 projected[first.name] = embedding_matrix(load_classifier(first.layout.export))
-        shapes = write_projector(os.path.join(staging, "projector"), projected, read_vocab(preprocess.vocab), settings.projector_tokens)
+        shapes = write_projector(os.path.join(staging, "projector"), projected, vocabulary, settings.projector_tokens)
         stats = read_json(preprocess.stats)
         write_text(os.path.join(staging, "results.md"), render(summary, table, explained, stats, shapes, paths, config.workdir))
         manifest = {
             "stage": STAGE,
             "config": resolved_config,
-            "inputs": {"runs": [run.layout.root for run in runs], "vocab_sha256": preprocess_manifest["outputs"]["vocab_sha256"]},
+            "inputs": {"runs": [run.layout.root for run in runs], "vocab_sha256": vocab_sha256},
             "outputs": {"summary": summary, "projector": shapes},
             "durations_s": {"total": round(time.time() - started, 2)},
             "versions": {"workflow": __version__},

@@ -67,11 +67,14 @@ def summary_markdown(modes: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def number(value: float | None, digits: int) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
 def runs_markdown(table: list[dict]) -> str:
     lines = ["| run | mode | seed | test accuracy | AUC | loss | epochs (best) | wall time (s) | examples/s | replicas |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for row in table:
-        number = lambda value, digits: "n/a" if value is None else f"{value:.{digits}f}"  # noqa: E731
         lines.append(
             f"| {row['run']} | {row['mode']} | {row['seed']} | {number(row['test_accuracy'], 4)} | {number(row['test_auc'], 4)} | "
             f"{number(row['test_loss'], 4)} | {row['epochs']} ({row['best_epoch']}) | {row['wall_time_s']:.0f} | "
