@@ -28,18 +28,17 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from workflow import config as schema
-from workflow.artifacts import PreprocessLayout, RunLayout, read_json, run_dir, stage_dir
-from workflow.cli import CONFIG_DIR
+from workflow.artifacts import RunLayout, read_json, run_dir
+from workflow.preprocess.output import PreprocessOutput
+from workflow.cli import compose
 
 
 def compose_config(workdir: str, overrides: list[str]) -> schema.Config:
     schema.register()
-    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-        cfg = compose("config", overrides=[f"workdir={workdir}", *overrides])
+    cfg = compose(f"workdir={workdir}", *overrides)
     schema.validate(cfg)
     return OmegaConf.to_object(cfg)
 
@@ -48,17 +47,15 @@ def throughput(workdir: str, repeats: int, overrides: list[str]) -> None:
     import keras
     import tensorflow as tf
 
-    from workflow.embeddings.stage import checked_vocabulary, load_embedding_matrix
     from workflow.training import data
     from workflow.training.loop import Trainer
     from workflow.training.model import build_classifier
-    from workflow.training.stage import split_sizes
+    from workflow.training.stage import TrainingInputs
 
     config = compose_config(workdir, overrides)
-    preprocess, vocabulary, vocab_sha256 = checked_vocabulary(workdir)
-    train_size = split_sizes(preprocess)["train"]
-    matrix = load_embedding_matrix(workdir, vocab_sha256, len(vocabulary))
-    examples = data.split_examples(preprocess, "train", config.model.max_len)
+    inputs = TrainingInputs.read(config)
+    vocabulary, matrix, train_size = inputs.vocabulary, inputs.pretrained, inputs.sizes["train"]
+    examples = data.split_examples(inputs.preprocess.example_files("train"), config.model.max_len)
     batch, trainer_config = config.trainer.batch_size, config.trainer
     steps = train_size // batch
     print(f"{config.model.encoder.value} encoder, {config.embedding.mode.value} embedding {matrix.shape}, "
@@ -128,7 +125,7 @@ def main() -> None:
     parser.add_argument("--modes", nargs="*", help="train these embedding modes with wf-train and report test accuracy")
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. model=cnn trainer.batch_size=64")
     args = parser.parse_args()
-    if not os.path.exists(PreprocessLayout(stage_dir(args.workdir, "preprocess")).manifest):
+    if not os.path.exists(PreprocessOutput(args.workdir).layout.manifest):
         parser.error(f"{args.workdir} has no finished preprocess/: run wf-preprocess and wf-word2vec there first")
     if args.modes:
         accuracy(args.workdir, args.modes, args.overrides)

@@ -20,14 +20,15 @@ import tempfile
 import time
 
 from gensim.models import Word2Vec
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from workflow import config as schema
-from workflow.artifacts import PreprocessLayout, Word2VecLayout, matching_files, read_json, read_vocab, stage_dir
-from workflow.cli import CONFIG_DIR
+from workflow.artifacts import read_json
+from workflow.cli import compose
 from workflow.embeddings import stage
+from workflow.embeddings.output import Word2VecOutput
 from workflow.embeddings.word2vec import stable_hash
+from workflow.preprocess.output import PreprocessOutput
 
 
 def main() -> None:
@@ -38,18 +39,17 @@ def main() -> None:
     args = parser.parse_args()
 
     schema.register()
-    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-        cfg = compose("config", overrides=[f"workdir={args.workdir}", *args.overrides])
+    cfg = compose(f"workdir={args.workdir}", *args.overrides)
     config: schema.Config = OmegaConf.to_object(cfg)
     settings = config.word2vec
-    preprocess = PreprocessLayout(stage_dir(args.workdir, "preprocess"))
-    total_words = sum(count for _, count in read_vocab(preprocess.vocab))
+    preprocess = PreprocessOutput(args.workdir)
+    total_words = sum(count for _, count in preprocess.vocabulary())
     work = total_words * settings.epochs
 
     stage_rates, bare_rates = [], []
     with tempfile.TemporaryDirectory() as scratch:
         corpus = os.path.join(scratch, "corpus.txt")
-        stage.concatenate_corpus(matching_files(preprocess.corpus_glob), corpus)
+        stage.concatenate_corpus(preprocess.corpus_files(), corpus)
         for _ in range(args.repeats):
             started = time.perf_counter()
             Word2Vec(
@@ -60,7 +60,7 @@ def main() -> None:
             bare_rates.append(work / (time.perf_counter() - started))
             manifest = stage.run(config, {})
             stage_rates.append(manifest["inputs"]["vectors"]["words_per_second"])
-    layout = Word2VecLayout(stage_dir(args.workdir, "word2vec"))
+    layout = Word2VecOutput(args.workdir).layout
     quality, coverage = read_json(layout.quality), read_json(layout.coverage)
     result = {
         "corpus_words": total_words,

@@ -9,11 +9,10 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig, OmegaConf
 
 from workflow import config as schema
-from workflow.cli import CONFIG_DIR
+from workflow.cli import compose
 
 schema.register()
 
@@ -106,5 +105,4 @@ def synthetic_reviews(train_per_label: int, test_per_label: int, unsup: int, see
 def compose_config(workdir: Path, *overrides: str) -> DictConfig:
     """The real config tree for ``workdir``, shrunk for tests (in-memory Beam, one worker)."""
     defaults = [f"workdir={workdir}", "beam.running_mode=in_memory", "beam.num_workers=1"]
-    with initialize_config_dir(CONFIG_DIR, version_base="1.3"):
-        return compose("config", overrides=defaults + list(overrides))
+    return compose(*defaults, *overrides)

@@ -51,16 +51,14 @@ from typing import Any, Iterator
 
 from apache_beam.io.filesystems import FileSystems
 
+from workflow.errors import ContractError
+
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 MANIFEST = "manifest.json"
 SPLITS = ("train", "validation", "test")  # labelled splits written as examples
 UNSUP = "unsup"  # unlabelled documents: corpus only
 TRAINING_SIDE = ("train", UNSUP)  # the only text that builds the vocabulary and the corpus
-
-
-class ContractError(ValueError):
-    """A stage's input is missing or was built from something else; the message names both."""
 
 
 def join(*parts: str) -> str:
@@ -213,6 +211,10 @@ def read_json(path: str) -> Any:
 
 
 def file_sha256(path: str) -> str:
+    """SHA-256 of a file's bytes (local, or any Beam filesystem)."""
+    if is_local(path):
+        with open(path, "rb") as handle:
+            return hashlib.file_digest(handle, "sha256").hexdigest()
     digest = hashlib.sha256()
     with FileSystems.open(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -252,6 +254,20 @@ def require_manifest(stage_root: str, command: str) -> dict:
     if manifest is None:
         raise ContractError(f"no finished stage in {stage_root} (no {MANIFEST}): run {command} first")
     return manifest
+
+
+def listed_files(root: str) -> dict[str, dict]:
+    """``{name relative to root: {"sha256": ...}}`` for every file under ``root`` except the manifest.
+
+    A stage records this in its manifest (written last), so readers hand out
+    only listed files and can check them.
+    """
+    listed = {}
+    for path in matching_files(join(root, "**")):
+        name = path[len(root.rstrip("/")) + 1:]
+        if name != MANIFEST:
+            listed[name] = {"sha256": file_sha256(path)}
+    return listed
 
 
 # --------------------------------------------------------------------------- staging

@@ -9,6 +9,8 @@ any work starts. Range checks that a type cannot express live in
 from __future__ import annotations
 
 import enum
+import os
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Dict, List, Optional
@@ -16,14 +18,11 @@ from typing import Any, Dict, List, Optional
 from hydra.core.config_store import ConfigStore
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from workflow.errors import ConfigError
 from workflow.text import DEFAULT_TOKEN_PATTERN, check_pattern
 
 SAMPLE_ARCHIVE = "aclImdb_sample.tar.gz"
 POOLING_STATISTICS = ("mean", "max")
-
-
-class ConfigError(ValueError):
-    """A config value that composes but cannot work; the message names the key."""
 
 
 class CorpusFormat(enum.Enum):
@@ -62,6 +61,9 @@ class Encoder(enum.Enum):
     pooling = "pooling"  # fastText-style: masked average (and max) of the token vectors
     cnn = "cnn"  # Kim (2014): parallel convolutions over several window sizes, max over time
     bilstm = "bilstm"  # bidirectional LSTM over the masked sequence
+
+    def __str__(self) -> str:  # so that ${model.encoder} interpolates as "pooling" in run names
+        return self.value
 
 
 class StrategyKind(enum.Enum):
@@ -167,7 +169,6 @@ class TrainerConfig:
     log_every_steps: int = 50  # TensorBoard scalars
     checkpoint_every_steps: int = 200  # resume point inside an epoch
     deterministic: bool = True  # tf.config.experimental.enable_op_determinism
-    replace_stale_run: bool = False  # True (wf-run): a run folder of another config is deleted and retrained, not refused
 
 
 @dataclass
@@ -240,11 +241,23 @@ def sample_path() -> str:
     return str(resources.files("workflow") / "sample_data" / SAMPLE_ARCHIVE)
 
 
+def vectors_source(vectors: Optional[str]) -> str:
+    """A run-name part for the vector source: ``word2vec`` (trained here) or the imported file's name, e.g. ``glove.6B.100d``."""
+    if not vectors:
+        return "word2vec"
+    name = os.path.basename(vectors.rstrip("/"))
+    for suffix in (".gz", ".bin", ".txt", ".vec"):
+        name = name.removesuffix(suffix)
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "vectors"
+
+
 def register() -> None:
-    """Register the schema and the ``${sample_data:}`` resolver (idempotent)."""
+    """Register the schema and the ``${sample_data:}`` and ``${vectors_source:...}`` resolvers (idempotent)."""
     ConfigStore.instance().store(name="schema", node=Config)
     if not OmegaConf.has_resolver("sample_data"):
         OmegaConf.register_new_resolver("sample_data", sample_path)
+    if not OmegaConf.has_resolver("vectors_source"):
+        OmegaConf.register_new_resolver("vectors_source", vectors_source)
 
 
 def _require(condition: bool, key: str, value: Any, why: str) -> None:

@@ -2,7 +2,8 @@
 
 TensorFlow keeps devices, memory and graph state for the life of a process,
 and fixes its logical devices and cluster when it starts; a fresh ``spawn``
-process per training job keeps sweep jobs independent of each other.
+process per training job keeps sweep jobs independent of each other, and one
+that fails (or dies) cannot take the others with it.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import multiprocessing
 import sys
 
 from workflow.config import Config
+from workflow.errors import USER_ERROR_EXIT, user_error
+from workflow.stderr import import_tensorflow_quietly
 
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # Hydra's
 QUIET_LOGGERS = ("absl", "tensorflow", "apache_beam", "gensim")  # as in conf/config.yaml's job_logging
@@ -25,26 +28,25 @@ def train_job(config: Config, resolved: dict) -> dict:
 
 
 def _child(config: Config, resolved: dict, log_file: str) -> None:
-    from workflow.cli import user_error  # the same one-line treatment of user errors as the entry points
-
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT,
                         handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(log_file)], force=True)
     for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    import_tensorflow_quietly(log_file)
     try:
         train_job(config, resolved)
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:  # noqa: BLE001 - a user error is one line; anything else is logged in full
         found = user_error(error)
         if found is None:
-            raise
-        print(f"error: {found}", file=sys.stderr)
-        sys.exit(2)
+            logging.getLogger(__name__).exception("training %s failed", config.trainer.run_name)
+            sys.exit(1)
+        logging.getLogger(__name__).error("error: %s", found)
+        sys.exit(USER_ERROR_EXIT)
 
 
-def train_in_fresh_process(config: Config, resolved: dict, log_file: str) -> None:
-    """Run one training job in a spawned process that logs to ``log_file``; exit with its status on failure."""
+def train_in_fresh_process(config: Config, resolved: dict, log_file: str) -> int:
+    """Run one training job in a spawned process that logs to ``log_file`` (and stdout); its exit code."""
     process = multiprocessing.get_context("spawn").Process(target=_child, args=(config, resolved, log_file))
     process.start()
     process.join()
-    if process.exitcode != 0:
-        sys.exit(process.exitcode if process.exitcode > 0 else 1)
+    return process.exitcode if process.exitcode >= 0 else 128 - process.exitcode  # killed by signal N: 128 + N, as a shell says

@@ -18,7 +18,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from re import _constants, _parser  # the pattern's syntax tree, for the whitespace check
 from functools import cached_property
+
+import re2
 
 DEFAULT_TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z]+)?"
 HTML_BREAK_PATTERN = r"<br\s*/?>"
@@ -57,17 +60,113 @@ class Tokenizer:
         return self._token_re.findall(self.normalize(text))
 
 
-def check_pattern(pattern: str) -> None:
-    """Fail early, naming the pattern, when it cannot tokenize.
+WHITESPACE = " \t\n\r\f\v"  # Python's ASCII \s
+RE2_WHITESPACE = r"\t\n\x0b\f\r "  # the same set written for RE2, whose own \s has no \v (\x0b)
 
-    A pattern with capturing groups would make ``findall`` return the groups
-    instead of the tokens, so only non-capturing groups ``(?:...)`` are allowed.
+
+def re2_pattern(pattern: str) -> str:
+    r"""``pattern`` for RE2 (TensorFlow's regex ops) with Python's meaning of ``\s`` and ``\S``.
+
+    Escapes are read pairwise, so ``\\s`` (an escaped backslash, then ``s``)
+    stays as it is, and ``\s`` inside a class (``[^\s,]``) becomes the class's
+    members, not a nested class. ``\S`` inside a class has no RE2 spelling:
+    ValueError.
+    """
+    out, in_class, index = [], False, 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            escape = pattern[index + 1]
+            if escape == "s":
+                out.append(RE2_WHITESPACE if in_class else f"[{RE2_WHITESPACE}]")
+            elif escape == "S" and in_class:
+                raise ValueError(f"tokenizer.pattern {pattern!r} has \\S inside a character class, which RE2 cannot spell; write the class out")
+            elif escape == "S":
+                out.append(f"[^{RE2_WHITESPACE}]")
+            else:
+                out.append(char + escape)
+            index += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class and not _first_class_member(pattern, index):
+            in_class = False
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+def _first_class_member(pattern: str, index: int) -> bool:
+    """Whether the ']' at ``index`` is the first member of its class (``[]a]``, ``[^]a]``), not its end."""
+    return pattern[index - 1 : index] == "[" or pattern[index - 2 : index] == "[^"
+
+
+_CATEGORIES = {
+    _constants.CATEGORY_SPACE: r"\s", _constants.CATEGORY_NOT_SPACE: r"\S",
+    _constants.CATEGORY_DIGIT: r"\d", _constants.CATEGORY_NOT_DIGIT: r"\D",
+    _constants.CATEGORY_WORD: r"\w", _constants.CATEGORY_NOT_WORD: r"\W",
+}
+
+
+def _class_matches(items: list, char: str) -> bool:
+    negate = bool(items) and items[0][0] is _constants.NEGATE
+    member = False
+    for op, arg in items:
+        if op is _constants.LITERAL:
+            member |= ord(char) == arg
+        elif op is _constants.RANGE:
+            member |= arg[0] <= ord(char) <= arg[1]
+        elif op is _constants.CATEGORY:
+            member |= re.fullmatch(_CATEGORIES[arg], char, re.ASCII) is not None
+    return member != negate
+
+
+def _can_match_whitespace(parsed) -> bool:
+    """Whether any single-character position of a parsed pattern admits a whitespace character."""
+    for op, arg in parsed:
+        if op is _constants.LITERAL and chr(arg) in WHITESPACE:
+            return True
+        if op in (_constants.NOT_LITERAL, _constants.ANY):
+            return True
+        if op is _constants.IN and any(_class_matches(arg, char) for char in WHITESPACE):
+            return True
+        if op in (_constants.MAX_REPEAT, _constants.MIN_REPEAT, _constants.POSSESSIVE_REPEAT) and _can_match_whitespace(arg[2]):
+            return True
+        if op is _constants.SUBPATTERN and _can_match_whitespace(arg[-1]):
+            return True
+        if op is _constants.ATOMIC_GROUP and _can_match_whitespace(arg):
+            return True
+        if op is _constants.BRANCH and any(_can_match_whitespace(branch) for branch in arg[1]):
+            return True
+    return False
+
+
+def check_pattern(pattern: str) -> None:
+    r"""Fail early, naming the pattern, when it cannot tokenize the same way in the Beam job and the serving model.
+
+    Refused: what Python's ``re`` or RE2 (the engine of TensorFlow's string ops,
+    which the exported model runs) cannot compile, lookarounds and
+    backreferences among them; capturing groups (``findall`` would return the
+    groups instead of the tokens; use ``(?:...)``); a pattern that matches the
+    empty string; a pattern that can match whitespace (tokens are joined by
+    spaces in the corpus and split on whitespace by the serving model); and
+    ``\S`` inside a character class.
     """
     try:
         compiled = re.compile(pattern, re.ASCII)
     except re.error as error:
         raise ValueError(f"tokenizer.pattern {pattern!r} is not a valid regular expression: {error}") from None
+    translated = re2_pattern(pattern)  # ValueError for \S inside a class
+    options = re2.Options()
+    options.log_errors = False
+    try:
+        re2.compile(translated, options)
+    except re2.error as error:
+        reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) else str(error)
+        raise ValueError(f"tokenizer.pattern {pattern!r} is not valid RE2, the engine the serving model runs: {reason}") from None
     if compiled.groups:
         raise ValueError(f"tokenizer.pattern {pattern!r} has capturing groups; use (?:...) instead")
     if compiled.fullmatch(""):
         raise ValueError(f"tokenizer.pattern {pattern!r} matches the empty string")
+    if _can_match_whitespace(_parser.parse(pattern, re.ASCII)):
+        raise ValueError(f"tokenizer.pattern {pattern!r} can match whitespace; tokens are joined and split on whitespace")

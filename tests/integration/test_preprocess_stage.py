@@ -11,10 +11,12 @@ from pathlib import Path
 import pytest
 import tensorflow as tf
 
-from tests.conftest import TINY_REVIEWS, typed, write_aclimdb_archive
+from tests.conftest import TINY_REVIEWS, typed, write_aclimdb_archive, write_aclimdb_folder
 from workflow.artifacts import PreprocessLayout, matching_files, read_json, read_vocab
 from workflow.preprocess import stage
-from workflow.preprocess.readers import InputError
+from workflow.preprocess.output import PreprocessOutput
+from workflow.training.data import split_examples
+from workflow.errors import InputError
 
 EXACT = ("preprocess.validation_fraction=0", "preprocess.min_count=2")
 
@@ -87,7 +89,7 @@ def test_bad_records_are_rejected_counted_and_reported(make_config, tmp_path):
     assert all(row["source"].endswith(".txt") and str(archive) in row["source"] for row in rejected)
 
 
-def test_runs_are_byte_identical_across_runners(make_config, tiny_archive, tmp_path):
+def test_in_memory_and_two_worker_processes_write_identical_bytes(make_config, tiny_archive, tmp_path):
     """Same config -> same bytes, whether in memory or over two worker processes."""
     first = run(make_config, f"data.path={tiny_archive}", f"workdir={tmp_path / 'a'}")
     second = run(
@@ -136,14 +138,51 @@ def test_rerun_replaces_the_previous_output(make_config, tiny_archive):
     assert [p.name for p in Path(layout.root).parent.iterdir()] == ["preprocess"]
 
 
+def test_a_huge_csv_review_is_kept_and_every_record_is_counted(make_config, tmp_path):
+    huge = " ".join(["wonderful"] * 200_000)  # 2 MB in one field: far past the csv module's default limit
+    corpus = tmp_path / "reviews.csv"
+    corpus.write_text("id,text,label\n" + "".join(f"r{i},short review {i},pos\n" for i in range(5)) + f'big,"{huge}",neg\nr9,last one,neg\n')
+    layout = run(make_config, "data=csv", f"data.path={corpus}", "data.id_field=id", "preprocess.test_fraction=0", *EXACT)
+    totals = read_json(layout.stats)["totals"]
+    assert totals["records_read"] == 7 == totals["records_written"] + totals["records_rejected"] and totals["records_rejected"] == 0
+    written = {**examples(layout, "train")}
+    assert len(written["big"]["tokens"]) == 200_000, "kept whole; the trainer truncates to model.max_len"
+    truncated = [ids for ids, _ in split_examples([*PreprocessOutput(str(tmp_path / "work")).example_files("train")], 800)]
+    assert max(len(ids) for ids in truncated) == 800
+
+
+def test_input_fingerprint_sees_an_edit_that_keeps_size_and_mtime(make_config, tmp_path):
+    root = write_aclimdb_folder(tmp_path / "corpus", TINY_REVIEWS)
+    config = typed(make_config(f"data.path={root}"))
+    review = root / "test" / "pos" / "5_10.txt"
+    before, stat = stage.key(config), review.stat()
+    review.write_bytes(b"Testonlyword bad   great")  # same length as before, other words
+    os.utime(review, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert review.stat().st_size == stat.st_size and review.stat().st_mtime_ns == stat.st_mtime_ns
+    after = stage.key(config)
+    assert after["inputs"]["sha256"] != before["inputs"]["sha256"]
+    assert after["config"] == before["config"] and after["inputs"]["bytes"] == before["inputs"]["bytes"]
+
+
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "workflow.cli", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
 
 
 def test_cli_runs_and_reports_user_errors_in_one_line(tmp_path, tiny_archive):
-    ok = cli(f"data.path={tiny_archive}", f"workdir={tmp_path / 'w'}", "beam.running_mode=in_memory", cwd=tmp_path)
+    # Two SDK worker processes: their INFO lines go to the job's log file, not to the terminal.
+    ok = cli(f"data.path={tiny_archive}", f"workdir={tmp_path / 'w'}", "beam.running_mode=multi_processing", "beam.num_workers=2", cwd=tmp_path)
     assert ok.returncode == 0, ok.stderr[-2000:]
     assert (tmp_path / "w" / "preprocess" / "manifest.json").exists()
+    assert "read 7 = written 7 + rejected 0" in ok.stdout, "the progress output stays on the terminal"
+    assert "sdk_worker" not in ok.stdout + ok.stderr
+    (log_file,) = (tmp_path / "w" / "logs").glob("*/*/*.log")
+    assert "apache_beam.runners.worker.sdk_worker" in log_file.read_text()
+
+    whitespace = cli(r"preprocess.tokenizer.pattern='[a-z ]+'", f"workdir={tmp_path / 'z'}", cwd=tmp_path)
+    assert whitespace.returncode == 2 and whitespace.stderr.strip().splitlines() == [
+        "error: preprocess.tokenizer.pattern '[a-z ]+' can match whitespace; tokens are joined and split on whitespace"]
+    lookahead = cli(r"preprocess.tokenizer.pattern='\w+(?=!)'", f"workdir={tmp_path / 'z'}", cwd=tmp_path)
+    assert lookahead.returncode == 2 and "error: preprocess.tokenizer.pattern" in lookahead.stderr and "not valid RE2" in lookahead.stderr
 
     bad_value = cli("preprocess.validation_fraction=2", f"workdir={tmp_path / 'x'}", cwd=tmp_path)
     assert bad_value.returncode == 2

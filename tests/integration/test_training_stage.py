@@ -17,10 +17,13 @@ from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from tests.conftest import compose_config, synthetic_reviews, typed, write_aclimdb_archive
-from workflow.artifacts import ContractError, RunLayout, Word2VecLayout, read_json, read_vocab
+from workflow.artifacts import RunLayout, Word2VecLayout, read_json, read_vocab
+from workflow.errors import ContractError
 from workflow.embeddings import stage as word2vec_stage
 from workflow.preprocess import stage as preprocess_stage
 from workflow.training import stage as training_stage
+from workflow.preprocess.output import PreprocessOutput
+from workflow.training import data
 from workflow.training.model import load_classifier
 
 WORD2VEC = ("word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=10")
@@ -96,7 +99,7 @@ def test_metrics_tensorboard_and_export(workdir):
     metrics, layout = train(workdir, "embedding=finetune", "seed=1")
     assert metrics["replicas"] == 1 and metrics["global_batch_size"] == 16
     assert metrics["examples"]["train"] + metrics["examples"]["validation"] == 300
-    assert metrics["identity"]["config"]["embedding"]["mode"] == "finetune"
+    assert metrics["identity"]["config"]["embedding_mode"] == "finetune"
     assert len(metrics["history"]) == metrics["epochs_run"]
     assert metrics["train_examples_per_s"] > 0 and metrics["wall_time_s"] > 0
     for split, tags in (("train", {"loss", "accuracy", "learning_rate", "epoch_loss", "epoch_accuracy", "epoch_learning_rate"}),
@@ -105,9 +108,12 @@ def test_metrics_tensorboard_and_export(workdir):
         events.Reload()
         assert tags <= set(events.Tags()["tensors"]), split
         assert len(events.Tensors("epoch_accuracy")) == metrics["epochs_run"]
+    # The export is the trained model: its test accuracy, recomputed from the TFRecords, is the one in metrics.json.
     model = load_classifier(layout.export)
-    probabilities = model.predict(np.array([[2, 3, 4, 0, 0]], dtype="int32"), verbose=0)
-    assert probabilities.shape == (1, 1) and 0 <= probabilities[0, 0] <= 1
+    tokens, labels = zip(*data.split_examples(PreprocessOutput(str(workdir)).example_files("test"), 800))
+    padded = keras.utils.pad_sequences([ids.numpy() for ids in tokens], padding="post")
+    predicted = model.predict(padded, verbose=0)[:, 0] > 0.5
+    assert np.mean(predicted == (np.array(labels) > 0.5)) == pytest.approx(metrics["test"]["accuracy"], abs=1e-9)
 
 
 def test_same_seed_same_result_and_finished_runs_are_not_retrained(workdir):
@@ -118,10 +124,18 @@ def test_same_seed_same_result_and_finished_runs_are_not_retrained(workdir):
     assert again["wall_time_s"] == first["wall_time_s"], "a finished run is reported, not trained again"
 
 
-def test_run_folder_of_another_config_is_refused(workdir):
-    train(workdir, "embedding=frozen", "trainer.run_name=taken", "trainer.epochs=1")
-    with pytest.raises(ContractError, match=r"trainer.learning_rate \(0.01 -> 0.5\)"):
-        train(workdir, "embedding=frozen", "trainer.run_name=taken", "trainer.epochs=1", "trainer.learning_rate=0.5")
+def test_a_finished_run_of_another_config_is_kept_and_a_cadence_change_reuses(workdir, caplog):
+    first, layout = train(workdir, "embedding=frozen", "trainer.run_name=taken", "trainer.epochs=1")
+    # Logging and checkpoint cadence cannot change the result: the finished run is re-used as it is.
+    again, _ = train(workdir, "embedding=frozen", "trainer.run_name=taken", "trainer.epochs=1",
+                     "trainer.log_every_steps=3", "trainer.checkpoint_every_steps=7")
+    assert again["wall_time_s"] == first["wall_time_s"]
+    with caplog.at_level("WARNING"):
+        other, _ = train(workdir, "embedding=frozen", "trainer.run_name=taken", "trainer.epochs=1", "trainer.learning_rate=0.5")
+    assert other["config"]["trainer"]["learning_rate"] == 0.5
+    kept = list((workdir / "kept-runs").glob("taken-*"))
+    assert len(kept) == 1 and read_json(str(kept[0] / "metrics.json"))["wall_time_s"] == first["wall_time_s"]
+    assert "trainer.learning_rate (0.01 -> 0.5)" in caplog.text and str(kept[0]) in caplog.text
 
 
 def test_matrix_of_another_vocabulary_is_refused(workdir, tmp_path):

@@ -11,10 +11,10 @@ import pytest
 from gensim.models.keyedvectors import KeyedVectors
 
 from tests.conftest import typed
-from workflow.artifacts import ContractError, Word2VecLayout, read_json, read_vocab
+from workflow.artifacts import Word2VecLayout, read_json, read_vocab
 from workflow.embeddings import stage as word2vec_stage
-from workflow.embeddings.stage import load_embedding_matrix
-from workflow.embeddings.vectors_io import VectorsError
+from workflow.embeddings.output import Word2VecOutput
+from workflow.errors import ContractError, VectorsError
 from workflow.preprocess import stage as preprocess_stage
 
 FILLER = "the a of and to is in it this that was as with for film movie".split()
@@ -95,7 +95,7 @@ def write_vectors(path: Path, words: dict[str, list[float]], fmt: str) -> Path:
 
 
 @pytest.mark.parametrize("fmt", ["word2vec_text", "word2vec_binary", "glove"])
-def test_imported_vectors_fill_their_rows_and_oov_rows_match_their_variance(prepared, tmp_path, fmt):
+def test_imported_vectors_fill_their_rows_and_oov_rows_stay_within_their_spread(prepared, tmp_path, fmt):
     rng = np.random.default_rng(1)
     known = {word: list(rng.normal(0, 0.5, 3)) for word in ["alpha", "beta", "sky", "notinvocab"]}
     path = write_vectors(tmp_path / f"vectors.{fmt}", known, fmt)
@@ -109,6 +109,11 @@ def test_imported_vectors_fill_their_rows_and_oov_rows_match_their_variance(prep
     assert manifest["inputs"]["vectors"]["format"] == fmt
     coverage = read_json(Word2VecLayout(os.path.join(config.workdir, "word2vec")).coverage)
     assert coverage["types_with_vector"] == 3
+    # Rows without a vector are drawn from U[-a, a], a = sqrt(3 var) of the imported vectors (same variance);
+    # the statistical check of that variance is test_oov_rows_have_the_pretrained_variance.
+    bound = np.sqrt(3 * np.var(np.array([known[word] for word in ["alpha", "beta", "sky", "notinvocab"]], dtype=np.float32)))
+    oov = np.array([matrix[index] for token, index in ids.items() if token not in known and index > 1])
+    assert len(oov) > 10 and np.abs(oov).max() <= bound + 1e-6 and np.abs(oov).max() > bound / 2
 
 
 def test_oov_rows_have_the_pretrained_variance():
@@ -132,11 +137,12 @@ def test_contract_checks_name_both_sides(prepared):
     vocabulary = read_vocab(vocab_path)
     manifest = read_json(os.path.join(config.workdir, "word2vec", "manifest.json"))
     digest = manifest["inputs"]["vocab_sha256"]
-    assert load_embedding_matrix(config.workdir, digest, len(vocabulary), 16).shape == (len(vocabulary), 16)
+    output = Word2VecOutput(config.workdir)
+    assert output.matrix(digest, len(vocabulary), 16).shape == (len(vocabulary), 16)
     with pytest.raises(ContractError, match=rf"built from vocab.tsv sha256 {digest[:12]}, but the vocabulary is now 000000000000"):
-        load_embedding_matrix(config.workdir, "0" * 64, len(vocabulary), 16)
+        output.matrix("0" * 64, len(vocabulary), 16)
     with pytest.raises(ContractError, match="dimension 16 but the config asks for 300"):
-        load_embedding_matrix(config.workdir, digest, len(vocabulary), 300)
+        output.matrix(digest, len(vocabulary), 300)
     # A vocabulary edited after preprocessing is caught before training.
     with open(vocab_path, "a") as handle:
         handle.write("sneaky\t1\n")

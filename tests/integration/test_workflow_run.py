@@ -29,6 +29,11 @@ SMALL = ("word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=5", "
          "report.projector_tokens=40")
 
 
+def run_name(mode: str, seed: int = 0) -> str:
+    """The run folder name of the default encoder over this workdir's own word2vec vectors."""
+    return f"{mode}-pooling-word2vec-seed{seed}"
+
+
 def command(entry: str, *arguments: str, cwd: Path) -> str:
     """Run a wf-* entry point in a fresh process; its combined output (asserting success)."""
     process = subprocess.run([sys.executable, "-c", f"from workflow.cli import {entry}; {entry}()", *arguments],
@@ -82,18 +87,36 @@ def test_insight_answers_from_the_run(workflow_run):
     assert set(buckets[0]) == {"unseen_share", "reviews", "frozen", "finetune", "random"}
 
 
-def test_second_run_skips_and_a_word2vec_change_reruns_only_what_depends_on_it(workflow_run):
+def test_second_run_reuses_everything_and_settings_that_cannot_change_a_result_reuse_too(workflow_run):
     workdir, _ = workflow_run
-    again = rerun(workdir)
+    again = rerun(workdir, "trainer.log_every_steps=7", "trainer.checkpoint_every_steps=11", "word2vec.quality.topn=3",
+                  "report.neighbours=4")
     assert "preprocess: up to date" in again and "word2vec: up to date" in again
-    assert again.count("already finished") == 3
+    assert "quality.json re-evaluated (vectors kept)" in again
+    assert again.count("already finished with this configuration and these inputs") == 3
+    assert len(read_json(str(workdir / "word2vec" / "quality.json"))["neighbours"]["plot"]) == 3
+
+
+def test_wf_train_then_wf_run_reuses_the_run(workflow_run):
+    workdir, _ = workflow_run
+    shutil.rmtree(workdir / "runs" / run_name("frozen"))
+    trained = command("train", f"workdir={workdir}", *SMALL, "embedding=frozen", cwd=workdir.parent)
+    assert "done in" in trained
+    again = rerun(workdir, "sweep.modes=[frozen]")
+    assert "already finished with this configuration and these inputs" in again
+    assert "holds a finished run of another configuration" not in again
+
+
+def test_a_word2vec_change_reruns_what_depends_on_it_and_keeps_the_old_runs(workflow_run):
+    workdir, _ = workflow_run
     changed = rerun(workdir, "word2vec.vector_size=8")
     assert "preprocess: up to date" in changed
-    assert "word2vec: runs (the word2vec config changed)" in changed
+    assert "word2vec: runs (changed: config.word2vec.vector_size (16 -> 8))" in changed
     # frozen and finetune read the new matrix; random's dimension follows word2vec.vector_size
-    assert changed.count("replacing the stale run") == 3
+    assert changed.count("holds a finished run of another configuration") == 3
+    assert len(list((workdir / "kept-runs").iterdir())) == 3, "finished runs are kept, never deleted"
     assert np.load(workdir / "word2vec" / "embedding_matrix.npy").shape[1] == 8
-    assert read_json(str(workdir / "runs" / "finetune-seed0" / "metrics.json"))["identity"]["embedding_dim"] == 8
+    assert read_json(str(workdir / "runs" / run_name("finetune") / "metrics.json"))["identity"]["embedding_dim"] == 8
 
 
 def serve_tensorboard(logdir: Path):
@@ -129,17 +152,17 @@ def test_tensorboard_serves_the_projector_tables(workflow_run):
         run = urllib.parse.quote("report/projector")
         info = json.loads(fetch(f"{base}data/plugin/projector/info?run={run}"))
         shapes = {embedding["tensorName"]: embedding["tensorShape"] for embedding in info["embeddings"]}
-        names = ["word2vec", "frozen-seed0", "finetune-seed0", "random-seed0"]
+        names = ["word2vec", run_name("frozen"), run_name("finetune"), run_name("random")]
         dim = np.load(workdir / "word2vec" / "embedding_matrix.npy").shape[1]  # 16, or 8 after the caching test
         assert shapes == {tensor_name(name): [40, dim] for name in names}
-        finetuned = np.frombuffer(fetch(f"{base}data/plugin/projector/tensor?run={run}&name={urllib.parse.quote(tensor_name('finetune-seed0'))}&num_rows=40"), dtype=np.float32)
-        table = load_classifier(RunLayout(str(workdir / "runs" / "finetune-seed0")).export).get_layer("embedding").embeddings.numpy()
+        finetuned = np.frombuffer(fetch(f"{base}data/plugin/projector/tensor?run={run}&name={urllib.parse.quote(tensor_name(run_name('finetune')))}&num_rows=40"), dtype=np.float32)
+        table = load_classifier(RunLayout(str(workdir / "runs" / run_name("finetune"))).export).get_layer("embedding").embeddings.numpy()
         np.testing.assert_array_equal(finetuned.reshape(40, dim), table[2:42])
         metadata = fetch(f"{base}data/plugin/projector/metadata?run={run}&name={urllib.parse.quote(tensor_name('word2vec'))}").decode()
         vocabulary = read_vocab(str(workdir / "preprocess" / "vocab.tsv"))
         assert metadata.splitlines() == ["token\tcount"] + [f"{token}\t{count}" for token, count in vocabulary[2:42]]
         scalars = json.loads(fetch(base + "data/plugin/scalars/tags"))
-        assert "epoch_accuracy" in scalars["runs/finetune-seed0/tensorboard/validation"]
+        assert "epoch_accuracy" in scalars[f"runs/{run_name('finetune')}/tensorboard/validation"]
     finally:
         process.kill()
         process.wait()
@@ -147,7 +170,7 @@ def test_tensorboard_serves_the_projector_tables(workflow_run):
 
 def test_exported_text_model_and_wf_predict(workflow_run, tmp_path):
     workdir, _ = workflow_run
-    layout = RunLayout(str(workdir / "runs" / "finetune-seed0"))
+    layout = RunLayout(str(workdir / "runs" / run_name("finetune")))
     served = tf.saved_model.load(layout.serving)
     texts = ["A superb, moving film.<br />Wonderful!", "Dreadful, tedious and dull", "Unknownword only"]
     probabilities = served.serve(tf.constant(texts))["probability"].numpy()
@@ -182,7 +205,7 @@ def test_wf_report_over_a_hydra_multirun_folder(workflow_run):
     sweep = sorted((workdir / "multirun").iterdir())[-1]
     command("report", f"workdir={workdir}", *SMALL, f"report.runs=[{sweep}]", cwd=workdir.parent)
     with open(workdir / "report" / "results.csv", newline="") as handle:
-        assert [(row["run"]) for row in csv.DictReader(handle)] == ["random-seed7", "random-seed8"]
+        assert [(row["run"]) for row in csv.DictReader(handle)] == [run_name("random", 7), run_name("random", 8)]
     assert "| random | 2 (7, 8) |" in (workdir / "report" / "results.md").read_text()
 
 
@@ -202,6 +225,6 @@ def test_csv_without_test_split_gets_one_and_a_report(tmp_path):
     splits = read_json(str(workdir / "preprocess" / "stats.json"))["splits"]
     assert 20 <= splits["test"]["records_written"] <= 60, "about 20% of 200 rows become the test split"
     assert splits["train"]["records_written"] + splits["validation"]["records_written"] + splits["test"]["records_written"] == 200
-    metrics = read_json(str(workdir / "runs" / "finetune-seed0" / "metrics.json"))
+    metrics = read_json(str(workdir / "runs" / run_name("finetune") / "metrics.json"))
     assert metrics["test"]["examples"] == splits["test"]["records_written"]
     assert (workdir / "report" / "results.md").exists()

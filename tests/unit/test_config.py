@@ -51,7 +51,9 @@ def test_imdb_needs_a_path(make_config):
         typed(cfg)
 
 
-def test_run_name_follows_mode_and_seed(make_config):
+def test_run_name_says_what_the_run_trains(make_config):
     config = typed(make_config("embedding=frozen", "seed=3", "model=cnn", "strategy=mirrored"))
-    assert config.trainer.run_name == "frozen-seed3"
+    assert config.trainer.run_name == "frozen-cnn-word2vec-seed3"
+    imported = typed(make_config("embedding.vectors=/data/glove.6B.100d.txt", "embedding.vectors_format=glove"))
+    assert imported.trainer.run_name == "finetune-pooling-glove.6B.100d-seed0"
     assert config.model.windows == [3, 4, 5] and config.model.filters == 100 and config.model.dropout == 0.5

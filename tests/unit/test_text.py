@@ -2,7 +2,7 @@ import pickle
 
 import pytest
 
-from workflow.text import Tokenizer, check_pattern
+from workflow.text import Tokenizer, check_pattern, re2_pattern
 
 
 def test_default_tokenizer_lowercases_strips_breaks_and_keeps_contractions():
@@ -25,7 +25,31 @@ def test_custom_pattern_and_pickling():
     assert pickle.loads(pickle.dumps(tokenizer))("Hello, world_2") == ["hello", "world_2"]
 
 
-@pytest.mark.parametrize("pattern, message", [("(a)+", "capturing"), ("[", "not a valid"), ("a*", "empty string")])
+@pytest.mark.parametrize("pattern, message", [
+    ("(a)+", "capturing"),
+    ("[", "not a valid"),
+    ("a*", "empty string"),
+    (r"\w+(?=!)", "not valid RE2.*invalid perl operator"),  # lookahead: Python re only
+    (r"(?:(\w)\1)+", "not valid RE2.*invalid escape"),  # backreference: Python re only
+    (r"\w+(?: \w+)?", "can match whitespace"),
+    (r"[a-z\s]+", "can match whitespace"),
+    (r"[^a-z]+", "can match whitespace"),
+    (r".+", "can match whitespace"),
+    (r"a|\W", "can match whitespace"),
+    (r"[\S,]+", r"\\S inside a character class"),
+])
 def test_bad_patterns_are_named(pattern, message):
     with pytest.raises(ValueError, match=message):
         check_pattern(pattern)
+
+
+@pytest.mark.parametrize("pattern, translated", [
+    (r"\S+", r"[^\t\n\x0b\f\r ]+"),
+    (r"[^\s,.]+", r"[^\t\n\x0b\f\r ,.]+"),
+    (r"[^]\s]+", r"[^]\t\n\x0b\f\r ]+"),  # ']' first in a class is a member
+    (r"\\s[a-z]+", r"\\s[a-z]+"),  # an escaped backslash, then a literal 's'
+    (r"\[\S+", r"\[[^\t\n\x0b\f\r ]+"),  # an escaped '[' opens no class
+])
+def test_re2_translation_keeps_pythons_whitespace_classes(pattern, translated):
+    check_pattern(pattern)
+    assert re2_pattern(pattern) == translated

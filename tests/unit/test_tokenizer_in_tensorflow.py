@@ -28,7 +28,8 @@ def tokens_in_tensorflow(texts: list[str], tokenizer: Tokenizer) -> list[list[st
 
 
 @pytest.mark.parametrize("tokenizer", [Tokenizer(), Tokenizer(lowercase=False), Tokenizer(strip_html=False),
-                                       Tokenizer(pattern=r"\w+")])
+                                       Tokenizer(pattern=r"\w+"), Tokenizer(pattern=r"\S+"), Tokenizer(pattern=r"[^\s,.!?]+"),
+                                       Tokenizer(pattern=r"\\s|[a-z]+")])
 def test_tricky_text(tokenizer):
     assert tokens_in_tensorflow(TRICKY, tokenizer) == [tokenizer(text) for text in TRICKY]
 

@@ -76,3 +76,15 @@ def test_auc_counts_ties_half_and_needs_both_classes():
     assert auc(np.array([0, 0, 1, 1]), np.array([0.1, 0.4, 0.35, 0.8])) == pytest.approx(0.75)
     assert auc(np.array([0, 1]), np.array([0.5, 0.5])) == pytest.approx(0.5)
     assert auc(np.array([1, 1]), np.array([0.2, 0.9])) is None
+
+
+def test_global_batch_dropout_scales_what_it_keeps_and_is_the_identity_at_inference():
+    from workflow.training.dropout import GlobalBatchDropout
+
+    layer = GlobalBatchDropout(0.5, seed=3)
+    inputs = np.ones((64, 200), dtype=np.float32)
+    np.testing.assert_array_equal(layer(inputs, training=False).numpy(), inputs)
+    first, second = layer(inputs, training=True).numpy(), layer(inputs, training=True).numpy()
+    assert set(np.unique(first)) == {0.0, 2.0}, "kept units are scaled by 1 / (1 - rate)"
+    assert abs((first == 0).mean() - 0.5) < 0.02  # 12,800 draws: 0.02 is > 4 standard deviations
+    assert (first != second).any(), "each call draws a new mask"

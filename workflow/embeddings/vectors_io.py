@@ -9,10 +9,7 @@ from __future__ import annotations
 from gensim.models.keyedvectors import KeyedVectors
 
 from workflow.config import VectorsFormat
-
-
-class VectorsError(ValueError):
-    """Vectors that cannot be read; the message names the file and the format."""
+from workflow.errors import VectorsError
 
 
 def load_vectors(path: str, vectors_format: VectorsFormat) -> KeyedVectors:

@@ -24,6 +24,7 @@ import apache_beam as beam
 
 from workflow.artifacts import SPLITS, TRAINING_SIDE, UNK_ID, UNSUP, PreprocessLayout, write_text
 from workflow.config import Config, carved_test_fraction
+from workflow.errors import EmptyCorpusError
 from workflow.preprocess.counting import MergeSplitCounts, SplitCounts, build_vocabulary, render_vocabulary, split_summary
 from workflow.preprocess.examples import VarintTable, encode_example
 from workflow.preprocess.parse import COUNTS, REJECTED, ParseBatch
@@ -34,10 +35,6 @@ from workflow.text import Tokenizer
 
 BATCH_SIZE = 256
 ALL_SPLITS = SPLITS + (UNSUP,)
-
-
-class EmptyCorpusError(ValueError):
-    """No training-side document survived reading and validation."""
 
 
 def tokenizer_from(config: Config) -> Tokenizer:

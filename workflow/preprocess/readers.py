@@ -29,16 +29,14 @@ from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 
 from workflow.config import CorpusFormat, DataConfig
+from workflow.errors import InputError
 from workflow.preprocess.records import RawRecord
 
 ACLIMDB_SPLITS = ("train", "test")
 ACLIMDB_LABELS = ("pos", "neg", "unsup")
 _ACLIMDB_NAME = re.compile(r"(\d+)_(\d+)\.txt")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
-
-
-class InputError(ValueError):
-    """An input that cannot be read at all; the message names the path."""
+CSV_FIELD_LIMIT = 2**31 - 1  # the csv module's default (131,072 characters) would fail a whole file on one long review
 
 
 def _decode(data: bytes) -> str:
@@ -181,12 +179,23 @@ class _ReadRecordFile(beam.DoFn):
         )
 
     def _csv_records(self, path: str, name: str, stream: io.TextIOBase) -> Iterator[RawRecord]:
+        """One record per row; a row the csv module cannot parse is a rejected record, and reading goes on."""
+        csv.field_size_limit(CSV_FIELD_LIMIT)  # a review of any length is a field, not an error (the trainer truncates)
         reader = csv.DictReader(stream, delimiter=self._data.csv_delimiter)
         if reader.fieldnames is None:
             return
         if self._data.text_field not in reader.fieldnames:
             raise InputError(f"{path}: no column {self._data.text_field!r} (data.text_field); columns: {reader.fieldnames}")
-        for number, row in enumerate(reader, start=1):
+        number = 0
+        while True:
+            number += 1
+            try:
+                row = next(reader)
+            except StopIteration:
+                return
+            except csv.Error as error:
+                yield RawRecord(f"{name}:{number}", self._split, f"{path}:{number}", None, None, 0, f"unreadable CSV row (line {reader.line_num}): {error}")
+                continue
             row.pop(None, None)  # surplus cells of a ragged row
             yield self._record(path, name, number, row)
 

@@ -1,9 +1,15 @@
-"""Run the preprocessing stage: staging folder, Beam job, stats check, manifest last."""
+"""Run the preprocessing stage: staging folder, Beam job, stats check, manifest last.
+
+Its cache key (:func:`key`) is what the output depends on: the ``data`` and
+``preprocess`` config sections (less the data set's display name and the read
+parallelism, which the sorted shard writer makes irrelevant) and a content
+digest of every input file. The Beam runner and its options are not in it:
+every runner writes the same bytes.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import logging
 import platform
 import time
@@ -11,42 +17,47 @@ import time
 import apache_beam as beam
 
 from workflow import __version__
-from workflow.artifacts import (
-    TRAINING_SIDE,
-    PreprocessLayout,
-    file_sha256,
-    read_json,
-    stage_dir,
-    staged_output,
-    write_json,
-)
+from workflow.artifacts import TRAINING_SIDE, PreprocessLayout, listed_files, read_json, read_manifest, staged_output, write_json
+from workflow.caching import combined_digest, files_digest, section, why_outdated
 from workflow.config import Config
+from workflow.errors import EmptyCorpusError
+from workflow.stderr import stderr_to
 from workflow.preprocess.options import pipeline_setup
-from workflow.preprocess.pipeline import ALL_SPLITS, EmptyCorpusError, build_pipeline
+from workflow.preprocess.output import LABELLED_SPLITS, STAGE, PreprocessOutput
+from workflow.preprocess.pipeline import ALL_SPLITS, build_pipeline
 from workflow.preprocess.readers import input_files
 
-STAGE = "preprocess"
 log = logging.getLogger(__name__)
 
 
-def describe_inputs(config: Config) -> dict:
-    """The input files' count, size and a fingerprint of (path, size, mtime); InputError if none."""
-    files = sorted((meta.path, meta.size_in_bytes, int(meta.last_updated_in_seconds)) for meta in input_files(config.data))
+def key(config: Config) -> dict:
+    """What the preprocessing output depends on (see the module docstring)."""
+    inputs = [meta.path for meta in input_files(config.data)]
     return {
-        "format": config.data.format.value,
-        "path": config.data.path,
-        "unlabelled": list(config.data.unlabelled),
-        "files": len(files),
-        "bytes": sum(size for _, size, _ in files),
-        "fingerprint": hashlib.sha256(repr(files).encode()).hexdigest(),
+        "config": {
+            "data": section(config.data, without=("name",)),
+            "preprocess": section(config.preprocess, without=("read_parallelism",)),
+        },
+        "inputs": files_digest(inputs),
     }
 
 
-def run(config: Config, resolved_config: dict) -> dict:
-    """Run the Beam job into ``<workdir>/preprocess``; returns the manifest."""
+def outdated(config: Config) -> str | None:
+    """None when ``<workdir>/preprocess`` was made from this config and these input files; else why not."""
+    manifest = read_manifest(PreprocessOutput(config.workdir).layout.root)
+    return why_outdated(None if manifest is None else manifest.get("key"), key(config))
+
+
+def run(config: Config, resolved_config: dict, log_file: str | None = None) -> dict:
+    """Run the Beam job into ``<workdir>/preprocess``; returns the manifest.
+
+    ``log_file``: where the Beam SDK workers' own output goes (their INFO lines
+    would drown the progress output); None leaves it on the terminal.
+    """
     started = time.time()
-    inputs = describe_inputs(config)
-    final_dir = stage_dir(config.workdir, STAGE)
+    stage_key = key(config)
+    inputs = stage_key["inputs"]
+    final_dir = PreprocessOutput(config.workdir).layout.root
     runner, options = pipeline_setup(config.beam)
     runner_name = type(runner).__name__ if not isinstance(runner, str) else runner
     log.info(
@@ -56,19 +67,24 @@ def run(config: Config, resolved_config: dict) -> dict:
     with staged_output(final_dir) as staging:
         layout = PreprocessLayout(staging)
         pipeline_started = time.time()
-        with beam.Pipeline(runner=runner, options=options) as pipeline:
+        with stderr_to(log_file), beam.Pipeline(runner=runner, options=options) as pipeline:
             build_pipeline(pipeline, config, layout)
         pipeline_seconds = time.time() - pipeline_started
         stats = read_json(layout.stats)
         training_docs = sum(stats["splits"][split]["records_written"] for split in TRAINING_SIDE)
         if training_docs == 0:
             raise EmptyCorpusError(f"empty corpus: no training-side document in {config.data.path!r}")
+        files = listed_files(staging)
+        examples = sorted(name for name in files if name.startswith(tuple(f"examples/{split}-" for split in LABELLED_SPLITS)))
         manifest = {
             "stage": STAGE,
+            "key": stage_key,
             "config": resolved_config,
-            "inputs": inputs,
             "counts": {**stats["totals"], "vocabulary_size": stats["vocabulary_size"]},
-            "outputs": {"vocab_sha256": file_sha256(layout.vocab)},
+            "outputs": {
+                "files": files,
+                "examples_sha256": combined_digest((name, files[name]["sha256"]) for name in examples),
+            },
             "tokenizer": dataclasses.asdict(config.preprocess.tokenizer),  # what the exported model must reproduce
             "durations_s": {"pipeline": round(pipeline_seconds, 2), "total": round(time.time() - started, 2)},
             "runner": runner_name,

@@ -12,9 +12,10 @@
 from __future__ import annotations
 
 import numpy as np
-import tensorflow as tf
+import keras
 
-from workflow.artifacts import PreprocessLayout, UNK_ID, read_vocab
+from workflow.artifacts import UNK_ID
+from workflow.preprocess.output import PreprocessOutput
 from workflow.report.runs import FinishedRun, mode_rank
 from workflow.training import data
 from workflow.training.model import EMBEDDING_LAYER, embedding_matrix, load_classifier
@@ -23,10 +24,10 @@ UNSEEN_BUCKETS = ((0.0, 0.01), (0.01, 0.02), (0.02, 0.05), (0.05, 1.01))
 NO_LIMIT = 1 << 30
 
 
-def split_reviews(preprocess: PreprocessLayout, split: str) -> tuple[list[np.ndarray], np.ndarray]:
+def split_reviews(preprocess: PreprocessOutput, split: str) -> tuple[list[np.ndarray], np.ndarray]:
     """Every review of a split as (token ids, labels), in file order, untruncated."""
     tokens, labels = [], []
-    for ids, label in data.split_examples(preprocess, split, NO_LIMIT):
+    for ids, label in data.split_examples(preprocess.example_files(split), NO_LIMIT):
         tokens.append(ids.numpy())
         labels.append(float(label))
     return tokens, np.array(labels)
@@ -46,11 +47,16 @@ def trace_review(ids: np.ndarray, vocabulary: list[str], table: np.ndarray, coun
 
 
 def one_hot_check(model, batch: np.ndarray) -> float:
-    """Max |Embedding(ids) - one_hot(ids) @ W| over a ``[batch, time]`` id array."""
+    """Max |what the trained classifier's Embedding layer outputs - one_hot(ids) @ W in NumPy| over a ``[batch, time]`` id array.
+
+    The layer's output is taken inside the exported classifier (a sub-model
+    ending at the Embedding layer); the product is plain NumPy on the exported
+    table, so the two sides share no code.
+    """
     table = embedding_matrix(model)
-    looked_up = model.get_layer(EMBEDDING_LAYER)(batch).numpy()
-    one_hot = tf.one_hot(batch, table.shape[0], dtype=tf.float32)
-    return float(np.abs(looked_up - tf.einsum("btv,vd->btd", one_hot, table).numpy()).max())
+    layer_output = keras.Model(model.inputs[0], model.get_layer(EMBEDDING_LAYER).output)(batch)
+    one_hot = np.eye(table.shape[0], dtype=np.float32)[batch]  # [batch, time, vocab]
+    return float(np.abs(keras.ops.convert_to_numpy(layer_output) - one_hot @ table).max())
 
 
 def moved_rows(before: np.ndarray, after: np.ndarray, seen: np.ndarray) -> dict:
@@ -110,10 +116,10 @@ def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: list[np.ndar
     return {"buckets": result, "mean_unseen_share": float(shares.mean())}
 
 
-def explain(preprocess: PreprocessLayout, pretrained: np.ndarray | None, runs: list[FinishedRun],
+def explain(preprocess: PreprocessOutput, pretrained: np.ndarray | None, runs: list[FinishedRun],
             probes: list[str], neighbour_count: int, example_tokens: int) -> dict:
     """Everything the report's "What the Embedding layer learned" section shows, as plain data."""
-    vocabulary = [token for token, _ in read_vocab(preprocess.vocab)]
+    vocabulary = [token for token, _ in preprocess.vocabulary()]
     train_reviews, _ = split_reviews(preprocess, "train")
     test_reviews, test_labels = split_reviews(preprocess, "test")
     seen = seen_in_labelled_training(train_reviews, len(vocabulary))

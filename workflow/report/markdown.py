@@ -72,11 +72,22 @@ def _insight(explained: dict) -> str:
     return "\n".join(parts)
 
 
-def render(summary: list[dict], table: list[dict], explained: dict, stats: dict, projector_shapes: dict, paths: list[str], workdir: str) -> str:
+def _failed(failed: list[dict]) -> list[str]:
+    if not failed:
+        return []
+    lines = ["## Failed runs", "", "These training jobs did not finish; the tables above cover the others.", "",
+             "| run | exit status | log |", "|---|---|---|"]
+    lines += [f"| `{job['run']}` | {job['exit_code']} | `{job['log']}` |" for job in failed]
+    return lines + [""]
+
+
+def render(summary: list[dict], table: list[dict], explained: dict, stats: dict, projector_shapes: dict, paths: list[str], workdir: str,
+           failed: list[dict]) -> str:
     tables_in_projector = ", ".join(f"`{name}` {shape}" for name, shape in projector_shapes.items())
     return "\n".join([
         "# Results", "",
         f"Runs from {', '.join(f'`{path}`' for path in paths)}; data and vocabulary from `{workdir}`.", "",
+        *_failed(failed),
         "## Test accuracy per mode (mean ± std over seeds)", "", summary_markdown(summary), "",
         "![test accuracy per mode](accuracy_per_mode.png)", "",
         "## Every run", "", runs_markdown(table), "", "![learning curves](learning_curves.png)", "",

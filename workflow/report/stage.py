@@ -18,19 +18,11 @@ import os
 import time
 
 from workflow import __version__
-from workflow.artifacts import (
-    ContractError,
-    PreprocessLayout,
-    Word2VecLayout,
-    read_json,
-    read_vocab,
-    stage_dir,
-    staged_output,
-    write_json,
-    write_text,
-)
+from workflow.artifacts import stage_dir, staged_output, write_json, write_text
 from workflow.config import Config
-from workflow.embeddings.stage import load_embedding_matrix
+from workflow.embeddings.output import Word2VecOutput
+from workflow.errors import ContractError
+from workflow.preprocess.output import PreprocessOutput
 from workflow.report import insight, plots, tables
 from workflow.report.markdown import render
 from workflow.report.projector import write_projector
@@ -49,7 +41,9 @@ def same_vocabulary(runs: list[FinishedRun], vocab_sha256: str) -> list[Finished
     return kept
 
 
-def run(config: Config, resolved_config: dict) -> dict:
+def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
+    """The report over the finished runs of ``report.runs``; ``failed`` lists the sweep's jobs that did not finish
+    (``{"run", "exit_code", "log"}``), shown in results.md."""
     started = time.time()
     paths = list(config.report.runs) or [os.path.join(config.workdir, "runs")]
     try:
@@ -58,13 +52,12 @@ def run(config: Config, resolved_config: dict) -> dict:
         raise ContractError(f"{error}: run wf-train (or wf-run) first") from None
     if not runs:
         raise ContractError(f"no finished training run (metrics.json) under {', '.join(paths)}: run wf-train (or wf-run) first")
-    preprocess = PreprocessLayout(stage_dir(config.workdir, "preprocess"))
-    preprocess_manifest = read_json(preprocess.manifest)
-    vocab_sha256 = preprocess_manifest["outputs"]["vocab_sha256"]
-    vocabulary = read_vocab(preprocess.vocab)
+    preprocess = PreprocessOutput(config.workdir)
+    vocab_sha256 = preprocess.vocab_sha256
+    vocabulary = preprocess.vocabulary()
     # Through the contract check: a matrix built from another vocabulary is an error, not a silent mismatch.
-    has_word2vec = os.path.exists(Word2VecLayout(stage_dir(config.workdir, "word2vec")).manifest)
-    pretrained = load_embedding_matrix(config.workdir, vocab_sha256, len(vocabulary)) if has_word2vec else None
+    word2vec = Word2VecOutput(config.workdir)
+    pretrained = word2vec.matrix(vocab_sha256, len(vocabulary)) if word2vec.exists() else None
     comparable = same_vocabulary(runs, vocab_sha256)
     log.info("report over %d run(s) (%d on this workdir's vocabulary) from %s", len(runs), len(comparable), ", ".join(paths))
 
@@ -83,13 +76,13 @@ def run(config: Config, resolved_config: dict) -> dict:
             if first is not None:
                 projected[first.name] = embedding_matrix(load_classifier(first.layout.export))
         shapes = write_projector(os.path.join(staging, "projector"), projected, vocabulary, settings.projector_tokens)
-        stats = read_json(preprocess.stats)
-        write_text(os.path.join(staging, "results.md"), render(summary, table, explained, stats, shapes, paths, config.workdir))
+        write_text(os.path.join(staging, "results.md"),
+                   render(summary, table, explained, preprocess.stats(), shapes, paths, config.workdir, list(failed)))
         manifest = {
             "stage": STAGE,
             "config": resolved_config,
             "inputs": {"runs": [run.layout.root for run in runs], "vocab_sha256": vocab_sha256},
-            "outputs": {"summary": summary, "projector": shapes},
+            "outputs": {"summary": summary, "projector": shapes, "failed_runs": list(failed)},
             "durations_s": {"total": round(time.time() - started, 2)},
             "versions": {"workflow": __version__},
         }

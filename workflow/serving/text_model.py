@@ -14,7 +14,7 @@ import keras
 import tensorflow as tf
 
 from workflow.artifacts import UNK_ID
-from workflow.text import HTML_BREAK_PATTERN, Tokenizer
+from workflow.text import HTML_BREAK_PATTERN, Tokenizer, re2_pattern
 
 
 def tf_tokens(texts: tf.Tensor, tokenizer: Tokenizer) -> tf.RaggedTensor:
@@ -22,10 +22,9 @@ def tf_tokens(texts: tf.Tensor, tokenizer: Tokenizer) -> tf.RaggedTensor:
     if tokenizer.lowercase:
         texts = tf.strings.lower(texts)  # ASCII only, like Tokenizer.normalize
     if tokenizer.strip_html:
-        texts = tf.strings.regex_replace(texts, "(?i)" + HTML_BREAK_PATTERN.replace(r"\s", r"[ \t\n\r\f\v]"), " ")
+        texts = tf.strings.regex_replace(texts, "(?i)" + re2_pattern(HTML_BREAK_PATTERN), " ")
     # Keep each match of the pattern followed by a space; drop every other character.
-    pattern = tokenizer.pattern.replace(r"\s", r"[ \t\n\r\f\v]")
-    spaced = tf.strings.regex_replace(texts, f"({pattern})|(?s:.)", r"\1 ")
+    spaced = tf.strings.regex_replace(texts, f"({re2_pattern(tokenizer.pattern)})|(?s:.)", r"\1 ")
     return tf.strings.split(spaced)  # on whitespace runs; no empty tokens
 
 

@@ -15,7 +15,6 @@ import functools
 
 import tensorflow as tf
 
-from workflow.artifacts import PreprocessLayout, matching_files
 
 AUTOTUNE = tf.data.AUTOTUNE
 FEATURES = {
@@ -30,9 +29,8 @@ def _parse(serialized: tf.Tensor, max_len: int) -> tuple[tf.Tensor, tf.Tensor]:
     return tf.cast(tokens, tf.int32), tf.cast(example["label"], tf.float32)
 
 
-def split_examples(preprocess: PreprocessLayout, split: str, max_len: int) -> tf.data.Dataset:
-    """Parsed, truncated examples of one split, in file order, cached in memory after the first pass."""
-    files = matching_files(preprocess.examples_glob(split))
+def split_examples(files: list[str], max_len: int) -> tf.data.Dataset:
+    """Parsed, truncated examples of one split's TFRecord files, in file order, cached in memory after the first pass."""
     records = tf.data.TFRecordDataset(files, compression_type="GZIP", num_parallel_reads=None)
     return records.map(functools.partial(_parse, max_len=max_len), num_parallel_calls=AUTOTUNE).cache()
 

@@ -13,6 +13,13 @@ and optimizer go to a TF checkpoint, then ``state.json`` (epoch, step inside
 the epoch, history so far) is renamed into place. A re-run restores them and
 skips the batches of the epoch that were already trained; epochs are seeded by
 (seed, epoch), so they are the same batches.
+
+Several workers resume from one checkpoint, the chief's, as Keras's
+``BackupAndRestore`` does: every worker must call ``save`` (the others write
+to a scratch folder of their own, never read), and every worker restores the
+chief's ``state.json`` and checkpoint. A barrier before the restore lets the
+chief finish preparing its folder, and a check after it turns workers that
+disagree on the step into an error instead of mismatched all-reduces.
 """
 
 from __future__ import annotations
@@ -35,7 +42,6 @@ from workflow.training import data
 
 log = logging.getLogger(__name__)
 SUM = tf.distribute.ReduceOp.SUM
-BEST_WEIGHTS = "best.weights.h5"
 
 
 @dataclass
@@ -76,19 +82,22 @@ class Trainer:
         checkpoint_dir: str,
         tensorboard_dir: str | None,
         learning_rate: float,
+        scratch_dir: str | None = None,
     ):
+        """``checkpoint_dir``: the chief's checkpoints, which every worker restores; ``scratch_dir``: where a
+        non-chief worker's own saves go (None on the chief)."""
         self.strategy, self.model, self.config = strategy, model, config
         self.global_batch_size = config.batch_size * strategy.num_replicas_in_sync
         self.learning_rate = learning_rate
         with strategy.scope():
             self.optimizer = keras.optimizers.Adam(learning_rate)
             self.optimizer.build(model.trainable_variables)
-        self.checkpoint_dir = checkpoint_dir
+        self.checkpoint_dir, self.chief = checkpoint_dir, scratch_dir is None
         # The dropout layers' seed-generator states are not weights; saving them too makes a
         # resumed run draw the same dropout masks as an uninterrupted one.
         random_states = [variable for variable in model.non_trainable_variables if "seed_generator" in variable.path]
         self.manager = tf.train.CheckpointManager(
-            tf.train.Checkpoint(model=model, optimizer=self.optimizer, random_states=random_states), checkpoint_dir, max_to_keep=2
+            tf.train.Checkpoint(model=model, optimizer=self.optimizer, random_states=random_states), scratch_dir or checkpoint_dir, max_to_keep=2
         )
         self.state_path = os.path.join(checkpoint_dir, "state.json")
         self.state = TrainState()
@@ -128,17 +137,35 @@ class Trainer:
     # ------------------------------------------------------------------ resume
 
     def restore(self) -> bool:
-        """Load the last checkpoint and state.json if a previous attempt left them; True if it did."""
-        if not os.path.exists(self.state_path):
-            return False
-        self.state = TrainState(**read_json(self.state_path))
-        self.manager.checkpoint.restore(os.path.join(self.checkpoint_dir, self.state.checkpoint)).assert_existing_objects_matched()
-        log.info("resuming from %s: epoch %d, step %d of that epoch (global step %d)",
-                 self.state.checkpoint, self.state.epoch + 1, self.state.step_in_epoch, self.state.global_step)
-        return True
+        """Load the chief's last checkpoint and state.json if a previous attempt left them; True if it did."""
+        self.barrier()  # the chief has prepared its run folder before anyone reads it
+        if os.path.exists(self.state_path):
+            self.state = TrainState(**read_json(self.state_path))
+            self.manager.checkpoint.restore(os.path.join(self.checkpoint_dir, self.state.checkpoint)).assert_existing_objects_matched()
+        step = self.state.global_step
+        replicas = self.strategy.num_replicas_in_sync
+        # All equal <=> (sum x)^2 == n * sum x^2 (Cauchy-Schwarz), one all-reduce of two numbers.
+        total, squares = self._all_reduce_sum(step), self._all_reduce_sum(step * step)
+        if total * total != replicas * squares:
+            raise RuntimeError(f"workers restored different steps (this one: {step}); is {self.checkpoint_dir} shared by every worker?")
+        if step:
+            log.info("resuming from %s: epoch %d, step %d of that epoch (global step %d)",
+                     self.state.checkpoint, self.state.epoch + 1, self.state.step_in_epoch, step)
+        return bool(step)
+
+    def _all_reduce_sum(self, value: int) -> int:
+        """The sum of ``value`` over every replica of every worker (a collective: every worker must call it)."""
+        per_replica = self.strategy.run(tf.function(lambda: tf.constant(value, tf.int64)))
+        return int(self.strategy.reduce(SUM, per_replica, axis=None))
+
+    def barrier(self) -> None:
+        """Wait until every worker gets here (a no-op on one worker)."""
+        self._all_reduce_sum(0)
 
     def _save(self) -> None:
         path = self.manager.save(checkpoint_number=self.state.global_step)
+        if not self.chief:
+            return  # a non-chief's save is for the collective only; nobody restores it
         self.state.checkpoint = os.path.basename(path)
         write_json_atomic(self.state_path, asdict(self.state))
         state = self.state

@@ -15,6 +15,7 @@ import keras
 import numpy as np
 
 from workflow.config import EmbeddingMode, ModelConfig
+from workflow.training.dropout import GlobalBatchDropout
 from workflow.training.encoders import build_encoder
 
 EMBEDDING_LAYER = "embedding"
@@ -41,11 +42,11 @@ def build_classifier(
         name=EMBEDDING_LAYER,
     )
     encoded = build_encoder(config, seed)(embedding(tokens))
-    hidden = keras.layers.Dropout(config.dropout, seed=seed, name="dropout")(encoded)
+    hidden = GlobalBatchDropout(config.dropout, seed=seed, name="dropout")(encoded)
     if config.hidden_units:
         hidden = keras.layers.Dense(config.hidden_units, activation="relu", name="hidden",
                                     kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1))(hidden)
-        hidden = keras.layers.Dropout(config.dropout, seed=seed + 1, name="hidden_dropout")(hidden)
+        hidden = GlobalBatchDropout(config.dropout, seed=seed + 1, name="hidden_dropout")(hidden)
     probability = keras.layers.Dense(1, activation="sigmoid", name="sentiment",
                                      kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2))(hidden)
     model = keras.Model(tokens, probability, name=f"{config.encoder.value}_classifier")

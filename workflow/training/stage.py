@@ -1,10 +1,12 @@
 """Run one training job: inputs checked, model built under the strategy, trained, tested, exported.
 
-Output: ``<workdir>/runs/<trainer.run_name>/`` (see workflow/artifacts.py).
-``identity.json`` (what the run is: config, input hashes, global batch) is
-written first and ``metrics.json`` last. A folder without metrics.json is an
-unfinished run, and the same command resumes it from its last checkpoint; a
-finished one is reported and not trained again.
+Output: ``<workdir>/runs/<trainer.run_name>/`` (see workflow/artifacts.py and
+run_folder.py). The run's cache key (:func:`key`) is what its result depends
+on: the embedding mode, the model, the trainer settings that change training
+(not its logging or checkpoint cadence), the seed, the global batch, and the
+digests of everything it reads: the labelled examples, the vocabulary and the
+pretrained matrix. A finished run with the same key is re-used; a
+checkpointed one resumes.
 """
 
 from __future__ import annotations
@@ -14,180 +16,116 @@ import os
 import platform
 import shutil
 import time
-from typing import Any
+from dataclasses import dataclass
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from workflow import __version__
-from workflow.artifacts import (
-    ContractError,
-    PreprocessLayout,
-    RunLayout,
-    Word2VecLayout,
-    file_sha256,
-    read_json,
-    run_dir,
-    stage_dir,
-    write_json_atomic,
-)
+from workflow.artifacts import RunLayout, run_dir, write_json_atomic
+from workflow.caching import section
 from workflow.config import Config, EmbeddingMode
-from workflow.embeddings.stage import checked_vocabulary, load_embedding_matrix
+from workflow.embeddings.output import Word2VecOutput
+from workflow.errors import ContractError
+from workflow.preprocess.output import PreprocessOutput
 from workflow.serving.text_model import export_text_model
-from workflow.text import Tokenizer
 from workflow.training import data
-from workflow.training.loop import Trainer
+from workflow.training.loop import Trainer, TrainState
 from workflow.training.model import build_classifier, embedding_matrix
+from workflow.training.run_folder import open_run_folder
 from workflow.training.strategy import describe, is_chief, make_strategy
 
 log = logging.getLogger(__name__)
-RESULT_SECTIONS = ("embedding", "model", "trainer", "seed")  # with the input hashes: what a result depends on
+OPERATIONAL_TRAINER_KEYS = ("run_name", "log_every_steps", "checkpoint_every_steps")  # cannot change a result
 
 
-def differences(old: Any, new: Any, prefix: str = "") -> list[str]:
-    """Dotted keys whose values differ between two nested dicts, with both values."""
-    if isinstance(old, dict) and isinstance(new, dict):
-        return [found for key in sorted(set(old) | set(new)) for found in differences(old.get(key), new.get(key), f"{prefix}{key}.")]
-    return [] if old == new else [f"{prefix.rstrip('.')} ({old!r} -> {new!r})"]
+@dataclass
+class TrainingInputs:
+    """What a training run reads from the earlier stages, checked against their manifests."""
+
+    preprocess: PreprocessOutput
+    vocabulary: list[tuple[str, int]]
+    sizes: dict[str, int]  # examples per labelled split
+    pretrained: np.ndarray | None  # None in random mode: the matrix is never read
+    matrix_sha256: str | None
+
+    @classmethod
+    def read(cls, config: Config) -> "TrainingInputs":
+        preprocess = PreprocessOutput(config.workdir)
+        vocabulary = preprocess.vocabulary()
+        sizes = preprocess.split_sizes()
+        if sizes["train"] == 0:
+            raise ContractError(f"{preprocess.layout.root} has no training examples")
+        if config.embedding.mode is EmbeddingMode.random:
+            return cls(preprocess, vocabulary, sizes, None, None)
+        word2vec = Word2VecOutput(config.workdir)
+        return cls(preprocess, vocabulary, sizes, word2vec.matrix(preprocess.vocab_sha256, len(vocabulary)), word2vec.matrix_sha256)
+
+    def dim(self, config: Config) -> int:
+        return config.word2vec.vector_size if self.pretrained is None else int(self.pretrained.shape[1])
 
 
-def finished_run(layout: RunLayout, identity: dict) -> dict | None:
-    """The metrics of the run in ``layout`` if it finished; None if it did not (or never started).
-
-    A folder that holds another experiment (finished or not) is a ContractError
-    naming the keys that differ: resuming it would mix two experiments.
-    """
-    if not os.path.exists(layout.identity):
-        return None
-    changed = differences(read_json(layout.identity), identity)
-    if changed:
-        raise ContractError(
-            f"{layout.root} holds a run of another configuration ({'; '.join(changed[:5])}): "
-            "choose another trainer.run_name or delete that folder"
-        )
-    return read_json(layout.metrics) if os.path.exists(layout.metrics) else None
-
-
-def preprocess_tokenizer(preprocess: PreprocessLayout) -> dict:
-    """The tokenizer settings the Beam job used (the exported model must reproduce them)."""
-    manifest = read_json(preprocess.manifest)
-    if "tokenizer" not in manifest:
-        raise ContractError(f"{preprocess.manifest} does not record its tokenizer (an older version wrote it): re-run wf-preprocess")
-    return manifest["tokenizer"]
-
-
-def split_sizes(preprocess: PreprocessLayout) -> dict[str, int]:
-    splits = read_json(preprocess.stats)["splits"]
-    return {split: splits.get(split, {}).get("records_written", 0) for split in ("train", "validation", "test")}
-
-
-def open_run_folder(layout: RunLayout, identity: dict, chief: bool, replace_stale: bool) -> dict | None:
-    """The finished run's metrics if there is one; otherwise make sure the folder is this run's.
-
-    Every worker checks (with a shared workdir they all see the chief's
-    folder); only the chief writes. A folder of another configuration is
-    refused, or replaced when ``replace_stale`` (wf-run).
-    """
-    try:
-        finished = finished_run(layout, identity)
-    except ContractError as stale:
-        if not replace_stale:
-            raise
-        log.warning("replacing the stale run: %s", stale)
-        if chief:
-            shutil.rmtree(layout.root)
-        finished = None
-    if finished is None and chief and not os.path.exists(layout.identity):
-        os.makedirs(layout.root, exist_ok=True)
-        write_json_atomic(layout.identity, identity)
-    return finished
+def key(config: Config, inputs: TrainingInputs, global_batch_size: int) -> dict:
+    """What this run's result depends on (see the module docstring)."""
+    return {
+        "config": {
+            "embedding_mode": config.embedding.mode.value,
+            "model": section(config.model),
+            "trainer": section(config.trainer, without=OPERATIONAL_TRAINER_KEYS),
+            "seed": config.seed,
+        },
+        "inputs": {
+            "examples_sha256": inputs.preprocess.examples_sha256,
+            "vocab_sha256": inputs.preprocess.vocab_sha256,
+            "matrix_sha256": inputs.matrix_sha256,
+        },
+        "embedding_dim": inputs.dim(config),
+        "global_batch_size": global_batch_size,
+    }
 
 
 def run(config: Config, resolved_config: dict) -> dict:
-    """Train ``<workdir>/runs/<run_name>``; returns its metrics."""
+    """Train ``<workdir>/runs/<run_name>`` (or re-use it when it finished with the same key); returns its metrics."""
     started = time.time()
-    preprocess, vocabulary, vocab_sha256 = checked_vocabulary(config.workdir)
-    tokenizer = Tokenizer(**preprocess_tokenizer(preprocess))
-    sizes = split_sizes(preprocess)
-    if sizes["train"] == 0:
-        raise ContractError(f"{preprocess.root} has no training examples")
-    mode = config.embedding.mode
-    pretrained = None
-    if mode is not EmbeddingMode.random:
-        pretrained = load_embedding_matrix(config.workdir, vocab_sha256, len(vocabulary))
-    dim = config.word2vec.vector_size if pretrained is None else pretrained.shape[1]
-
+    inputs = TrainingInputs.read(config)
     strategy = make_strategy(config.strategy)
     if config.trainer.deterministic:
         tf.config.experimental.enable_op_determinism()
-    chief = is_chief(strategy)
-    replicas = strategy.num_replicas_in_sync
+    chief, replicas = is_chief(strategy), strategy.num_replicas_in_sync
     global_batch_size = config.trainer.batch_size * replicas
-    learning_rate = config.trainer.learning_rate * (replicas if config.trainer.scale_learning_rate else 1)
-    identity = {
-        "config": {key: resolved_config[key] for key in RESULT_SECTIONS},
-        "inputs": {
-            "vocab_sha256": vocab_sha256,
-            "matrix_sha256": None if pretrained is None else file_sha256(Word2VecLayout(stage_dir(config.workdir, "word2vec")).matrix),
-        },
-        "embedding_dim": dim,
-        "global_batch_size": global_batch_size,
-    }
+    run_key = key(config, inputs, global_batch_size)
     layout = RunLayout(run_dir(config.workdir, config.trainer.run_name))
-    finished = open_run_folder(layout, identity, chief, config.trainer.replace_stale_run)
+    finished = open_run_folder(layout, run_key, chief)
     if finished is not None:
-        log.info("%s already finished (test accuracy %s); delete it to train again", layout.root,
+        log.info("%s already finished with this configuration and these inputs (test accuracy %s): re-used", layout.root,
                  f"{finished['test']['accuracy']:.4f}" if finished["test"] else "n/a")
         return finished
-    # Other workers of a cluster keep their checkpoints apart (on their own disk, or beside the chief's).
-    own = layout if chief else RunLayout(os.path.join(layout.root, f".worker-{strategy.cluster_resolver.task_id}"))
-    log.info("%s: %s embedding (%s x %d), %s encoder, global batch %d, learning rate %g",
-             layout.root, mode.value, len(vocabulary), dim, config.model.encoder.value, global_batch_size, learning_rate)
+
+    learning_rate = config.trainer.learning_rate * (replicas if config.trainer.scale_learning_rate else 1)
+    log.info("%s: %s embedding (%s x %d), %s encoder, global batch %d, learning rate %g", layout.root, config.embedding.mode.value,
+             len(inputs.vocabulary), inputs.dim(config), config.model.encoder.value, global_batch_size, learning_rate)
     log.info("strategy: %s", describe(strategy))
-
-    keras.utils.set_random_seed(config.seed)
-    examples = {split: data.split_examples(preprocess, split, config.model.max_len) for split in sizes if sizes[split]}
-    with strategy.scope():
-        model = build_classifier(len(vocabulary), dim, mode, config.model, config.seed, pretrained)
-    initial_embedding = embedding_matrix(model)
-    trainer = Trainer(strategy, model, config.trainer, own.checkpoints, layout.tensorboard if chief else None, learning_rate)
-    trainer.restore()
-    best_weights = os.path.join(own.best, "model.weights.h5")
-    os.makedirs(own.best, exist_ok=True)
-    state = trainer.fit(
-        examples["train"], sizes["train"], examples.get("validation"), sizes["validation"], config.seed,
-        on_best=lambda: model.save_weights(best_weights),
-    )
-    model.load_weights(best_weights)
-    test = trainer.evaluate(examples["test"], sizes["test"]) if sizes["test"] else None
-    trainer.close()
+    model, state, test, rows_changed = train_and_test(config, inputs, strategy, layout, learning_rate)
     if not chief:
-        shutil.rmtree(own.root, ignore_errors=True)
         return {}
-
     os.makedirs(os.path.dirname(layout.export), exist_ok=True)
     model.save(layout.export)
-    export_text_model(model, [token for token, _ in vocabulary], tokenizer, config.model.max_len, layout.serving)
+    export_text_model(model, [token for token, _ in inputs.vocabulary], inputs.preprocess.tokenizer(), config.model.max_len, layout.serving)
     metrics = {
         "run": config.trainer.run_name,
-        "mode": mode.value,
+        "mode": config.embedding.mode.value,
         "seed": config.seed,
         "test": test,
-        "validation_best_accuracy": state.best_accuracy,
-        "best_epoch": state.best_epoch,
-        "epochs_run": state.epoch,
-        "stopped_early": state.stopped_early,
-        "history": state.history,
-        "train_examples_per_s": round(state.global_step * global_batch_size / state.train_seconds, 1) if state.train_seconds else None,
+        **training_summary(state, global_batch_size),
         "wall_time_s": round(time.time() - started, 2),
         "replicas": replicas,
         "strategy": describe(strategy),
         "global_batch_size": global_batch_size,
         "learning_rate": learning_rate,
-        "examples": sizes,
-        "embedding_rows_changed": int(np.any(embedding_matrix(model) != initial_embedding, axis=1).sum()),
-        "identity": identity,
+        "examples": inputs.sizes,
+        "embedding_rows_changed": rows_changed,
+        "identity": run_key,
         "config": resolved_config,
         "process_id": os.getpid(),
         "versions": {"workflow": __version__, "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
@@ -196,3 +134,48 @@ def run(config: Config, resolved_config: dict) -> dict:
     log.info("%s done in %.1f s: test accuracy %s, AUC %s -> %s", config.trainer.run_name, metrics["wall_time_s"],
              f"{test['accuracy']:.4f}" if test else "n/a", f"{test['auc']:.4f}" if test and test["auc"] else "n/a", layout.metrics)
     return metrics
+
+
+def train_and_test(config: Config, inputs: TrainingInputs, strategy: tf.distribute.Strategy, layout: RunLayout,
+                   learning_rate: float) -> tuple[keras.Model, TrainState, dict | None, int]:
+    """Build, train (resuming), restore the best validation epoch, test.
+
+    Returns the model, the final training state, the test metrics and the
+    number of embedding rows that training changed.
+    """
+    chief = is_chief(strategy)
+    # A non-chief worker's own checkpoints go to a scratch folder that nobody reads; it is removed at the end.
+    scratch = None if chief else os.path.join(layout.root, f".worker-{strategy.cluster_resolver.task_id}")
+    keras.utils.set_random_seed(config.seed)
+    sizes = inputs.sizes
+    examples = {split: data.split_examples(inputs.preprocess.example_files(split), config.model.max_len) for split in sizes if sizes[split]}
+    with strategy.scope():
+        model = build_classifier(len(inputs.vocabulary), inputs.dim(config), config.embedding.mode, config.model, config.seed, inputs.pretrained)
+    initial_embedding = embedding_matrix(model)
+    trainer = Trainer(strategy, model, config.trainer, layout.checkpoints, layout.tensorboard if chief else None, learning_rate,
+                      scratch_dir=None if chief else os.path.join(scratch, "checkpoints"))
+    trainer.restore()
+    best_weights = os.path.join(layout.best, "model.weights.h5")
+    if chief:
+        os.makedirs(layout.best, exist_ok=True)
+    state = trainer.fit(examples["train"], sizes["train"], examples.get("validation"), sizes["validation"], config.seed,
+                        on_best=(lambda: model.save_weights(best_weights)) if chief else (lambda: None))
+    trainer.barrier()  # the chief has written the best weights
+    model.load_weights(best_weights)
+    test = trainer.evaluate(examples["test"], sizes["test"]) if sizes["test"] else None
+    trainer.close()
+    if scratch is not None:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return model, state, test, int(np.any(embedding_matrix(model) != initial_embedding, axis=1).sum())
+
+
+def training_summary(state: TrainState, global_batch_size: int) -> dict:
+    """The metrics.json fields that describe how training went."""
+    return {
+        "validation_best_accuracy": state.best_accuracy,
+        "best_epoch": state.best_epoch,
+        "epochs_run": state.epoch,
+        "stopped_early": state.stopped_early,
+        "history": state.history,
+        "train_examples_per_s": round(state.global_step * global_batch_size / state.train_seconds, 1) if state.train_seconds else None,
+    }

@@ -1,0 +1,62 @@
+"""The one way later stages open ``<workdir>/word2vec``: ``Word2VecOutput(workdir)``.
+
+The trainer and the report get the embedding matrix through :meth:`matrix`,
+which checks it was built from the vocabulary they read (by digest) and has
+one row per token, so a matrix of another vocabulary is an error, never a
+silent misalignment.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from workflow.artifacts import Word2VecLayout, file_sha256, read_manifest, require_manifest, stage_dir
+from workflow.errors import ContractError
+
+STAGE = "word2vec"
+
+
+class Word2VecOutput:
+    """A finished word2vec stage (ContractError, naming the command to run, when there is none)."""
+
+    def __init__(self, workdir: str):
+        self.layout = Word2VecLayout(stage_dir(workdir, STAGE))
+
+    def exists(self) -> bool:
+        return read_manifest(self.layout.root) is not None
+
+    @cached_property
+    def manifest(self) -> dict:
+        manifest = require_manifest(self.layout.root, "wf-word2vec")
+        if "matrix_sha256" not in manifest.get("outputs", {}):
+            raise ContractError(f"{self.layout.manifest} was written by an older version: re-run wf-word2vec")
+        return manifest
+
+    @property
+    def matrix_sha256(self) -> str:
+        return self.manifest["outputs"]["matrix_sha256"]
+
+    @property
+    def source(self) -> dict:
+        """Where the vectors came from: ``{"kind": "word2vec", ...}`` or ``{"kind": "import", "path": ...}``."""
+        return self.manifest["inputs"]["vectors"]
+
+    def matrix(self, vocab_sha256: str, vocabulary_size: int, dim: int | None = None) -> np.ndarray:
+        """float32 ``(vocabulary_size, dim)``, row i = vector of id i; ContractError naming both sides on any mismatch."""
+        layout = self.layout
+        built_from = self.manifest["inputs"]["vocab_sha256"]
+        if built_from != vocab_sha256:
+            raise ContractError(
+                f"{layout.matrix} was built from vocab.tsv sha256 {built_from[:12]}, but the vocabulary is now {vocab_sha256[:12]}: re-run wf-word2vec"
+            )
+        digest = file_sha256(layout.matrix)
+        if digest != self.matrix_sha256:
+            raise ContractError(f"{layout.matrix} changed after its manifest was written: re-run wf-word2vec")
+        matrix = np.load(layout.matrix)
+        if matrix.shape[0] != vocabulary_size:
+            raise ContractError(f"{layout.matrix} has {matrix.shape[0]} rows but the vocabulary has {vocabulary_size}")
+        if dim is not None and matrix.shape[1] != dim:
+            raise ContractError(f"{layout.matrix} has dimension {matrix.shape[1]} but the config asks for {dim}")
+        return matrix

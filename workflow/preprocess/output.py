@@ -1,0 +1,74 @@
+"""The one way later stages open ``<workdir>/preprocess``: ``PreprocessOutput(workdir)``.
+
+Modelled on tf.Transform's ``TFTransformOutput``: the trainer, the word2vec
+stage and the report ask this reader for the vocabulary, the tokenizer, the
+example files and their digests, and never build paths themselves. Every file
+it hands out is one the manifest lists, so leftovers of another run in the
+folder are never read.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+from workflow.artifacts import PreprocessLayout, file_sha256, join, read_json, read_vocab, require_manifest, stage_dir
+from workflow.errors import ContractError
+from workflow.text import Tokenizer
+
+STAGE = "preprocess"
+LABELLED_SPLITS = ("train", "validation", "test")
+
+
+class PreprocessOutput:
+    """A finished preprocessing stage (ContractError, naming the command to run, when there is none)."""
+
+    def __init__(self, workdir: str):
+        self.layout = PreprocessLayout(stage_dir(workdir, STAGE))
+
+    @cached_property
+    def manifest(self) -> dict:
+        manifest = require_manifest(self.layout.root, "wf-preprocess")
+        if "files" not in manifest.get("outputs", {}) or "tokenizer" not in manifest:
+            raise ContractError(f"{self.layout.manifest} was written by an older version (it lists no files): re-run wf-preprocess")
+        return manifest
+
+    @property
+    def vocab_sha256(self) -> str:
+        return self.manifest["outputs"]["files"]["vocab.tsv"]["sha256"]
+
+    def vocabulary(self) -> list[tuple[str, int]]:
+        """``[(token, count), ...]``, list index = id; checked against the manifest's digest."""
+        digest = file_sha256(self.layout.vocab)
+        if digest != self.vocab_sha256:
+            raise ContractError(f"{self.layout.vocab} changed after its manifest was written "
+                                f"(sha256 {digest[:12]} != {self.vocab_sha256[:12]}): re-run wf-preprocess")
+        return read_vocab(self.layout.vocab)
+
+    def tokenizer(self) -> Tokenizer:
+        """The tokenizer the Beam job used (the exported model must reproduce it)."""
+        return Tokenizer(**self.manifest["tokenizer"])
+
+    def stats(self) -> dict:
+        return read_json(self.layout.stats)
+
+    def split_sizes(self) -> dict[str, int]:
+        """Examples written per labelled split, e.g. ``{"train": 22500, "validation": 2500, "test": 25000}``."""
+        splits = self.stats()["splits"]
+        return {split: splits.get(split, {}).get("records_written", 0) for split in LABELLED_SPLITS}
+
+    def _listed(self, prefix: str) -> list[str]:
+        return [join(self.layout.root, name) for name in sorted(self.manifest["outputs"]["files"]) if name.startswith(prefix)]
+
+    def example_files(self, split: str) -> list[str]:
+        """The TFRecord shards of one split, as the manifest lists them."""
+        return self._listed(f"examples/{split}-")
+
+    def corpus_files(self) -> list[str]:
+        """The training-side corpus shards (one document a line, tokens by spaces)."""
+        return self._listed("corpus/")
+
+    @property
+    def examples_sha256(self) -> str:
+        """Digest of every labelled example (train, validation, test): what a training result depends on."""
+        return self.manifest["outputs"]["examples_sha256"]
+
