@@ -22,6 +22,7 @@ import tensorflow as tf
 from tests.conftest import synthetic_reviews, write_aclimdb_archive
 from workflow.artifacts import RunLayout, read_json, read_vocab
 from workflow.report.projector import tensor_name
+from workflow.text import Tokenizer
 from workflow.training.model import load_classifier
 
 SMALL = ("word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=5", "beam.running_mode=in_memory",
@@ -175,8 +176,6 @@ def test_exported_text_model_and_wf_predict(workflow_run, tmp_path):
     texts = ["A superb, moving film.<br />Wonderful!", "Dreadful, tedious and dull", "Unknownword only"]
     probabilities = served.serve(tf.constant(texts))["probability"].numpy()
     vocabulary = {token: index for index, (token, _) in enumerate(read_vocab(str(workdir / "preprocess" / "vocab.tsv")))}
-    from workflow.text import Tokenizer
-
     ids = [[vocabulary.get(token, 1) for token in Tokenizer()(text)] for text in texts]
     batch = np.zeros((len(ids), max(map(len, ids))), dtype=np.int32)
     for row, sequence in enumerate(ids):
@@ -189,14 +188,36 @@ def test_exported_text_model_and_wf_predict(workflow_run, tmp_path):
     hidden = workdir / ".preprocess-hidden"
     os.replace(workdir / "preprocess", hidden)
     try:
-        process = subprocess.run([sys.executable, "-m", "workflow.serving.predict", "--model", str(standalone), texts[0], texts[1]],
-                                 capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        process = wf_predict(f"model={standalone}", texts[0], texts[1], cwd=tmp_path)
     finally:
         os.replace(hidden, workdir / "preprocess")
     lines = process.stdout.splitlines()
     assert process.returncode == 0 and len(lines) == 2, process.stderr[-2000:]
     assert lines[0].split("\t")[1] == "positive" and lines[1].split("\t")[1] == "negative"
     assert float(lines[0].split("\t")[0]) == pytest.approx(float(probabilities[0]), abs=1e-4)
+    # The serving model's own tokenizer and vocabulary give the ids the Python side computed.
+    served_tokens = [[token.decode() for token in row] for row in served.tokenize(tf.constant(texts)).to_list()]
+    assert served_tokens == [Tokenizer()(text) for text in texts]
+
+
+def wf_predict(*arguments: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "workflow.serving.predict", *arguments], input=stdin,
+                          capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def test_wf_predict_speaks_the_workflow_language(workflow_run):
+    workdir, _ = workflow_run
+    served = workdir / "runs" / run_name("finetune") / "export" / "serving"
+    by_workdir = wf_predict(f"workdir={workdir}", "superb and moving", cwd=workdir.parent)
+    assert by_workdir.returncode == 0, by_workdir.stderr[-2000:]
+    assert by_workdir.stderr.splitlines() == [f"model: {served}"], "which model, and nothing from TensorFlow's C++ logging"
+    assert by_workdir.stdout.splitlines()[0].endswith("\tpositive\tsuperb and moving")
+    piped = wf_predict(f"workdir={workdir}", cwd=workdir.parent, stdin="dreadful and dull\nsuperb\n")
+    assert [line.split("\t")[1:] for line in piped.stdout.splitlines()] == [["negative", "dreadful and dull"], ["positive", "superb"]]
+    by_run = wf_predict(f"model={served.parent.parent}", "a=b is a review, not an override", cwd=workdir.parent)
+    assert by_run.returncode == 0 and by_run.stdout.splitlines()[0].endswith("\ta=b is a review, not an override")
+    nothing = wf_predict(f"workdir={workdir / 'nowhere'}", "text", cwd=workdir.parent)
+    assert nothing.returncode == 1 and nothing.stderr.startswith("error: no finished finetune run under")
 
 
 def test_wf_report_over_a_hydra_multirun_folder(workflow_run):
@@ -228,3 +249,47 @@ def test_csv_without_test_split_gets_one_and_a_report(tmp_path):
     metrics = read_json(str(workdir / "runs" / run_name("finetune") / "metrics.json"))
     assert metrics["test"]["examples"] == splits["test"]["records_written"]
     assert (workdir / "report" / "results.md").exists()
+
+
+def current_dimension(workdir: Path) -> str:
+    """The override that matches the workdir's word2vec output (an earlier test changes it)."""
+    return f"word2vec.vector_size={read_json(str(workdir / 'word2vec' / 'manifest.json'))['outputs']['dim']}"
+
+
+def test_a_failed_training_job_does_not_stop_the_sweep(workflow_run, tmp_path):
+    workdir, _ = workflow_run
+    copy = tmp_path / "work"
+    for stage in ("preprocess", "word2vec"):
+        shutil.copytree(workdir / stage, copy / stage)
+    for mode in ("frozen", "finetune"):  # a run folder left corrupt by something else: those two jobs fail
+        (copy / "runs" / run_name(mode)).mkdir(parents=True)
+        (copy / "runs" / run_name(mode) / "identity.json").write_text("{")
+    process = subprocess.run([sys.executable, "-c", "from workflow.cli import run_all; run_all()", f"workdir={copy}", "data=imdb",
+                              f"data.path={workdir.parent / 'synthetic.tar.gz'}", "preprocess.min_count=1", *SMALL, current_dimension(workdir)],
+                             cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    output = process.stdout + process.stderr
+    assert process.returncode == 1, output[-3000:]
+    assert "word2vec: up to date" in output
+    assert os.path.exists(copy / "runs" / run_name("random") / "metrics.json"), "the job after the failed ones still ran"
+    results = (copy / "report" / "results.md").read_text()
+    assert "| random | 1 (0) |" in results and "## Failed runs" in results
+    for mode in ("frozen", "finetune"):
+        log = re.search(rf"Failed: +{run_name(mode)} \(exit 1\): (\S+)", output).group(1)
+        assert "JSONDecodeError" in Path(log).read_text() and f"`{log}`" in results
+
+
+def test_changed_test_reviews_retrain_and_retest(workflow_run):
+    """Last: it changes the workdir. Test reviews are not training-side text: the vocabulary and word2vec stay."""
+    workdir, _ = workflow_run
+    archive = workdir.parent / "synthetic.tar.gz"
+    reviews = synthetic_reviews(150, 50, 100, seed=2)
+    flipped = {name.replace("/pos/", "/tmp/").replace("/neg/", "/pos/").replace("/tmp/", "/neg/") if "/test/" in name else name: text
+               for name, text in reviews.items()}
+    before = read_json(str(workdir / "runs" / run_name("finetune") / "metrics.json"))
+    write_aclimdb_archive(archive, flipped)  # the same path: only the content tells
+    again = rerun(workdir, current_dimension(workdir))
+    assert re.search(r"preprocess: runs \(changed: .*inputs\.sha256", again) and "word2vec: up to date" in again
+    assert again.count("holds a finished run of another configuration (changed: inputs.examples_sha256") == 3
+    after = read_json(str(workdir / "runs" / run_name("finetune") / "metrics.json"))
+    assert after["identity"]["inputs"]["examples_sha256"] != before["identity"]["inputs"]["examples_sha256"]
+    assert after["test"]["accuracy"] < 0.5 < before["test"]["accuracy"], "tested on the new (label-flipped) test reviews"

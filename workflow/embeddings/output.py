@@ -8,6 +8,7 @@ silent misalignment.
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 
 import numpy as np
@@ -51,6 +52,8 @@ class Word2VecOutput:
             raise ContractError(
                 f"{layout.matrix} was built from vocab.tsv sha256 {built_from[:12]}, but the vocabulary is now {vocab_sha256[:12]}: re-run wf-word2vec"
             )
+        if not os.path.exists(layout.matrix):
+            raise ContractError(f"{layout.matrix} is missing although {layout.manifest} lists it: re-run wf-word2vec")
         digest = file_sha256(layout.matrix)
         if digest != self.matrix_sha256:
             raise ContractError(f"{layout.matrix} changed after its manifest was written: re-run wf-word2vec")

@@ -6,9 +6,10 @@
     echo "dull" | wf-predict workdir=/runs/imdb                # reviews on standard input
     wf-predict model=/runs/imdb/runs/finetune-pooling-word2vec-seed0 "..."   # a run folder or its export/serving
 
-Arguments of the form ``key=value`` are Hydra overrides (``workdir=``,
-``data=``...), as for every ``wf-*`` command, except ``model=``, which names
-the model; every other argument is a review. The model used is printed on
+Arguments of the form ``key=value`` without whitespace whose key is a config
+key (``workdir=``, ``data=``...) are Hydra overrides, as for every ``wf-*``
+command, except ``model=``, which names the model; every other argument is a
+review. The model used is printed on
 standard error; standard output has one line per review:
 ``probability<TAB>label<TAB>review``.
 """
@@ -16,6 +17,7 @@ standard error; standard output has one line per review:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import os
 import re
@@ -23,17 +25,21 @@ import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-OVERRIDE = re.compile(r"^[~+]{0,2}[A-Za-z_][\w.@/-]*=")  # Hydra's key=value (a review has spaces before any '=')
+OVERRIDE = re.compile(r"^[~+]{0,2}(?P<root>[A-Za-z_]\w*)[\w.@/-]*=\S*$")  # Hydra's key=value, no whitespace
 SERVING = os.path.join("export", "serving")
 
 
 def split_arguments(arguments: list[str]) -> tuple[list[str], str | None, list[str]]:
     """``(Hydra overrides, model path or None, reviews)`` from the positional arguments."""
+    from workflow.config import Config
+
+    config_keys = {field.name for field in dataclasses.fields(Config)} | {"hydra"}
     overrides, model, texts = [], None, []
     for argument in arguments:
-        if argument.startswith("model="):
+        override = OVERRIDE.match(argument)
+        if override and argument.startswith("model="):
             model = argument.split("=", 1)[1]
-        elif OVERRIDE.match(argument) and " " not in argument.split("=", 1)[0]:
+        elif override and override.group("root") in config_keys:
             overrides.append(argument)
         else:
             texts.append(argument)
