@@ -66,6 +66,13 @@ class Encoder(enum.Enum):
         return self.value
 
 
+class EmbeddingUpdate(enum.Enum):
+    """How Adam updates the Embedding table (see workflow/training/optimizer.py)."""
+
+    lazy = "lazy"  # only the rows in the batch, with their moments: cost follows the batch
+    dense = "dense"  # every row every step, as Keras's Adam does: cost follows the vocabulary
+
+
 class StrategyKind(enum.Enum):
     auto = "auto"  # MirroredStrategy over every visible GPU; the default device otherwise
     mirrored = "mirrored"  # MirroredStrategy over strategy.devices (all GPUs when empty)
@@ -162,6 +169,7 @@ class TrainerConfig:
     batch_size: int = 64  # per replica; the global batch is batch_size x replicas
     epochs: int = 8
     learning_rate: float = 5e-3  # Adam
+    embedding_update: EmbeddingUpdate = EmbeddingUpdate.lazy
     scale_learning_rate: bool = False  # multiply by the number of replicas (linear scaling rule)
     shuffle_buffer: int = 50_000
     sort_pool_batches: int = 50  # batches per pool sorted by length, so that each batch pads little

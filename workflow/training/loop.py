@@ -37,8 +37,9 @@ import tensorflow as tf
 from scipy.stats import rankdata
 
 from workflow.artifacts import write_json_atomic, read_json
-from workflow.config import TrainerConfig
+from workflow.config import EmbeddingUpdate, TrainerConfig
 from workflow.training import data
+from workflow.training.optimizer import EmbeddingAdam
 
 log = logging.getLogger(__name__)
 SUM = tf.distribute.ReduceOp.SUM
@@ -90,7 +91,7 @@ class Trainer:
         self.global_batch_size = config.batch_size * strategy.num_replicas_in_sync
         self.learning_rate = learning_rate
         with strategy.scope():
-            self.optimizer = keras.optimizers.Adam(learning_rate)
+            self.optimizer = EmbeddingAdam(learning_rate, lazy=config.embedding_update is EmbeddingUpdate.lazy)
             self.optimizer.build(model.trainable_variables)
         self.checkpoint_dir, self.chief = checkpoint_dir, scratch_dir is None
         # The dropout layers' seed-generator states are not weights; saving them too makes a
@@ -186,23 +187,34 @@ class Trainer:
                                             config.sort_pool_batches, skip_batches=state.step_in_epoch)
             iterator = iter(self.strategy.experimental_distribute_dataset(batches))
             progress = Progress(f"epoch {state.epoch + 1}/{config.epochs}", steps_per_epoch, state.step_in_epoch)
+            # Step results stay on the device, summed there; the host reads them only where it needs
+            # numbers (a log or checkpoint step, a progress line, the epoch's end), so a GPU is never
+            # stalled by a per-step copy.
+            pending_loss = pending_correct = tf.constant(0.0)
+            pending_steps, since = 0, time.perf_counter()
             while state.step_in_epoch < steps_per_epoch:
-                started = time.perf_counter()
                 loss_sum, correct = self._train_step(iterator)
-                loss_sum, correct = float(loss_sum), float(correct)
-                state.train_seconds += time.perf_counter() - started
+                pending_loss, pending_correct, pending_steps = pending_loss + loss_sum, pending_correct + correct, pending_steps + 1
                 state.step_in_epoch += 1
                 state.global_step += 1
+                log_step = state.global_step % config.log_every_steps == 0
+                checkpoint_step = state.global_step % config.checkpoint_every_steps == 0 and state.step_in_epoch < steps_per_epoch
+                if not (log_step or checkpoint_step or progress.due(state.step_in_epoch) or state.step_in_epoch == steps_per_epoch):
+                    continue
                 sums = state.epoch_sums
-                sums["loss"] += loss_sum
-                sums["correct"] += correct
-                sums["examples"] += self.global_batch_size
+                sums["loss"] += float(pending_loss)
+                sums["correct"] += float(pending_correct)
+                sums["examples"] += pending_steps * self.global_batch_size
+                state.train_seconds += time.perf_counter() - since
+                pending_loss = pending_correct = tf.constant(0.0)
+                pending_steps = 0
                 progress.update(state.step_in_epoch, loss=sums["loss"] / sums["examples"], accuracy=sums["correct"] / sums["examples"])
-                if state.global_step % config.log_every_steps == 0:
-                    self._scalars("train", state.global_step, loss=loss_sum / self.global_batch_size,
-                                  accuracy=correct / self.global_batch_size, learning_rate=self.learning_rate)
-                if state.global_step % config.checkpoint_every_steps == 0 and state.step_in_epoch < steps_per_epoch:
+                if log_step:
+                    self._scalars("train", state.global_step, loss=float(loss_sum) / self.global_batch_size,
+                                  accuracy=float(correct) / self.global_batch_size, learning_rate=self.learning_rate)
+                if checkpoint_step:
                     self._save()
+                since = time.perf_counter()
             self._end_epoch(validation, validation_size, on_best)
         return state
 
@@ -261,18 +273,26 @@ class Trainer:
 
 
 class Progress:
-    """A Keras progress bar on a terminal; a log line every 10% otherwise (CI logs, files)."""
+    """A Keras progress bar on a terminal (moved every 2% of the epoch); a log line every 10% otherwise (CI logs, files)."""
 
     def __init__(self, title: str, steps: int, done: int):
         self.title, self.steps = title, steps
         self.bar = keras.utils.Progbar(steps, stateful_metrics=["loss", "accuracy"]) if sys.stdout.isatty() else None
-        self.next_log = done + max(1, steps // 10)
+        self.interval = max(1, steps // (50 if self.bar is not None else 10))
+        self.next_show = done + self.interval
         if self.bar is not None:
             print(title)
 
+    def due(self, step: int) -> bool:
+        """Whether ``step`` should show (the host then reads the running sums from the device)."""
+        return step >= self.next_show or step == self.steps
+
     def update(self, step: int, **metrics: float) -> None:
+        """Show the epoch's running loss and accuracy at ``step``, if it is due."""
+        if not self.due(step):
+            return
+        self.next_show = step + self.interval
         if self.bar is not None:
             self.bar.update(step, values=list(metrics.items()))
-        elif step >= self.next_log or step == self.steps:
-            self.next_log = step + max(1, self.steps // 10)
+        else:
             log.info("%s: step %d/%d, %s", self.title, step, self.steps, ", ".join(f"{k} {v:.4f}" for k, v in metrics.items()))

@@ -1,0 +1,53 @@
+"""Adam whose update of an Embedding table costs what the batch touches, not what the vocabulary holds.
+
+Keras 3's Adam turns the Embedding's sparse gradient (``tf.IndexedSlices``:
+the rows of the tokens in the batch) into a dense one and updates every row
+of the ``[vocabulary, dim]`` table, with both moment slots, at every step. The
+"lazy" Adam of TF Addons and ``torch.optim.SparseAdam`` update only the rows
+in the batch, with their moments: a row's moments decay only at the steps
+that use it. That is what :class:`LazyAdam` does for every sparse gradient;
+dense gradients (every other weight) get Keras's own update.
+
+The slots are Adam's own (``m`` and ``v``), so checkpoints and resume are
+unchanged; the updates go through the optimizer's ``assign`` (a
+``scatter_update`` of each device's copy under a distribution strategy).
+
+``lazy=False`` keeps the dense update, for comparison, but densifies the
+gradient first: Keras's Adam squares an ``IndexedSlices`` gradient row by
+row before duplicate rows are summed, so a token that occurs twice in a batch
+gets ``v`` from g1^2 + g2^2 instead of (g1 + g2)^2 (a step sqrt(2) too long, seen
+on Keras 3.15). Both settings compute Adam on the summed gradient.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+
+class EmbeddingAdam(keras.optimizers.Adam):
+    """``keras.optimizers.Adam`` with lazy (row-wise) updates for ``tf.IndexedSlices`` gradients, or dense ones."""
+
+    def __init__(self, learning_rate: float, lazy: bool = True, **kwargs):
+        super().__init__(learning_rate, **kwargs)
+        self.lazy = lazy
+
+    def update_step(self, gradient, variable, learning_rate):
+        if not isinstance(gradient, tf.IndexedSlices):
+            return super().update_step(gradient, variable, learning_rate)
+        if not self.lazy:
+            return super().update_step(tf.convert_to_tensor(gradient), variable, learning_rate)
+        dtype = variable.dtype
+        step = tf.cast(self.iterations + 1, dtype)
+        beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
+        alpha = tf.cast(learning_rate, dtype) * tf.sqrt(1 - tf.pow(beta_2, step)) / (1 - tf.pow(beta_1, step))
+        # A token that occurs several times in the batch has several gradient rows: sum them first.
+        rows, positions = tf.unique(gradient.indices)
+        summed = tf.math.unsorted_segment_sum(tf.cast(gradient.values, dtype), positions, tf.shape(rows)[0])
+        index = self._get_variable_index(variable)
+        m, v = self._momentums[index], self._velocities[index]
+        m_rows = beta_1 * tf.gather(m.value, rows) + (1 - beta_1) * summed
+        v_rows = beta_2 * tf.gather(v.value, rows) + (1 - beta_2) * tf.square(summed)
+        self.assign(m, tf.IndexedSlices(m_rows, rows))
+        self.assign(v, tf.IndexedSlices(v_rows, rows))
+        self.assign_sub(variable, tf.IndexedSlices(alpha * m_rows / (tf.sqrt(v_rows) + self.epsilon), rows))
