@@ -17,6 +17,7 @@ import time
 
 import gensim
 import numpy as np
+from apache_beam.io.filesystems import FileSystems
 
 from workflow import __version__
 from workflow.artifacts import Word2VecLayout, file_sha256, is_local, staged_output, write_json
@@ -27,7 +28,7 @@ from workflow.embeddings.output import STAGE, Word2VecOutput
 from workflow.embeddings.quality import evaluate
 from workflow.embeddings.vectors_io import load_vectors, save_vectors
 from workflow.embeddings.word2vec import train_word2vec
-from workflow.errors import ContractError
+from workflow.errors import ContractError, VectorsError
 from workflow.preprocess.output import PreprocessOutput
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,8 @@ log = logging.getLogger(__name__)
 def key(config: Config) -> dict:
     """What the vectors and the matrix depend on (see the module docstring)."""
     embedding = config.embedding
+    if embedding.vectors is not None and not FileSystems.exists(embedding.vectors):
+        raise VectorsError(f"embedding.vectors={embedding.vectors!r}: no such file")
     imported = None if embedding.vectors is None else {
         "path": embedding.vectors, "format": embedding.vectors_format.value, "sha256": file_sha256(embedding.vectors)}
     return {
