@@ -12,7 +12,7 @@ Layout of ``<workdir>/preprocess/``::
     examples/<split>-NNNNN.tfrecord.gz     tf.train.Example: tokens, label, rating, doc_id
     corpus/{train,unsup}-NNNNN.txt         training-side text, one document a line, tokens by spaces
     rejected/rejected-NNNNN.jsonl          one JSON object a rejected record: source, doc_id, split, reason
-    manifest.json                          config, inputs, counts, durations, versions (written last)
+    manifest.json                          cache key, every file above with its SHA-256, counts, durations (written last)
 
 Layout of ``<workdir>/word2vec/``::
 
@@ -20,12 +20,13 @@ Layout of ``<workdir>/word2vec/``::
     embedding_matrix.npy                   float32 (vocabulary size, dim); row i = vector of id i
     coverage.json                          share of vocabulary types and corpus tokens with a vector
     quality.json                           analogies, WordSim-353, nearest neighbours of probe words
-    manifest.json                          config, vocab.tsv hash, dim, counts, timings (written last)
+    manifest.json                          cache key, vocab.tsv and matrix digests, dim, quality settings, timings (written last)
 
 Layout of ``<workdir>/runs/<run name>/`` (one training run; written in place,
-so that an interrupted run can resume; ``metrics.json`` last marks it finished)::
+so that an interrupted run can resume; ``metrics.json`` last marks it finished;
+a finished run of another configuration moves to ``<workdir>/kept-runs/``)::
 
-    identity.json                          config sections, input hashes, global batch (written first)
+    identity.json                          the run's cache key: config, digests of what it reads, global batch (written first)
     checkpoints/ckpt-N.*                   model + optimizer every trainer.checkpoint_every_steps
     checkpoints/state.json                 which checkpoint, epoch, step in epoch, history so far
     best/                                  weights of the epoch with the best validation accuracy
@@ -35,7 +36,10 @@ so that an interrupted run can resume; ``metrics.json`` last marks it finished):
     metrics.json                           test accuracy, AUC, loss, epochs, wall time, examples/s, config
 
 Paths may be local or any filesystem Apache Beam knows (``gs://``...): Beam
-workers write through ``apache_beam.io.filesystems.FileSystems``.
+workers write through ``apache_beam.io.filesystems.FileSystems``. Later
+stages open these folders through each stage's reader
+(``PreprocessOutput``, ``Word2VecOutput``), which hands out only the files a
+manifest lists.
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The classifier: ``Embedding(vocab, dim, mask_zero=True)`` -> encoder -> dropout -> sigmoid.
 
 The Embedding layer is a lookup table: row i of its ``[vocab, dim]`` matrix is
-the vector of token id i (the same as a one-hot row times the matrix). The
+the vector of token id i (the same as a one-hot row times the matrix); it is
+Keras's ``Embedding`` with a lookup that reads only the batch's rows
+(embedding_layer.py), so that fine-tuning costs what the batch touches. The
 mode decides where the table starts and whether it trains:
 
 * ``frozen``: the pretrained matrix, ``trainable=False``;
@@ -16,6 +18,7 @@ import numpy as np
 
 from workflow.config import EmbeddingMode, ModelConfig
 from workflow.training.dropout import GlobalBatchDropout
+from workflow.training.embedding_layer import RowGatherEmbedding
 from workflow.training.encoders import build_encoder
 
 EMBEDDING_LAYER = "embedding"
@@ -33,7 +36,7 @@ def build_classifier(
     if (pretrained is None) != (mode is EmbeddingMode.random):
         raise ValueError(f"embedding.mode={mode.value} {'needs' if pretrained is None else 'must not get'} a pretrained matrix")
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
-    embedding = keras.layers.Embedding(
+    embedding = RowGatherEmbedding(
         vocabulary_size,
         dim,
         mask_zero=True,
