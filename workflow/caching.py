@@ -74,8 +74,8 @@ def files_digest(paths: Iterable[str]) -> dict:
     """Content digest of input files: ``{"files": n, "bytes": b, "sha256": ...}``.
 
     Every byte of every file is hashed, so an edit that keeps the size and the
-    second of the mtime still changes the digest (IMDB's 84 MB archive: about
-    0.2 s; see docs/results.md).
+    mtime still changes the digest (IMDB's 57 MB archive: 0.07 s; the same
+    reviews as 100,000 files: 5.0 s; see docs/results.md).
     """
     digests, size = [], 0
     for path in paths:

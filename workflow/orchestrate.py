@@ -1,8 +1,9 @@
 """``wf-run``: every stage in order, each skipped when it says it is up to date.
 
-The orchestrator knows no stage's rules: it asks each stage whether its
-output is current (``stage.outdated(config)``, from the cache key the stage
-declares beside its code) and runs the ones that are not. Training jobs
+The orchestrator knows no stage's rules: it asks each stage for its cache
+key (``stage.key(config)``, declared beside the stage's code) and for the key
+its manifest recorded (``stage.recorded_key(workdir)``), and runs the stage,
+with that key, only when the two differ. Training jobs
 (``sweep.modes`` x ``sweep.seeds``) each run in a fresh process with a log of
 their own; a job that finishes with the same key is re-used by the job
 itself. A failed job does not stop the others: the report covers the runs
@@ -20,6 +21,7 @@ from types import ModuleType
 from omegaconf import DictConfig, OmegaConf
 
 from workflow.artifacts import RunLayout, run_dir, stage_dir
+from workflow.caching import why_outdated
 from workflow.config import Config
 from workflow.processes import train_in_fresh_process
 
@@ -27,13 +29,17 @@ log = logging.getLogger(__name__)
 
 
 def bring_up_to_date(name: str, stage: ModuleType, config: Config, resolved: dict, **run_options) -> None:
-    """Run ``stage`` unless it reports its output current; say which, and why."""
-    why = stage.outdated(config)
+    """Run ``stage`` unless its manifest records the key it has now; say which, and why.
+
+    The key is computed once (it hashes every input file) and handed to the run.
+    """
+    stage_key = stage.key(config)
+    why = why_outdated(stage.recorded_key(config.workdir), stage_key)
     if why is None:
         log.info("%s: up to date (its manifest records this key), skipped", name)
         return
     log.info("%s: runs (%s)", name, why)
-    stage.run(config, resolved, **run_options)
+    stage.run(config, resolved, stage_key=stage_key, **run_options)
 
 
 def training_jobs(cfg: DictConfig, config: Config) -> list[tuple[Config, dict]]:

@@ -159,3 +159,14 @@ def test_missing_stage_and_bad_vectors_are_clear(make_config, prepared, tmp_path
         word2vec_stage.run(prepared(f"embedding.vectors={garbage}"), {})
     with pytest.raises(VectorsError, match="no such file"):
         word2vec_stage.run(prepared(f"embedding.vectors={tmp_path / 'nope.txt'}"), {})
+
+
+def test_the_key_follows_the_corpus_gensim_reads_not_only_the_vocabulary(prepared):
+    config = prepared()
+    word2vec_stage.run(config, {})
+    assert word2vec_stage.recorded_key(config.workdir) == word2vec_stage.key(config)
+    resharded = prepared("preprocess.num_shards=2")  # the same documents and counts, in other shards
+    preprocess_stage.run(resharded, {})
+    after = word2vec_stage.key(resharded)
+    assert after["inputs"]["vocab_sha256"] == word2vec_stage.recorded_key(config.workdir)["inputs"]["vocab_sha256"]
+    assert after["inputs"]["corpus_sha256"] != word2vec_stage.recorded_key(config.workdir)["inputs"]["corpus_sha256"]

@@ -39,11 +39,6 @@ class Word2VecOutput:
     def matrix_sha256(self) -> str:
         return self.manifest["outputs"]["matrix_sha256"]
 
-    @property
-    def source(self) -> dict:
-        """Where the vectors came from: ``{"kind": "word2vec", ...}`` or ``{"kind": "import", "path": ...}``."""
-        return self.manifest["inputs"]["vectors"]
-
     def matrix(self, vocab_sha256: str, vocabulary_size: int, dim: int | None = None) -> np.ndarray:
         """float32 ``(vocabulary_size, dim)``, row i = vector of id i; ContractError naming both sides on any mismatch."""
         layout = self.layout

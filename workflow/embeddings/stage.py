@@ -1,10 +1,12 @@
 """Run the embedding stage: vectors (trained or imported), matrix, coverage, quality, manifest last.
 
 Its cache key (:func:`key`) is the ``word2vec`` section less ``quality`` (the
-evaluation settings change quality.json, never the vectors), the vector source
-(``embedding.vectors`` and its format, with the imported file's digest) and
-the digest of the vocabulary. When only the quality settings changed,
-:func:`ensure` re-evaluates quality.json and keeps the vectors.
+evaluation settings change quality.json, never the vectors), the digest of
+the vocabulary, and what the vectors come from: the digest of the corpus
+shards gensim trains on (their order matters, so a re-sharded corpus with the
+same counts is a new input), or the imported file's path, format and digest.
+When only the quality settings changed, :func:`refresh_quality`
+re-evaluates quality.json and keeps the vectors.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from workflow import __version__
 from workflow.artifacts import Word2VecLayout, file_sha256, is_local, staged_output, write_json
-from workflow.caching import plain, section, why_outdated
+from workflow.caching import plain, section
 from workflow.config import Config, VectorsFormat
 from workflow.embeddings.matrix import build_matrix
 from workflow.embeddings.output import STAGE, Word2VecOutput
@@ -39,19 +41,20 @@ def key(config: Config) -> dict:
     embedding = config.embedding
     if embedding.vectors is not None and not FileSystems.exists(embedding.vectors):
         raise VectorsError(f"embedding.vectors={embedding.vectors!r}: no such file")
+    preprocess = PreprocessOutput(config.workdir)
     imported = None if embedding.vectors is None else {
         "path": embedding.vectors, "format": embedding.vectors_format.value, "sha256": file_sha256(embedding.vectors)}
     return {
         "config": {"word2vec": section(config.word2vec, without=("quality",))},
-        "inputs": {"vocab_sha256": PreprocessOutput(config.workdir).vocab_sha256, "imported_vectors": imported},
+        "inputs": {"vocab_sha256": preprocess.vocab_sha256, "imported_vectors": imported,
+                   "corpus_sha256": preprocess.corpus_sha256 if imported is None else None},
     }
 
 
-def outdated(config: Config) -> str | None:
-    """None when ``<workdir>/word2vec`` holds the vectors this config and vocabulary make; else why not."""
-    output = Word2VecOutput(config.workdir)
-    recorded = output.manifest.get("key") if output.exists() else None
-    return why_outdated(recorded, key(config))
+def recorded_key(workdir: str) -> dict | None:
+    """The key ``<workdir>/word2vec`` was made with; None when it never finished."""
+    output = Word2VecOutput(workdir)
+    return output.manifest.get("key") if output.exists() else None
 
 
 def refresh_quality(config: Config) -> bool:
@@ -75,12 +78,12 @@ def concatenate_corpus(paths: list[str], target: str) -> None:
                 shutil.copyfileobj(shard, out, 1 << 20)
 
 
-def run(config: Config, resolved_config: dict) -> dict:
-    """Vectors -> ``<workdir>/word2vec``; returns the manifest."""
+def run(config: Config, resolved_config: dict, stage_key: dict | None = None) -> dict:
+    """Vectors -> ``<workdir>/word2vec``; returns the manifest (``stage_key``: :func:`key`, if computed already)."""
     started = time.time()
     if not is_local(config.workdir):
         raise ContractError(f"workdir={config.workdir!r}: the word2vec stage needs a local workdir (gensim reads local files)")
-    stage_key = key(config)
+    stage_key = stage_key or key(config)
     preprocess = PreprocessOutput(config.workdir)
     vocabulary = preprocess.vocabulary()
     embedding = config.embedding

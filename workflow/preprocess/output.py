@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from workflow.artifacts import PreprocessLayout, file_sha256, join, read_json, read_vocab, require_manifest, stage_dir
+from workflow.artifacts import SPLITS, PreprocessLayout, file_sha256, join, read_json, read_vocab, require_manifest, stage_dir
 from workflow.errors import ContractError
 from workflow.text import Tokenizer
 
 STAGE = "preprocess"
-LABELLED_SPLITS = ("train", "validation", "test")
 
 
 class PreprocessOutput:
@@ -28,7 +27,7 @@ class PreprocessOutput:
     @cached_property
     def manifest(self) -> dict:
         manifest = require_manifest(self.layout.root, "wf-preprocess")
-        if "files" not in manifest.get("outputs", {}) or "tokenizer" not in manifest:
+        if "corpus_sha256" not in manifest.get("outputs", {}) or "tokenizer" not in manifest:
             raise ContractError(f"{self.layout.manifest} was written by an older version (it lists no files): re-run wf-preprocess")
         return manifest
 
@@ -54,7 +53,7 @@ class PreprocessOutput:
     def split_sizes(self) -> dict[str, int]:
         """Examples written per labelled split, e.g. ``{"train": 22500, "validation": 2500, "test": 25000}``."""
         splits = self.stats()["splits"]
-        return {split: splits.get(split, {}).get("records_written", 0) for split in LABELLED_SPLITS}
+        return {split: splits.get(split, {}).get("records_written", 0) for split in SPLITS}
 
     def _listed(self, prefix: str) -> list[str]:
         return [join(self.layout.root, name) for name in sorted(self.manifest["outputs"]["files"]) if name.startswith(prefix)]
@@ -71,4 +70,9 @@ class PreprocessOutput:
     def examples_sha256(self) -> str:
         """Digest of every labelled example (train, validation, test): what a training result depends on."""
         return self.manifest["outputs"]["examples_sha256"]
+
+    @property
+    def corpus_sha256(self) -> str:
+        """Digest of the corpus shards, in order: what trained word vectors depend on (not only the vocabulary)."""
+        return self.manifest["outputs"]["corpus_sha256"]
 

@@ -17,15 +17,15 @@ import time
 import apache_beam as beam
 
 from workflow import __version__
-from workflow.artifacts import TRAINING_SIDE, PreprocessLayout, listed_files, read_json, read_manifest, staged_output, write_json
-from workflow.caching import combined_digest, files_digest, section, why_outdated
+from workflow.artifacts import SPLITS, TRAINING_SIDE, PreprocessLayout, listed_files, read_json, read_manifest, staged_output, write_json
+from workflow.caching import combined_digest, files_digest, section
 from workflow.config import Config
 from workflow.errors import EmptyCorpusError
-from workflow.stderr import stderr_to
 from workflow.preprocess.options import pipeline_setup
-from workflow.preprocess.output import LABELLED_SPLITS, STAGE, PreprocessOutput
+from workflow.preprocess.output import STAGE, PreprocessOutput
 from workflow.preprocess.pipeline import ALL_SPLITS, build_pipeline
 from workflow.preprocess.readers import input_files
+from workflow.stderr import stderr_to
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +42,21 @@ def key(config: Config) -> dict:
     }
 
 
-def outdated(config: Config) -> str | None:
-    """None when ``<workdir>/preprocess`` was made from this config and these input files; else why not."""
-    manifest = read_manifest(PreprocessOutput(config.workdir).layout.root)
-    return why_outdated(None if manifest is None else manifest.get("key"), key(config))
+def recorded_key(workdir: str) -> dict | None:
+    """The key ``<workdir>/preprocess`` was made with; None when it never finished."""
+    manifest = read_manifest(PreprocessOutput(workdir).layout.root)
+    return None if manifest is None else manifest.get("key")
 
 
-def run(config: Config, resolved_config: dict, log_file: str | None = None) -> dict:
+def run(config: Config, resolved_config: dict, stage_key: dict | None = None, log_file: str | None = None) -> dict:
     """Run the Beam job into ``<workdir>/preprocess``; returns the manifest.
 
+    ``stage_key``: :func:`key`, when the caller computed it already.
     ``log_file``: where the Beam SDK workers' own output goes (their INFO lines
     would drown the progress output); None leaves it on the terminal.
     """
     started = time.time()
-    stage_key = key(config)
+    stage_key = stage_key or key(config)
     inputs = stage_key["inputs"]
     final_dir = PreprocessOutput(config.workdir).layout.root
     runner, options = pipeline_setup(config.beam)
@@ -75,7 +76,8 @@ def run(config: Config, resolved_config: dict, log_file: str | None = None) -> d
         if training_docs == 0:
             raise EmptyCorpusError(f"empty corpus: no training-side document in {config.data.path!r}")
         files = listed_files(staging)
-        examples = sorted(name for name in files if name.startswith(tuple(f"examples/{split}-" for split in LABELLED_SPLITS)))
+        examples = [name for name in files if name.startswith(tuple(f"examples/{split}-" for split in SPLITS))]
+        corpus = [name for name in files if name.startswith("corpus/")]
         manifest = {
             "stage": STAGE,
             "key": stage_key,
@@ -84,6 +86,7 @@ def run(config: Config, resolved_config: dict, log_file: str | None = None) -> d
             "outputs": {
                 "files": files,
                 "examples_sha256": combined_digest((name, files[name]["sha256"]) for name in examples),
+                "corpus_sha256": combined_digest((name, files[name]["sha256"]) for name in corpus),
             },
             "tokenizer": dataclasses.asdict(config.preprocess.tokenizer),  # what the exported model must reproduce
             "durations_s": {"pipeline": round(pipeline_seconds, 2), "total": round(time.time() - started, 2)},

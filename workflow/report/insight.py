@@ -116,10 +116,9 @@ def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: list[np.ndar
     return {"buckets": result, "mean_unseen_share": float(shares.mean())}
 
 
-def explain(preprocess: PreprocessOutput, pretrained: np.ndarray | None, runs: list[FinishedRun],
+def explain(preprocess: PreprocessOutput, vocabulary: list[str], pretrained: np.ndarray | None, runs: list[FinishedRun],
             probes: list[str], neighbour_count: int, example_tokens: int) -> dict:
-    """Everything the report's "What the Embedding layer learned" section shows, as plain data."""
-    vocabulary = [token for token, _ in preprocess.vocabulary()]
+    """Everything the report's "What the Embedding layer learned" section shows, as plain data (``vocabulary``: tokens by id)."""
     train_reviews, _ = split_reviews(preprocess, "train")
     test_reviews, test_labels = split_reviews(preprocess, "test")
     seen = seen_in_labelled_training(train_reviews, len(vocabulary))

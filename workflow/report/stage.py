@@ -68,7 +68,8 @@ def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
         plots.learning_curves(runs, os.path.join(staging, "learning_curves.png"))
         plots.accuracy_per_mode(summary, table, os.path.join(staging, "accuracy_per_mode.png"))
         settings = config.report
-        explained = insight.explain(preprocess, pretrained, comparable, list(settings.probes), settings.neighbours, settings.example_tokens)
+        explained = insight.explain(preprocess, [token for token, _ in vocabulary], pretrained, comparable,
+                                    list(settings.probes), settings.neighbours, settings.example_tokens)
         write_json(os.path.join(staging, "insight.json"), explained)
         projected = {} if pretrained is None else {"word2vec": pretrained}
         for mode in MODE_ORDER:

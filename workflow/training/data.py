@@ -15,7 +15,6 @@ import functools
 
 import tensorflow as tf
 
-
 AUTOTUNE = tf.data.AUTOTUNE
 FEATURES = {
     "tokens": tf.io.VarLenFeature(tf.int64),

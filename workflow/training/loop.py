@@ -137,8 +137,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ resume
 
-    def restore(self) -> bool:
-        """Load the chief's last checkpoint and state.json if a previous attempt left them; True if it did."""
+    def restore(self) -> None:
+        """Load the chief's last checkpoint and state.json if a previous attempt left them."""
         self.barrier()  # the chief has prepared its run folder before anyone reads it
         if os.path.exists(self.state_path):
             self.state = TrainState(**read_json(self.state_path))
@@ -152,7 +152,6 @@ class Trainer:
         if step:
             log.info("resuming from %s: epoch %d, step %d of that epoch (global step %d)",
                      self.state.checkpoint, self.state.epoch + 1, self.state.step_in_epoch, step)
-        return bool(step)
 
     def _all_reduce_sum(self, value: int) -> int:
         """The sum of ``value`` over every replica of every worker (a collective: every worker must call it)."""

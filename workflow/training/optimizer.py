@@ -5,7 +5,7 @@ the rows of the tokens in the batch) into a dense one and updates every row
 of the ``[vocabulary, dim]`` table, with both moment slots, at every step. The
 "lazy" Adam of TF Addons and ``torch.optim.SparseAdam`` update only the rows
 in the batch, with their moments: a row's moments decay only at the steps
-that use it. That is what :class:`LazyAdam` does for every sparse gradient;
+that use it. That is what :class:`EmbeddingAdam` does for every sparse gradient;
 dense gradients (every other weight) get Keras's own update.
 
 The slots are Adam's own (``m`` and ``v``), so checkpoints and resume are

@@ -5,7 +5,7 @@ run_folder.py). The run's cache key (:func:`key`) is what its result depends
 on: the embedding mode, the model, the trainer settings that change training
 (not its logging or checkpoint cadence), the seed, the global batch, and the
 digests of everything it reads: the labelled examples, the vocabulary and the
-pretrained matrix. A finished run with the same key is re-used; a
+pretrained matrix, and the tokenizer the exported serving model embeds. A finished run with the same key is re-used; a
 checkpointed one resumes.
 """
 
@@ -77,6 +77,7 @@ def key(config: Config, inputs: TrainingInputs, global_batch_size: int) -> dict:
         },
         "inputs": {
             "examples_sha256": inputs.preprocess.examples_sha256,
+            "tokenizer": inputs.preprocess.manifest["tokenizer"],  # the exported serving model runs it
             "vocab_sha256": inputs.preprocess.vocab_sha256,
             "matrix_sha256": inputs.matrix_sha256,
         },
