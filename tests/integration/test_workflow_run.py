@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from tests import tensorboard_ui
 from tests.conftest import synthetic_reviews, write_aclimdb_archive
 from workflow.artifacts import RunLayout, read_json, read_vocab
-from workflow.report.projector import tensor_name
 from workflow.text import Tokenizer
 from workflow.training.model import load_classifier
 
@@ -120,17 +120,6 @@ def test_a_word2vec_change_reruns_what_depends_on_it_and_keeps_the_old_runs(work
     assert read_json(str(workdir / "runs" / run_name("finetune") / "metrics.json"))["identity"]["embedding_dim"] == 8
 
 
-def serve_tensorboard(logdir: Path):
-    process = subprocess.Popen([sys.executable, "-m", "tensorboard.main", "--logdir", str(logdir), "--host", "127.0.0.1",
-                                "--port", "0", "--reload_task", "blocking", "--reload_interval", "0", "--load_fast", "false"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    for line in process.stdout:  # TensorBoard prints its address once it serves (after the blocking first load)
-        found = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
-        if found:
-            return process, found.group(1)
-    raise AssertionError("TensorBoard exited without serving")
-
-
 def fetch(url: str) -> bytes:
     """GET from the local TensorBoard (127.0.0.1 only; nothing leaves the machine)."""
     parts = urllib.parse.urlsplit(url)
@@ -146,8 +135,7 @@ def fetch(url: str) -> bytes:
 
 def test_tensorboard_serves_the_projector_tables(workflow_run):
     workdir, _ = workflow_run
-    process, base = serve_tensorboard(workdir)
-    try:
+    with tensorboard_ui.tensorboard(workdir) as base:
         runs = json.loads(fetch(base + "data/plugin/projector/runs"))
         assert "report/projector" in runs
         run = urllib.parse.quote("report/projector")
@@ -155,18 +143,34 @@ def test_tensorboard_serves_the_projector_tables(workflow_run):
         shapes = {embedding["tensorName"]: embedding["tensorShape"] for embedding in info["embeddings"]}
         names = ["word2vec", run_name("frozen"), run_name("finetune"), run_name("random")]
         dim = np.load(workdir / "word2vec" / "embedding_matrix.npy").shape[1]  # 16, or 8 after the caching test
-        assert shapes == {tensor_name(name): [40, dim] for name in names}
-        finetuned = np.frombuffer(fetch(f"{base}data/plugin/projector/tensor?run={run}&name={urllib.parse.quote(tensor_name(run_name('finetune')))}&num_rows=40"), dtype=np.float32)
+        assert shapes == {name: [40, dim] for name in names}  # the names a person reads in the tensor menu
+        finetuned = np.frombuffer(fetch(f"{base}data/plugin/projector/tensor?run={run}&name={urllib.parse.quote(run_name('finetune'))}&num_rows=40"), dtype=np.float32)
         table = load_classifier(RunLayout(str(workdir / "runs" / run_name("finetune"))).export).get_layer("embedding").embeddings.numpy()
         np.testing.assert_array_equal(finetuned.reshape(40, dim), table[2:42])
-        metadata = fetch(f"{base}data/plugin/projector/metadata?run={run}&name={urllib.parse.quote(tensor_name('word2vec'))}").decode()
+        metadata = fetch(f"{base}data/plugin/projector/metadata?run={run}&name=word2vec").decode()
         vocabulary = read_vocab(str(workdir / "preprocess" / "vocab.tsv"))
         assert metadata.splitlines() == ["token\tcount"] + [f"{token}\t{count}" for token, count in vocabulary[2:42]]
         scalars = json.loads(fetch(base + "data/plugin/scalars/tags"))
         assert "epoch_accuracy" in scalars[f"runs/{run_name('finetune')}/tensorboard/validation"]
-    finally:
-        process.kill()
-        process.wait()
+
+
+def test_the_projector_tab_shows_a_person_the_tables_by_name_with_their_labels(workflow_run, tmp_path):
+    """Headless Chromium on TensorBoard's projector tab: what a person reads, and a screenshot."""
+    reason = tensorboard_ui.missing_browser()
+    if reason:
+        pytest.skip(reason)
+    workdir, _ = workflow_run
+    vocabulary = [token for token, _ in read_vocab(str(workdir / "preprocess" / "vocab.tsv"))[2:42]]
+    dim = np.load(workdir / "word2vec" / "embedding_matrix.npy").shape[1]
+    screenshot = tmp_path / "projector.png"
+    view = tensorboard_ui.view_projector(workdir / "report", vocabulary[0], screenshot)
+    names = ["word2vec", run_name("frozen"), run_name("finetune"), run_name("random")]
+    assert view.tensors_found == 4
+    assert view.tensor_menu == {name: f"40x{dim}" for name in names}
+    assert (view.points, view.dimension) == (40, dim)
+    assert view.label_fields == ["token", "count"]
+    assert sorted(view.matches) == sorted(token for token in vocabulary if vocabulary[0] in token)
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
 
 
 def test_exported_text_model_and_wf_predict(workflow_run, tmp_path):
