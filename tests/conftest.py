@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import io
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from typing import Callable
@@ -106,3 +108,44 @@ def compose_config(workdir: Path, *overrides: str) -> DictConfig:
     """The real config tree for ``workdir``, shrunk for tests (in-memory Beam, one worker)."""
     defaults = [f"workdir={workdir}", "beam.running_mode=in_memory", "beam.num_workers=1"]
     return compose(*defaults, *overrides)
+
+
+# The workflow on a small synthetic corpus, shrunk to run in about a minute (test_workflow_run, test_guide).
+SMALL = ("word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=5", "beam.running_mode=in_memory",
+         "beam.num_workers=1", "trainer.epochs=3", "trainer.batch_size=16", "trainer.learning_rate=0.01",
+         "report.projector_tokens=40")
+# Unlabelled reviews with words no labelled review has: in the vocabulary, never in a training batch.
+UNLABELLED_ONLY = {f"aclImdb/train/unsup/{9000 + number}_0.txt": text.encode() for number, text in enumerate(
+    ["A haunting score and a mysterious castle", "The castle is haunting", "A mysterious score"])}
+
+
+def workflow_reviews() -> dict[str, bytes]:
+    """The corpus of the ``workflow_run`` fixture."""
+    return synthetic_reviews(150, 50, 100, seed=2) | UNLABELLED_ONLY
+
+
+def run_name(mode: str, seed: int = 0) -> str:
+    """The run folder name of the default encoder over this workdir's own word2vec vectors."""
+    return f"{mode}-pooling-word2vec-seed{seed}"
+
+
+def command(entry: str, *arguments: str, cwd: Path) -> str:
+    """Run a wf-* entry point in a fresh process; its combined output (asserting success)."""
+    process = subprocess.run([sys.executable, "-c", f"from workflow.cli import {entry}; {entry}()", *arguments],
+                             cwd=cwd, capture_output=True, text=True, timeout=600)
+    output = process.stdout + process.stderr
+    assert process.returncode == 0, output[-4000:]
+    return output
+
+
+@pytest.fixture(scope="session")
+def workflow_run(tmp_path_factory) -> tuple[Path, str]:
+    """A finished ``wf-run`` (3 modes, seed 0, report) over a synthetic aclImdb archive: (workdir, its output).
+
+    Session-wide: the guide's test reads it, and test_workflow_run's tests re-run stages on it.
+    """
+    root = tmp_path_factory.mktemp("workflow")
+    archive = write_aclimdb_archive(root / "synthetic.tar.gz", workflow_reviews())
+    workdir = root / "work"
+    output = command("run_all", f"workdir={workdir}", "data=imdb", f"data.path={archive}", "preprocess.min_count=1", *SMALL, cwd=root)
+    return workdir, output
