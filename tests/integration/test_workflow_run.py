@@ -40,6 +40,10 @@ def test_run_writes_every_stage_and_the_report(workflow_run):
     assert all(0.5 < float(row["test_accuracy"]) <= 1 for row in table if row["mode"] != "frozen")
     results = (report / "results.md").read_text()
     assert "| finetune | 1 (0) |" in results and "Records read = written + rejected: 503 = 503 + 0 (holds)" in results
+    # 7,000 tokens of word2vec corpus: the log and the report say the vectors cannot be worth much, and what to do.
+    assert "small corpus: word2vec learned from 0.0 M tokens" in output and "> **Small corpus.** word2vec learned from" in results
+    assert "embedding.vectors=/path/to/vectors.txt" in results
+    assert re.search(r"\| \d\.\d{4} \([+-]\d+\.\d points\) \|", results), "every run shows its validation-test gap"
     for figure in ("learning_curves.png", "accuracy_per_mode.png"):
         assert (report / figure).read_bytes().startswith(b"\x89PNG")
 
@@ -218,7 +222,7 @@ def test_csv_without_test_split_gets_one_and_a_report(tmp_path):
         writer.writerows(rows)
     workdir = tmp_path / "work"
     command("run_all", f"workdir={workdir}", "data=csv", f"data.path={corpus}", "data.text_field=review", "data.label_field=sentiment",
-            "data.id_field=id", "preprocess.min_count=1", *SMALL, "sweep.modes=[finetune]", cwd=tmp_path)
+            "data.id_field=id", "preprocess.min_count=1", *SMALL, "sweep.modes=[finetune]", "trainer.epochs=1", cwd=tmp_path)
     splits = read_json(str(workdir / "preprocess" / "stats.json"))["splits"]
     assert 20 <= splits["test"]["records_written"] <= 60, "about 20% of 200 rows become the test split"
     assert splits["train"]["records_written"] + splits["validation"]["records_written"] + splits["test"]["records_written"] == 200
@@ -241,7 +245,7 @@ def test_a_failed_training_job_does_not_stop_the_sweep(workflow_run, tmp_path):
         (copy / "runs" / run_name(mode)).mkdir(parents=True)
         (copy / "runs" / run_name(mode) / "identity.json").write_text("{")
     process = subprocess.run([sys.executable, "-c", "from workflow.cli import run_all; run_all()", f"workdir={copy}", "data=imdb",
-                              f"data.path={workdir.parent / 'synthetic.tar.gz'}", "preprocess.min_count=1", *SMALL, current_dimension(workdir)],
+                              f"data.path={workdir.parent / 'synthetic.tar.gz'}", "preprocess.min_count=1", *SMALL, current_dimension(workdir), "trainer.epochs=1"],
                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
     output = process.stdout + process.stderr
     assert process.returncode == 1, output[-3000:]

@@ -9,9 +9,10 @@ from workflow.report import tables
 from workflow.report.runs import FinishedRun
 
 
-def finished(mode: str, seed: int, accuracy: float) -> FinishedRun:
+def finished(mode: str, seed: int, accuracy: float, validation: float | None = None) -> FinishedRun:
     metrics = {"run": f"{mode}-seed{seed}", "mode": mode, "seed": seed, "test": {"accuracy": accuracy, "auc": accuracy + 0.05, "loss": 0.3},
-               "epochs_run": 4, "best_epoch": 3, "wall_time_s": 10.0 + seed, "train_examples_per_s": 1000.0, "replicas": 1}
+               "epochs_run": 4, "best_epoch": 3, "wall_time_s": 10.0 + seed, "train_examples_per_s": 1000.0, "replicas": 1,
+               "validation_best_accuracy": validation}
     return FinishedRun(RunLayout(f"/runs/{mode}-seed{seed}"), metrics)
 
 
@@ -32,3 +33,10 @@ def test_csv_has_one_row_per_run(tmp_path):
     lines = (tmp_path / "results.csv").read_text().splitlines()
     assert lines[0].split(",") == list(tables.COLUMNS) and len(lines) == 3
     assert lines[1].startswith("frozen-seed0,frozen,0,0.79,")
+
+
+def test_every_run_shows_its_validation_test_gap():
+    table = tables.rows([finished("finetune", 0, 0.88, validation=0.905), finished("random", 0, 0.80)])
+    assert table[0]["validation_test_gap"] == pytest.approx(0.025) and table[1]["validation_test_gap"] is None
+    markdown = tables.runs_markdown(table)
+    assert "| 0.9050 (+2.5 points) |" in markdown and "| n/a |" in markdown

@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from workflow.artifacts import Word2VecLayout, file_sha256, read_manifest, require_manifest, stage_dir
+from workflow.artifacts import Word2VecLayout, file_sha256, read_json, read_manifest, require_manifest, stage_dir
 from workflow.errors import ContractError
 
 STAGE = "word2vec"
@@ -34,6 +34,15 @@ class Word2VecOutput:
         if "matrix_sha256" not in manifest.get("outputs", {}):
             raise ContractError(f"{self.layout.manifest} was written by an older version: re-run wf-word2vec")
         return manifest
+
+    @property
+    def trained_here(self) -> bool:
+        """Whether the vectors were trained on this workdir's corpus (not imported)."""
+        return self.manifest["inputs"]["vectors"]["kind"] == "word2vec"
+
+    def coverage(self) -> dict:
+        """coverage.json: vocabulary types and corpus tokens with a vector (``corpus_tokens``: the corpus's size)."""
+        return read_json(self.layout.coverage)
 
     @property
     def matrix_sha256(self) -> str:

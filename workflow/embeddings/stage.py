@@ -27,7 +27,7 @@ from workflow.caching import plain, section
 from workflow.config import Config, VectorsFormat
 from workflow.embeddings.matrix import build_matrix
 from workflow.embeddings.output import STAGE, Word2VecOutput
-from workflow.embeddings.quality import evaluate
+from workflow.embeddings.quality import evaluate, small_corpus_notice
 from workflow.embeddings.vectors_io import load_vectors, save_vectors
 from workflow.embeddings.word2vec import train_word2vec
 from workflow.errors import ContractError, VectorsError
@@ -110,6 +110,9 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None) ->
         write_json(layout.quality, evaluate(vectors, quality["probes"], quality["topn"], quality["analogy_restrict_vocab"]))
         log.info("matrix %s: %.1f%% of vocabulary types and %.1f%% of corpus tokens have a vector",
                  matrix.shape, 100 * coverage["type_coverage"], 100 * coverage["token_coverage"])
+        notice = small_corpus_notice(coverage["corpus_tokens"]) if embedding.vectors is None else None
+        if notice:
+            log.warning("small corpus: %s", notice)
         manifest = {
             "stage": STAGE,
             "key": stage_key,

@@ -82,12 +82,13 @@ def _failed(failed: list[dict]) -> list[str]:
 
 
 def render(summary: list[dict], table: list[dict], explained: dict, stats: dict, projector_shapes: dict, paths: list[str], workdir: str,
-           failed: list[dict]) -> str:
+           failed: list[dict], small_corpus: str | None) -> str:
     tables_in_projector = ", ".join(f"`{name}` {shape}" for name, shape in projector_shapes.items())
     return "\n".join([
         "# Results", "",
         f"Runs from {', '.join(f'`{path}`' for path in paths)}; data and vocabulary from `{workdir}`.", "",
         *_failed(failed),
+        *([f"> **Small corpus.** {small_corpus}", ""] if small_corpus else []),
         "## Test accuracy per mode (mean ± std over seeds)", "", summary_markdown(summary), "",
         "![test accuracy per mode](accuracy_per_mode.png)", "",
         "## Every run", "", runs_markdown(table), "", "![learning curves](learning_curves.png)", "",

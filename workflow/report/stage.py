@@ -21,6 +21,7 @@ from workflow import __version__
 from workflow.artifacts import stage_dir, staged_output, write_json, write_text
 from workflow.config import Config
 from workflow.embeddings.output import Word2VecOutput
+from workflow.embeddings.quality import small_corpus_notice
 from workflow.errors import ContractError
 from workflow.preprocess.output import PreprocessOutput
 from workflow.report import insight, plots, tables
@@ -58,6 +59,9 @@ def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
     # Through the contract check: a matrix built from another vocabulary is an error, not a silent mismatch.
     word2vec = Word2VecOutput(config.workdir)
     pretrained = word2vec.matrix(vocab_sha256, len(vocabulary)) if word2vec.exists() else None
+    notice = small_corpus_notice(word2vec.coverage()["corpus_tokens"]) if pretrained is not None and word2vec.trained_here else None
+    if notice:
+        log.warning("small corpus: %s", notice)
     comparable = same_vocabulary(runs, vocab_sha256)
     log.info("report over %d run(s) (%d on this workdir's vocabulary) from %s", len(runs), len(comparable), ", ".join(paths))
 
@@ -78,7 +82,7 @@ def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
                 projected[first.name] = embedding_matrix(load_classifier(first.layout.export))
         shapes = write_projector(os.path.join(staging, "projector"), projected, vocabulary, settings.projector_tokens)
         write_text(os.path.join(staging, "results.md"),
-                   render(summary, table, explained, preprocess.stats(), shapes, paths, config.workdir, list(failed)))
+                   render(summary, table, explained, preprocess.stats(), shapes, paths, config.workdir, list(failed), notice))
         manifest = {
             "stage": STAGE,
             "config": resolved_config,

@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from workflow.report.runs import FinishedRun, mode_rank
 
-COLUMNS = ("run", "mode", "seed", "test_accuracy", "test_auc", "test_loss", "epochs", "best_epoch",
+COLUMNS = ("run", "mode", "seed", "test_accuracy", "test_auc", "test_loss", "validation_accuracy", "validation_test_gap", "epochs", "best_epoch",
            "wall_time_s", "train_examples_per_s", "replicas")
 
 
@@ -16,9 +16,13 @@ def rows(runs: list[FinishedRun]) -> list[dict]:
     table = []
     for run in runs:
         metrics, test = run.metrics, run.metrics["test"] or {}
+        validation = metrics.get("validation_best_accuracy")
+        gap = None if validation is None or test.get("accuracy") is None else validation - test["accuracy"]
         table.append({
             "run": run.name, "mode": run.mode, "seed": run.seed,
             "test_accuracy": test.get("accuracy"), "test_auc": test.get("auc"), "test_loss": test.get("loss"),
+            # Selection is on validation: a large positive gap means validation flatters the model.
+            "validation_accuracy": validation, "validation_test_gap": gap,
             "epochs": metrics["epochs_run"], "best_epoch": metrics["best_epoch"], "wall_time_s": metrics["wall_time_s"],
             "train_examples_per_s": metrics["train_examples_per_s"], "replicas": metrics["replicas"],
         })
@@ -71,13 +75,20 @@ def number(value: float | None, digits: int) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
+def _with_gap(row: dict) -> str:
+    if row["validation_accuracy"] is None:
+        return "n/a"
+    gap = row["validation_test_gap"]
+    return f"{row['validation_accuracy']:.4f} ({'n/a' if gap is None else f'{100 * gap:+.1f} points'})"
+
+
 def runs_markdown(table: list[dict]) -> str:
-    lines = ["| run | mode | seed | test accuracy | AUC | loss | epochs (best) | wall time (s) | examples/s | replicas |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| run | mode | seed | test accuracy | AUC | loss | validation accuracy (gap to test) | epochs (best) | wall time (s) | examples/s | replicas |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in table:
         lines.append(
             f"| {row['run']} | {row['mode']} | {row['seed']} | {number(row['test_accuracy'], 4)} | {number(row['test_auc'], 4)} | "
-            f"{number(row['test_loss'], 4)} | {row['epochs']} ({row['best_epoch']}) | {row['wall_time_s']:.0f} | "
+            f"{number(row['test_loss'], 4)} | {_with_gap(row)} | {row['epochs']} ({row['best_epoch']}) | {row['wall_time_s']:.0f} | "
             f"{number(row['train_examples_per_s'], 0)} | {row['replicas']} |"
         )
     return "\n".join(lines)
