@@ -32,6 +32,17 @@ def test_training_batches_are_full_padded_and_cover_distinct_examples():
     assert len(rows) == 12 * 8
 
 
+def test_the_longest_review_is_trained_on_when_the_split_fits_in_one_pool():
+    """The remainder of a pool is cut before sorting: a random few wait an epoch, never the longest every time."""
+    trained_per_epoch = [
+        {row[0] for tokens, _ in data.training_batches(reviews(30), 8, seed=0, epoch=epoch, shuffle_buffer=100, pool_batches=10) for row in tokens.numpy()}
+        for epoch in range(4)
+    ]
+    lengths = [len(t) for t, _ in reviews(30).as_numpy_iterator()]
+    longest = 100 + int(np.argmax(lengths))
+    assert any(longest in trained for trained in trained_per_epoch)
+
+
 def test_an_epoch_is_the_same_sequence_when_resumed_and_differs_between_epochs():
     def epoch(number: int, skip: int = 0) -> list[np.ndarray]:
         return [t.numpy() for t, _ in data.training_batches(reviews(64), 4, 7, number, 100, 2, skip_batches=skip)]

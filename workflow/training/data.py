@@ -46,17 +46,30 @@ def _trim(tokens: tf.Tensor, lengths: tf.Tensor, labels: tf.Tensor) -> tuple[tf.
     return tokens[:, : tf.reduce_max(lengths)], labels
 
 
+def _whole_batches(tokens: tf.RaggedTensor, labels: tf.Tensor, batch_size: int) -> tuple[tf.RaggedTensor, tf.Tensor]:
+    """The pool's first ``n // batch_size * batch_size`` reviews, in arrival order.
+
+    Trimming before the sort drops reviews the shuffle put last, not the
+    longest ones: a remainder cut after sorting would leave the same longest
+    reviews out of every epoch when the split fits in one pool.
+    """
+    keep = tf.shape(labels)[0] // batch_size * batch_size
+    return tokens[:keep], labels[:keep]
+
+
 def length_sorted_batches(examples: tf.data.Dataset, batch_size: int, pool_batches: int, drop_remainder: bool) -> tf.data.Dataset:
-    """Padded batches of similar-length reviews; ``len(examples) // batch_size`` full batches.
+    """Padded batches of similar-length reviews.
 
     Pools hold a whole number of batches, so only the last pool's last batch
-    can be short.
+    can be short; with ``drop_remainder`` the last pool is cut to whole
+    batches before it is sorted, giving ``len(examples) // batch_size`` full
+    batches.
     """
-    pools = examples.ragged_batch(batch_size * pool_batches).map(_sorted_pool)
-    batches = pools.flat_map(lambda *pool: tf.data.Dataset.from_tensor_slices(pool).batch(batch_size)).map(_trim)
+    pools = examples.ragged_batch(batch_size * pool_batches)
     if drop_remainder:
-        batches = batches.filter(lambda tokens, labels: tf.shape(labels)[0] == batch_size)
-    return batches
+        pools = pools.map(functools.partial(_whole_batches, batch_size=batch_size))
+    pools = pools.map(_sorted_pool)
+    return pools.flat_map(lambda *pool: tf.data.Dataset.from_tensor_slices(pool).batch(batch_size)).map(_trim)
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
