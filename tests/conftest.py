@@ -112,7 +112,7 @@ def compose_config(workdir: Path, *overrides: str) -> DictConfig:
 
 # The workflow on a small synthetic corpus, shrunk to run in about a minute (test_workflow_run, test_guide).
 SMALL = ("word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=5", "beam.running_mode=in_memory",
-         "beam.num_workers=1", "trainer.epochs=3", "trainer.batch_size=16", "trainer.learning_rate=0.01",
+         "beam.num_workers=1", "trainer.epochs=3", "trainer.batch_size=16", "trainer.learning_rate=0.01", "trainer.min_epoch_examples=1",
          "report.projector_tokens=40")
 # Unlabelled reviews with words no labelled review has: in the vocabulary, never in a training batch.
 UNLABELLED_ONLY = {f"aclImdb/train/unsup/{9000 + number}_0.txt": text.encode() for number, text in enumerate(
@@ -126,7 +126,7 @@ def workflow_reviews() -> dict[str, bytes]:
 
 def run_name(mode: str, seed: int = 0) -> str:
     """The run folder name of the default encoder over this workdir's own word2vec vectors."""
-    return f"{mode}-pooling-word2vec-seed{seed}"
+    return f"{mode}-cnn3-word2vec-seed{seed}"
 
 
 def command(entry: str, *arguments: str, cwd: Path) -> str:

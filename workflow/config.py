@@ -59,11 +59,8 @@ class EmbeddingMode(enum.Enum):
 
 class Encoder(enum.Enum):
     pooling = "pooling"  # fastText-style: masked average (and max) of the token vectors
-    cnn = "cnn"  # Kim (2014): parallel convolutions over several window sizes, max over time
+    cnn = "cnn"  # convolutions over windows of tokens (Kim 2014: sizes 3, 4, 5), pooled over time
     bilstm = "bilstm"  # bidirectional LSTM over the masked sequence
-
-    def __str__(self) -> str:  # so that ${model.encoder} interpolates as "pooling" in run names
-        return self.value
 
 
 class EmbeddingUpdate(enum.Enum):
@@ -156,11 +153,13 @@ class EmbeddingConfig:
 
 @dataclass
 class ModelConfig:
+    name: str = MISSING  # the model config's name (conf/model/<name>.yaml), part of run names
     encoder: Encoder = Encoder.pooling
     max_len: int = 800  # tokens kept from the start of each review
     dropout: float = 0.5
     pooling: List[str] = field(default_factory=lambda: ["mean", "max"])  # statistics over time, concatenated (pooling and cnn)
     hidden_units: int = 0  # pooling encoder: a ReLU layer before the output (0 = linear, as fastText)
+    bigram_buckets: int = 0  # pooling encoder: rows of hashed token bigrams beside the token rows (fastText); 0 = none
     windows: List[int] = field(default_factory=lambda: [3, 4, 5])  # cnn
     filters: int = 100  # cnn: feature maps per window size
     lstm_units: int = 64  # bilstm: units per direction
@@ -170,13 +169,15 @@ class ModelConfig:
 class TrainerConfig:
     run_name: str = MISSING  # folder under <workdir>/runs/
     batch_size: int = 64  # per replica; the global batch is batch_size x replicas
-    epochs: int = 8
+    label_budget: Optional[int] = None  # train on this many labelled reviews (lowest id hashes; nested); None = all
+    epochs: int = 20
+    min_epoch_examples: int = 2048  # an epoch over fewer training examples passes over them several times
     learning_rate: float = 5e-3  # Adam
     embedding_update: EmbeddingUpdate = EmbeddingUpdate.lazy
     scale_learning_rate: bool = False  # multiply by the number of replicas (linear scaling rule)
     shuffle_buffer: int = 50_000
     sort_pool_batches: int = 50  # batches per pool sorted by length, so that each batch pads little
-    early_stopping_patience: int = 2  # epochs without a better validation accuracy; 0 = never stop early
+    early_stopping_patience: int = 3  # epochs without a better validation accuracy; 0 = never stop early
     log_every_steps: int = 50  # TensorBoard scalars
     checkpoint_every_steps: int = 200  # resume point inside an epoch
     deterministic: bool = True  # tf.config.experimental.enable_op_determinism
@@ -192,10 +193,11 @@ class StrategyConfig:
 
 @dataclass
 class SweepConfig:
-    """What ``wf-run`` trains after preprocessing and word2vec: every mode x every seed."""
+    """What ``wf-run`` trains after preprocessing and word2vec: every mode x every seed x every label budget."""
 
     modes: List[EmbeddingMode] = field(default_factory=lambda: [EmbeddingMode.frozen, EmbeddingMode.finetune, EmbeddingMode.random])
     seeds: List[int] = field(default_factory=lambda: [0])
+    label_budgets: List[Optional[int]] = field(default_factory=lambda: [None])  # labelled training reviews; null = all
 
 
 @dataclass
@@ -262,9 +264,16 @@ def vectors_source(vectors: Optional[str]) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "vectors"
 
 
+def label_budget_part(budget: Optional[int]) -> str:
+    """A run-name suffix for a label budget: ``-labels1000``, or nothing for all labels."""
+    return "" if budget is None else f"-labels{budget}"
+
+
 def register() -> None:
-    """Register the schema and the ``${sample_data:}`` and ``${vectors_source:...}`` resolvers (idempotent)."""
+    """Register the schema and the ``${sample_data:}``, ``${vectors_source:...}`` and ``${label_budget_part:...}`` resolvers (idempotent)."""
     ConfigStore.instance().store(name="schema", node=Config)
+    if not OmegaConf.has_resolver("label_budget_part"):
+        OmegaConf.register_new_resolver("label_budget_part", label_budget_part)
     if not OmegaConf.has_resolver("sample_data"):
         OmegaConf.register_new_resolver("sample_data", sample_path)
     if not OmegaConf.has_resolver("vectors_source"):
@@ -307,16 +316,23 @@ def validate(cfg: DictConfig) -> None:
         _require(model[key] >= 1, f"model.{key}", model[key], "must be >= 1")
     _require(0 <= model.dropout < 1, "model.dropout", model.dropout, "must be in [0, 1)")
     _require(model.hidden_units >= 0, "model.hidden_units", model.hidden_units, "must be >= 0")
+    _require(model.bigram_buckets >= 0, "model.bigram_buckets", model.bigram_buckets, "must be >= 0")
+    _require(model.bigram_buckets == 0 or model.encoder in (Encoder.pooling, "pooling"), "model.bigram_buckets", model.bigram_buckets,
+             "bigram rows join the token vectors as a bag: only with model.encoder=pooling")
     _require(len(model.windows) > 0 and all(w >= 1 for w in model.windows), "model.windows", list(model.windows), "must be a non-empty list of sizes >= 1")
     unknown = set(model.pooling) - set(POOLING_STATISTICS)
     _require(len(model.pooling) > 0 and not unknown, "model.pooling", list(model.pooling), f"must be a non-empty subset of {list(POOLING_STATISTICS)}")
     trainer = cfg.trainer
-    for key in ("batch_size", "epochs", "shuffle_buffer", "sort_pool_batches", "log_every_steps", "checkpoint_every_steps"):
+    _require(trainer.label_budget is None or trainer.label_budget >= 1, "trainer.label_budget", trainer.label_budget, "must be >= 1 (or null: all)")
+    for key in ("batch_size", "epochs", "min_epoch_examples", "shuffle_buffer", "sort_pool_batches", "log_every_steps", "checkpoint_every_steps"):
         _require(trainer[key] >= 1, f"trainer.{key}", trainer[key], "must be >= 1")
     _require(trainer.learning_rate > 0, "trainer.learning_rate", trainer.learning_rate, "must be > 0")
     _require(trainer.early_stopping_patience >= 0, "trainer.early_stopping_patience", trainer.early_stopping_patience, "must be >= 0")
     _require(bool(trainer.run_name) and "/" not in trainer.run_name, "trainer.run_name", trainer.run_name, "must be a non-empty folder name")
-    _require(len(cfg.sweep.modes) > 0 and len(cfg.sweep.seeds) > 0, "sweep", OmegaConf.to_container(cfg.sweep), "needs at least one mode and one seed")
+    _require(len(cfg.sweep.modes) > 0 and len(cfg.sweep.seeds) > 0 and len(cfg.sweep.label_budgets) > 0, "sweep",
+             OmegaConf.to_container(cfg.sweep), "needs at least one mode, one seed and one label budget")
+    for budget in cfg.sweep.label_budgets:
+        _require(budget is None or budget >= 1, "sweep.label_budgets", list(cfg.sweep.label_budgets), "must be counts >= 1 (or null: all)")
     for key in ("projector_tokens", "neighbours", "example_tokens"):
         _require(cfg.report[key] >= 1, f"report.{key}", cfg.report[key], "must be >= 1")
     _require(cfg.strategy.logical_devices >= 0, "strategy.logical_devices", cfg.strategy.logical_devices, "must be >= 0")

@@ -4,7 +4,7 @@ The orchestrator knows no stage's rules: it asks each stage for its cache
 key (``stage.key(config)``, declared beside the stage's code) and for the key
 its manifest recorded (``stage.recorded_key(workdir)``), and runs the stage,
 with that key, only when the two differ. Training jobs
-(``sweep.modes`` x ``sweep.seeds``) each run in a fresh process with a log of
+(``sweep.label_budgets`` x ``sweep.modes`` x ``sweep.seeds``) each run in a fresh process with a log of
 their own; a job that finishes with the same key is re-used by the job
 itself. A failed job does not stop the others: the report covers the runs
 that finished and lists the failed ones, and the command exits 1 at the end.
@@ -43,13 +43,14 @@ def bring_up_to_date(name: str, stage: ModuleType, config: Config, resolved: dic
 
 
 def training_jobs(cfg: DictConfig, config: Config) -> list[tuple[Config, dict]]:
-    """One (typed, resolved) config per mode x seed; run names follow ``trainer.run_name``."""
+    """One (typed, resolved) config per label budget x mode x seed; run names follow ``trainer.run_name``."""
     jobs = []
-    for mode in config.sweep.modes:
-        for seed in config.sweep.seeds:
-            job = copy.deepcopy(cfg)
-            job.embedding.mode, job.seed = mode.value, seed
-            jobs.append((OmegaConf.to_object(job), OmegaConf.to_container(job, resolve=True, enum_to_str=True)))
+    for budget in config.sweep.label_budgets:
+        for mode in config.sweep.modes:
+            for seed in config.sweep.seeds:
+                job = copy.deepcopy(cfg)
+                job.embedding.mode, job.seed, job.trainer.label_budget = mode.value, seed, budget
+                jobs.append((OmegaConf.to_object(job), OmegaConf.to_container(job, resolve=True, enum_to_str=True)))
     return jobs
 
 

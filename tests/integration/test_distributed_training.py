@@ -25,9 +25,9 @@ from workflow.embeddings import stage as word2vec_stage
 from workflow.preprocess import stage as preprocess_stage
 from workflow.training.model import load_classifier
 
-WORD2VEC = ("word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=5")
+SMALL_RUN = ("word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=5", "trainer.min_epoch_examples=1")
 # The default dropout (0.5) stays on: its masks follow each example's row in the global batch, so every layout matches.
-EXACT = (*WORD2VEC, "trainer.epochs=2", "trainer.learning_rate=0.01")
+EXACT = (*SMALL_RUN, "trainer.epochs=2", "trainer.learning_rate=0.01")
 TRAIN = "from workflow.cli import train; train()"
 
 
@@ -36,7 +36,7 @@ def workdir(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("distributed")
     archive = write_aclimdb_archive(root / "synthetic.tar.gz", synthetic_reviews(150, 50, 100, seed=1))
     workdir = root / "work"
-    config = typed(compose_config(workdir, "data=imdb", f"data.path={archive}", "preprocess.min_count=1", *WORD2VEC))
+    config = typed(compose_config(workdir, "data=imdb", f"data.path={archive}", "preprocess.min_count=1", *SMALL_RUN))
     preprocess_stage.run(config, {})
     word2vec_stage.run(config, {})
     return workdir
@@ -115,7 +115,7 @@ def test_two_worker_processes_train_like_two_replicas(workdir, two_replicas):
 
 
 def test_two_workers_killed_mid_epoch_resume_from_the_chiefs_checkpoint(workdir, tmp_path):
-    command = (*WORD2VEC, "trainer.epochs=2", "trainer.batch_size=4", "trainer.checkpoint_every_steps=10")
+    command = (*SMALL_RUN, "trainer.epochs=2", "trainer.batch_size=4", "trainer.checkpoint_every_steps=10")
     chief, other = start_workers(workdir, *command, "trainer.run_name=workers-killed", other_output=tmp_path / "other.log")
     for line in chief.stdout:  # wait for a mid-epoch checkpoint of epoch 2, then kill both workers
         if re.search(r"checkpoint .* saved \(epoch 2, step [1-9]", line):
@@ -144,7 +144,7 @@ def test_two_workers_killed_mid_epoch_resume_from_the_chiefs_checkpoint(workdir,
 
 
 def test_kill_9_mid_epoch_then_same_command_resumes(workdir):
-    command = (*WORD2VEC, "trainer.epochs=2", "trainer.batch_size=4", "trainer.checkpoint_every_steps=10")
+    command = (*SMALL_RUN, "trainer.epochs=2", "trainer.batch_size=4", "trainer.checkpoint_every_steps=10")
     process = wf_train(workdir, *command, "trainer.run_name=killed")
     for line in process.stdout:  # wait for the first mid-epoch checkpoint of epoch 2
         if re.search(r"checkpoint .* saved \(epoch 2, step [1-9]", line):
@@ -173,8 +173,8 @@ def test_kill_9_mid_epoch_then_same_command_resumes(workdir):
 
 
 def test_multirun_jobs_run_in_separate_processes(workdir):
-    output = finish(wf_train(workdir, "-m", *WORD2VEC, "embedding=frozen,random", "trainer.epochs=1", "seed=5"))
-    frozen, random = metrics(workdir, "frozen-pooling-word2vec-seed5"), metrics(workdir, "random-pooling-word2vec-seed5")
+    output = finish(wf_train(workdir, "-m", *SMALL_RUN, "embedding=frozen,random", "trainer.epochs=1", "seed=5"))
+    frozen, random = metrics(workdir, "frozen-cnn3-word2vec-seed5"), metrics(workdir, "random-cnn3-word2vec-seed5")
     assert frozen["mode"] == "frozen" and random["mode"] == "random"
     assert frozen["process_id"] != random["process_id"]
     job_logs = sorted((workdir / "multirun").glob("*/*/*.log"))

@@ -13,8 +13,10 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from omegaconf import OmegaConf
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import metadata as hparams_metadata
 
 from tests.conftest import compose_config, synthetic_reviews, typed, write_aclimdb_archive
 from workflow.artifacts import RunLayout, Word2VecLayout, read_json, read_vocab
@@ -27,7 +29,7 @@ from workflow.training import data
 from workflow.training.model import load_classifier
 
 WORD2VEC = ("word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=10")
-TRAINING = (*WORD2VEC, "trainer.batch_size=16", "trainer.epochs=4", "trainer.log_every_steps=5", "trainer.learning_rate=0.01")
+TRAINING = (*WORD2VEC, "trainer.min_epoch_examples=1", "trainer.batch_size=16", "trainer.epochs=4", "trainer.log_every_steps=5", "trainer.learning_rate=0.01")
 
 
 @pytest.fixture(scope="module")
@@ -110,12 +112,32 @@ def test_metrics_tensorboard_and_export(workdir):
         events.Reload()
         assert tags <= set(events.Tags()["tensors"]), split
         assert len(events.Tensors("epoch_accuracy")) == metrics["epochs_run"]
+    # The HParams dashboard's session for this run, read back by TensorBoard's loader and the hparams plugin's parser.
+    events = EventAccumulator(layout.tensorboard, size_guidance={"tensors": 0})
+    events.Reload()
+    session = hparams_metadata.parse_session_start_info_plugin_data(
+        events.SummaryMetadata(hparams_metadata.SESSION_START_INFO_TAG).plugin_data.content)
+    hparams = {key: getattr(value, value.WhichOneof("kind")) for key, value in session.hparams.items()}
+    assert session.group_name == metrics["run"]
+    assert hparams["mode"] == "finetune" and hparams["seed"] == 1 and hparams["labelled_reviews"] == metrics["examples"]["train"]
+    assert hparams["model"] == "cnn3" and hparams["vectors"] == "word2vec"
+    test_accuracy = tf.make_ndarray(events.Tensors("hparams/test_accuracy")[0].tensor_proto)
+    assert test_accuracy == pytest.approx(metrics["test"]["accuracy"])
     # The export is the trained model: its test accuracy, recomputed from the TFRecords, is the one in metrics.json.
     model = load_classifier(layout.export)
     tokens, labels = zip(*data.split_examples(PreprocessOutput(str(workdir)).example_files("test"), 800))
     padded = keras.utils.pad_sequences([ids.numpy() for ids in tokens], padding="post")
     predicted = model.predict(padded, verbose=0)[:, 0] > 0.5
     assert np.mean(predicted == (np.array(labels) > 0.5)) == pytest.approx(metrics["test"]["accuracy"], abs=1e-9)
+
+
+def test_a_label_budget_trains_on_that_many_reviews_in_a_run_of_its_own(workdir):
+    metrics, layout = train(workdir, "embedding=random", "trainer.label_budget=40", "trainer.min_epoch_examples=100", "trainer.epochs=2")
+    assert layout.root.endswith("random-cnn3-word2vec-labels40-seed0")
+    assert metrics["examples"]["train"] == 40 and metrics["label_budget"] == 40
+    assert metrics["train_examples_per_s"] and len(metrics["history"]) == metrics["epochs_run"]
+    # An epoch passes over the 40 reviews 3 times (>= 100 examples): 120 // 16 = 7 steps; validation and test are whole.
+    assert metrics["test"]["examples"] == 100 and metrics["examples"]["validation"] == PreprocessOutput(str(workdir)).split_sizes()["validation"]
 
 
 def test_same_seed_same_result_and_finished_runs_are_not_retrained(workdir):

@@ -38,6 +38,9 @@ def test_wrong_type_and_bad_enum_fail_at_compose(make_config):
         ("model.dropout=1.0", "model.dropout"),
         ("trainer.run_name=a/b", "trainer.run_name"),
         ("trainer.learning_rate=0", "trainer.learning_rate"),
+        ("trainer.label_budget=0", "trainer.label_budget"),
+        ("sweep.label_budgets=[250,-1]", "sweep.label_budgets"),
+        ("model.bigram_buckets=100", "model.bigram_buckets"),  # cnn3: bigrams only join a bag of vectors
     ],
 )
 def test_validate_names_the_key(make_config, override, key):
@@ -55,5 +58,6 @@ def test_run_name_says_what_the_run_trains(make_config):
     config = typed(make_config("embedding=frozen", "seed=3", "model=cnn", "strategy=mirrored"))
     assert config.trainer.run_name == "frozen-cnn-word2vec-seed3"
     imported = typed(make_config("embedding.vectors=/data/glove.6B.100d.txt", "embedding.vectors_format=glove"))
-    assert imported.trainer.run_name == "finetune-pooling-glove.6B.100d-seed0"
+    assert imported.trainer.run_name == "finetune-cnn3-glove.6B.100d-seed0"
+    assert typed(make_config("trainer.label_budget=250")).trainer.run_name == "finetune-cnn3-word2vec-labels250-seed0"
     assert config.model.windows == [3, 4, 5] and config.model.filters == 100 and config.model.dropout == 0.5

@@ -9,10 +9,10 @@ from workflow.report import tables
 from workflow.report.runs import FinishedRun
 
 
-def finished(mode: str, seed: int, accuracy: float, validation: float | None = None) -> FinishedRun:
+def finished(mode: str, seed: int, accuracy: float, validation: float | None = None, labelled: int = 900) -> FinishedRun:
     metrics = {"run": f"{mode}-seed{seed}", "mode": mode, "seed": seed, "test": {"accuracy": accuracy, "auc": accuracy + 0.05, "loss": 0.3},
                "epochs_run": 4, "best_epoch": 3, "wall_time_s": 10.0 + seed, "train_examples_per_s": 1000.0, "replicas": 1,
-               "validation_best_accuracy": validation}
+               "validation_best_accuracy": validation, "examples": {"train": labelled}}
     return FinishedRun(RunLayout(f"/runs/{mode}-seed{seed}"), metrics)
 
 
@@ -24,7 +24,7 @@ def test_summary_is_mean_and_sample_std_per_mode_in_mode_order():
     assert mean == pytest.approx(0.88) and std == pytest.approx(0.02)
     assert summary[1]["test_accuracy"] == (pytest.approx(0.80), 0.0) and summary[0]["seeds"] == [0, 1, 2]
     markdown = tables.summary_markdown(summary)
-    assert "| finetune | 3 (0, 1, 2) | 0.8800 ± 0.0200 |" in markdown
+    assert "| finetune | 900 | 3 (0, 1, 2) | 0.8800 ± 0.0200 |" in markdown
 
 
 def test_csv_has_one_row_per_run(tmp_path):
@@ -32,7 +32,7 @@ def test_csv_has_one_row_per_run(tmp_path):
     tables.write_csv(table, str(tmp_path / "results.csv"))
     lines = (tmp_path / "results.csv").read_text().splitlines()
     assert lines[0].split(",") == list(tables.COLUMNS) and len(lines) == 3
-    assert lines[1].startswith("frozen-seed0,frozen,0,0.79,")
+    assert lines[1].startswith("frozen-seed0,frozen,0,900,0.79,")
 
 
 def test_every_run_shows_its_validation_test_gap():
@@ -40,3 +40,17 @@ def test_every_run_shows_its_validation_test_gap():
     assert table[0]["validation_test_gap"] == pytest.approx(0.025) and table[1]["validation_test_gap"] is None
     markdown = tables.runs_markdown(table)
     assert "| 0.9050 (+2.5 points) |" in markdown and "| n/a |" in markdown
+
+
+def test_label_budgets_give_a_table_per_count_and_what_word2vec_adds_at_the_smallest_and_largest():
+    runs = [finished(mode, seed, accuracy + 0.01 * seed, labelled=labelled)
+            for labelled, accuracies in ((250, {"frozen": 0.70, "finetune": 0.75, "random": 0.60}), (900, {"frozen": 0.80, "finetune": 0.88, "random": 0.87}))
+            for mode, accuracy in accuracies.items() for seed in (0, 1)]
+    summary = tables.summary(tables.rows(runs))
+    assert [(entry["labelled_reviews"], entry["mode"]) for entry in summary][:3] == [(250, "frozen"), (250, "finetune"), (250, "random")]
+    budgets = tables.label_budgets(summary)
+    assert budgets["labelled"] == [250, 900] and budgets["modes"] == ["frozen", "finetune", "random"]
+    assert budgets["finetune_minus_random"] == {250: pytest.approx(15.0), 900: pytest.approx(1.0)}
+    markdown = tables.label_budget_markdown(budgets)
+    assert "| 250 | 0.7050 ± 0.0071 | 0.7550 ± 0.0071 | 0.6050 ± 0.0071 | +15.0 |" in markdown
+    assert "adds +15.0 points of test accuracy with 250 labelled reviews and +1.0 with 900" in markdown

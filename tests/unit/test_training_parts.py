@@ -43,6 +43,38 @@ def test_the_longest_review_is_trained_on_when_the_split_fits_in_one_pool():
     assert any(longest in trained for trained in trained_per_epoch)
 
 
+def test_label_budgets_are_nested_subsets_chosen_by_the_id_hash(tmp_path):
+    from workflow.preprocess.examples import encode_example
+
+    ids = [f"train/pos/{number}_7" for number in range(200)]
+    files = []
+    for shard in range(2):  # the subset does not depend on how the reviews are sharded
+        path = tmp_path / f"train-{shard}.tfrecord.gz"
+        with tf.io.TFRecordWriter(str(path), options="GZIP") as writer:
+            for number, doc_id in enumerate(ids[shard::2]):
+                writer.write(encode_example(doc_id, number % 2, 7, bytes([2 + number % 50])))
+        files.append(str(path))
+
+    small, large = data.budget_threshold(files, 25), data.budget_threshold(files, 100)
+    assert small[1] == 25 and large[1] == 100 and small[0] < large[0]
+    hashes = tf.strings.to_hash_bucket_fast(ids, data.HASH_RANGE).numpy()
+    chosen_small, chosen_large = set(np.flatnonzero(hashes <= small[0])), set(np.flatnonzero(hashes <= large[0]))
+    assert len(chosen_small) == 25 and chosen_small < chosen_large
+    assert sum(1 for _ in data.split_examples(files, 10, small[0])) == 25
+    assert data.budget_threshold(list(reversed(files)), 25) == small
+    assert data.budget_threshold(files, 500)[1] == 200
+
+
+def test_an_epoch_over_a_small_subset_passes_over_it_several_times_each_reshuffled():
+    assert data.passes_per_epoch(30, 100) == 4 and data.passes_per_epoch(3000, 100) == 1
+    batches = [t.numpy() for t, _ in data.training_batches(reviews(30), 8, seed=0, epoch=0, shuffle_buffer=100, pool_batches=2, passes=4)]
+    assert len(batches) == 30 * 4 // 8
+    again = [t.numpy() for t, _ in data.training_batches(reviews(30), 8, seed=0, epoch=0, shuffle_buffer=100, pool_batches=2, passes=4)]
+    assert all(np.array_equal(a, b) for a, b in zip(batches, again)), "the same epoch twice is the same sequence"
+    counts = np.bincount([row[0] - 100 for tokens in batches for row in tokens], minlength=30)
+    assert counts.max() <= 4 and counts.sum() == 120
+
+
 def test_an_epoch_is_the_same_sequence_when_resumed_and_differs_between_epochs():
     def epoch(number: int, skip: int = 0) -> list[np.ndarray]:
         return [t.numpy() for t, _ in data.training_batches(reviews(64), 4, 7, number, 100, 2, skip_batches=skip)]

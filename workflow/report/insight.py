@@ -6,7 +6,8 @@
   in the labelled training data (Adam leaves rows without gradient alone);
 * nearest neighbours of probe words before (word2vec) and after fine-tuning;
 * test accuracy per mode, bucketed by the share of a review's tokens that
-  never occurred in the labelled training data (``<unk>`` included).
+  never occurred in the labelled training data (``<unk>`` included), for
+  every label budget (a smaller budget has seen fewer tokens).
 """
 
 from __future__ import annotations
@@ -24,10 +25,12 @@ UNSEEN_BUCKETS = ((0.0, 0.01), (0.01, 0.02), (0.02, 0.05), (0.05, 1.01))
 NO_LIMIT = 1 << 30
 
 
-def split_reviews(preprocess: PreprocessOutput, split: str) -> tuple[list[np.ndarray], np.ndarray]:
-    """Every review of a split as (token ids, labels), in file order, untruncated."""
+def split_reviews(preprocess: PreprocessOutput, split: str, label_budget: int | None = None) -> tuple[list[np.ndarray], np.ndarray]:
+    """Every review of a split (or of a label budget's subset of it) as (token ids, labels), in file order, untruncated."""
+    files = preprocess.example_files(split)
+    threshold = None if label_budget is None else data.budget_threshold(files, label_budget)[0]
     tokens, labels = [], []
-    for ids, label in data.split_examples(preprocess.example_files(split), NO_LIMIT):
+    for ids, label in data.split_examples(files, NO_LIMIT, threshold):
         tokens.append(ids.numpy())
         labels.append(float(label))
     return tokens, np.array(labels)
@@ -119,11 +122,18 @@ def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: list[np.ndar
 def explain(preprocess: PreprocessOutput, vocabulary: list[str], pretrained: np.ndarray | None, runs: list[FinishedRun],
             probes: list[str], neighbour_count: int, example_tokens: int) -> dict:
     """Everything the report's "What the Embedding layer learned" section shows, as plain data (``vocabulary``: tokens by id)."""
-    train_reviews, _ = split_reviews(preprocess, "train")
+    budgets: dict[int, list[FinishedRun]] = {}
+    for run in runs:
+        budgets.setdefault(run.labelled, []).append(run)
+    most = max(budgets, default=0)  # the runs with every label (or the largest budget): the main answer
     test_reviews, test_labels = split_reviews(preprocess, "test")
-    seen = seen_in_labelled_training(train_reviews, len(vocabulary))
-    finetuned = next((run for run in runs if run.mode == "finetune"), None)
-    result: dict = {"vocabulary_size": len(vocabulary), "labelled_training_reviews": len(train_reviews)}
+    seen_per_budget = {}
+    for labelled, group in budgets.items():
+        train_reviews, _ = split_reviews(preprocess, "train", group[0].metrics.get("label_budget"))
+        seen_per_budget[labelled] = seen_in_labelled_training(train_reviews, len(vocabulary))
+    seen = seen_per_budget.get(most, np.zeros(len(vocabulary), dtype=bool))
+    finetuned = next((run for run in budgets.get(most, []) if run.mode == "finetune"), None)
+    result: dict = {"vocabulary_size": len(vocabulary), "labelled_training_reviews": most}
     if finetuned is not None:
         model = load_classifier(finetuned.layout.export)
         after = embedding_matrix(model)
@@ -141,6 +151,9 @@ def explain(preprocess: PreprocessOutput, vocabulary: list[str], pretrained: np.
             before = neighbours(pretrained, vocabulary, probes, neighbour_count)
             after_tuning = neighbours(after, vocabulary, probes, neighbour_count)
             result["neighbours"] = {word: {"before": before[word], "after": after_tuning[word]} for word in probes}
-    if test_reviews:
-        result["accuracy_by_unseen_share"] = accuracy_by_unseen_share(runs, test_reviews, test_labels, seen)
+    if test_reviews and runs:
+        result["accuracy_by_unseen_share"] = accuracy_by_unseen_share(budgets[most], test_reviews, test_labels, seen)
+        result["accuracy_by_unseen_share_per_budget"] = [
+            {"labelled_reviews": labelled, **accuracy_by_unseen_share(budgets[labelled], test_reviews, test_labels, seen_per_budget[labelled])}
+            for labelled in sorted(budgets) if labelled != most]
     return result

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workflow.report.tables import runs_markdown, summary_markdown
+from workflow.report.tables import label_budget_markdown, runs_markdown, summary_markdown
 
 
 def _word_list(words: list[str] | None) -> str:
@@ -57,19 +57,24 @@ def _insight(explained: dict) -> str:
             parts.append(f"| `{word}` | {_word_list(pair['before'])} | {_word_list(pair['after'])} |")
         parts.append("")
     if "accuracy_by_unseen_share" in explained:
-        by_share = explained["accuracy_by_unseen_share"]
-        modes = [key for key in by_share["buckets"][0] if key not in ("unseen_share", "reviews")]
         parts += [
-            "**Accuracy by the share of a review's tokens never seen in labelled training data** (`<unk>` included; "
-            f"mean share {by_share['mean_unseen_share']:.1%}). This is where pretrained vectors can help: random "
-            "initialisation knows nothing about those tokens.", "",
-            "| unseen share | reviews | " + " | ".join(modes) + " |", "|---|---|" + "---|" * len(modes),
+            "**Accuracy by the share of a review's tokens never seen in labelled training data** (`<unk>` included). This is "
+            "where pretrained vectors can help: random initialisation knows nothing about those tokens.", "",
+            _unseen_share_table(explained["accuracy_by_unseen_share"], explained["labelled_training_reviews"]),
         ]
-        for bucket in by_share["buckets"]:
-            cells = ["n/a" if bucket[mode] is None else f"{bucket[mode]:.4f}" for mode in modes]
-            parts.append(f"| {bucket['unseen_share']} | {bucket['reviews']:,} | " + " | ".join(cells) + " |")
-        parts.append("")
+        for per_budget in explained.get("accuracy_by_unseen_share_per_budget", []):
+            parts.append(_unseen_share_table(per_budget, per_budget["labelled_reviews"]))
     return "\n".join(parts)
+
+
+def _unseen_share_table(by_share: dict, labelled: int) -> str:
+    modes = [key for key in by_share["buckets"][0] if key not in ("unseen_share", "reviews")]
+    lines = [f"With {labelled:,} labelled training reviews (mean unseen share {by_share['mean_unseen_share']:.1%}):", "",
+             "| unseen share | reviews | " + " | ".join(modes) + " |", "|---|---|" + "---|" * len(modes)]
+    for bucket in by_share["buckets"]:
+        cells = ["n/a" if bucket[mode] is None else f"{bucket[mode]:.4f}" for mode in modes]
+        lines.append(f"| {bucket['unseen_share']} | {bucket['reviews']:,} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
 
 
 def _failed(failed: list[dict]) -> list[str]:
@@ -81,14 +86,24 @@ def _failed(failed: list[dict]) -> list[str]:
     return lines + [""]
 
 
-def render(summary: list[dict], table: list[dict], explained: dict, stats: dict, projector_shapes: dict, paths: list[str], workdir: str,
-           failed: list[dict], small_corpus: str | None) -> str:
+def _label_budgets(budgets: dict) -> list[str]:
+    if len(budgets["labelled"]) < 2:
+        return []
+    return ["## Test accuracy against labelled reviews", "",
+            "Each budget is a nested subset of the labelled training reviews (lowest hashes of their ids); validation and test "
+            "are unchanged.", "", label_budget_markdown(budgets), "",
+            "![test accuracy against labelled reviews](accuracy_per_label_budget.png)", ""]
+
+
+def render(summary: list[dict], budgets: dict, table: list[dict], explained: dict, stats: dict, projector_shapes: dict, paths: list[str],
+           workdir: str, failed: list[dict], small_corpus: str | None) -> str:
     tables_in_projector = ", ".join(f"`{name}` {shape}" for name, shape in projector_shapes.items())
     return "\n".join([
         "# Results", "",
         f"Runs from {', '.join(f'`{path}`' for path in paths)}; data and vocabulary from `{workdir}`.", "",
         *_failed(failed),
         *([f"> **Small corpus.** {small_corpus}", ""] if small_corpus else []),
+        *_label_budgets(budgets),
         "## Test accuracy per mode (mean ± std over seeds)", "", summary_markdown(summary), "",
         "![test accuracy per mode](accuracy_per_mode.png)", "",
         "## Every run", "", runs_markdown(table), "", "![learning curves](learning_curves.png)", "",

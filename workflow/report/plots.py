@@ -1,4 +1,4 @@
-"""PNG figures: validation accuracy per epoch of every run, and test accuracy per mode."""
+"""PNG figures: validation accuracy per epoch of every run, test accuracy per mode, and against labelled reviews."""
 
 from __future__ import annotations
 
@@ -33,6 +33,10 @@ def learning_curves(runs: list[FinishedRun], path: str) -> None:
 
 
 def accuracy_per_mode(summary: list[dict], table: list[dict], path: str) -> None:
+    """Bars of the runs with the most labelled reviews (every label, unless the sweep had only budgets)."""
+    most = max(entry["labelled_reviews"] for entry in summary)
+    summary = [entry for entry in summary if entry["labelled_reviews"] == most]
+    table = [row for row in table if row["labelled_reviews"] == most]
     figure, axis = plt.subplots(figsize=(6, 4))
     modes = [entry["mode"] for entry in summary]
     for index, entry in enumerate(summary):
@@ -49,6 +53,28 @@ def accuracy_per_mode(summary: list[dict], table: list[dict], path: str) -> None
     axis.set_xticks(range(len(modes)), modes)
     axis.set_ylabel("test accuracy (mean ± std; dots: seeds)")
     axis.grid(axis="y", alpha=0.3)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def accuracy_per_label_budget(budgets: dict, table: list[dict], path: str) -> None:
+    """Test accuracy against labelled reviews (log scale), one line per mode: mean ± std, dots for seeds."""
+    figure, axis = plt.subplots(figsize=(7, 4.5))
+    for mode in budgets["modes"]:
+        points = sorted(budgets["accuracy"][mode].items())
+        counts = [count for count, _ in points]
+        means = [mean for _, (mean, _) in points]
+        axis.errorbar(counts, means, yerr=[std for _, (_, std) in points], color=COLOURS.get(mode), marker="o", capsize=4, label=mode)
+        seeds = [(row["labelled_reviews"], row["test_accuracy"]) for row in table if row["mode"] == mode and row["test_accuracy"] is not None]
+        axis.scatter([count for count, _ in seeds], [value for _, value in seeds], color=COLOURS.get(mode), s=10, alpha=0.5)
+    axis.set_xscale("log")
+    axis.set_xticks(budgets["labelled"], [f"{count:,}" for count in budgets["labelled"]])
+    axis.minorticks_off()
+    axis.set_xlabel("labelled training reviews")
+    axis.set_ylabel("test accuracy (mean ± std over seeds)")
+    axis.grid(alpha=0.3)
+    axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)

@@ -35,6 +35,11 @@ class FinishedRun:
     def seed(self) -> int:
         return self.metrics["seed"]
 
+    @property
+    def labelled(self) -> int:
+        """Labelled training reviews the run trained on (its label budget, or the whole split)."""
+        return self.metrics["examples"]["train"]
+
 
 def _from_multirun_job(job: str) -> str | None:
     """The run folder a Hydra multirun job trained into (its saved, unresolved .hydra/config.yaml says where)."""
@@ -44,7 +49,7 @@ def _from_multirun_job(job: str) -> str | None:
 
 
 def find_runs(paths: list[str]) -> list[FinishedRun]:
-    """Every finished run (a folder with metrics.json) under ``paths``, sorted by mode (frozen, finetune, random) then seed."""
+    """Every finished run (a folder with metrics.json) under ``paths``, sorted by labelled reviews, mode (frozen, finetune, random), seed."""
     folders: set[str] = set()
     for path in paths:
         if not os.path.isdir(path):
@@ -56,4 +61,4 @@ def find_runs(paths: list[str]) -> list[FinishedRun]:
             if folder and os.path.exists(RunLayout(folder).metrics):
                 folders.add(folder)
     runs = [FinishedRun(RunLayout(folder), read_json(RunLayout(folder).metrics)) for folder in sorted(folders)]
-    return sorted(runs, key=lambda run: (mode_rank(run.mode), run.mode, run.seed, run.name))
+    return sorted(runs, key=lambda run: (run.labelled, mode_rank(run.mode), run.mode, run.seed, run.name))

@@ -6,6 +6,7 @@ Layout::
     results.csv             one row per run
     learning_curves.png     loss and accuracy per epoch, every run
     accuracy_per_mode.png   test accuracy per mode, mean ± std and each seed
+    accuracy_per_label_budget.png   test accuracy against labelled reviews, one line per mode (label-budget sweeps)
     insight.json            the data behind "What the Embedding layer learned"
     projector/              TensorBoard projector: word2vec vectors and each mode's trained table
     manifest.json
@@ -68,7 +69,10 @@ def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
     with staged_output(stage_dir(config.workdir, STAGE)) as staging:
         table = tables.rows(runs)
         summary = tables.summary(table)
+        budgets = tables.label_budgets(summary)
         tables.write_csv(table, os.path.join(staging, "results.csv"))
+        if len(budgets["labelled"]) > 1:
+            plots.accuracy_per_label_budget(budgets, table, os.path.join(staging, "accuracy_per_label_budget.png"))
         plots.learning_curves(runs, os.path.join(staging, "learning_curves.png"))
         plots.accuracy_per_mode(summary, table, os.path.join(staging, "accuracy_per_mode.png"))
         settings = config.report
@@ -82,12 +86,12 @@ def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
                 projected[first.name] = embedding_matrix(load_classifier(first.layout.export))
         shapes = write_projector(os.path.join(staging, "projector"), projected, vocabulary, settings.projector_tokens)
         write_text(os.path.join(staging, "results.md"),
-                   render(summary, table, explained, preprocess.stats(), shapes, paths, config.workdir, list(failed), notice))
+                   render(summary, budgets, table, explained, preprocess.stats(), shapes, paths, config.workdir, list(failed), notice))
         manifest = {
             "stage": STAGE,
             "config": resolved_config,
             "inputs": {"runs": [run.layout.root for run in runs], "vocab_sha256": vocab_sha256},
-            "outputs": {"summary": summary, "projector": shapes, "failed_runs": list(failed)},
+            "outputs": {"summary": summary, "label_budgets": budgets, "projector": shapes, "failed_runs": list(failed)},
             "durations_s": {"total": round(time.time() - started, 2)},
             "versions": {"workflow": __version__},
         }

@@ -1,4 +1,4 @@
-"""results.csv (one row per run) and the mode summary (mean +- std over seeds)."""
+"""results.csv (one row per run), the summary per mode and label budget (mean +- std over seeds), and the label-budget table."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from workflow.report.runs import FinishedRun, mode_rank
 
-COLUMNS = ("run", "mode", "seed", "test_accuracy", "test_auc", "test_loss", "validation_accuracy", "validation_test_gap", "epochs", "best_epoch",
+COLUMNS = ("run", "mode", "seed", "labelled_reviews", "test_accuracy", "test_auc", "test_loss", "validation_accuracy", "validation_test_gap", "epochs", "best_epoch",
            "wall_time_s", "train_examples_per_s", "replicas")
 
 
@@ -19,7 +19,7 @@ def rows(runs: list[FinishedRun]) -> list[dict]:
         validation = metrics.get("validation_best_accuracy")
         gap = None if validation is None or test.get("accuracy") is None else validation - test["accuracy"]
         table.append({
-            "run": run.name, "mode": run.mode, "seed": run.seed,
+            "run": run.name, "mode": run.mode, "seed": run.seed, "labelled_reviews": run.labelled,
             "test_accuracy": test.get("accuracy"), "test_auc": test.get("auc"), "test_loss": test.get("loss"),
             # Selection is on validation: a large positive gap means validation flatters the model.
             "validation_accuracy": validation, "validation_test_gap": gap,
@@ -41,15 +41,14 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 
 def summary(table: list[dict]) -> list[dict]:
-    """Per mode: runs, and mean/std of accuracy, AUC, epochs, wall time, examples/s."""
-    by_mode: dict[str, list[dict]] = defaultdict(list)
+    """Per labelled-review count and mode: runs, and mean/std of accuracy, AUC, epochs, wall time, examples/s."""
+    groups: dict[tuple[int, str], list[dict]] = defaultdict(list)
     for row in table:
-        by_mode[row["mode"]].append(row)
-    ordered = sorted(by_mode, key=lambda mode: (mode_rank(mode), mode))
+        groups[row["labelled_reviews"], row["mode"]].append(row)
     result = []
-    for mode in ordered:
-        group = by_mode[mode]
-        entry = {"mode": mode, "runs": len(group), "seeds": sorted(row["seed"] for row in group)}
+    for labelled, mode in sorted(groups, key=lambda group: (group[0], mode_rank(group[1]), group[1])):
+        group = groups[labelled, mode]
+        entry = {"mode": mode, "labelled_reviews": labelled, "runs": len(group), "seeds": sorted(row["seed"] for row in group)}
         for key in ("test_accuracy", "test_auc", "epochs", "wall_time_s", "train_examples_per_s"):
             values = [row[key] for row in group if row[key] is not None]
             entry[key] = mean_std(values) if values else None
@@ -62,12 +61,45 @@ def _pm(pair: tuple[float, float] | None, digits: int) -> str:
 
 
 def summary_markdown(modes: list[dict]) -> str:
-    lines = ["| mode | runs (seeds) | test accuracy | test AUC | epochs | wall time (s) | examples/s |", "|---|---|---|---|---|---|---|"]
+    lines = ["| mode | labelled reviews | runs (seeds) | test accuracy | test AUC | epochs | wall time (s) | examples/s |",
+             "|---|---|---|---|---|---|---|---|"]
     for entry in modes:
         lines.append(
-            f"| {entry['mode']} | {entry['runs']} ({', '.join(map(str, entry['seeds']))}) | {_pm(entry['test_accuracy'], 4)} | "
+            f"| {entry['mode']} | {entry['labelled_reviews']:,} | {entry['runs']} ({', '.join(map(str, entry['seeds']))}) | {_pm(entry['test_accuracy'], 4)} | "
             f"{_pm(entry['test_auc'], 4)} | {_pm(entry['epochs'], 1)} | {_pm(entry['wall_time_s'], 0)} | {_pm(entry['train_examples_per_s'], 0)} |"
         )
+    return "\n".join(lines)
+
+
+def label_budgets(summary: list[dict]) -> dict:
+    """Test accuracy (mean, std) per labelled-review count and mode, and what word2vec initialisation adds.
+
+    ``{"labelled": [250, ...], "modes": [...], "accuracy": {mode: {labelled: (mean, std)}},
+    "finetune_minus_random": {labelled: points}}`` (points: 100 x difference of means).
+    """
+    labelled = sorted({entry["labelled_reviews"] for entry in summary})
+    modes = sorted({entry["mode"] for entry in summary}, key=lambda mode: (mode_rank(mode), mode))
+    accuracy = {mode: {entry["labelled_reviews"]: entry["test_accuracy"] for entry in summary if entry["mode"] == mode and entry["test_accuracy"]}
+                for mode in modes}
+    gains = {count: 100 * (accuracy["finetune"][count][0] - accuracy["random"][count][0]) for count in labelled
+             if count in accuracy.get("finetune", {}) and count in accuracy.get("random", {})}
+    return {"labelled": labelled, "modes": modes, "accuracy": accuracy, "finetune_minus_random": gains}
+
+
+def label_budget_markdown(budgets: dict) -> str:
+    """The table (one row per labelled count, one column per mode) and the sentence it supports."""
+    modes = budgets["modes"]
+    gains = budgets["finetune_minus_random"]
+    lines = ["| labelled reviews | " + " | ".join(modes) + (" | finetune − random (points) |" if gains else " |"),
+             "|---|" + "---|" * (len(modes) + bool(gains))]
+    for count in budgets["labelled"]:
+        cells = [_pm(budgets["accuracy"][mode].get(count), 4) for mode in modes]
+        gain = [f"{gains[count]:+.1f}" if count in gains else "n/a"] if gains else []
+        lines.append(f"| {count:,} | " + " | ".join(cells + gain) + " |")
+    if len(gains) >= 2:
+        fewest, most = min(gains), max(gains)
+        lines.append(f"\nword2vec initialisation adds {gains[fewest]:+.1f} points of test accuracy with {fewest:,} labelled reviews "
+                     f"and {gains[most]:+.1f} with {most:,} (fine-tuned minus random initialisation, means over seeds).")
     return "\n".join(lines)
 
 
@@ -83,11 +115,11 @@ def _with_gap(row: dict) -> str:
 
 
 def runs_markdown(table: list[dict]) -> str:
-    lines = ["| run | mode | seed | test accuracy | AUC | loss | validation accuracy (gap to test) | epochs (best) | wall time (s) | examples/s | replicas |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    lines = ["| run | mode | seed | labelled reviews | test accuracy | AUC | loss | validation accuracy (gap to test) | epochs (best) | wall time (s) | examples/s | replicas |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for row in table:
         lines.append(
-            f"| {row['run']} | {row['mode']} | {row['seed']} | {number(row['test_accuracy'], 4)} | {number(row['test_auc'], 4)} | "
+            f"| {row['run']} | {row['mode']} | {row['seed']} | {row['labelled_reviews']:,} | {number(row['test_accuracy'], 4)} | {number(row['test_auc'], 4)} | "
             f"{number(row['test_loss'], 4)} | {_with_gap(row)} | {row['epochs']} ({row['best_epoch']}) | {row['wall_time_s']:.0f} | "
             f"{number(row['train_examples_per_s'], 0)} | {row['replicas']} |"
         )

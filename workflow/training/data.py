@@ -7,12 +7,20 @@ made of reviews of similar length (shuffle, sort pools of
 ``sort_pool_batches`` batches by length, batch, shuffle the batches) so that
 little compute goes to padding. Every shuffle is seeded by (seed, epoch), so
 epoch ``e`` has the same batches in the same order when a run resumes.
+
+A label budget keeps the ``n`` training reviews whose document ids hash
+lowest (FarmHash Fingerprint64, stable across machines and versions): the
+250 are inside the 1,000, whatever the shard layout. An epoch over a small
+subset passes over it several times (each pass reshuffled), so that
+validation and early stopping look at the model every
+``min_epoch_examples`` examples rather than every few steps.
 """
 
 from __future__ import annotations
 
 import functools
 
+import numpy as np
 import tensorflow as tf
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -20,6 +28,8 @@ FEATURES = {
     "tokens": tf.io.VarLenFeature(tf.int64),
     "label": tf.io.FixedLenFeature([], tf.int64),
 }
+DOC_ID = {"doc_id": tf.io.FixedLenFeature([], tf.string)}
+HASH_RANGE = 2**62  # to_hash_bucket_fast: Fingerprint64 modulo this, as int64
 
 
 def _parse(serialized: tf.Tensor, max_len: int) -> tuple[tf.Tensor, tf.Tensor]:
@@ -28,10 +38,36 @@ def _parse(serialized: tf.Tensor, max_len: int) -> tuple[tf.Tensor, tf.Tensor]:
     return tf.cast(tokens, tf.int32), tf.cast(example["label"], tf.float32)
 
 
-def split_examples(files: list[str], max_len: int) -> tf.data.Dataset:
-    """Parsed, truncated examples of one split's TFRecord files, in file order, cached in memory after the first pass."""
-    records = tf.data.TFRecordDataset(files, compression_type="GZIP", num_parallel_reads=None)
+def _records(files: list[str]) -> tf.data.Dataset:
+    return tf.data.TFRecordDataset(files, compression_type="GZIP", num_parallel_reads=None)
+
+
+def _id_hash(serialized: tf.Tensor) -> tf.Tensor:
+    return tf.strings.to_hash_bucket_fast(tf.io.parse_single_example(serialized, DOC_ID)["doc_id"], HASH_RANGE)
+
+
+def budget_threshold(files: list[str], budget: int) -> tuple[int, int]:
+    """The largest id hash inside the budget, and how many reviews hash at or below it (``min(budget, all)``)."""
+    hashes = np.concatenate([batch.numpy() for batch in _records(files).map(_id_hash, num_parallel_calls=AUTOTUNE).batch(8192)])
+    hashes.sort()
+    threshold = int(hashes[min(budget, len(hashes)) - 1])
+    return threshold, int(np.searchsorted(hashes, threshold, side="right"))
+
+
+def split_examples(files: list[str], max_len: int, hash_threshold: int | None = None) -> tf.data.Dataset:
+    """Parsed, truncated examples of one split's TFRecord files, in file order, cached in memory after the first pass.
+
+    With ``hash_threshold`` (see :func:`budget_threshold`), only the reviews whose id hashes at or below it.
+    """
+    records = _records(files)
+    if hash_threshold is not None:
+        records = records.filter(lambda serialized: _id_hash(serialized) <= hash_threshold)
     return records.map(functools.partial(_parse, max_len=max_len), num_parallel_calls=AUTOTUNE).cache()
+
+
+def passes_per_epoch(train_size: int, min_epoch_examples: int) -> int:
+    """Passes over the training examples that make one epoch of at least ``min_epoch_examples``."""
+    return max(1, -(-min_epoch_examples // train_size))
 
 
 def _sorted_pool(tokens: tf.RaggedTensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
@@ -84,9 +120,10 @@ def training_batches(
     shuffle_buffer: int,
     pool_batches: int,
     skip_batches: int = 0,
+    passes: int = 1,
 ) -> tf.data.Dataset:
-    """One epoch of shuffled training batches (full batches only), starting after ``skip_batches``."""
-    shuffled = examples.shuffle(shuffle_buffer, seed=epoch_seed(seed, epoch), reshuffle_each_iteration=False)
+    """One epoch of shuffled training batches (full batches only) over ``passes`` passes, starting after ``skip_batches``."""
+    shuffled = examples.shuffle(shuffle_buffer, seed=epoch_seed(seed, epoch), reshuffle_each_iteration=True).repeat(passes)
     batches = length_sorted_batches(shuffled, global_batch_size, pool_batches, drop_remainder=True)
     batches = batches.shuffle(pool_batches, seed=epoch_seed(seed, epoch) + 1, reshuffle_each_iteration=False)
     return _for_workers(batches.skip(skip_batches).prefetch(AUTOTUNE))

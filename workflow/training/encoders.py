@@ -91,6 +91,29 @@ class WindowConvolutions(keras.layers.Layer):
         return {**super().get_config(), "windows": self.windows, "filters": self.filters, "statistics": self.statistics, "seed": self.seed}
 
 
+@keras.saving.register_keras_serializable(package="workflow")
+class HashedBigrams(keras.layers.Layer):
+    """fastText's bigram features: token ids ``[batch, time]`` -> bigram ids ``[batch, time - 1]`` in ``[1, buckets]``.
+
+    Each pair of neighbouring ids is hashed (a fixed integer hash, the same in
+    training and serving) into one of ``buckets`` rows of a second table; a
+    pair that touches padding gets 0, which that table masks.
+    """
+
+    def __init__(self, buckets: int, **kwargs):
+        super().__init__(**kwargs)
+        self.buckets = buckets
+
+    def call(self, tokens):
+        tokens = ops.cast(tokens, "int64")
+        previous, current = tokens[:, :-1], tokens[:, 1:]
+        bucket = (previous * 1_000_003 + current) % self.buckets + 1
+        return ops.cast(ops.where((previous > 0) & (current > 0), bucket, 0), "int32")
+
+    def get_config(self):
+        return {**super().get_config(), "buckets": self.buckets}
+
+
 def build_encoder(config: ModelConfig, seed: int) -> keras.layers.Layer:
     if config.encoder is Encoder.pooling:
         return MaskedPooling(config.pooling, name="pooling")

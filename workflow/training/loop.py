@@ -177,13 +177,17 @@ class Trainer:
     def fit(self, train: tf.data.Dataset, train_size: int, validation: tf.data.Dataset | None, validation_size: int,
             seed: int, on_best: Callable[[], None]) -> TrainState:
         """Train for ``config.epochs`` epochs (fewer when early stopping triggers); returns the final state."""
-        steps_per_epoch = train_size // self.global_batch_size
+        passes = data.passes_per_epoch(train_size, self.config.min_epoch_examples)
+        steps_per_epoch = train_size * passes // self.global_batch_size
+        if passes > 1:
+            log.info("%d training examples: an epoch is %d passes over them (trainer.min_epoch_examples=%d)",
+                     train_size, passes, self.config.min_epoch_examples)
         if steps_per_epoch == 0:
             raise ValueError(f"{train_size} training examples make no full global batch of {self.global_batch_size}")
         state, config = self.state, self.config
         while state.epoch < config.epochs and not state.stopped_early:
             batches = data.training_batches(train, self.global_batch_size, seed, state.epoch, config.shuffle_buffer,
-                                            config.sort_pool_batches, skip_batches=state.step_in_epoch)
+                                            config.sort_pool_batches, skip_batches=state.step_in_epoch, passes=passes)
             iterator = iter(self.strategy.experimental_distribute_dataset(batches))
             progress = Progress(f"epoch {state.epoch + 1}/{config.epochs}", steps_per_epoch, state.step_in_epoch)
             # Step results stay on the device, summed there; the host reads them only where it needs

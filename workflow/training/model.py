@@ -9,6 +9,11 @@ mode decides where the table starts and whether it trains:
 * ``frozen``: the pretrained matrix, ``trainable=False``;
 * ``finetune``: the pretrained matrix, trained with the rest of the model;
 * ``random``: the layer's own initializer (uniform in [-0.05, 0.05]); no pretrained matrix is read.
+
+With ``model.bigram_buckets`` (fastText's bigrams, pooling encoder only), a
+second table holds one row per hashed pair of neighbouring tokens; its
+vectors join the token vectors before pooling. It has no pretrained vectors,
+so it starts from the random initializer and trains in every mode.
 """
 
 from __future__ import annotations
@@ -19,9 +24,10 @@ import numpy as np
 from workflow.config import EmbeddingMode, ModelConfig
 from workflow.training.dropout import GlobalBatchDropout
 from workflow.training.embedding_layer import RowGatherEmbedding
-from workflow.training.encoders import build_encoder
+from workflow.training.encoders import HashedBigrams, build_encoder
 
 EMBEDDING_LAYER = "embedding"
+BIGRAM_EMBEDDING_LAYER = "bigram_embedding"
 
 
 def build_classifier(
@@ -44,7 +50,12 @@ def build_classifier(
         embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed),
         name=EMBEDDING_LAYER,
     )
-    encoded = build_encoder(config, seed)(embedding(tokens))
+    vectors = embedding(tokens)
+    if config.bigram_buckets:
+        bigrams = RowGatherEmbedding(config.bigram_buckets + 1, dim, mask_zero=True, name=BIGRAM_EMBEDDING_LAYER,
+                                     embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed + 3))
+        vectors = keras.layers.Concatenate(axis=1, name="tokens_and_bigrams")([vectors, bigrams(HashedBigrams(config.bigram_buckets)(tokens))])
+    encoded = build_encoder(config, seed)(vectors)
     hidden = GlobalBatchDropout(config.dropout, seed=seed, name="dropout")(encoded)
     if config.hidden_units:
         hidden = keras.layers.Dense(config.hidden_units, activation="relu", name="hidden",

@@ -31,6 +31,7 @@ from workflow.errors import ContractError
 from workflow.preprocess.output import PreprocessOutput
 from workflow.serving.text_model import export_text_model
 from workflow.training import data
+from workflow.training.hparams import run_hparams, write_session
 from workflow.training.loop import Trainer, TrainState
 from workflow.training.model import build_classifier, embedding_matrix
 from workflow.training.run_folder import open_run_folder
@@ -46,9 +47,10 @@ class TrainingInputs:
 
     preprocess: PreprocessOutput
     vocabulary: list[tuple[str, int]]
-    sizes: dict[str, int]  # examples per labelled split
+    sizes: dict[str, int]  # examples per labelled split; train: within the label budget
     pretrained: np.ndarray | None  # None in random mode: the matrix is never read
     matrix_sha256: str | None
+    train_hash_threshold: int | None  # the label budget as an id-hash threshold (training/data.py); None = every review
 
     @classmethod
     def read(cls, config: Config) -> "TrainingInputs":
@@ -57,10 +59,16 @@ class TrainingInputs:
         sizes = preprocess.split_sizes()
         if sizes["train"] == 0:
             raise ContractError(f"{preprocess.layout.root} has no training examples")
-        if config.embedding.mode is EmbeddingMode.random:
-            return cls(preprocess, vocabulary, sizes, None, None)
-        word2vec = Word2VecOutput(config.workdir)
-        return cls(preprocess, vocabulary, sizes, word2vec.matrix(preprocess.vocab_sha256, len(vocabulary)), word2vec.matrix_sha256)
+        threshold, budget = None, config.trainer.label_budget
+        if budget is not None and budget < sizes["train"]:
+            threshold, sizes["train"] = data.budget_threshold(preprocess.example_files("train"), budget)
+        elif budget is not None:
+            log.warning("trainer.label_budget=%d: the training split has only %d labelled reviews; all are used", budget, sizes["train"])
+        pretrained = matrix_sha256 = None
+        if config.embedding.mode is not EmbeddingMode.random:
+            word2vec = Word2VecOutput(config.workdir)
+            pretrained, matrix_sha256 = word2vec.matrix(preprocess.vocab_sha256, len(vocabulary)), word2vec.matrix_sha256
+        return cls(preprocess, vocabulary, sizes, pretrained, matrix_sha256, threshold)
 
     def dim(self, config: Config) -> int:
         return config.word2vec.vector_size if self.pretrained is None else int(self.pretrained.shape[1])
@@ -117,6 +125,7 @@ def run(config: Config, resolved_config: dict) -> dict:
         "run": config.trainer.run_name,
         "mode": config.embedding.mode.value,
         "seed": config.seed,
+        "label_budget": config.trainer.label_budget,
         "test": test,
         **training_summary(state, global_batch_size),
         "wall_time_s": round(time.time() - started, 2),
@@ -131,6 +140,8 @@ def run(config: Config, resolved_config: dict) -> dict:
         "process_id": os.getpid(),
         "versions": {"workflow": __version__, "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
     }
+    write_session(layout.tensorboard, config.trainer.run_name, run_hparams(config, inputs.sizes["train"]),
+                  test["accuracy"] if test else None, state.best_accuracy)
     write_json_atomic(layout.metrics, metrics)
     log.info("%s done in %.1f s: test accuracy %s, AUC %s -> %s", config.trainer.run_name, metrics["wall_time_s"],
              f"{test['accuracy']:.4f}" if test else "n/a", f"{test['auc']:.4f}" if test and test["auc"] else "n/a", layout.metrics)
@@ -149,7 +160,9 @@ def train_and_test(config: Config, inputs: TrainingInputs, strategy: tf.distribu
     scratch = None if chief else os.path.join(layout.root, f".worker-{strategy.cluster_resolver.task_id}")
     keras.utils.set_random_seed(config.seed)
     sizes = inputs.sizes
-    examples = {split: data.split_examples(inputs.preprocess.example_files(split), config.model.max_len) for split in sizes if sizes[split]}
+    examples = {split: data.split_examples(inputs.preprocess.example_files(split), config.model.max_len,
+                                           inputs.train_hash_threshold if split == "train" else None)
+                for split in sizes if sizes[split]}
     with strategy.scope():
         model = build_classifier(len(inputs.vocabulary), inputs.dim(config), config.embedding.mode, config.model, config.seed, inputs.pretrained)
     initial_embedding = embedding_matrix(model)
