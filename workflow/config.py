@@ -115,6 +115,7 @@ class PreprocessConfig:
     min_count: int = 2
     max_size: int = 50_000  # including <pad> and <unk>
     validation_fraction: float = 0.1
+    validation_by_film: bool = True  # aclImdb: whole films to validation (train/urls_*.txt), so no film straddles train and validation
     test_fraction: Optional[float] = None  # share of train carved out as test; None = auto (see carved_test_fraction())
     num_shards: int = 4
     read_parallelism: int = 2  # workers that each stream a (non-splittable) archive and keep 1/N of it

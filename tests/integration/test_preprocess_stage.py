@@ -111,6 +111,34 @@ def test_validation_split_is_stable_and_disjoint(make_config, tiny_archive):
     assert set(examples(again, "validation")) == validation
 
 
+@pytest.mark.parametrize("layout_kind", ["archive", "folder"])
+def test_validation_holds_whole_films_named_by_the_url_files(make_config, tmp_path, layout_kind):
+    """12 films x 5 reviews per label: with the url files no film straddles train and validation; without, some do."""
+    reviews, film_of = {}, {}
+    for label in ("pos", "neg"):
+        urls = []
+        for number in range(60):
+            film = f"tt{1000 + number // 5 + (0 if label == 'pos' else 6)}"
+            reviews[f"aclImdb/train/{label}/{number}_{8 if label == 'pos' else 2}.txt"] = f"review {number} of {film} is {label}".encode()
+            film_of[f"train/{label}/{number}_{8 if label == 'pos' else 2}"] = film
+            urls.append(f"http://www.imdb.com/title/{film}/usercomments")
+        reviews[f"aclImdb/train/urls_{label}.txt"] = ("\n".join(urls) + "\n").encode()
+    reviews["aclImdb/test/pos/0_9.txt"] = b"a test review"
+    path = write_aclimdb_archive(tmp_path / "films.tar.gz", reviews) if layout_kind == "archive" else write_aclimdb_folder(tmp_path, reviews)
+
+    def films_per_side(*overrides: str) -> tuple[set[str], set[str]]:
+        layout = run(make_config, f"data.path={path}", "preprocess.validation_fraction=0.3", *overrides)
+        return {film_of[doc] for doc in examples(layout, "train")}, {film_of[doc] for doc in examples(layout, "validation")}
+
+    train, validation = films_per_side()
+    assert train and validation and not train & validation, "every film on one side"
+    assert len(train | validation) == 18
+    assert read_json(PreprocessLayout(str(tmp_path / "work" / "preprocess")).manifest)["validation_split"] == {
+        "grouped_by": "film", "films": 18, "reviews_with_film": 120}
+    train, validation = films_per_side("preprocess.validation_by_film=false")
+    assert train & validation, "carved by review, films straddle the two"
+
+
 def test_truncated_archive_fails_and_leaves_nothing_finished(make_config, tmp_path):
     reviews = {f"aclImdb/train/pos/{i}_9.txt": os.urandom(3000).hex().encode() for i in range(40)}
     whole = write_aclimdb_archive(tmp_path / "whole.tar.gz", reviews).read_bytes()
@@ -119,7 +147,7 @@ def test_truncated_archive_fails_and_leaves_nothing_finished(make_config, tmp_pa
     workdir = tmp_path / "work"
     with pytest.raises(Exception, match="truncated or corrupt archive"):
         run(make_config, f"data.path={truncated}", f"workdir={workdir}")
-    assert list(workdir.iterdir()) == []  # neither preprocess/ nor a staging folder
+    assert not workdir.exists() or list(workdir.iterdir()) == []  # neither preprocess/ nor a staging folder
 
 
 def test_missing_path_and_empty_corpus_are_clear_errors(make_config, tmp_path):

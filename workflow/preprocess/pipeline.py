@@ -126,13 +126,13 @@ class WriteSplitShards(beam.PTransform):
         return counts | "Counts" >> beam.Flatten()
 
 
-def build_pipeline(pipeline: beam.Pipeline, config: Config, layout: PreprocessLayout) -> None:
-    """Add the whole preprocessing job to ``pipeline``, writing into ``layout``."""
+def build_pipeline(pipeline: beam.Pipeline, config: Config, layout: PreprocessLayout, films: dict[str, str]) -> None:
+    """Add the whole preprocessing job to ``pipeline``, writing into ``layout``; ``films``: review -> film (films.py), or {}."""
     pre = config.preprocess
     batches = (
         pipeline
         | "Read" >> ReadCorpus(config.data, pre.read_parallelism)
-        | "AssignSplit" >> beam.Map(assign_split, pre.validation_fraction, carved_test_fraction(config))
+        | "AssignSplit" >> beam.Map(assign_split, pre.validation_fraction, carved_test_fraction(config), films)
         | "Batch" >> beam.BatchElements(min_batch_size=BATCH_SIZE, max_batch_size=BATCH_SIZE)
     )
     parsed = batches | "Parse" >> beam.ParDo(ParseBatch(tokenizer_from(config), config.data.label_map)).with_outputs(

@@ -117,11 +117,15 @@ class _ReadAclImdbFile(beam.DoFn):
             yield aclimdb_record(member, data, error)._replace(source=path)
 
 
+def aclimdb_root(path: str) -> str:
+    """The aclImdb folder: ``path`` itself, or its ``aclImdb`` child."""
+    nested = FileSystems.join(path, "aclImdb")
+    return nested if FileSystems.exists(nested) else path
+
+
 def aclimdb_folder_patterns(root: str) -> list[str]:
     """Globs of the review files under an aclImdb folder (or its parent)."""
-    nested = FileSystems.join(root, "aclImdb")
-    if FileSystems.exists(nested):
-        root = nested
+    root = aclimdb_root(root)
     return [FileSystems.join(root, split, label, "*.txt") for split in ACLIMDB_SPLITS for label in ACLIMDB_LABELS]
 
 

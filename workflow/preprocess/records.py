@@ -49,11 +49,17 @@ def fingerprint(doc_id: str) -> float:
     return int.from_bytes(digest, "big") / 2**64
 
 
-def assign_split(record: RawRecord, validation_fraction: float, test_fraction: float) -> RawRecord:
-    """Carve ``test`` (when asked) and ``validation`` out of ``train`` by fingerprint."""
+def assign_split(record: RawRecord, validation_fraction: float, test_fraction: float, films: dict[str, str]) -> RawRecord:
+    """Carve ``test`` (when asked) and ``validation`` out of ``train`` by fingerprint.
+
+    The fingerprint is of the review's film when ``films`` names it
+    (``"train/pos/123" -> "tt0453418"``, see films.py), so that all reviews of
+    a film land on the same side; of the document id otherwise.
+    """
     if record.split != "train":
         return record
-    point = fingerprint(record.doc_id)
+    film = films.get(record.doc_id.rsplit("_", 1)[0])
+    point = fingerprint(record.doc_id if film is None else f"film/{film}")
     if point < test_fraction:
         return record._replace(split="test")
     if point < test_fraction + validation_fraction:

@@ -19,8 +19,9 @@ import apache_beam as beam
 from workflow import __version__
 from workflow.artifacts import SPLITS, TRAINING_SIDE, PreprocessLayout, listed_files, read_json, read_manifest, staged_output, write_json
 from workflow.caching import combined_digest, files_digest, section
-from workflow.config import Config
+from workflow.config import Config, CorpusFormat
 from workflow.errors import EmptyCorpusError
+from workflow.preprocess.films import film_of_review
 from workflow.preprocess.options import pipeline_setup
 from workflow.preprocess.output import STAGE, PreprocessOutput
 from workflow.preprocess.pipeline import ALL_SPLITS, build_pipeline
@@ -65,11 +66,12 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
         "preprocess: %d input file(s), %.1f MB, runner %s (%s, %d workers) -> %s",
         inputs["files"], inputs["bytes"] / 1e6, runner_name, config.beam.running_mode.value, config.beam.num_workers, final_dir,
     )
+    films = validation_groups(config)
     with staged_output(final_dir) as staging:
         layout = PreprocessLayout(staging)
         pipeline_started = time.time()
         with stderr_to(log_file), beam.Pipeline(runner=runner, options=options) as pipeline:
-            build_pipeline(pipeline, config, layout)
+            build_pipeline(pipeline, config, layout, films)
         pipeline_seconds = time.time() - pipeline_started
         stats = read_json(layout.stats)
         training_docs = sum(stats["splits"][split]["records_written"] for split in TRAINING_SIDE)
@@ -88,6 +90,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
                 "examples_sha256": combined_digest((name, files[name]["sha256"]) for name in examples),
                 "corpus_sha256": combined_digest((name, files[name]["sha256"]) for name in corpus),
             },
+            "validation_split": {"grouped_by": "film" if films else "review", "films": len(set(films.values())), "reviews_with_film": len(films)},
             "tokenizer": dataclasses.asdict(config.preprocess.tokenizer),  # what the exported model must reproduce
             "durations_s": {"pipeline": round(pipeline_seconds, 2), "total": round(time.time() - started, 2)},
             "runner": runner_name,
@@ -96,6 +99,20 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
         write_json(layout.manifest, manifest)
     log_summary(stats, final_dir, manifest["durations_s"]["total"])
     return manifest
+
+
+def validation_groups(config: Config) -> dict[str, str]:
+    """The film of each aclImdb training review when ``preprocess.validation_by_film`` and the url files allow; {} otherwise."""
+    if config.data.format is not CorpusFormat.aclimdb or not config.preprocess.validation_by_film:
+        return {}
+    started = time.time()
+    films = film_of_review(config.data.path)
+    if films:
+        log.info("validation carved by film: %d training reviews of %d films (train/urls_*.txt, %.1f s)",
+                 len(films), len(set(films.values())), time.time() - started)
+    else:
+        log.info("validation carved by review: %s has no train/urls_pos.txt or urls_neg.txt", config.data.path)
+    return films
 
 
 def log_summary(stats: dict, final_dir: str, seconds: float) -> None:
