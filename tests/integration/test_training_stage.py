@@ -175,6 +175,12 @@ def test_matrix_of_another_vocabulary_is_refused(workdir, tmp_path):
         Path(layout.manifest).write_text(original)
 
 
+@pytest.mark.parametrize("mode", ["finetune", "random"])
+def test_a_matrix_from_another_vector_source_than_the_config_names_is_refused(workdir, mode):
+    with pytest.raises(ContractError, match=r"holds vectors from word2vec trained on the corpus, but embedding.vectors='/v/glove.txt'"):
+        train(workdir, f"embedding={mode}", "embedding.vectors=/v/glove.txt", "trainer.run_name=other-source")
+
+
 def test_lazy_and_dense_updates_learn_alike_and_lazy_leaves_rows_no_batch_used(workdir):
     lazy, lazy_layout = train(workdir, "embedding=finetune", "trainer.run_name=lazy")
     dense, _ = train(workdir, "embedding=finetune", "trainer.embedding_update=dense", "trainer.run_name=dense")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 import random
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -13,7 +15,9 @@ from gensim.models.keyedvectors import KeyedVectors
 from tests.conftest import typed
 from workflow.artifacts import Word2VecLayout, read_json, read_vocab
 from workflow.embeddings import stage as word2vec_stage
+from workflow.config import VectorsFormat
 from workflow.embeddings.output import Word2VecOutput
+from workflow.embeddings.vectors_io import load_vectors
 from workflow.errors import ContractError, VectorsError
 from workflow.preprocess import stage as preprocess_stage
 
@@ -111,9 +115,30 @@ def test_imported_vectors_fill_their_rows_and_oov_rows_stay_within_their_spread(
     assert coverage["types_with_vector"] == 3
     # Rows without a vector are drawn from U[-a, a], a = sqrt(3 var) of the imported vectors (same variance);
     # the statistical check of that variance is test_oov_rows_have_the_pretrained_variance.
-    bound = np.sqrt(3 * np.var(np.array([known[word] for word in ["alpha", "beta", "sky", "notinvocab"]], dtype=np.float32)))
+    bound = np.sqrt(3 * np.var(np.array([known[word] for word in ["alpha", "beta", "sky"]], dtype=np.float32)))
     oov = np.array([matrix[index] for token, index in ids.items() if token not in known and index > 1])
     assert len(oov) > 10 and np.abs(oov).max() <= bound + 1e-6 and np.abs(oov).max() > bound / 2
+
+
+def test_an_imported_file_is_streamed_for_vocabulary_words_only_and_hashed_once(prepared, tmp_path):
+    """A gzip'd fastText .vec (header line): words outside the vocabulary are never kept; an unchanged file is not re-hashed."""
+    lines = ["5 3", "alpha 0.1 0.2 0.3", "elsewhere 9 9 9", "beta 0.4 0.5 0.6", "alpha 7 7 7", "sky 1e-1 -2 3.5"]
+    path = tmp_path / "crawl.vec.gz"
+    with gzip.open(path, "wt", encoding="utf-8") as handle:
+        handle.write("\n".join(lines) + "\n")
+    config = prepared(f"embedding.vectors={path}", "embedding.vectors_format=word2vec_text")
+    word2vec_stage.run(config, {})
+    kept = load_vectors(os.path.join(config.workdir, "word2vec", "vectors.bin"), VectorsFormat.word2vec_binary)
+    assert sorted(kept.key_to_index) == ["alpha", "beta", "sky"] and kept.vectors.dtype == np.float32
+    np.testing.assert_array_equal(kept["alpha"], np.array([0.1, 0.2, 0.3], dtype=np.float32))  # the first of a repeated word
+    recorded = word2vec_stage.recorded_key(config.workdir)["inputs"]["imported_vectors"]
+    word2vec_stage.run(config, {})  # the same file again: its recorded digest is re-used, not recomputed
+    with mock.patch.object(word2vec_stage, "file_sha256", side_effect=AssertionError("re-hashed an unchanged file")):
+        assert word2vec_stage.key(config)["inputs"]["imported_vectors"] == recorded
+    bad = tmp_path / "bad.vec"
+    bad.write_text("2 3\nalpha 0.1 0.2 0.3\nbeta 0.4 0.5\n")
+    with pytest.raises(VectorsError, match=r"bad.vec.*line 3 \('beta'\) has 2 values"):
+        load_vectors(str(bad), VectorsFormat.word2vec_text, keep={"alpha", "beta"})
 
 
 def test_oov_rows_have_the_pretrained_variance():

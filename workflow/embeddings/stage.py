@@ -43,12 +43,31 @@ def key(config: Config) -> dict:
         raise VectorsError(f"embedding.vectors={embedding.vectors!r}: no such file")
     preprocess = PreprocessOutput(config.workdir)
     imported = None if embedding.vectors is None else {
-        "path": embedding.vectors, "format": embedding.vectors_format.value, "sha256": file_sha256(embedding.vectors)}
+        "path": embedding.vectors, "format": embedding.vectors_format.value, **imported_file_identity(config)}
     return {
         "config": {"word2vec": section(config.word2vec, without=("quality",))},
         "inputs": {"vocab_sha256": preprocess.vocab_sha256, "imported_vectors": imported,
                    "corpus_sha256": preprocess.corpus_sha256 if imported is None else None},
     }
+
+
+def imported_file_identity(config: Config) -> dict:
+    """``{"size", "modified", "sha256"}`` of ``embedding.vectors``.
+
+    Hashing a multi-GB vectors file on every ``wf-run`` would cost more than
+    the rest of an up-to-date check, so the digest recorded by the last import
+    of the same path is re-used while the file's size and modification time
+    are unchanged (an edit that keeps both is not seen: re-run with a new
+    path, or delete <workdir>/word2vec, after rewriting a vectors file in place).
+    """
+    path = config.embedding.vectors
+    metadata = FileSystems.match([path])[0].metadata_list[0]
+    identity = {"size": metadata.size_in_bytes, "modified": metadata.last_updated_in_seconds}
+    recorded = ((recorded_key(config.workdir) or {}).get("inputs") or {}).get("imported_vectors") or {}
+    if recorded.get("path") == path and all(recorded.get(field) == value for field, value in identity.items()):
+        return {**identity, "sha256": recorded["sha256"]}
+    log.info("digest of %s (%.0f MB)", path, identity["size"] / 1e6)
+    return {**identity, "sha256": file_sha256(path)}
 
 
 def recorded_key(workdir: str) -> dict | None:
@@ -100,7 +119,8 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None) ->
             source = {"kind": "word2vec", "words_per_second": round(words_per_second)}
         else:
             log.info("importing %s vectors from %s", embedding.vectors_format.value, embedding.vectors)
-            vectors = load_vectors(embedding.vectors, embedding.vectors_format)
+            vectors = load_vectors(embedding.vectors, embedding.vectors_format, keep={token for token, _ in vocabulary})
+            log.info("kept the vectors of %d vocabulary words (dim %d)", len(vectors), vectors.vector_size)
             source = {"kind": "import", **stage_key["inputs"]["imported_vectors"]}
         save_vectors(vectors, layout.vectors)
         matrix, coverage = build_matrix(vocabulary, vectors, config.word2vec.seed)

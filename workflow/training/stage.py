@@ -25,7 +25,7 @@ import tensorflow as tf
 from workflow import __version__
 from workflow.artifacts import RunLayout, run_dir, write_json_atomic
 from workflow.caching import section
-from workflow.config import Config, EmbeddingMode
+from workflow.config import Config, EmbeddingMode, vectors_source
 from workflow.embeddings.output import Word2VecOutput
 from workflow.errors import ContractError
 from workflow.preprocess.output import PreprocessOutput
@@ -51,6 +51,7 @@ class TrainingInputs:
     pretrained: np.ndarray | None  # None in random mode: the matrix is never read
     matrix_sha256: str | None
     train_hash_threshold: int | None  # the label budget as an id-hash threshold (training/data.py); None = every review
+    random_width: int  # the table's width in random mode: the imported matrix's, or word2vec.vector_size
 
     @classmethod
     def read(cls, config: Config) -> "TrainingInputs":
@@ -65,13 +66,28 @@ class TrainingInputs:
         elif budget is not None:
             log.warning("trainer.label_budget=%d: the training split has only %d labelled reviews; all are used", budget, sizes["train"])
         pretrained = matrix_sha256 = None
+        word2vec = Word2VecOutput(config.workdir)
+        width = config.word2vec.vector_size
         if config.embedding.mode is not EmbeddingMode.random:
-            word2vec = Word2VecOutput(config.workdir)
+            check_vector_source(config, word2vec)
             pretrained, matrix_sha256 = word2vec.matrix(preprocess.vocab_sha256, len(vocabulary)), word2vec.matrix_sha256
-        return cls(preprocess, vocabulary, sizes, pretrained, matrix_sha256, threshold)
+        elif config.embedding.vectors is not None:  # random rows as wide as the imported matrix the other modes start from
+            check_vector_source(config, word2vec)
+            width = word2vec.manifest["outputs"]["dim"]
+        return cls(preprocess, vocabulary, sizes, pretrained, matrix_sha256, threshold, width)
 
-    def dim(self, config: Config) -> int:
-        return config.word2vec.vector_size if self.pretrained is None else int(self.pretrained.shape[1])
+    def dim(self) -> int:
+        return self.random_width if self.pretrained is None else int(self.pretrained.shape[1])
+
+
+def check_vector_source(config: Config, word2vec: Word2VecOutput) -> None:
+    """ContractError when ``<workdir>/word2vec`` holds vectors from another source than ``embedding.vectors`` names."""
+    recorded = word2vec.manifest["inputs"]["vectors"]
+    recorded_path = recorded.get("path") if recorded["kind"] == "import" else None
+    if recorded_path != config.embedding.vectors:
+        raise ContractError(
+            f"{word2vec.layout.root} holds vectors from {recorded_path or 'word2vec trained on the corpus'}, but "
+            f"embedding.vectors={config.embedding.vectors!r}: run wf-word2vec with the same embedding.vectors first (wf-run does)")
 
 
 def key(config: Config, inputs: TrainingInputs, global_batch_size: int) -> dict:
@@ -89,7 +105,7 @@ def key(config: Config, inputs: TrainingInputs, global_batch_size: int) -> dict:
             "vocab_sha256": inputs.preprocess.vocab_sha256,
             "matrix_sha256": inputs.matrix_sha256,
         },
-        "embedding_dim": inputs.dim(config),
+        "embedding_dim": inputs.dim(),
         "global_batch_size": global_batch_size,
     }
 
@@ -113,7 +129,7 @@ def run(config: Config, resolved_config: dict) -> dict:
 
     learning_rate = config.trainer.learning_rate * (replicas if config.trainer.scale_learning_rate else 1)
     log.info("%s: %s embedding (%s x %d), %s encoder, global batch %d, learning rate %g", layout.root, config.embedding.mode.value,
-             len(inputs.vocabulary), inputs.dim(config), config.model.encoder.value, global_batch_size, learning_rate)
+             len(inputs.vocabulary), inputs.dim(), config.model.encoder.value, global_batch_size, learning_rate)
     log.info("strategy: %s", describe(strategy))
     model, state, test, rows_changed = train_and_test(config, inputs, strategy, layout, learning_rate)
     if not chief:
@@ -126,6 +142,7 @@ def run(config: Config, resolved_config: dict) -> dict:
         "mode": config.embedding.mode.value,
         "seed": config.seed,
         "label_budget": config.trainer.label_budget,
+        "vector_source": vectors_source(config.embedding.vectors),
         "test": test,
         **training_summary(state, global_batch_size),
         "wall_time_s": round(time.time() - started, 2),
@@ -164,7 +181,7 @@ def train_and_test(config: Config, inputs: TrainingInputs, strategy: tf.distribu
                                            inputs.train_hash_threshold if split == "train" else None)
                 for split in sizes if sizes[split]}
     with strategy.scope():
-        model = build_classifier(len(inputs.vocabulary), inputs.dim(config), config.embedding.mode, config.model, config.seed, inputs.pretrained)
+        model = build_classifier(len(inputs.vocabulary), inputs.dim(), config.embedding.mode, config.model, config.seed, inputs.pretrained)
     initial_embedding = embedding_matrix(model)
     trainer = Trainer(strategy, model, config.trainer, layout.checkpoints, layout.tensorboard if chief else None, learning_rate,
                       scratch_dir=None if chief else os.path.join(scratch, "checkpoints"))
