@@ -86,6 +86,19 @@ class RunningMode(enum.Enum):
 
 
 @dataclass
+class SplitPaths:
+    """CSV/JSONL/text files (a path or glob) that hold one split each, beside ``data.path``; null = not given."""
+
+    train: Optional[str] = None
+    validation: Optional[str] = None
+    test: Optional[str] = None
+    unsup: Optional[str] = None
+
+    def given(self) -> dict[str, str]:
+        return {split: path for split, path in vars(self).items() if path}
+
+
+@dataclass
 class DataConfig:
     name: str = MISSING
     format: CorpusFormat = CorpusFormat.aclimdb
@@ -100,6 +113,7 @@ class DataConfig:
     )
     csv_delimiter: str = ","
     unlabelled: List[str] = field(default_factory=list)  # extra plain-text globs for the training side
+    splits: SplitPaths = field(default_factory=SplitPaths)  # CSV/JSONL/text: more files by split, e.g. data.splits.test=test.csv
 
 
 @dataclass
@@ -246,8 +260,14 @@ def carved_test_fraction(config: Any) -> float:
     """
     if config.preprocess.test_fraction is not None:
         return float(config.preprocess.test_fraction)
-    own_test_split = config.data.format in (CorpusFormat.aclimdb, "aclimdb") or config.data.split in (SourceSplit.test, "test")
+    own_test_split = (config.data.format in (CorpusFormat.aclimdb, "aclimdb") or config.data.split in (SourceSplit.test, "test")
+                      or config.data.splits.test)
     return 0.0 if own_test_split else AUTO_TEST_FRACTION
+
+
+def carved_validation_fraction(config: Any) -> float:
+    """The share of train that becomes the validation split: none when ``data.splits`` names a validation file."""
+    return 0.0 if config.data.splits.validation else float(config.preprocess.validation_fraction)
 
 
 def sample_path() -> str:
@@ -337,5 +357,10 @@ def validate(cfg: DictConfig) -> None:
     for key in ("projector_tokens", "neighbours", "example_tokens"):
         _require(cfg.report[key] >= 1, f"report.{key}", cfg.report[key], "must be >= 1")
     _require(cfg.strategy.logical_devices >= 0, "strategy.logical_devices", cfg.strategy.logical_devices, "must be >= 0")
+    for split, pattern in ((split, pattern) for split, pattern in cfg.data.splits.items() if pattern):
+        _require(cfg.data.format not in (CorpusFormat.aclimdb, "aclimdb"), f"data.splits.{split}", pattern,
+                 "aclImdb has its own splits; data.splits is for CSV, JSONL and text corpora")
+        _require(split != str(getattr(cfg.data.split, "value", cfg.data.split)), f"data.splits.{split}", pattern,
+                 f"data.path already holds the {split} split (data.split)")
     for label, value in cfg.data.label_map.items():
         _require(value in (0, 1), f"data.label_map.{label}", value, "labels must map to 0 or 1")

@@ -179,6 +179,30 @@ def test_a_huge_csv_review_is_kept_and_every_record_is_counted(make_config, tmp_
     assert max(len(ids) for ids in truncated) == 800
 
 
+@pytest.mark.parametrize("file_format", ["csv", "jsonl"])
+def test_a_corpus_in_files_per_split_keeps_its_own_splits(make_config, tmp_path, file_format):
+    """train, dev and test files: each record lands in its file's split, nothing is carved out of train."""
+    def write(name: str, count: int) -> Path:
+        rows = [{"id": f"{name}{i}", "text": f"{name} review {i} {'good' if i % 2 else 'bad'}", "label": "pos" if i % 2 else "neg"} for i in range(count)]
+        path = tmp_path / f"{name}.{file_format}"
+        if file_format == "csv":
+            path.write_text("id,text,label\n" + "".join(f"{row['id']},{row['text']},{row['label']}\n" for row in rows))
+        else:
+            path.write_text("".join(json.dumps(row) + "\n" for row in rows))
+        return path
+
+    train, dev, test = write("train", 20), write("dev", 6), write("test", 8)
+    layout = run(make_config, f"data={file_format}", f"data.path={train}", f"data.splits.validation={dev}", f"data.splits.test={test}",
+                 "data.id_field=id", "preprocess.min_count=1")
+    assert sorted(examples(layout, "train")) == sorted(f"train{i}" for i in range(20))
+    assert sorted(examples(layout, "validation")) == sorted(f"dev{i}" for i in range(6))
+    assert sorted(examples(layout, "test")) == sorted(f"test{i}" for i in range(8))
+    vocabulary = {token for token, _ in read_vocab(layout.vocab)}
+    assert "train" in vocabulary and not {"dev", "test"} & vocabulary, "validation and test text never reach the vocabulary"
+    with pytest.raises(Exception, match=r"data\.splits\.train"):
+        run(make_config, f"data={file_format}", f"data.path={train}", f"data.splits.train={dev}")
+
+
 def test_input_fingerprint_sees_an_edit_that_keeps_size_and_mtime(make_config, tmp_path):
     root = write_aclimdb_folder(tmp_path / "corpus", TINY_REVIEWS)
     config = typed(make_config(f"data.path={root}"))

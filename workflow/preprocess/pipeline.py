@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 import apache_beam as beam
 
 from workflow.artifacts import SPLITS, TRAINING_SIDE, UNK_ID, UNSUP, PreprocessLayout, write_text
-from workflow.config import Config, carved_test_fraction
+from workflow.config import Config, carved_test_fraction, carved_validation_fraction
 from workflow.errors import EmptyCorpusError
 from workflow.preprocess.counting import MergeSplitCounts, SplitCounts, build_vocabulary, render_vocabulary, split_summary
 from workflow.preprocess.examples import VarintTable, encode_example
@@ -132,7 +132,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: Config, layout: PreprocessLa
     batches = (
         pipeline
         | "Read" >> ReadCorpus(config.data, pre.read_parallelism)
-        | "AssignSplit" >> beam.Map(assign_split, pre.validation_fraction, carved_test_fraction(config), films)
+        | "AssignSplit" >> beam.Map(assign_split, carved_validation_fraction(config), carved_test_fraction(config), films)
         | "Batch" >> beam.BatchElements(min_batch_size=BATCH_SIZE, max_batch_size=BATCH_SIZE)
     )
     parsed = batches | "Parse" >> beam.ParDo(ParseBatch(tokenizer_from(config), config.data.label_map)).with_outputs(

@@ -258,7 +258,7 @@ def input_files(data: DataConfig) -> list[FileMetadata]:
             raise InputError(f"data.path={data.path!r}: no aclImdb review files (<split>/<pos|neg|unsup>/*.txt) found")
     else:
         found = _match(data.path)
-    for pattern in data.unlabelled:
+    for pattern in [*data.splits.given().values(), *data.unlabelled]:
         found += _match(pattern)
     return found
 
@@ -305,11 +305,12 @@ class ReadCorpus(beam.PTransform):
                 | "OpenReviews" >> fileio.ReadMatches()
                 | "ReadReviews" >> beam.ParDo(_ReadAclImdbFile())
             )
-        split = data.split.value
-        return (
+        by_split = {data.split.value: data.path, **data.splits.given()}
+        return [
             pipeline
-            | "SourceFiles" >> beam.Create(matched_paths(data.path))
-            | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadSourceFiles" >> beam.ParDo(_ReadRecordFile(data, fmt, split))
-        )
+            | f"SourceFiles {split}" >> beam.Create(matched_paths(pattern))
+            | f"SpreadFiles {split}" >> beam.Reshuffle()
+            | f"ReadSourceFiles {split}" >> beam.ParDo(_ReadRecordFile(data, fmt, split))
+            for split, pattern in by_split.items()
+        ] | "AllSplitFiles" >> beam.Flatten()
 
