@@ -39,7 +39,7 @@ def test_run_writes_every_stage_and_the_report(workflow_run):
     assert [(row["mode"], row["seed"]) for row in table] == [("frozen", "0"), ("finetune", "0"), ("random", "0")]
     assert all(0.5 < float(row["test_accuracy"]) <= 1 for row in table if row["mode"] != "frozen")
     results = (report / "results.md").read_text()
-    assert "| finetune | 1 (0) |" in results and "Records read = written + rejected: 503 = 503 + 0 (holds)" in results
+    assert re.search(r"\| finetune \| \d+ \| 1 \(0\) \|", results) and "Records read = written + rejected: 503 = 503 + 0 (holds)" in results
     # 7,000 tokens of word2vec corpus: the log and the report say the vectors cannot be worth much, and what to do.
     assert "small corpus: word2vec learned from 0.0 M tokens" in output and "> **Small corpus.** word2vec learned from" in results
     assert "embedding.vectors=/path/to/vectors.txt" in results
@@ -252,10 +252,25 @@ def test_a_failed_training_job_does_not_stop_the_sweep(workflow_run, tmp_path):
     assert "word2vec: up to date" in output
     assert os.path.exists(copy / "runs" / run_name("random") / "metrics.json"), "the job after the failed ones still ran"
     results = (copy / "report" / "results.md").read_text()
-    assert "| random | 1 (0) |" in results and "## Failed runs" in results
+    assert re.search(r"\| random \| \d+ \| 1 \(0\) \|", results) and "## Failed runs" in results
     for mode in ("frozen", "finetune"):
         log = re.search(rf"Failed: +{run_name(mode)} \(exit 1\): (\S+)", output).group(1)
         assert "JSONDecodeError" in Path(log).read_text() and f"`{log}`" in results
+
+
+def test_a_label_budget_sweep_leads_the_report_with_accuracy_against_labelled_reviews(workflow_run):
+    """Budgets of 40 and all: the all-label runs are re-used, the 40-label ones train, and the report compares the two."""
+    workdir, _ = workflow_run
+    again = rerun(workdir, "sweep.modes=[finetune,random]", "sweep.label_budgets=[40,null]")
+    assert again.count("already finished with this configuration and these inputs") == 2
+    for mode in ("finetune", "random"):
+        assert read_json(str(workdir / "runs" / f"{mode}-cnn3-word2vec-labels40-seed0" / "metrics.json"))["examples"]["train"] == 40
+    results = (workdir / "report" / "results.md").read_text()
+    assert results.index("## Test accuracy against labelled reviews") < results.index("## Test accuracy per mode")
+    assert re.search(r"\| 40 \| \d\.\d{4} ± 0\.0000 \| \d\.\d{4} ± 0\.0000 \| [+-]\d+\.\d \|", results)
+    assert re.search(r"word2vec initialisation adds [+-]\d+\.\d points of test accuracy with 40 labelled reviews and [+-]\d+\.\d with \d+", results)
+    assert "With 40 labelled training reviews" in results, "accuracy by unseen share, per budget"
+    assert (workdir / "report" / "accuracy_per_label_budget.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_changed_test_reviews_retrain_and_retest(workflow_run):

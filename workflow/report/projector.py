@@ -4,7 +4,7 @@ Keras 3's ``TensorBoard(embeddings_freq=...)`` writes .weights.h5 files the
 projector cannot read (keras-team/keras#20210), so this writes what the plugin
 reads: one name-based TF checkpoint holding a ``[tokens, dim]`` tensor per table,
 named as the projector's tensor menu shows it (``word2vec``,
-``finetune-pooling-word2vec-seed0``; an object-based ``tf.train.Checkpoint``
+``finetune-cnn3-word2vec-seed0``; an object-based ``tf.train.Checkpoint``
 would show ``<name>/.ATTRIBUTES/VARIABLE_VALUE``), ``metadata.tsv`` (a header,
 then token<TAB>count for rows 2..N+1 of the vocabulary) and
 ``projector_config.pbtxt``. An event file makes the folder a TensorBoard run,
