@@ -61,3 +61,9 @@ def test_run_name_says_what_the_run_trains(make_config):
     assert imported.trainer.run_name == "finetune-cnn3-glove.6B.100d-seed0"
     assert typed(make_config("trainer.label_budget=250")).trainer.run_name == "finetune-cnn3-word2vec-labels250-seed0"
     assert config.model.windows == [3, 4, 5] and config.model.filters == 100 and config.model.dropout == 0.5
+
+
+def test_an_experiment_config_sets_a_whole_setup(make_config):
+    config = typed(make_config("experiment=imdb_bigrams", "data.path=/data/aclImdb_v1.tar.gz"))
+    assert config.data.name == "imdb" and config.model.name == "pooling" and config.model.bigram_buckets == 1_000_000
+    assert [mode.value for mode in config.sweep.modes] == ["finetune"] and config.trainer.run_name == "finetune-pooling-word2vec-seed0"
