@@ -12,7 +12,9 @@ from workflow.report.runs import FinishedRun
 def finished(mode: str, seed: int, accuracy: float, validation: float | None = None, labelled: int = 900) -> FinishedRun:
     metrics = {"run": f"{mode}-seed{seed}", "mode": mode, "seed": seed, "test": {"accuracy": accuracy, "auc": accuracy + 0.05, "loss": 0.3},
                "epochs_run": 4, "best_epoch": 3, "wall_time_s": 10.0 + seed, "train_examples_per_s": 1000.0, "replicas": 1,
-               "validation_best_accuracy": validation, "examples": {"train": labelled}}
+               "validation_best_accuracy": validation, "examples": {"train": labelled},
+               "config": {"model": {"name": "cnn3", "encoder": "cnn"},
+                          "trainer": {"epochs": 20, "early_stopping_patience": 3, "learning_rate": 0.005, "batch_size": 64, "embedding_update": "lazy"}}}
     return FinishedRun(RunLayout(f"/runs/{mode}-seed{seed}"), metrics)
 
 
@@ -54,3 +56,11 @@ def test_label_budgets_give_a_table_per_count_and_what_word2vec_adds_at_the_smal
     markdown = tables.label_budget_markdown(budgets)
     assert "| 250 | 0.7050 ± 0.0071 | 0.7550 ± 0.0071 | 0.6050 ± 0.0071 | +15.0 |" in markdown
     assert "adds +15.0 points of test accuracy with 250 labelled reviews and +1.0 with 900" in markdown
+
+
+def test_the_report_says_how_each_mode_was_trained():
+    markdown = tables.training_markdown([finished("random", 0, 0.8), finished("frozen", 0, 0.79), finished("frozen", 1, 0.8)])
+    rows = markdown.splitlines()[2:]
+    assert rows[0] == ("| frozen | cnn3 | not trained, lazy update | 20 | after 3 epochs without a better validation accuracy | 0.005 | 64 | "
+                       "4 (3), 4 (3) |")
+    assert rows[1].startswith("| random | cnn3 | trained from U(-0.05, 0.05), lazy update |")

@@ -95,8 +95,8 @@ def _label_budgets(budgets: dict) -> list[str]:
             "![test accuracy against labelled reviews](accuracy_per_label_budget.png)", ""]
 
 
-def render(summary: list[dict], budgets: dict, table: list[dict], explained: dict, stats: dict, projector_shapes: dict, paths: list[str],
-           workdir: str, failed: list[dict], small_corpus: str | None) -> str:
+def render(summary: list[dict], budgets: dict, table: list[dict], training: str, explained: dict, stats: dict, projector_shapes: dict,
+           paths: list[str], workdir: str, failed: list[dict], small_corpus: str | None) -> str:
     tables_in_projector = ", ".join(f"`{name}` {shape}" for name, shape in projector_shapes.items())
     return "\n".join([
         "# Results", "",
@@ -106,6 +106,10 @@ def render(summary: list[dict], budgets: dict, table: list[dict], explained: dic
         *_label_budgets(budgets),
         "## Test accuracy per mode (mean ± std over seeds)", "", summary_markdown(summary), "",
         "![test accuracy per mode](accuracy_per_mode.png)", "",
+        "## How each mode was trained", "",
+        "The same model above the table in every mode; each mode runs until validation accuracy stops improving "
+        "(the best epoch's weights are tested), so a frozen table, whose steps are cheap and whose model learns slowly, "
+        "is not cut off at the epoch count that suits a trained one.", "", training, "",
         "## Every run", "", runs_markdown(table), "", "![learning curves](learning_curves.png)", "",
         "## Records", "", _records(stats), "",
         _insight(explained),

@@ -86,7 +86,7 @@ def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
                 projected[first.name] = embedding_matrix(load_classifier(first.layout.export))
         shapes = write_projector(os.path.join(staging, "projector"), projected, vocabulary, settings.projector_tokens)
         write_text(os.path.join(staging, "results.md"),
-                   render(summary, budgets, table, explained, preprocess.stats(), shapes, paths, config.workdir, list(failed), notice))
+                   render(summary, budgets, table, tables.training_markdown(runs), explained, preprocess.stats(), shapes, paths, config.workdir, list(failed), notice))
         manifest = {
             "stage": STAGE,
             "config": resolved_config,

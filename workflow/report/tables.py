@@ -103,6 +103,28 @@ def label_budget_markdown(budgets: dict) -> str:
     return "\n".join(lines)
 
 
+TRAINED_TABLE = {"frozen": "not trained", "finetune": "trained from the pretrained vectors", "random": "trained from U(-0.05, 0.05)"}
+
+
+def training_markdown(runs: list[FinishedRun]) -> str:
+    """How each mode was trained, from its runs' own configs: model, table, epoch budget, early stopping, optimizer."""
+    lines = ["| mode | model | Embedding table | epochs (at most) | early stopping | learning rate | batch | epochs run (best) |",
+             "|---|---|---|---|---|---|---|---|"]
+    by_mode: dict[str, list[FinishedRun]] = defaultdict(list)
+    for run in runs:
+        by_mode[run.mode].append(run)
+    for mode in sorted(by_mode, key=lambda mode: (mode_rank(mode), mode)):
+        group = by_mode[mode]
+        config = group[0].metrics["config"]
+        trainer, model = config["trainer"], config["model"]
+        patience = trainer["early_stopping_patience"]
+        ran = ", ".join(f"{run.metrics['epochs_run']} ({run.metrics['best_epoch']})" for run in group)
+        lines.append(f"| {mode} | {model.get('name', model['encoder'])} | {TRAINED_TABLE.get(mode, mode)}, {trainer['embedding_update']} update | "
+                     f"{trainer['epochs']} | {f'after {patience} epochs without a better validation accuracy' if patience else 'off'} | "
+                     f"{trainer['learning_rate']} | {trainer['batch_size']} | {ran} |")
+    return "\n".join(lines)
+
+
 def number(value: float | None, digits: int) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
