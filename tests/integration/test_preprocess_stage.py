@@ -137,6 +137,11 @@ def test_validation_holds_whole_films_named_by_the_url_files(make_config, tmp_pa
         "grouped_by": "film", "films": 18, "reviews_with_film": 120}
     train, validation = films_per_side("preprocess.validation_by_film=false")
     assert train & validation, "carved by review, films straddle the two"
+    if layout_kind == "folder":  # the url files are inputs: an edit to one changes the stage's key
+        config = typed(make_config(f"data.path={path}", "preprocess.validation_fraction=0.3"))
+        before = stage.key(config)
+        (tmp_path / "aclImdb" / "train" / "urls_pos.txt").write_text("http://www.imdb.com/title/tt9999999/usercomments\n" * 60)
+        assert stage.key(config)["inputs"] != before["inputs"]
 
 
 def test_truncated_archive_fails_and_leaves_nothing_finished(make_config, tmp_path):

@@ -34,6 +34,7 @@ from workflow.preprocess.records import RawRecord
 
 ACLIMDB_SPLITS = ("train", "test")
 ACLIMDB_LABELS = ("pos", "neg", "unsup")
+URL_FILES = {"urls_pos.txt": "pos", "urls_neg.txt": "neg"}  # train/: each review's film, line i = review i (films.py)
 _ACLIMDB_NAME = re.compile(r"(\d+)_(\d+)\.txt")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 CSV_FIELD_LIMIT = 2**31 - 1  # the csv module's default (131,072 characters) would fail a whole file on one long review
@@ -256,6 +257,9 @@ def input_files(data: DataConfig) -> list[FileMetadata]:
         found = [meta for pattern in aclimdb_folder_patterns(data.path) for meta in FileSystems.match([pattern])[0].metadata_list]
         if not found:
             raise InputError(f"data.path={data.path!r}: no aclImdb review files (<split>/<pos|neg|unsup>/*.txt) found")
+        # The url files decide which reviews go to validation (films.py): they are inputs too.
+        url_files = [FileSystems.join(aclimdb_root(data.path), "train", name) for name in URL_FILES]
+        found += [meta for url_file in url_files for meta in FileSystems.match([url_file])[0].metadata_list]
     else:
         found = _match(data.path)
     for pattern in [*data.splits.given().values(), *data.unlabelled]:
