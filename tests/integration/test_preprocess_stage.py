@@ -96,10 +96,26 @@ def test_in_memory_and_two_worker_processes_write_identical_bytes(make_config, t
         make_config, f"data.path={tiny_archive}", f"workdir={tmp_path / 'b'}",
         "beam.running_mode=multi_processing", "beam.num_workers=2",
     )
+    same_files(first.root, second.root)
+
+
+def same_files(first: str, second: str) -> None:
+    """The two stage folders hold the same files, byte for byte (the manifests, which name the runner, aside)."""
     names = lambda root: sorted(p.relative_to(root) for p in Path(root).rglob("*") if p.is_file() and p.name != "manifest.json")  # noqa: E731
-    assert names(first.root) == names(second.root)
-    for name in names(first.root):
-        assert (Path(first.root) / name).read_bytes() == (Path(second.root) / name).read_bytes(), name
+    assert names(first) == names(second)
+    for name in names(first):
+        assert (Path(first) / name).read_bytes() == (Path(second) / name).read_bytes(), name
+
+
+@pytest.mark.slow
+def test_the_portable_runner_writes_the_bundled_sample_byte_for_byte(make_config, tmp_path):
+    """Through Beam's Job API to its Python job service, DoFns in SDK worker processes of an EXTERNAL worker pool:
+    vocab.tsv, stats.json, the TFRecord and corpus shards equal the in-process FnApiRunner's."""
+    in_process = run(make_config, "data=sample", f"workdir={tmp_path / 'in-process'}")
+    portable = run(make_config, "data=sample", f"workdir={tmp_path / 'portable'}", "beam=portable")
+    same_files(in_process.root, portable.root)
+    assert len(matching_files(portable.examples_glob("train"))) >= 1 and len(matching_files(portable.corpus_glob)) >= 2
+    assert read_json(portable.manifest)["runner"] == "PortableRunner"
 
 
 def test_validation_split_is_stable_and_disjoint(make_config, tiny_archive):

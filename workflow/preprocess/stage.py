@@ -22,7 +22,7 @@ from workflow.caching import combined_digest, files_digest, section
 from workflow.config import Config, CorpusFormat
 from workflow.errors import EmptyCorpusError
 from workflow.preprocess.films import film_of_review
-from workflow.preprocess.options import pipeline_setup
+from workflow.preprocess.options import pipeline_setup, runner_description
 from workflow.preprocess.output import STAGE, PreprocessOutput
 from workflow.preprocess.pipeline import ALL_SPLITS, build_pipeline
 from workflow.preprocess.readers import input_files
@@ -60,17 +60,12 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
     stage_key = stage_key or key(config)
     inputs = stage_key["inputs"]
     final_dir = PreprocessOutput(config.workdir).layout.root
-    runner, options = pipeline_setup(config.beam)
-    runner_name = type(runner).__name__ if not isinstance(runner, str) else runner
-    log.info(
-        "preprocess: %d input file(s), %.1f MB, runner %s (%s, %d workers) -> %s",
-        inputs["files"], inputs["bytes"] / 1e6, runner_name, config.beam.running_mode.value, config.beam.num_workers, final_dir,
-    )
+    log.info("preprocess: %d input file(s), %.1f MB, runner %s -> %s", inputs["files"], inputs["bytes"] / 1e6, runner_description(config.beam), final_dir)
     films = validation_groups(config)
     with staged_output(final_dir) as staging:
         layout = PreprocessLayout(staging)
         pipeline_started = time.time()
-        with stderr_to(log_file), beam.Pipeline(runner=runner, options=options) as pipeline:
+        with stderr_to(log_file), pipeline_setup(config.beam, log_file) as (runner, options), beam.Pipeline(runner=runner, options=options) as pipeline:
             build_pipeline(pipeline, config, layout, films)
         pipeline_seconds = time.time() - pipeline_started
         stats = read_json(layout.stats)
@@ -93,7 +88,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
             "validation_split": {"grouped_by": "film" if films else "review", "films": len(set(films.values())), "reviews_with_film": len(films)},
             "tokenizer": dataclasses.asdict(config.preprocess.tokenizer),  # what the exported model must reproduce
             "durations_s": {"pipeline": round(pipeline_seconds, 2), "total": round(time.time() - started, 2)},
-            "runner": runner_name,
+            "runner": config.beam.runner,
             "versions": {"workflow": __version__, "python": platform.python_version(), "apache_beam": beam.__version__},
         }
         write_json(layout.manifest, manifest)
