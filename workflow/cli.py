@@ -71,7 +71,8 @@ def train(cfg: DictConfig) -> None:
 
     import_tensorflow_quietly(job_log_file())
     if HydraConfig.initialized() and HydraConfig.get().mode is RunMode.MULTIRUN:
-        run_stage(cfg, lambda config, resolved: processes.train_in_fresh_process(config, resolved, job_log_file()))
+        # One job of a sweep: a failure is raised, not exited, so that Hydra records it and runs the other jobs.
+        run_stage(cfg, lambda config, resolved: processes.train_or_raise(config, resolved, job_log_file()))
     else:
         run_stage(cfg, processes.train_job)
 
@@ -87,11 +88,12 @@ def report(cfg: DictConfig) -> None:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
 def run_all(cfg: DictConfig) -> None:
-    """The whole workflow: preprocess -> word2vec -> train (sweep.modes x sweep.seeds) -> report, skipping what is up to date."""
+    """The whole workflow: preprocess -> word2vec -> train (a Hydra multirun over the sweep) -> report, skipping what is up to date."""
     from workflow import orchestrate
 
     import_tensorflow_quietly(job_log_file())  # the report needs it; its C++ start-up lines go to the log
-    run_stage(cfg, lambda config, resolved: orchestrate.run(cfg, config, resolved, job_log_file()))
+    overrides = HydraConfig.get().overrides
+    run_stage(cfg, lambda config, resolved: orchestrate.run(cfg, config, resolved, job_log_file(), list(overrides.task), list(overrides.hydra)))
 
 
 def compose(*overrides: str) -> DictConfig:

@@ -3,11 +3,13 @@
 The orchestrator knows no stage's rules: it asks each stage for its cache
 key (``stage.key(config)``, declared beside the stage's code) and for the key
 its manifest recorded (``stage.recorded_key(workdir)``), and runs the stage,
-with that key, only when the two differ. Training jobs
-(``sweep.label_budgets`` x ``sweep.modes`` x ``sweep.seeds``) each run in a fresh process with a log of
-their own; a job that finishes with the same key is re-used by the job
-itself. A failed job does not stop the others: the report covers the runs
-that finished and lists the failed ones, and the command exits 1 at the end.
+with that key, only when the two differ. The training jobs
+(``sweep.label_budgets`` x ``sweep.modes`` x ``sweep.seeds``) are one Hydra
+multirun of ``wf-train`` (``sweep.py``), each job in a process of its own with a
+log of its own, launched by whichever Hydra launcher wf-run was given; a job
+that finds its run finished with the same key re-uses it. A failed job does
+not stop the others: the report covers the runs that finished and lists the
+failed ones, and the command exits 1 at the end.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ import os
 import time
 from types import ModuleType
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from workflow.artifacts import RunLayout, run_dir, stage_dir
 from workflow.caching import why_outdated
+from workflow import sweep
 from workflow.config import Config
-from workflow.processes import train_in_fresh_process
 
 log = logging.getLogger(__name__)
 
@@ -42,20 +44,23 @@ def bring_up_to_date(name: str, stage: ModuleType, config: Config, resolved: dic
     stage.run(config, resolved, stage_key=stage_key, **run_options)
 
 
-def training_jobs(cfg: DictConfig, config: Config) -> list[tuple[Config, dict]]:
-    """One (typed, resolved) config per label budget x mode x seed; run names follow ``trainer.run_name``."""
-    jobs = []
+def run_names(cfg: DictConfig, config: Config) -> list[str]:
+    """The run folder of every training job (label budget x mode x seed), as ``trainer.run_name`` names it."""
+    names = []
     for budget in config.sweep.label_budgets:
         for mode in config.sweep.modes:
             for seed in config.sweep.seeds:
                 job = copy.deepcopy(cfg)
                 job.embedding.mode, job.seed, job.trainer.label_budget = mode.value, seed, budget
-                jobs.append((OmegaConf.to_object(job), OmegaConf.to_container(job, resolve=True, enum_to_str=True)))
-    return jobs
+                names.append(job.trainer.run_name)
+    return names
 
 
-def run(cfg: DictConfig, config: Config, resolved: dict, log_file: str) -> int:
-    """The whole workflow for ``config.workdir``; the exit status (1 when a training job failed)."""
+def run(cfg: DictConfig, config: Config, resolved: dict, log_file: str, task_overrides: list[str], hydra_overrides: list[str]) -> int:
+    """The whole workflow for ``config.workdir``; the exit status (1 when a training job failed).
+
+    ``task_overrides`` and ``hydra_overrides``: wf-run's command line, which the training sweep inherits.
+    """
     from workflow.embeddings import stage as word2vec_stage
     from workflow.preprocess import stage as preprocess_stage
     from workflow.report import stage as report_stage
@@ -66,27 +71,27 @@ def run(cfg: DictConfig, config: Config, resolved: dict, log_file: str) -> int:
     if word2vec_stage.refresh_quality(config):
         log.info("word2vec: quality settings changed, quality.json re-evaluated (vectors kept)")
 
-    jobs = training_jobs(cfg, config)
-    failed = []
-    for number, (job, job_resolved) in enumerate(jobs, start=1):
-        name = job.trainer.run_name
-        job_log = os.path.join(os.path.dirname(log_file), f"{name}.log")
-        log.info("training %d/%d: %s (log: %s)", number, len(jobs), name, job_log)
-        exit_code = train_in_fresh_process(job, job_resolved, job_log)
-        if exit_code != 0:
-            failed.append({"run": name, "exit_code": exit_code, "log": job_log})
-            log.error("training %s failed (exit %d); its log: %s. The other jobs go on.", name, exit_code, job_log)
+    names = run_names(cfg, config)
+    sweep_dir = os.path.join(os.path.dirname(log_file), "train")
+    log.info("training %d job(s); their logs: %s/<run name>/%s", len(names), sweep_dir, sweep.JOB_LOG)
+    sweep.launch(config, task_overrides, hydra_overrides, sweep_dir, log_file)
+    finished, failed = [], []
+    for name in names:
+        folder = run_dir(config.workdir, name)
+        if os.path.exists(RunLayout(folder).metrics):
+            finished.append(folder)
+        else:
+            failed.append({"run": name, "log": sweep.job_log(sweep_dir, name)})
+            log.error("training %s did not finish; its log: %s", name, failed[-1]["log"])
 
-    finished = [run_dir(config.workdir, job.trainer.run_name) for job, _ in jobs]
-    finished = [folder for folder in finished if os.path.exists(RunLayout(folder).metrics)]
     report = os.path.join(stage_dir(config.workdir, "report"), "results.md")
     if finished:
         if not config.report.runs:  # report on this sweep's runs, not on everything in <workdir>/runs
             config.report.runs = finished
         report_stage.run(config, resolved, failed=failed)
-    log.info("workflow done in %.0f s: %d of %d training jobs finished", time.time() - started, len(finished), len(jobs))
+    log.info("workflow done in %.0f s: %d of %d training jobs finished", time.time() - started, len(finished), len(names))
     if finished:
         print(f"\nReport:      {report}\nTensorBoard: tensorboard --logdir {config.workdir}   (curves; projector: run report/projector)")
     for job in failed:
-        print(f"Failed:      {job['run']} (exit {job['exit_code']}): {job['log']}")
+        print(f"Failed:      {job['run']}: {job['log']}")
     return 1 if failed else 0

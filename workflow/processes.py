@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import sys
 
 from workflow.config import Config
@@ -27,11 +28,16 @@ def train_job(config: Config, resolved: dict) -> dict:
     return stage.run(config, resolved)
 
 
+class TrainingJobFailed(RuntimeError):
+    """A training job's process exited with a non-zero status (its log says why)."""
+
+
 def _child(config: Config, resolved: dict, log_file: str) -> None:
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT,
                         handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(log_file)], force=True)
     for noisy in QUIET_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    logging.getLogger(__name__).info("training %s in process %d", config.trainer.run_name, os.getpid())
     import_tensorflow_quietly(log_file)
     try:
         train_job(config, resolved)
@@ -46,7 +52,18 @@ def _child(config: Config, resolved: dict, log_file: str) -> None:
 
 def train_in_fresh_process(config: Config, resolved: dict, log_file: str) -> int:
     """Run one training job in a spawned process that logs to ``log_file`` (and stdout); its exit code."""
+    if multiprocessing.get_start_method(allow_none=True) not in (None, *multiprocessing.get_all_start_methods()):
+        # joblib's loky workers (hydra/launcher=joblib) set a start method of their own, which a spawned
+        # child is told to set too and cannot: it knows only the standard ones.
+        multiprocessing.set_start_method("spawn", force=True)
     process = multiprocessing.get_context("spawn").Process(target=_child, args=(config, resolved, log_file))
     process.start()
     process.join()
     return process.exitcode if process.exitcode >= 0 else 128 - process.exitcode  # killed by signal N: 128 + N, as a shell says
+
+
+def train_or_raise(config: Config, resolved: dict, log_file: str) -> None:
+    """:func:`train_in_fresh_process`; TrainingJobFailed when it does not exit 0."""
+    exit_code = train_in_fresh_process(config, resolved, log_file)
+    if exit_code != 0:
+        raise TrainingJobFailed(f"training {config.trainer.run_name} exited with status {exit_code}; its log: {log_file}")

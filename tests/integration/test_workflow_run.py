@@ -236,7 +236,9 @@ def current_dimension(workdir: Path) -> str:
     return f"word2vec.vector_size={read_json(str(workdir / 'word2vec' / 'manifest.json'))['outputs']['dim']}"
 
 
-def test_a_failed_training_job_does_not_stop_the_sweep(workflow_run, tmp_path):
+def test_the_sweep_through_hydras_joblib_launcher_matches_the_sequential_one_and_survives_a_failed_job(workflow_run, tmp_path):
+    """hydra/launcher=joblib, 2 jobs at a time: each job in a process of its own with a log of its own, a job that
+    fails does not stop the others, and a run equals the one the basic launcher trained (workflow_run)."""
     workdir, _ = workflow_run
     copy = tmp_path / "work"
     for stage in ("preprocess", "word2vec"):
@@ -245,17 +247,25 @@ def test_a_failed_training_job_does_not_stop_the_sweep(workflow_run, tmp_path):
         (copy / "runs" / run_name(mode)).mkdir(parents=True)
         (copy / "runs" / run_name(mode) / "identity.json").write_text("{")
     process = subprocess.run([sys.executable, "-c", "from workflow.cli import run_all; run_all()", f"workdir={copy}", "data=imdb",
-                              f"data.path={workdir.parent / 'synthetic.tar.gz'}", "preprocess.min_count=1", *SMALL, current_dimension(workdir), "trainer.epochs=1"],
+                              f"data.path={workdir.parent / 'synthetic.tar.gz'}", "preprocess.min_count=1", *SMALL, current_dimension(workdir),
+                              "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
     output = process.stdout + process.stderr
     assert process.returncode == 1, output[-3000:]
-    assert "word2vec: up to date" in output
-    assert os.path.exists(copy / "runs" / run_name("random") / "metrics.json"), "the job after the failed ones still ran"
+    assert "word2vec: up to date" in output and "Joblib.Parallel(n_jobs=2" in output
+    sequential = read_json(str(workdir / "runs" / run_name("random") / "metrics.json"))
+    parallel = read_json(str(copy / "runs" / run_name("random") / "metrics.json"))
+    assert parallel["identity"] == sequential["identity"] and parallel["test"] == sequential["test"]
     results = (copy / "report" / "results.md").read_text()
     assert re.search(r"\| random \| \d+ \| 1 \(0\) \|", results) and "## Failed runs" in results
-    for mode in ("frozen", "finetune"):
-        log = re.search(rf"Failed: +{run_name(mode)} \(exit 1\): (\S+)", output).group(1)
-        assert "JSONDecodeError" in Path(log).read_text() and f"`{log}`" in results
+    processes = set()
+    for mode in ("frozen", "finetune", "random"):
+        log = Path(re.search(r"their logs: (\S+)/<run name>", output).group(1)) / run_name(mode) / "train.log"
+        text = log.read_text()
+        processes.add(re.search(rf"training {run_name(mode)} in process (\d+)", text).group(1))
+        if mode != "random":
+            assert "JSONDecodeError" in text and f"`{log}`" in results and f"Failed:      {run_name(mode)}: {log}" in output
+    assert len(processes) == 3
 
 
 def test_a_label_budget_sweep_leads_the_report_with_accuracy_against_labelled_reviews(workflow_run):

@@ -81,8 +81,8 @@ def _failed(failed: list[dict]) -> list[str]:
     if not failed:
         return []
     lines = ["## Failed runs", "", "These training jobs did not finish; the tables above cover the others.", "",
-             "| run | exit status | log |", "|---|---|---|"]
-    lines += [f"| `{job['run']}` | {job['exit_code']} | `{job['log']}` |" for job in failed]
+             "| run | log |", "|---|---|"]
+    lines += [f"| `{job['run']}` | `{job['log']}` |" for job in failed]
     return lines + [""]
 
 

@@ -45,7 +45,7 @@ def same_vocabulary(runs: list[FinishedRun], vocab_sha256: str) -> list[Finished
 
 def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
     """The report over the finished runs of ``report.runs``; ``failed`` lists the sweep's jobs that did not finish
-    (``{"run", "exit_code", "log"}``), shown in results.md."""
+    (``{"run", "log"}``), shown in results.md."""
     started = time.time()
     paths = list(config.report.runs) or [os.path.join(config.workdir, "runs")]
     try:
