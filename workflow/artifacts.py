@@ -35,11 +35,12 @@ a finished run of another configuration moves to ``<workdir>/kept-runs/``)::
     export/serving/                        SavedModel: raw strings in (tokenizer + vocabulary inside), probability out
     metrics.json                           test accuracy, AUC, loss, epochs, wall time, examples/s, config
 
-Paths may be local or any filesystem Apache Beam knows (``gs://``...): Beam
-workers write through ``apache_beam.io.filesystems.FileSystems``. Later
-stages open these folders through each stage's reader
-(``PreprocessOutput``, ``Word2VecOutput``), which hands out only the files a
-manifest lists.
+The preprocessing folder may also be on an object store (``s3://``,
+``gs://``): Beam workers write through ``apache_beam.io.filesystems.FileSystems``,
+and publishing there deletes the old manifest, then every old object, then
+moves the new files, the manifest last (a store has no folder rename). Later
+stages open these folders through each stage's reader (``PreprocessOutput``,
+``Word2VecOutput``), which hands out only the files a manifest lists.
 """
 
 from __future__ import annotations
@@ -301,7 +302,9 @@ def staged_output(final_dir: str) -> Iterator[str]:
 
 def _remove_stale_staging(parent: str, name: str) -> None:
     """Remove what an interrupted earlier run left (one run per stage folder at a time)."""
-    if is_local(parent) and os.path.isdir(parent):
+    if not is_local(parent):
+        _delete_objects(matching_files(join(parent, f".{name}.staging-*", "**")))
+    elif os.path.isdir(parent):
         for entry in os.listdir(parent):
             if entry.startswith(f".{name}.staging-"):
                 shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
@@ -316,18 +319,26 @@ def _publish(staging: str, final_dir: str) -> None:
         os.replace(staging, final_dir)
         shutil.rmtree(trash, ignore_errors=True)
         return
-    # Object stores have no folder rename: drop the old manifest first, move the
-    # files, the manifest last, so the folder only looks finished at the end.
-    _delete(final_dir)
+    # Object stores have neither folders nor renames (a rename is a copy and a delete, object by
+    # object): the old manifest goes first, so the stage stops looking finished; then every object
+    # of the old run, so none is left to be globbed; then the new files; the manifest last.
+    manifest = join(final_dir, MANIFEST)
+    if FileSystems.exists(manifest):
+        FileSystems.delete([manifest])
+    _delete_objects(matching_files(join(final_dir, "**")))
     files = [path for path in matching_files(join(staging, "**")) if not path.endswith("/" + MANIFEST)]
-    targets = [final_dir + path[len(staging):] for path in files]
-    FileSystems.rename(files, targets)
-    FileSystems.rename([join(staging, MANIFEST)], [join(final_dir, MANIFEST)])
+    FileSystems.rename(files, [final_dir + path[len(staging):] for path in files])
+    FileSystems.rename([join(staging, MANIFEST)], [manifest])
     _delete(staging)
 
 
 def _delete(path: str) -> None:
     if is_local(path):
         shutil.rmtree(path, ignore_errors=True)
-    elif FileSystems.exists(path):
-        FileSystems.delete([path])
+    else:
+        _delete_objects(matching_files(join(path, "**")))
+
+
+def _delete_objects(paths: list[str]) -> None:
+    if paths:
+        FileSystems.delete(paths)

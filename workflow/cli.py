@@ -31,10 +31,15 @@ CONFIG_MODULE = "workflow.conf"
 CONFIG_PATH = f"pkg://{CONFIG_MODULE}"
 
 
-def run_stage(cfg: DictConfig, stage: Callable[[schema.Config, dict], object]) -> None:
-    """Validate ``cfg``, run ``stage``, exit 2 with one line on a user error; a stage that returns an int exits with it."""
+def run_stage(cfg: DictConfig, stage: Callable[[schema.Config, dict], object], command: str | None = None) -> None:
+    """Validate ``cfg``, run ``stage``, exit 2 with one line on a user error; a stage that returns an int exits with it.
+
+    ``command``: the command's name when it needs a local workdir (every one but wf-preprocess).
+    """
     try:
         schema.validate(cfg)
+        if command is not None:
+            schema.require_local_workdir(cfg.workdir, command)
         resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
         typed: schema.Config = OmegaConf.to_object(cfg)
         status = stage(typed, resolved)
@@ -61,7 +66,7 @@ def word2vec(cfg: DictConfig) -> None:
     """Stage 2: word vectors (trained or imported) -> embedding_matrix.npy, coverage, quality."""
     from workflow.embeddings import stage
 
-    run_stage(cfg, stage.run)
+    run_stage(cfg, stage.run, "wf-word2vec")
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
@@ -72,9 +77,9 @@ def train(cfg: DictConfig) -> None:
     import_tensorflow_quietly(job_log_file())
     if HydraConfig.initialized() and HydraConfig.get().mode is RunMode.MULTIRUN:
         # One job of a sweep: a failure is raised, not exited, so that Hydra records it and runs the other jobs.
-        run_stage(cfg, lambda config, resolved: processes.train_or_raise(config, resolved, job_log_file()))
+        run_stage(cfg, lambda config, resolved: processes.train_or_raise(config, resolved, job_log_file()), "wf-train")
     else:
-        run_stage(cfg, processes.train_job)
+        run_stage(cfg, processes.train_job, "wf-train")
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
@@ -83,7 +88,7 @@ def report(cfg: DictConfig) -> None:
     import_tensorflow_quietly(job_log_file())
     from workflow.report import stage
 
-    run_stage(cfg, stage.run)
+    run_stage(cfg, stage.run, "wf-report")
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
@@ -93,7 +98,7 @@ def run_all(cfg: DictConfig) -> None:
 
     import_tensorflow_quietly(job_log_file())  # the report needs it; its C++ start-up lines go to the log
     overrides = HydraConfig.get().overrides
-    run_stage(cfg, lambda config, resolved: orchestrate.run(cfg, config, resolved, job_log_file(), list(overrides.task), list(overrides.hydra)))
+    run_stage(cfg, lambda config, resolved: orchestrate.run(cfg, config, resolved, job_log_file(), list(overrides.task), list(overrides.hydra)), "wf-run")
 
 
 def compose(*overrides: str) -> DictConfig:

@@ -290,8 +290,21 @@ def label_budget_part(budget: Optional[int]) -> str:
     return "" if budget is None else f"-labels{budget}"
 
 
+def local_dir(workdir: str) -> str:
+    """``workdir`` itself, or ``outputs/<scheme>/<bucket>/<path>`` for an object-store workdir: Hydra's logs are local files."""
+    scheme, separator, rest = workdir.partition("://")
+    return os.path.join("outputs", scheme, rest.strip("/")) if separator else workdir
+
+
+def require_local_workdir(workdir: str, command: str) -> None:
+    """ConfigError unless ``workdir`` is a local path: only the Beam job (wf-preprocess) writes to an object store."""
+    _require("://" not in workdir, "workdir", workdir,
+             f"{command} needs a local workdir; only wf-preprocess writes to an object store (s3://, gs://). "
+             "Copy <workdir>/preprocess to a local workdir (e.g. aws s3 cp --recursive, gcloud storage cp -r) and run there")
+
+
 def register() -> None:
-    """Register the schema and the ``${sample_data:}``, ``${vectors_source:...}`` and ``${label_budget_part:...}`` resolvers (idempotent)."""
+    """Register the schema and the ``${sample_data:}``, ``${vectors_source:...}``, ``${label_budget_part:...}`` and ``${local_dir:...}`` resolvers (idempotent)."""
     ConfigStore.instance().store(name="schema", node=Config)
     if not OmegaConf.has_resolver("label_budget_part"):
         OmegaConf.register_new_resolver("label_budget_part", label_budget_part)
@@ -299,6 +312,8 @@ def register() -> None:
         OmegaConf.register_new_resolver("sample_data", sample_path)
     if not OmegaConf.has_resolver("vectors_source"):
         OmegaConf.register_new_resolver("vectors_source", vectors_source)
+    if not OmegaConf.has_resolver("local_dir"):
+        OmegaConf.register_new_resolver("local_dir", local_dir)
 
 
 def _require(condition: bool, key: str, value: Any, why: str) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
+from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.runners.runner import PipelineRunner
@@ -33,6 +34,15 @@ def option_flags(options: dict) -> list[str]:
         elif value not in (False, None):
             flags.append(f"--{key}={value}")
     return flags
+
+
+def use_filesystem_options(beam: BeamConfig) -> None:
+    """Give this process's Beam filesystems the pipeline options (an S3 endpoint, a GCS project...).
+
+    Beam's S3 filesystem will not even list a bucket without them, and the
+    stage touches its input and its workdir before a pipeline exists.
+    """
+    FileSystems.set_options(PipelineOptions(option_flags(dict(beam.options))))
 
 
 @contextlib.contextmanager

@@ -22,7 +22,7 @@ from workflow.caching import combined_digest, files_digest, section
 from workflow.config import Config, CorpusFormat
 from workflow.errors import EmptyCorpusError
 from workflow.preprocess.films import film_of_review
-from workflow.preprocess.options import pipeline_setup, runner_description
+from workflow.preprocess.options import pipeline_setup, runner_description, use_filesystem_options
 from workflow.preprocess.output import STAGE, PreprocessOutput
 from workflow.preprocess.pipeline import ALL_SPLITS, build_pipeline
 from workflow.preprocess.readers import input_files
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 def key(config: Config) -> dict:
     """What the preprocessing output depends on (see the module docstring)."""
+    use_filesystem_options(config.beam)
     inputs = [meta.path for meta in input_files(config.data)]
     return {
         "config": {
@@ -57,6 +58,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
     would drown the progress output); None leaves it on the terminal.
     """
     started = time.time()
+    use_filesystem_options(config.beam)
     stage_key = stage_key or key(config)
     inputs = stage_key["inputs"]
     final_dir = PreprocessOutput(config.workdir).layout.root
