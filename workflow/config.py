@@ -133,6 +133,8 @@ class PreprocessConfig:
     test_fraction: Optional[float] = None  # share of train carved out as test; None = auto (see carved_test_fraction())
     num_shards: int = 4
     read_parallelism: int = 2  # workers that each stream a (non-splittable) archive and keep 1/N of it
+    read_block_mb: float = 64.0  # an uncompressed JSONL or text file is read in blocks of this size, by many workers
+    redistribute: Optional[bool] = None  # reshuffle documents after the read; None = auto: on every runner but the FnApiRunner
 
 
 @dataclass
@@ -325,6 +327,7 @@ def validate(cfg: DictConfig) -> None:
     """Check what types cannot: ranges and cross-field rules. Raises ConfigError."""
     pre = cfg.preprocess
     _require(pre.min_count >= 1, "preprocess.min_count", pre.min_count, "must be >= 1")
+    _require(pre.read_block_mb > 0, "preprocess.read_block_mb", pre.read_block_mb, "must be > 0")
     _require(pre.max_size >= 3, "preprocess.max_size", pre.max_size, "must be >= 3 (<pad>, <unk> and one token)")
     _require(0 <= pre.validation_fraction < 1, "preprocess.validation_fraction", pre.validation_fraction, "must be in [0, 1)")
     carved = carved_test_fraction(cfg)

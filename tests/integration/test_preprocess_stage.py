@@ -224,6 +224,27 @@ def test_a_corpus_in_files_per_split_keeps_its_own_splits(make_config, tmp_path,
         run(make_config, f"data={file_format}", f"data.path={train}", f"data.splits.train={dev}")
 
 
+def test_a_jsonl_file_read_in_blocks_and_redistributed_writes_the_same_bytes(make_config, tmp_path):
+    """One file, 200-byte blocks read by any worker, documents reshuffled after the read: the same output, bad lines
+    rejected under their line numbers, and an unlabelled text file read the same way."""
+    lines = [json.dumps({"text": f"review {i} {'good' if i % 2 else 'bad'} " + "word " * (i % 7), "label": "pos" if i % 2 else "neg"})
+             for i in range(60)]
+    lines[10], lines[20] = "{not json", "[1, 2]"
+    corpus = tmp_path / "reviews.jsonl"
+    corpus.write_text("\n".join(lines[:30]) + "\n\n" + "\n".join(lines[30:]))  # a blank line, no final newline
+    extra = tmp_path / "unlabelled.txt"
+    extra.write_text("".join(f"an unlabelled line {i}\n" for i in range(40)))
+    common = ("data=jsonl", f"data.path={corpus}", f"data.unlabelled=[{extra}]", "preprocess.min_count=1")
+    whole = run(make_config, *common, f"workdir={tmp_path / 'whole'}")
+    blocks = run(make_config, *common, f"workdir={tmp_path / 'blocks'}", "preprocess.read_block_mb=0.0002", "preprocess.redistribute=true",
+                 "beam.running_mode=multi_processing", "beam.num_workers=2")
+    same_files(whole.root, blocks.root)
+    rejected = [json.loads(line) for path in matching_files(blocks.rejected_glob) for line in Path(path).read_text().splitlines()]
+    assert sorted(row["doc_id"] for row in rejected) == ["reviews.jsonl:11", "reviews.jsonl:21"]
+    stats = read_json(blocks.stats)["totals"]
+    assert stats["records_read"] == 60 + 40 and stats["records_rejected"] == 2
+
+
 def test_input_fingerprint_sees_an_edit_that_keeps_size_and_mtime(make_config, tmp_path):
     root = write_aclimdb_folder(tmp_path / "corpus", TINY_REVIEWS)
     config = typed(make_config(f"data.path={root}"))

@@ -2,10 +2,10 @@
 
 ::
 
-    RawRecord -> AssignSplit -> batches -> ParseBatch -+-> list[Document] -+-> Example shards (train/validation/test)
-                                                       |                   +-> corpus shards (train, unsup)
-                                                       +-> (split, SplitCounts) -> vocabulary, stats
-                                                       +-> Rejection -> rejected/*.jsonl
+    RawRecord -> AssignSplit -> batches -> (Reshuffle) -> ParseBatch -+-> list[Document] -+-> Example shards (train/validation/test)
+                                                                      |                   +-> corpus shards (train, unsup)
+                                                                      +-> (split, SplitCounts) -> vocabulary, stats
+                                                                      +-> Rejection -> rejected/*.jsonl
 
 Documents travel in batches of ``BATCH_SIZE``: Beam's per-element cost,
 not the work itself, is what dominates a pipeline of one element per
@@ -28,6 +28,7 @@ from workflow.errors import EmptyCorpusError
 from workflow.preprocess.counting import MergeSplitCounts, SplitCounts, build_vocabulary, render_vocabulary, split_summary
 from workflow.preprocess.examples import VarintTable, encode_example
 from workflow.preprocess.parse import COUNTS, REJECTED, ParseBatch
+from workflow.preprocess.options import FN_API_RUNNER
 from workflow.preprocess.readers import ReadCorpus
 from workflow.preprocess.records import Document, assign_split
 from workflow.preprocess.shards import TFRECORD, WriteSortedShards
@@ -126,15 +127,30 @@ class WriteSplitShards(beam.PTransform):
         return counts | "Counts" >> beam.Flatten()
 
 
+def redistributes(config: Config) -> bool:
+    """Whether documents are reshuffled after the read, so that parsing, tokenizing and counting use every worker.
+
+    Not in the in-process FnApiRunner (auto): its two workers already share
+    the read, and moving the raw text through its single driver costs more
+    than it gains (docs/results.md). A cluster reads on few workers (one a
+    CSV file, ``read_parallelism`` an archive) and parses on all of them.
+    """
+    if config.preprocess.redistribute is not None:
+        return config.preprocess.redistribute
+    return config.beam.runner != FN_API_RUNNER
+
+
 def build_pipeline(pipeline: beam.Pipeline, config: Config, layout: PreprocessLayout, films: dict[str, str]) -> None:
     """Add the whole preprocessing job to ``pipeline``, writing into ``layout``; ``films``: review -> film (films.py), or {}."""
     pre = config.preprocess
     batches = (
         pipeline
-        | "Read" >> ReadCorpus(config.data, pre.read_parallelism)
+        | "Read" >> ReadCorpus(config.data, pre.read_parallelism, max(1, int(pre.read_block_mb * 2**20)))
         | "AssignSplit" >> beam.Map(assign_split, carved_validation_fraction(config), carved_test_fraction(config), films)
         | "Batch" >> beam.BatchElements(min_batch_size=BATCH_SIZE, max_batch_size=BATCH_SIZE)
     )
+    if redistributes(config):
+        batches = batches | "Redistribute" >> beam.Reshuffle()
     parsed = batches | "Parse" >> beam.ParDo(ParseBatch(tokenizer_from(config), config.data.label_map)).with_outputs(
         REJECTED, COUNTS, main="documents"
     )

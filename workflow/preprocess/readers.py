@@ -30,6 +30,7 @@ from apache_beam.io.filesystems import FileSystems
 
 from workflow.config import CorpusFormat, DataConfig
 from workflow.errors import InputError
+from workflow.preprocess.line_blocks import ReadLineFiles
 from workflow.preprocess.records import RawRecord
 
 ACLIMDB_SPLITS = ("train", "test")
@@ -137,34 +138,17 @@ def is_archive(path: str) -> bool:
 # --------------------------------------------------------------------------- CSV / JSONL / text
 
 
-class _ReadRecordFile(beam.DoFn):
-    """One CSV, JSONL or text file (``.gz`` decompressed by extension) -> RawRecords."""
+class _FieldRecords:
+    """RawRecords of one split from CSV rows or JSON objects (``fields``: column -> value)."""
 
-    def __init__(self, data: DataConfig, file_format: CorpusFormat, split: str):
+    def __init__(self, data: DataConfig, split: str):
         self._data = data
-        self._format = file_format
         self._split = split
 
-    def process(self, path: str) -> Iterator[RawRecord]:
-        name = posixpath.basename(path)
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-            binary = gzip.GzipFile(fileobj=raw, mode="rb") if path.endswith(".gz") else raw
-            stream = io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape", newline="")
-            try:
-                if self._format is CorpusFormat.csv:
-                    yield from self._csv_records(path, name, stream)
-                elif self._format is CorpusFormat.jsonl:
-                    yield from self._jsonl_records(path, name, stream)
-                else:
-                    yield from self._text_records(path, name, stream)
-            except (OSError, EOFError, zlib.error, csv.Error) as error:
-                raise InputError(f"{path}: cannot read ({type(error).__name__}: {error})") from error
-
-    def _record(self, path: str, name: str, number: int, fields: dict) -> RawRecord:
-        """RawRecord from one CSV row or JSON object (``fields``: column -> value)."""
+    def record(self, path: str, number: int, fields: dict) -> RawRecord:
         data = self._data
+        name = posixpath.basename(path)
         doc_id = str(fields.get(data.id_field)) if data.id_field and fields.get(data.id_field) not in (None, "") else f"{name}:{number}"
-        source = f"{path}:{number}"
         text = fields.get(data.text_field)
         error = None
         if data.text_field not in fields:
@@ -176,14 +160,34 @@ class _ReadRecordFile(beam.DoFn):
         return RawRecord(
             doc_id=doc_id,
             split=self._split,
-            source=source,
+            source=f"{path}:{number}",
             text=text if error is None else None,
             label=None if label in (None, "") else str(label),
             rating=rating,
             error=error or rating_error,
         )
 
-    def _csv_records(self, path: str, name: str, stream: io.TextIOBase) -> Iterator[RawRecord]:
+    def rejected(self, path: str, number: int, reason: str) -> RawRecord:
+        return RawRecord(f"{posixpath.basename(path)}:{number}", self._split, f"{path}:{number}", None, None, 0, reason)
+
+
+class _ReadCsvFile(beam.DoFn):
+    """One CSV file (``.gz`` decompressed by extension) -> RawRecords. One reader a file: a quoted field may hold newlines."""
+
+    def __init__(self, data: DataConfig, split: str):
+        self._data = data
+        self._records = _FieldRecords(data, split)
+
+    def process(self, path: str) -> Iterator[RawRecord]:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
+            binary = gzip.GzipFile(fileobj=raw, mode="rb") if path.endswith(".gz") else raw
+            stream = io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape", newline="")
+            try:
+                yield from self._csv_records(path, stream)
+            except (OSError, EOFError, zlib.error, csv.Error) as error:
+                raise InputError(f"{path}: cannot read ({type(error).__name__}: {error})") from error
+
+    def _csv_records(self, path: str, stream: io.TextIOBase) -> Iterator[RawRecord]:
         """One record per row; a row the csv module cannot parse is a rejected record, and reading goes on."""
         csv.field_size_limit(CSV_FIELD_LIMIT)  # a review of any length is a field, not an error (the trainer truncates)
         reader = csv.DictReader(stream, delimiter=self._data.csv_delimiter)
@@ -199,29 +203,37 @@ class _ReadRecordFile(beam.DoFn):
             except StopIteration:
                 return
             except csv.Error as error:
-                yield RawRecord(f"{name}:{number}", self._split, f"{path}:{number}", None, None, 0, f"unreadable CSV row (line {reader.line_num}): {error}")
+                yield self._records.rejected(path, number, f"unreadable CSV row (line {reader.line_num}): {error}")
                 continue
             row.pop(None, None)  # surplus cells of a ragged row
-            yield self._record(path, name, number, row)
+            yield self._records.record(path, number, row)
 
-    def _jsonl_records(self, path: str, name: str, stream: io.TextIOBase) -> Iterator[RawRecord]:
-        for number, line in enumerate(stream, start=1):
-            if not line.strip():
-                continue
-            try:
-                fields = json.loads(line)
-            except json.JSONDecodeError as error:
-                fields, reason = {}, f"invalid JSON: {error.msg} at column {error.colno}"
-            else:
-                reason = None if isinstance(fields, dict) else "JSON line is not an object"
-            if reason:
-                yield RawRecord(f"{name}:{number}", self._split, f"{path}:{number}", None, None, 0, reason)
-            else:
-                yield self._record(path, name, number, fields)
 
-    def _text_records(self, path: str, name: str, stream: io.TextIOBase) -> Iterator[RawRecord]:
-        for number, line in enumerate(stream, start=1):
-            yield RawRecord(f"{name}:{number}", self._split, f"{path}:{number}", line.rstrip("\r\n"), None, 0)
+class _ParseLines(beam.DoFn):
+    """``(path, line number, line bytes)`` of a JSONL or text file -> RawRecords (line_blocks.py reads the lines)."""
+
+    def __init__(self, data: DataConfig, file_format: CorpusFormat, split: str):
+        self._format = file_format
+        self._split = split
+        self._records = _FieldRecords(data, split)
+
+    def process(self, numbered_line: tuple[str, int, bytes]) -> Iterator[RawRecord]:
+        path, number, data = numbered_line
+        line = _decode(data).rstrip("\r\n")
+        if self._format is CorpusFormat.text:
+            yield RawRecord(f"{posixpath.basename(path)}:{number}", self._split, f"{path}:{number}", line, None, 0)
+            return
+        if not line.strip():
+            return
+        try:
+            fields = json.loads(line)
+        except json.JSONDecodeError as error:
+            yield self._records.rejected(path, number, f"invalid JSON: {error.msg} at column {error.colno}")
+            return
+        if not isinstance(fields, dict):
+            yield self._records.rejected(path, number, "JSON line is not an object")
+        else:
+            yield self._records.record(path, number, fields)
 
 
 def _rating(value: object) -> tuple[int, Optional[str]]:
@@ -268,31 +280,49 @@ def input_files(data: DataConfig) -> list[FileMetadata]:
 
 
 class ReadCorpus(beam.PTransform):
-    """All documents of the configured corpus (+ extra unlabelled text) as RawRecords."""
+    """All documents of the configured corpus (+ extra unlabelled text) as RawRecords.
 
-    def __init__(self, data: DataConfig, parallelism: int):
+    Each source spreads what is cheap to move (paths, archive parts, byte
+    ranges of a large file), never the documents, so reading and parsing are
+    shared among the workers.
+    """
+
+    def __init__(self, data: DataConfig, parallelism: int, block_bytes: int):
         super().__init__()
         self._data = data
         self._parallelism = parallelism
+        self._block_bytes = block_bytes
 
     def expand(self, pipeline: beam.Pipeline) -> beam.PCollection[RawRecord]:
         data = self._data
-        sources = [self._main_source(pipeline, data, self._parallelism)]
-        for index, pattern in enumerate(data.unlabelled):
-            sources.append(
-                pipeline
-                | f"Unlabelled{index}Files" >> beam.Create(matched_paths(pattern))
-                | f"SpreadUnlabelled{index}" >> beam.Reshuffle()
-                | f"ReadUnlabelled{index}" >> beam.ParDo(_ReadRecordFile(data, CorpusFormat.text, "unsup"))
-            )
+        if data.format is CorpusFormat.aclimdb:
+            sources = [self._aclimdb(pipeline, data, self._parallelism)]
+        else:
+            by_split = {data.split.value: data.path, **data.splits.given()}
+            sources = [self._files(pipeline, f"Split {split}", pattern, data.format, split) for split, pattern in by_split.items()]
+        sources += [self._files(pipeline, f"Unlabelled{index}", pattern, CorpusFormat.text, "unsup")
+                    for index, pattern in enumerate(data.unlabelled)]
         return sources | "AllSources" >> beam.Flatten()
 
+    def _files(self, pipeline: beam.Pipeline, label: str, pattern: str, fmt: CorpusFormat, split: str) -> beam.PCollection[RawRecord]:
+        """CSV: one reader a file. JSONL and text: blocks of ``block_bytes``, many readers a file (line_blocks.py)."""
+        if fmt is CorpusFormat.csv:
+            return (
+                pipeline
+                | f"{label} files" >> beam.Create(matched_paths(pattern))
+                | f"{label} spread files" >> beam.Reshuffle()
+                | f"{label} read CSV" >> beam.ParDo(_ReadCsvFile(self._data, split))
+            )
+        files = [(meta.path, meta.size_in_bytes) for meta in _match(pattern)]
+        return (
+            pipeline
+            | f"{label} lines" >> ReadLineFiles(files, self._block_bytes)
+            | f"{label} parse lines" >> beam.ParDo(_ParseLines(self._data, fmt, split))
+        )
+
     @staticmethod
-    def _main_source(pipeline: beam.Pipeline, data: DataConfig, parallelism: int) -> beam.PCollection[RawRecord]:
-        # Each source reshuffles what is cheap to move (paths, archive parts),
-        # never the documents, so reading and parsing spread over the workers.
-        fmt = data.format
-        if fmt is CorpusFormat.aclimdb and is_archive(data.path):
+    def _aclimdb(pipeline: beam.Pipeline, data: DataConfig, parallelism: int) -> beam.PCollection[RawRecord]:
+        if is_archive(data.path):
             parts = [(path, part, parallelism) for path in matched_paths(data.path) for part in range(parallelism)]
             return (
                 pipeline
@@ -300,21 +330,11 @@ class ReadCorpus(beam.PTransform):
                 | "SpreadParts" >> beam.Reshuffle()
                 | "ReadArchive" >> beam.ParDo(_ReadAclImdbArchivePart())
             )
-        if fmt is CorpusFormat.aclimdb:
-            return (
-                pipeline
-                | "ReviewPatterns" >> beam.Create(aclimdb_folder_patterns(data.path))
-                | "MatchReviews" >> fileio.MatchAll(empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
-                | "SpreadReviews" >> beam.Reshuffle()
-                | "OpenReviews" >> fileio.ReadMatches()
-                | "ReadReviews" >> beam.ParDo(_ReadAclImdbFile())
-            )
-        by_split = {data.split.value: data.path, **data.splits.given()}
-        return [
+        return (
             pipeline
-            | f"SourceFiles {split}" >> beam.Create(matched_paths(pattern))
-            | f"SpreadFiles {split}" >> beam.Reshuffle()
-            | f"ReadSourceFiles {split}" >> beam.ParDo(_ReadRecordFile(data, fmt, split))
-            for split, pattern in by_split.items()
-        ] | "AllSplitFiles" >> beam.Flatten()
-
+            | "ReviewPatterns" >> beam.Create(aclimdb_folder_patterns(data.path))
+            | "MatchReviews" >> fileio.MatchAll(empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
+            | "SpreadReviews" >> beam.Reshuffle()
+            | "OpenReviews" >> fileio.ReadMatches()
+            | "ReadReviews" >> beam.ParDo(_ReadAclImdbFile())
+        )

@@ -3,8 +3,8 @@
 Its cache key (:func:`key`) is what the output depends on: the ``data`` and
 ``preprocess`` config sections (less the data set's display name and the read
 parallelism, which the sorted shard writer makes irrelevant) and a content
-digest of every input file. The Beam runner and its options are not in it:
-every runner writes the same bytes.
+digest of every input file. The Beam runner, its options and how the input
+is spread over workers are not in it: every runner writes the same bytes.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def key(config: Config) -> dict:
     return {
         "config": {
             "data": section(config.data, without=("name",)),
-            "preprocess": section(config.preprocess, without=("read_parallelism",)),
+            "preprocess": section(config.preprocess, without=("read_parallelism", "read_block_mb", "redistribute")),
         },
         "inputs": files_digest(inputs),
     }

@@ -1,0 +1,107 @@
+"""Large JSONL and text files read in byte ranges by many workers, every line still numbered as in its file.
+
+As in Beam's ``ReadFromText``, an uncompressed file is cut into blocks of
+``block_bytes`` and a line belongs to the block its first byte lies in, so a
+single large file is read by as many workers as it has blocks and no worker
+holds more than one line at a time. Unlike ``ReadFromText``, each line keeps
+its number: a record without an id is named ``<file>:<line>``, whichever
+worker read it. A first pass counts the newlines of every block but the last
+of each file (``bytes.count``, at disk speed); the sums of the blocks before
+give each block the number of its first line. A compressed file (``.gz``)
+cannot be entered in the middle and is one block. Lines end at ``\\n`` only
+(``\\r\\n`` too, since the ``\\r`` is stripped later), as JSON Lines defines.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Iterator, Optional
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from workflow.errors import InputError
+
+Block = tuple[str, int, Optional[int]]  # path, first byte, end byte (None: to the end of the file)
+COUNT_CHUNK = 8 << 20
+
+
+def file_blocks(path: str, size: int, block_bytes: int) -> list[Block]:
+    """The blocks of one file: ``[(path, 0, b), (path, b, 2b), ..., (path, kb, None)]``; one block when compressed."""
+    if CompressionTypes.detect_compression_type(path) is not CompressionTypes.UNCOMPRESSED or size <= block_bytes:
+        return [(path, 0, None)]
+    starts = range(0, size, block_bytes)
+    return [(path, start, start + block_bytes) for start in starts[:-1]] + [(path, starts[-1], None)]
+
+
+def count_newlines(block: Block) -> tuple[str, tuple[int, int]]:
+    """``(path, (start, newlines in [start, end)))`` of a block that has an end."""
+    path, start, end = block
+    count = 0
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        handle.seek(start)
+        left = end - start
+        while left > 0:
+            chunk = handle.read(min(COUNT_CHUNK, left))
+            if not chunk:
+                break
+            count += chunk.count(b"\n")
+            left -= len(chunk)
+    return path, (start, count)
+
+
+def numbered(block: Block, counts: dict[str, list[tuple[int, int]]]) -> tuple[Block, int]:
+    """``(block, newlines before it in its file)``, from the counts of every earlier block."""
+    path, start, _ = block
+    return block, sum(count for other, count in counts[path] if other < start)
+
+
+def read_block(block_and_newlines: tuple[Block, int]) -> Iterator[tuple[str, int, bytes]]:
+    """``(path, line number, line bytes)`` of every line that starts in the block."""
+    (path, start, end), newlines_before = block_and_newlines
+    try:
+        yield from _lines(path, start, end, newlines_before)
+    except (OSError, EOFError, zlib.error) as error:
+        raise InputError(f"{path}: cannot read ({type(error).__name__}: {error})") from error
+
+
+def _lines(path: str, start: int, end: Optional[int], newlines_before: int) -> Iterator[tuple[str, int, bytes]]:
+    number = newlines_before + 1  # of the line that starts right after the newlines before ``start``
+    with FileSystems.open(path) as handle:  # compression detected from the name: a .gz file is a single block from 0
+        position = start
+        if start > 0:
+            handle.seek(start - 1)
+            if handle.read(1) != b"\n":  # ``start`` is inside a line that the previous block reads
+                position += len(handle.readline())
+                number += 1
+        while end is None or position < end:
+            line = handle.readline()
+            if not line:
+                return
+            yield path, number, line
+            position += len(line)
+            number += 1
+
+
+class ReadLineFiles(beam.PTransform):
+    """Paths of JSONL or text files -> ``(path, line number, line bytes)``, read in blocks by many workers."""
+
+    def __init__(self, files: list[tuple[str, int]], block_bytes: int):
+        super().__init__()
+        self._blocks = [block for path, size in files for block in file_blocks(path, size, block_bytes)]
+
+    def expand(self, pipeline: beam.Pipeline) -> beam.PCollection:
+        blocks = pipeline | "Blocks" >> beam.Create(self._blocks)
+        counts = (
+            blocks
+            | "BlocksWithAnEnd" >> beam.Filter(lambda block: block[2] is not None)
+            | "SpreadCounts" >> beam.Reshuffle()
+            | "CountNewlines" >> beam.Map(count_newlines)
+        )
+        return (
+            blocks
+            | "NumberBlocks" >> beam.Map(numbered, beam.pvalue.AsMultiMap(counts))
+            | "SpreadBlocks" >> beam.Reshuffle()
+            | "ReadBlocks" >> beam.FlatMap(read_block)
+        )
