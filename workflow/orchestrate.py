@@ -74,7 +74,9 @@ def run(cfg: DictConfig, config: Config, resolved: dict, log_file: str, task_ove
     names = run_names(cfg, config)
     sweep_dir = os.path.join(os.path.dirname(log_file), "train")
     log.info("training %d job(s); their logs: %s/<run name>/%s", len(names), sweep_dir, sweep.JOB_LOG)
-    sweep.launch(config, task_overrides, hydra_overrides, sweep_dir, log_file)
+    status = sweep.launch(config, task_overrides, hydra_overrides, sweep_dir, log_file)
+    if status != 0:
+        log.error("the training sweep exited with status %d; Hydra's account of it: %s", status, log_file)
     finished, failed = [], []
     for name in names:
         folder = run_dir(config.workdir, name)
