@@ -287,7 +287,7 @@ class ReadCorpus(beam.PTransform):
     shared among the workers.
     """
 
-    def __init__(self, data: DataConfig, parallelism: int, block_bytes: int):
+    def __init__(self, data: DataConfig, parallelism: int, block_bytes: int = 64 << 20):
         super().__init__()
         self._data = data
         self._parallelism = parallelism
