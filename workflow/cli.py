@@ -31,15 +31,19 @@ CONFIG_MODULE = "workflow.conf"
 CONFIG_PATH = f"pkg://{CONFIG_MODULE}"
 
 
-def run_stage(cfg: DictConfig, stage: Callable[[schema.Config, dict], object], command: str | None = None) -> None:
+def run_stage(cfg: DictConfig, stage: Callable[[schema.Config, dict], object], command: str | None = None,
+              tensorflow: bool = False) -> None:
     """Validate ``cfg``, run ``stage``, exit 2 with one line on a user error; a stage that returns an int exits with it.
 
     ``command``: the command's name when it needs a local workdir (every one but wf-preprocess).
+    ``tensorflow``: import TensorFlow (quietly) once the config is valid, so a bad config fails at once.
     """
     try:
         schema.validate(cfg)
         if command is not None:
             schema.require_local_workdir(cfg.workdir, command)
+        if tensorflow:
+            import_tensorflow_quietly(job_log_file())
         resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
         typed: schema.Config = OmegaConf.to_object(cfg)
         status = stage(typed, resolved)
@@ -74,21 +78,20 @@ def train(cfg: DictConfig) -> None:
     """Stage 3: the Keras Embedding classifier (frozen / finetune / random) under tf.distribute."""
     from workflow import processes
 
-    import_tensorflow_quietly(job_log_file())
     if HydraConfig.initialized() and HydraConfig.get().mode is RunMode.MULTIRUN:
-        # One job of a sweep: a failure is raised, not exited, so that Hydra records it and runs the other jobs.
+        # One job of a sweep, trained in a process of its own (this one needs no TensorFlow): a failure is
+        # raised, not exited, so that Hydra records it and runs the other jobs.
         run_stage(cfg, lambda config, resolved: processes.train_or_raise(config, resolved, job_log_file()), "wf-train")
     else:
-        run_stage(cfg, processes.train_job, "wf-train")
+        run_stage(cfg, processes.train_job, "wf-train", tensorflow=True)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
 def report(cfg: DictConfig) -> None:
     """Stage 4: results.md/.csv, figures, TensorBoard projector and insight over finished runs."""
-    import_tensorflow_quietly(job_log_file())
     from workflow.report import stage
 
-    run_stage(cfg, stage.run, "wf-report")
+    run_stage(cfg, stage.run, "wf-report", tensorflow=True)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
@@ -96,9 +99,9 @@ def run_all(cfg: DictConfig) -> None:
     """The whole workflow: preprocess -> word2vec -> train (a Hydra multirun over the sweep) -> report, skipping what is up to date."""
     from workflow import orchestrate
 
-    import_tensorflow_quietly(job_log_file())  # the report needs it; its C++ start-up lines go to the log
     overrides = HydraConfig.get().overrides
-    run_stage(cfg, lambda config, resolved: orchestrate.run(cfg, config, resolved, job_log_file(), list(overrides.task), list(overrides.hydra)), "wf-run")
+    run_stage(cfg, lambda config, resolved: orchestrate.run(cfg, config, resolved, job_log_file(), list(overrides.task), list(overrides.hydra)),
+              "wf-run", tensorflow=True)  # the report needs it; its C++ start-up lines go to the log
 
 
 def compose(*overrides: str) -> DictConfig:
