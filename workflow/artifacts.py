@@ -14,7 +14,8 @@ Layout of ``<workdir>/preprocess/``::
     rejected/rejected-NNNNN.jsonl          one JSON object a rejected record: source, doc_id, split, reason
     manifest.json                          cache key, every file above with its SHA-256, counts, durations (written last)
 
-Layout of ``<workdir>/word2vec/``::
+Layout of ``<workdir>/word2vec/`` (vectors trained on the corpus; an imported
+file's are in ``<workdir>/imported/<file name>/``, the same files)::
 
     vectors.bin                            the word vectors, word2vec binary format (no pickle)
     embedding_matrix.npy                   float32 (vocabulary size, dim); row i = vector of id i

@@ -41,6 +41,7 @@ class SourceSplit(enum.Enum):
 
 
 class VectorsFormat(enum.Enum):
+    auto = "auto"  # word2vec_binary for .bin; else word2vec_text when the first line is "count dim"; else glove
     word2vec_text = "word2vec_text"
     word2vec_binary = "word2vec_binary"
     glove = "glove"  # word2vec text without the header line
@@ -165,7 +166,7 @@ class Word2VecConfig:
 class EmbeddingConfig:
     mode: EmbeddingMode = EmbeddingMode.finetune
     vectors: Optional[str] = None  # None: train word2vec on the corpus; else a file to import
-    vectors_format: VectorsFormat = VectorsFormat.word2vec_text
+    vectors_format: VectorsFormat = VectorsFormat.auto
 
 
 @dataclass
@@ -210,11 +211,12 @@ class StrategyConfig:
 
 @dataclass
 class SweepConfig:
-    """What ``wf-run`` trains after preprocessing and word2vec: every mode x every seed x every label budget."""
+    """What ``wf-run`` trains after preprocessing and word2vec: every vector source x label budget x mode x seed."""
 
     modes: List[EmbeddingMode] = field(default_factory=lambda: [EmbeddingMode.frozen, EmbeddingMode.finetune, EmbeddingMode.random])
     seeds: List[int] = field(default_factory=lambda: [0])
     label_budgets: List[Optional[int]] = field(default_factory=lambda: [None])  # labelled training reviews; null = all
+    vectors: Optional[List[Optional[str]]] = None  # vector sources to compare (null in the list: word2vec); null = embedding.vectors
 
 
 @dataclass
@@ -372,6 +374,11 @@ def validate(cfg: DictConfig) -> None:
              OmegaConf.to_container(cfg.sweep), "needs at least one mode, one seed and one label budget")
     for budget in cfg.sweep.label_budgets:
         _require(budget is None or budget >= 1, "sweep.label_budgets", list(cfg.sweep.label_budgets), "must be counts >= 1 (or null: all)")
+    if cfg.sweep.vectors is not None:
+        sources = list(cfg.sweep.vectors)
+        names = [vectors_source(source) for source in sources]
+        _require(len(sources) > 0 and len(set(names)) == len(names), "sweep.vectors", sources,
+                 "must list at least one source, each with its own file name (null: word2vec on the corpus)")
     for key in ("projector_tokens", "neighbours", "example_tokens"):
         _require(cfg.report[key] >= 1, f"report.{key}", cfg.report[key], "must be >= 1")
     _require(cfg.strategy.logical_devices >= 0, "strategy.logical_devices", cfg.strategy.logical_devices, "must be >= 0")

@@ -2,9 +2,10 @@
 
 The orchestrator knows no stage's rules: it asks each stage for its cache
 key (``stage.key(config)``, declared beside the stage's code) and for the key
-its manifest recorded (``stage.recorded_key(workdir)``), and runs the stage,
-with that key, only when the two differ. The training jobs
-(``sweep.label_budgets`` x ``sweep.modes`` x ``sweep.seeds``) are one Hydra
+its manifest recorded (``stage.recorded_key(config)``), and runs the stage,
+with that key, only when the two differ; the embedding stage once per vector
+source (``sweep.vectors``, or ``embedding.vectors``). The training jobs
+(sources x ``sweep.label_budgets`` x ``sweep.modes`` x ``sweep.seeds``) are one Hydra
 multirun of ``wf-train`` (``sweep.py``), each job in a process of its own with a
 log of its own, launched by whichever Hydra launcher wf-run was given; a job
 that finds its run finished with the same key re-uses it. A failed job does
@@ -36,7 +37,7 @@ def bring_up_to_date(name: str, stage: ModuleType, config: Config, resolved: dic
     The key is computed once (it hashes every input file) and handed to the run.
     """
     stage_key = stage.key(config)
-    why = why_outdated(stage.recorded_key(config.workdir), stage_key)
+    why = why_outdated(stage.recorded_key(config), stage_key)
     if why is None:
         log.info("%s: up to date (its manifest records this key), skipped", name)
         return
@@ -44,15 +45,23 @@ def bring_up_to_date(name: str, stage: ModuleType, config: Config, resolved: dic
     stage.run(config, resolved, stage_key=stage_key, **run_options)
 
 
+def with_vectors(config: Config, vectors: str | None) -> Config:
+    """``config`` with ``embedding.vectors`` set to one of the sweep's sources."""
+    one = copy.deepcopy(config)
+    one.embedding.vectors = vectors
+    return one
+
+
 def run_names(cfg: DictConfig, config: Config) -> list[str]:
-    """The run folder of every training job (label budget x mode x seed), as ``trainer.run_name`` names it."""
+    """The run folder of every training job (source x label budget x mode x seed), as ``trainer.run_name`` names it."""
     names = []
-    for budget in config.sweep.label_budgets:
-        for mode in config.sweep.modes:
-            for seed in config.sweep.seeds:
-                job = copy.deepcopy(cfg)
-                job.embedding.mode, job.seed, job.trainer.label_budget = mode.value, seed, budget
-                names.append(job.trainer.run_name)
+    for vectors in sweep.vector_sources(config):
+        for budget in config.sweep.label_budgets:
+            for mode in config.sweep.modes:
+                for seed in config.sweep.seeds:
+                    job = copy.deepcopy(cfg)
+                    job.embedding.vectors, job.embedding.mode, job.seed, job.trainer.label_budget = vectors, mode.value, seed, budget
+                    names.append(job.trainer.run_name)
     return names
 
 
@@ -67,9 +76,12 @@ def run(cfg: DictConfig, config: Config, resolved: dict, log_file: str, task_ove
 
     started = time.time()
     bring_up_to_date("preprocess", preprocess_stage, config, resolved, log_file=log_file)
-    bring_up_to_date("word2vec", word2vec_stage, config, resolved)
-    if word2vec_stage.refresh_quality(config):
-        log.info("word2vec: quality settings changed, quality.json re-evaluated (vectors kept)")
+    for vectors in sweep.vector_sources(config):
+        source = with_vectors(config, vectors)
+        name = "word2vec" if vectors is None else f"vectors {vectors}"
+        bring_up_to_date(name, word2vec_stage, source, resolved)
+        if word2vec_stage.refresh_quality(source):
+            log.info("%s: quality settings changed, quality.json re-evaluated (vectors kept)", name)
 
     names = run_names(cfg, config)
     sweep_dir = os.path.join(os.path.dirname(log_file), "train")

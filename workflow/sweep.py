@@ -1,8 +1,9 @@
 """wf-run's training sweep: one Hydra multirun of ``wf-train``, so Hydra's launcher plugins distribute it.
 
-``sweep.label_budgets x sweep.modes x sweep.seeds`` becomes::
+``sweep.vectors x sweep.label_budgets x sweep.modes x sweep.seeds`` becomes::
 
-    wf-train -m <wf-run's other overrides> trainer.label_budget=null,250 embedding.mode=frozen,finetune,random seed=0,1,2
+    wf-train -m <wf-run's other overrides> embedding.vectors=null,'/data/glove.txt' trainer.label_budget=null,250 \
+        embedding.mode=frozen,finetune,random seed=0,1,2
 
 in a child process. A launcher chosen for wf-run (``hydra/launcher=joblib``,
 ``hydra/launcher=submitit_slurm``, with its ``hydra.launcher.*`` settings) is
@@ -25,17 +26,30 @@ from workflow.config import Config
 log = logging.getLogger(__name__)
 
 # wf-run overrides that the sweep itself sets, per job.
-SWEPT = ("sweep.", "sweep=", "seed=", "embedding.mode=", "trainer.label_budget=")
+SWEPT = ("sweep.", "sweep=", "seed=", "embedding.mode=", "trainer.label_budget=", "embedding.vectors=")
 LAUNCHER = ("hydra/launcher=", "hydra.launcher.")
 JOB_LOG = "train.log"
 
 
+def vector_sources(config: Config) -> list[str | None]:
+    """The vector sources the sweep compares: ``sweep.vectors``, or ``embedding.vectors`` alone (None: word2vec on the corpus)."""
+    return list(config.sweep.vectors) if config.sweep.vectors is not None else [config.embedding.vectors]
+
+
+def _quoted(path: str | None) -> str:
+    """A source as a Hydra override value: null, or the path quoted (commas, spaces and '=' stay part of it)."""
+    if path is None:
+        return "null"
+    return "'" + path.replace("'", "\\'") + "'"
+
+
 def sweep_overrides(config: Config) -> list[str]:
-    """``trainer.label_budget=...``, ``embedding.mode=...``, ``seed=...``: in this order, the order of the jobs."""
+    """``embedding.vectors=...``, ``trainer.label_budget=...``, ``embedding.mode=...``, ``seed=...``: in this order, the order of the jobs."""
+    sources = ",".join(_quoted(path) for path in vector_sources(config))
     budgets = ",".join("null" if budget is None else str(budget) for budget in config.sweep.label_budgets)
     modes = ",".join(mode.value for mode in config.sweep.modes)
     seeds = ",".join(str(seed) for seed in config.sweep.seeds)
-    return [f"trainer.label_budget={budgets}", f"embedding.mode={modes}", f"seed={seeds}"]
+    return [f"embedding.vectors={sources}", f"trainer.label_budget={budgets}", f"embedding.mode={modes}", f"seed={seeds}"]
 
 
 def multirun_arguments(config: Config, task_overrides: list[str], hydra_overrides: list[str], sweep_dir: str) -> list[str]:

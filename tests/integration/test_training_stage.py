@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import keras
@@ -177,8 +178,17 @@ def test_matrix_of_another_vocabulary_is_refused(workdir, tmp_path):
 
 @pytest.mark.parametrize("mode", ["finetune", "random"])
 def test_a_matrix_from_another_vector_source_than_the_config_names_is_refused(workdir, mode):
-    with pytest.raises(ContractError, match=r"holds vectors from word2vec trained on the corpus, but embedding.vectors='/v/glove.txt'"):
-        train(workdir, f"embedding={mode}", "embedding.vectors=/v/glove.txt", "trainer.run_name=other-source")
+    """Each source has its folder (imported/<file name>); two files of one name share it, and the folder says which it holds."""
+    with pytest.raises(ContractError, match=r"no finished stage in .*imported/glove .*run wf-word2vec first"):
+        train(workdir, f"embedding={mode}", "embedding.vectors=/v/glove.txt", "trainer.run_name=no-source")
+    folder = workdir / "imported" / "other"
+    if not folder.exists():
+        shutil.copytree(workdir / "word2vec", folder)
+        manifest = json.loads((folder / "manifest.json").read_text())
+        manifest["inputs"]["vectors"] = {"kind": "import", "path": "/elsewhere/other.txt"}
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(ContractError, match=r"holds vectors from /elsewhere/other.txt, but embedding.vectors='/v/other.txt'"):
+        train(workdir, f"embedding={mode}", "embedding.vectors=/v/other.txt", "trainer.run_name=other-source")
 
 
 def test_lazy_and_dense_updates_learn_alike_and_lazy_leaves_rows_no_batch_used(workdir):

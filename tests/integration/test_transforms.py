@@ -119,3 +119,27 @@ def test_read_jsonl_glob_with_bad_lines_and_extra_text(tmp_path, make_config):
                 ]
             ),
         )
+
+
+def test_every_source_is_read_by_one_stage_after_a_flatten_of_small_tasks(tmp_path, make_config):
+    """A Flatten of several stages' large outputs loses elements in Beam 2.77's multi-worker FnApiRunner
+    (benchmarks/beam_flatten_loss.py): ReadCorpus flattens only read tasks, and one stage reads them all."""
+    for name in ("train.jsonl", "test.jsonl"):
+        (tmp_path / name).write_text(json.dumps({"text": "good", "label": 1}) + "\n")
+    (tmp_path / "extra.txt").write_text("first doc\n")
+    data = typed(make_config("data=jsonl", f"data.path={tmp_path}/train.jsonl", f"data.splits.test={tmp_path}/test.jsonl",
+                             f"data.unlabelled=[{tmp_path}/extra.txt]")).data
+    pipeline = make_pipeline()
+    records = pipeline | ReadCorpus(data, parallelism=2)
+    flattens = []
+
+    class Flattens(beam.pipeline.PipelineVisitor):
+        def visit_transform(self, node):
+            if isinstance(node.transform, beam.Flatten):
+                flattens.append(node)
+
+    pipeline.visit(Flattens())
+    assert [node.full_label for node in flattens] == ["ReadCorpus/AllTasks"]
+    assert records.producer.full_label == "ReadCorpus/ReadTasks"
+    assert_that(records | beam.Map(lambda r: (r.doc_id, r.split)), equal_to([("train.jsonl:1", "train"), ("test.jsonl:1", "test"), ("extra.txt:1", "unsup")]))
+    pipeline.run().wait_until_finish()

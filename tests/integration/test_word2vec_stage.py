@@ -98,20 +98,23 @@ def write_vectors(path: Path, words: dict[str, list[float]], fmt: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize("fmt", ["word2vec_text", "word2vec_binary", "glove"])
-def test_imported_vectors_fill_their_rows_and_oov_rows_stay_within_their_spread(prepared, tmp_path, fmt):
+@pytest.mark.parametrize("fmt, name", [("word2vec_text", "w2v.txt"), ("word2vec_binary", "w2v.bin"), ("glove", "glove.6B.3d.txt")])
+def test_imported_vectors_fill_their_rows_and_oov_rows_stay_within_their_spread(prepared, tmp_path, fmt, name):
+    """Each format, told from the file (vectors_format=auto), into imported/<file name>/ beside word2vec/."""
     rng = np.random.default_rng(1)
     known = {word: list(rng.normal(0, 0.5, 3)) for word in ["alpha", "beta", "sky", "notinvocab"]}
-    path = write_vectors(tmp_path / f"vectors.{fmt}", known, fmt)
-    config = prepared(f"embedding.vectors={path}", f"embedding.vectors_format={fmt}")
+    path = write_vectors(tmp_path / name, known, fmt)
+    config = prepared(f"embedding.vectors={path}", "embedding.vectors_format=auto")
     manifest = word2vec_stage.run(config, {})
     vocabulary = read_vocab(os.path.join(config.workdir, "preprocess", "vocab.tsv"))
     ids = {token: index for index, (token, _) in enumerate(vocabulary)}
-    matrix = np.load(Word2VecLayout(os.path.join(config.workdir, "word2vec")).matrix)
+    layout = Word2VecOutput(config.workdir, str(path)).layout
+    assert layout.root == os.path.join(config.workdir, "imported", name.removesuffix(".txt").removesuffix(".bin"))
+    matrix = np.load(layout.matrix)
     for word in ["alpha", "beta", "sky"]:
         np.testing.assert_allclose(matrix[ids[word]], known[word], rtol=1e-6)
     assert manifest["inputs"]["vectors"]["format"] == fmt
-    coverage = read_json(Word2VecLayout(os.path.join(config.workdir, "word2vec")).coverage)
+    coverage = read_json(layout.coverage)
     assert coverage["types_with_vector"] == 3
     # Rows without a vector are drawn from U[-a, a], a = sqrt(3 var) of the imported vectors (same variance);
     # the statistical check of that variance is test_oov_rows_have_the_pretrained_variance.
@@ -128,10 +131,10 @@ def test_an_imported_file_is_streamed_for_vocabulary_words_only_and_hashed_once(
         handle.write("\n".join(lines) + "\n")
     config = prepared(f"embedding.vectors={path}", "embedding.vectors_format=word2vec_text")
     word2vec_stage.run(config, {})
-    kept = load_vectors(os.path.join(config.workdir, "word2vec", "vectors.bin"), VectorsFormat.word2vec_binary)
+    kept = load_vectors(Word2VecOutput(config.workdir, str(path)).layout.vectors, VectorsFormat.word2vec_binary)
     assert sorted(kept.key_to_index) == ["alpha", "beta", "sky"] and kept.vectors.dtype == np.float32
     np.testing.assert_array_equal(kept["alpha"], np.array([0.1, 0.2, 0.3], dtype=np.float32))  # the first of a repeated word
-    recorded = word2vec_stage.recorded_key(config.workdir)["inputs"]["imported_vectors"]
+    recorded = word2vec_stage.recorded_key(config)["inputs"]["imported_vectors"]
     word2vec_stage.run(config, {})  # the same file again: its recorded digest is re-used, not recomputed
     with mock.patch.object(word2vec_stage, "file_sha256", side_effect=AssertionError("re-hashed an unchanged file")):
         assert word2vec_stage.key(config)["inputs"]["imported_vectors"] == recorded
@@ -189,9 +192,9 @@ def test_missing_stage_and_bad_vectors_are_clear(make_config, prepared, tmp_path
 def test_the_key_follows_the_corpus_gensim_reads_not_only_the_vocabulary(prepared):
     config = prepared()
     word2vec_stage.run(config, {})
-    assert word2vec_stage.recorded_key(config.workdir) == word2vec_stage.key(config)
+    assert word2vec_stage.recorded_key(config) == word2vec_stage.key(config)
     resharded = prepared("preprocess.num_shards=2")  # the same documents and counts, in other shards
     preprocess_stage.run(resharded, {})
     after = word2vec_stage.key(resharded)
-    assert after["inputs"]["vocab_sha256"] == word2vec_stage.recorded_key(config.workdir)["inputs"]["vocab_sha256"]
-    assert after["inputs"]["corpus_sha256"] != word2vec_stage.recorded_key(config.workdir)["inputs"]["corpus_sha256"]
+    assert after["inputs"]["vocab_sha256"] == word2vec_stage.recorded_key(config)["inputs"]["vocab_sha256"]
+    assert after["inputs"]["corpus_sha256"] != word2vec_stage.recorded_key(config)["inputs"]["corpus_sha256"]

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import tensorflow as tf
+from gensim.models import KeyedVectors
 
 from tests import tensorboard_ui
 from tests.conftest import SMALL, command, run_name, synthetic_reviews, workflow_reviews, write_aclimdb_archive
@@ -281,6 +282,29 @@ def test_a_label_budget_sweep_leads_the_report_with_accuracy_against_labelled_re
     assert re.search(r"word2vec initialisation adds [+-]\d+\.\d points of test accuracy with 40 labelled reviews and [+-]\d+\.\d with \d+", results)
     assert "With 40 labelled training reviews" in results, "accuracy by unseen share, per budget"
     assert (workdir / "report" / "accuracy_per_label_budget.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_sweep_compares_vector_sources_in_one_report(workflow_run, tmp_path):
+    """sweep.vectors=[null, a GloVe file]: the import gets a folder of its own beside word2vec/ (its format told from
+    the file), the word2vec run is re-used, the imported source's run trains from its own matrix, and the report
+    compares the arms by source."""
+    workdir, _ = workflow_run
+    vectors = KeyedVectors.load_word2vec_format(str(workdir / "word2vec" / "vectors.bin"), binary=True)
+    vectors.vectors = -vectors.vectors  # the same words, other values
+    path = tmp_path / "flipped.16d.txt"
+    vectors.save_word2vec_format(str(path), binary=False, write_header=False)
+    again = rerun(workdir, current_dimension(workdir), "sweep.modes=[finetune]", f"sweep.vectors=[null,'{path}']")
+    assert "word2vec: up to date" in again and f"vectors {path}: runs (no finished output)" in again
+    assert again.count("already finished with this configuration and these inputs") == 1
+    imported = read_json(str(workdir / "imported" / "flipped.16d" / "manifest.json"))
+    assert imported["inputs"]["vectors"]["format"] == "glove" and imported["inputs"]["vectors"]["path"] == str(path)
+    metrics = read_json(str(workdir / "runs" / "finetune-cnn3-flipped.16d-seed0" / "metrics.json"))
+    word2vec = read_json(str(workdir / "word2vec" / "manifest.json"))
+    assert metrics["vector_source"] == "flipped.16d"
+    assert metrics["identity"]["inputs"]["matrix_sha256"] == imported["outputs"]["matrix_sha256"] != word2vec["outputs"]["matrix_sha256"]
+    results = (workdir / "report" / "results.md").read_text()
+    assert re.search(r"\| finetune \(flipped\.16d\) \| [\d,]+ \| 1 \(0\) \|", results)
+    assert re.search(r"\| finetune \(word2vec\) \| [\d,]+ \| 1 \(0\) \|", results)
 
 
 def test_changed_test_reviews_retrain_and_retest(workflow_run):

@@ -5,6 +5,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
 from tests.conftest import typed
+from workflow import sweep
 from workflow.config import ConfigError, CorpusFormat, RunningMode, sample_path
 
 
@@ -41,6 +42,7 @@ def test_wrong_type_and_bad_enum_fail_at_compose(make_config):
         ("trainer.label_budget=0", "trainer.label_budget"),
         ("sweep.label_budgets=[250,-1]", "sweep.label_budgets"),
         ("model.bigram_buckets=100", "model.bigram_buckets"),  # cnn3: bigrams only join a bag of vectors
+        ("sweep.vectors=[/a/glove.txt,/b/glove.txt]", "sweep.vectors"),  # one name, one folder and one run name each
     ],
 )
 def test_validate_names_the_key(make_config, override, key):
@@ -67,3 +69,18 @@ def test_an_experiment_config_sets_a_whole_setup(make_config):
     config = typed(make_config("experiment=imdb_bigrams", "data.path=/data/aclImdb_v1.tar.gz"))
     assert config.data.name == "imdb" and config.model.name == "pooling" and config.model.bigram_buckets == 1_000_000
     assert [mode.value for mode in config.sweep.modes] == ["finetune"] and config.trainer.run_name == "finetune-pooling-word2vec-seed0"
+
+
+def test_the_sweep_hands_each_vector_source_to_wf_train_as_it_is(make_config):
+    """Paths with commas, spaces, '=' or quotes reach the training jobs unchanged, in sweep order, null for word2vec."""
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    paths = ["/data/glove, 6B=100d.txt", "/data/it's.vec"]
+    config = typed(make_config(f"sweep.vectors=[null,{paths[0]!r},\"{paths[1]}\"]"))
+    assert sweep.vector_sources(config) == [None, *paths]
+    overrides = sweep.sweep_overrides(config)
+    assert overrides[1:] == ["trainer.label_budget=null", "embedding.mode=frozen,finetune,random", "seed=0"]
+    parsed = OverridesParser.create().parse_override(overrides[0])
+    assert parsed.key_or_group == "embedding.vectors" and [value if value is None else value.text for value in parsed.value().list] == [None, *paths]
+    imported = typed(make_config("embedding.vectors=/data/vectors.txt"))
+    assert sweep.sweep_overrides(imported)[0] == "embedding.vectors='/data/vectors.txt'", "no sweep.vectors: embedding.vectors as given"

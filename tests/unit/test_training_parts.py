@@ -131,3 +131,19 @@ def test_global_batch_dropout_scales_what_it_keeps_and_is_the_identity_at_infere
     assert set(np.unique(first)) == {0.0, 2.0}, "kept units are scaled by 1 / (1 - rate)"
     assert abs((first == 0).mean() - 0.5) < 0.02  # 12,800 draws: 0.02 is > 4 standard deviations
     assert (first != second).any(), "each call draws a new mask"
+
+
+def test_hashed_bigrams_spread_over_the_whole_table_and_mask_padding():
+    """200,000 distinct random bigrams of a 50,000-token vocabulary in a 1,000,000-row table reach as many rows
+    as a random assignment would (a hash like previous x 1,000,003 + current, mod 10^6, reaches only 3 x 50,000)."""
+    from workflow.training.encoders import HashedBigrams
+
+    rng = np.random.default_rng(0)
+    pairs = np.unique(rng.integers(2, 50_000, size=(200_000, 2)), axis=0)
+    buckets = 1_000_000
+    rows = HashedBigrams(buckets)(tf.constant(pairs, dtype=tf.int32)).numpy()[:, 0]
+    expected = buckets * (1 - np.exp(-len(pairs) / buckets))  # distinct rows of a uniform random assignment
+    assert rows.min() >= 1 and rows.max() <= buckets
+    assert len(np.unique(rows)) > 0.99 * expected
+    padded = HashedBigrams(buckets)(tf.constant([[7, 9, 0, 0]], dtype=tf.int32)).numpy()
+    assert padded[0, 0] >= 1 and padded[0, 1:].tolist() == [0, 0]

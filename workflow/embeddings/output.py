@@ -1,5 +1,8 @@
-"""The one way later stages open ``<workdir>/word2vec``: ``Word2VecOutput(workdir)``.
+"""The one way later stages open a vector source's folder: ``Word2VecOutput(workdir, embedding.vectors)``.
 
+Vectors trained on the corpus live in ``<workdir>/word2vec``; each imported
+file in ``<workdir>/imported/<file name>``, so that a sweep can compare
+sources (``sweep.vectors``) without one import replacing another.
 The trainer and the report get the embedding matrix through :meth:`matrix`,
 which checks it was built from the vocabulary they read (by digest) and has
 one row per token, so a matrix of another vocabulary is an error, never a
@@ -13,17 +16,24 @@ from functools import cached_property
 
 import numpy as np
 
-from workflow.artifacts import Word2VecLayout, file_sha256, read_json, read_manifest, require_manifest, stage_dir
+from workflow.artifacts import Word2VecLayout, file_sha256, join, read_json, read_manifest, require_manifest, stage_dir
+from workflow.config import vectors_source
 from workflow.errors import ContractError
 
 STAGE = "word2vec"
+IMPORTED = "imported"
+
+
+def vectors_dir(workdir: str, vectors: str | None) -> str:
+    """``<workdir>/word2vec`` (trained on the corpus) or ``<workdir>/imported/<file name>`` (``vectors``, imported)."""
+    return stage_dir(workdir, STAGE) if vectors is None else join(stage_dir(workdir, IMPORTED), vectors_source(vectors))
 
 
 class Word2VecOutput:
-    """A finished word2vec stage (ContractError, naming the command to run, when there is none)."""
+    """A finished embedding stage for one vector source (ContractError, naming the command to run, when there is none)."""
 
-    def __init__(self, workdir: str):
-        self.layout = Word2VecLayout(stage_dir(workdir, STAGE))
+    def __init__(self, workdir: str, vectors: str | None = None):
+        self.layout = Word2VecLayout(vectors_dir(workdir, vectors))
 
     def exists(self) -> bool:
         return read_manifest(self.layout.root) is not None

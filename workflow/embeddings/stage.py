@@ -1,4 +1,7 @@
-"""Run the embedding stage: vectors (trained or imported), matrix, coverage, quality, manifest last.
+"""Run the embedding stage for one vector source: vectors (trained or imported), matrix, coverage, quality, manifest last.
+
+Trained vectors go to ``<workdir>/word2vec``, an imported file's to
+``<workdir>/imported/<file name>`` (``output.vectors_dir``), each with its own key.
 
 Its cache key (:func:`key`) is the ``word2vec`` section less ``quality`` (the
 evaluation settings change quality.json, never the vectors), the digest of
@@ -28,7 +31,7 @@ from workflow.config import Config, VectorsFormat
 from workflow.embeddings.matrix import build_matrix
 from workflow.embeddings.output import STAGE, Word2VecOutput
 from workflow.embeddings.quality import evaluate, small_corpus_notice
-from workflow.embeddings.vectors_io import load_vectors, save_vectors
+from workflow.embeddings.vectors_io import load_vectors, resolve_format, save_vectors
 from workflow.embeddings.word2vec import train_word2vec
 from workflow.errors import ContractError, VectorsError
 from workflow.preprocess.output import PreprocessOutput
@@ -63,22 +66,22 @@ def imported_file_identity(config: Config) -> dict:
     path = config.embedding.vectors
     metadata = FileSystems.match([path])[0].metadata_list[0]
     identity = {"size": metadata.size_in_bytes, "modified": metadata.last_updated_in_seconds}
-    recorded = ((recorded_key(config.workdir) or {}).get("inputs") or {}).get("imported_vectors") or {}
+    recorded = ((recorded_key(config) or {}).get("inputs") or {}).get("imported_vectors") or {}
     if recorded.get("path") == path and all(recorded.get(field) == value for field, value in identity.items()):
         return {**identity, "sha256": recorded["sha256"]}
     log.info("digest of %s (%.0f MB)", path, identity["size"] / 1e6)
     return {**identity, "sha256": file_sha256(path)}
 
 
-def recorded_key(workdir: str) -> dict | None:
-    """The key ``<workdir>/word2vec`` was made with; None when it never finished."""
-    output = Word2VecOutput(workdir)
+def recorded_key(config: Config) -> dict | None:
+    """The key the folder of ``embedding.vectors`` was made with; None when it never finished."""
+    output = Word2VecOutput(config.workdir, config.embedding.vectors)
     return output.manifest.get("key") if output.exists() else None
 
 
 def refresh_quality(config: Config) -> bool:
     """Re-evaluate quality.json when only ``word2vec.quality`` changed; True if it did."""
-    output = Word2VecOutput(config.workdir)
+    output = Word2VecOutput(config.workdir, config.embedding.vectors)
     settings = plain(config.word2vec.quality)
     if output.manifest.get("quality_settings") == settings:
         return False
@@ -106,7 +109,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None) ->
     preprocess = PreprocessOutput(config.workdir)
     vocabulary = preprocess.vocabulary()
     embedding = config.embedding
-    final_dir = Word2VecOutput(config.workdir).layout.root
+    final_dir = Word2VecOutput(config.workdir, embedding.vectors).layout.root
     with staged_output(final_dir) as staging:
         layout = Word2VecLayout(staging)
         if embedding.vectors is None:
@@ -118,10 +121,11 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None) ->
             os.remove(corpus)
             source = {"kind": "word2vec", "words_per_second": round(words_per_second)}
         else:
-            log.info("importing %s vectors from %s", embedding.vectors_format.value, embedding.vectors)
-            vectors = load_vectors(embedding.vectors, embedding.vectors_format, keep={token for token, _ in vocabulary})
+            vectors_format = resolve_format(embedding.vectors, embedding.vectors_format)
+            log.info("importing %s vectors from %s", vectors_format.value, embedding.vectors)
+            vectors = load_vectors(embedding.vectors, vectors_format, keep={token for token, _ in vocabulary})
             log.info("kept the vectors of %d vocabulary words (dim %d)", len(vectors), vectors.vector_size)
-            source = {"kind": "import", **stage_key["inputs"]["imported_vectors"]}
+            source = {"kind": "import", **stage_key["inputs"]["imported_vectors"], "format": vectors_format.value}
         save_vectors(vectors, layout.vectors)
         matrix, coverage = build_matrix(vocabulary, vectors, config.word2vec.seed)
         np.save(layout.matrix, matrix)

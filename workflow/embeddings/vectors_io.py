@@ -3,7 +3,8 @@
 The file is streamed once and only the vectors of ``keep`` (the workdir's
 vocabulary) are held, as float32: an 840B-token GloVe file (2.2 M words x
 300, 5.6 GB of text) costs the memory of the vocabulary's rows, not of the
-file. ``.gz`` files are read compressed. Only these plain formats are read:
+file. ``.gz`` files are read compressed; ``auto`` tells the three formats apart
+by the name (``.bin``) and the first line. Only these plain formats are read:
 a pickled gensim model runs code when it is loaded, so models from outside
 the workdir are never unpickled.
 """
@@ -21,12 +22,33 @@ from workflow.config import VectorsFormat
 from workflow.errors import VectorsError
 
 
+def _is_header(line: bytes) -> bool:
+    fields = line.split()
+    return len(fields) == 2 and all(field.isdigit() for field in fields)
+
+
 def _header(handle: BinaryIO) -> tuple[int, int]:
     """(count, dim) of word2vec's "count dim" header line."""
-    header = handle.readline().split()
-    if len(header) != 2 or not all(field.isdigit() for field in header):
+    line = handle.readline()
+    if not _is_header(line):
         raise ValueError("no 'count dim' header line")
-    return int(header[0]), int(header[1])
+    count, dim = line.split()
+    return int(count), int(dim)
+
+
+def resolve_format(path: str, vectors_format: VectorsFormat) -> VectorsFormat:
+    """``vectors_format``, or for ``auto``: word2vec binary for ``.bin`` (``.bin.gz``), word2vec text when the
+    first line is a "count dim" header (fastText ``.vec`` too), GloVe otherwise."""
+    if vectors_format is not VectorsFormat.auto:
+        return vectors_format
+    if path.removesuffix(".gz").endswith(".bin"):
+        return VectorsFormat.word2vec_binary
+    try:
+        with FileSystems.open(path, compression_type=CompressionTypes.AUTO) as handle:
+            first_line = handle.readline()
+    except OSError as error:
+        raise VectorsError(f"embedding.vectors={path!r}: cannot be read ({error})") from None
+    return VectorsFormat.word2vec_text if _is_header(first_line) else VectorsFormat.glove
 
 
 def _text_rows(handle: BinaryIO, first_line: int) -> Iterator[tuple[int, str, str]]:
@@ -55,6 +77,7 @@ def _binary_rows(handle: BinaryIO) -> Iterator[tuple[int, str, bytes]]:
 
 def load_vectors(path: str, vectors_format: VectorsFormat, keep: set[str] | None = None) -> KeyedVectors:
     """The vectors of the words in ``keep`` (every word when None), float32; VectorsError naming the file and line on bad input."""
+    vectors_format = resolve_format(path, vectors_format)
     words: list[str] = []
     rows: list[np.ndarray] = []
     seen: set[str] = set()

@@ -54,7 +54,7 @@ def count_newlines(block: Block) -> tuple[str, tuple[int, int]]:
 def numbered(block: Block, counts: dict[str, list[tuple[int, int]]]) -> tuple[Block, int]:
     """``(block, newlines before it in its file)``, from the counts of every earlier block."""
     path, start, _ = block
-    return block, sum(count for other, count in counts[path] if other < start)
+    return block, sum(count for other, count in dict(counts[path]).items() if other < start)
 
 
 def read_block(block_and_newlines: tuple[Block, int]) -> Iterator[tuple[str, int, bytes]]:
@@ -84,12 +84,16 @@ def _lines(path: str, start: int, end: Optional[int], newlines_before: int) -> I
             number += 1
 
 
-class ReadLineFiles(beam.PTransform):
-    """Paths of JSONL or text files -> ``(path, line number, line bytes)``, read in blocks by many workers."""
+class NumberBlocks(beam.PTransform):
+    """``[(path, size)]`` of JSONL or text files -> ``(block, newlines before it)``, ready for :func:`read_block`.
+
+    Only byte ranges and counts travel: the lines are read where the numbered
+    block is (readers.py reads every kind of input in one stage).
+    """
 
     def __init__(self, files: list[tuple[str, int]], block_bytes: int):
         super().__init__()
-        self._blocks = [block for path, size in files for block in file_blocks(path, size, block_bytes)]
+        self._blocks = sorted({block for path, size in files for block in file_blocks(path, size, block_bytes)})
 
     def expand(self, pipeline: beam.Pipeline) -> beam.PCollection:
         blocks = pipeline | "Blocks" >> beam.Create(self._blocks)
@@ -99,9 +103,4 @@ class ReadLineFiles(beam.PTransform):
             | "SpreadCounts" >> beam.Reshuffle()
             | "CountNewlines" >> beam.Map(count_newlines)
         )
-        return (
-            blocks
-            | "NumberBlocks" >> beam.Map(numbered, beam.pvalue.AsMultiMap(counts))
-            | "SpreadBlocks" >> beam.Reshuffle()
-            | "ReadBlocks" >> beam.FlatMap(read_block)
-        )
+        return blocks | "NumberBlocks" >> beam.Map(numbered, beam.pvalue.AsMultiMap(counts))

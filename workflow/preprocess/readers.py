@@ -25,12 +25,11 @@ from typing import Iterator, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
-from apache_beam.io import fileio
 from apache_beam.io.filesystems import FileSystems
 
 from workflow.config import CorpusFormat, DataConfig
 from workflow.errors import InputError
-from workflow.preprocess.line_blocks import ReadLineFiles
+from workflow.preprocess.line_blocks import Block, NumberBlocks, read_block
 from workflow.preprocess.records import RawRecord
 
 ACLIMDB_SPLITS = ("train", "test")
@@ -74,8 +73,8 @@ def aclimdb_record(member: str, data: Optional[bytes], error: Optional[str] = No
     )
 
 
-class _ReadAclImdbArchivePart(beam.DoFn):
-    """Streams one aclImdb archive and yields the review members of one part.
+def read_archive_part(path: str, part: int, parts: int) -> Iterator[RawRecord]:
+    """Stream one aclImdb archive and yield the review members of one part.
 
     A gzip stream cannot be split, so each of ``parts`` workers streams the
     whole archive (tar headers cost ~2.6 s for IMDB's 100k members) and keeps
@@ -83,40 +82,35 @@ class _ReadAclImdbArchivePart(beam.DoFn):
     steps, are divided among the workers and stay fused with the read, so no
     raw text is shuffled between processes.
     """
-
-    def process(self, path_part: tuple[str, int, int]) -> Iterator[RawRecord]:
-        path, part, parts = path_part
-        index = -1
-        try:
-            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-                with tarfile.open(fileobj=handle, mode="r|*") as archive:
-                    for member in archive:
-                        if member.isdir() or not is_review(member.name):
-                            continue
-                        index += 1
-                        if index % parts == part:
-                            yield self._record(path, archive, member)
-        except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
-            raise InputError(f"{path}: truncated or corrupt archive ({type(error).__name__}: {error})") from error
-
-    @staticmethod
-    def _record(path: str, archive: tarfile.TarFile, member: tarfile.TarInfo) -> RawRecord:
-        source = f"{path}!{member.name}"
-        if not member.isfile():
-            return aclimdb_record(member.name, None, "unreadable member: not a regular file")._replace(source=source)
-        return aclimdb_record(member.name, archive.extractfile(member).read())._replace(source=source)
+    index = -1
+    try:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            with tarfile.open(fileobj=handle, mode="r|*") as archive:
+                for member in archive:
+                    if member.isdir() or not is_review(member.name):
+                        continue
+                    index += 1
+                    if index % parts == part:
+                        yield _archive_record(path, archive, member)
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+        raise InputError(f"{path}: truncated or corrupt archive ({type(error).__name__}: {error})") from error
 
 
-class _ReadAclImdbFile(beam.DoFn):
-    def process(self, readable: fileio.ReadableFile) -> Iterator[RawRecord]:
-        path = readable.metadata.path
-        try:
-            data, error = readable.read(), None
-        except OSError as failure:
-            data, error = None, f"unreadable file: {failure}"
-        member = path.replace("\\", "/")
-        if is_review(member):
-            yield aclimdb_record(member, data, error)._replace(source=path)
+def _archive_record(path: str, archive: tarfile.TarFile, member: tarfile.TarInfo) -> RawRecord:
+    source = f"{path}!{member.name}"
+    if not member.isfile():
+        return aclimdb_record(member.name, None, "unreadable member: not a regular file")._replace(source=source)
+    return aclimdb_record(member.name, archive.extractfile(member).read())._replace(source=source)
+
+
+def read_review_file(path: str) -> Iterator[RawRecord]:
+    """One review file of an aclImdb folder."""
+    try:
+        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            data, error = handle.read(), None
+    except OSError as failure:
+        data, error = None, f"unreadable file: {failure}"
+    yield aclimdb_record(path.replace("\\", "/"), data, error)._replace(source=path)
 
 
 def aclimdb_root(path: str) -> str:
@@ -171,14 +165,14 @@ class _FieldRecords:
         return RawRecord(f"{posixpath.basename(path)}:{number}", self._split, f"{path}:{number}", None, None, 0, reason)
 
 
-class _ReadCsvFile(beam.DoFn):
+class _CsvFile:
     """One CSV file (``.gz`` decompressed by extension) -> RawRecords. One reader a file: a quoted field may hold newlines."""
 
     def __init__(self, data: DataConfig, split: str):
         self._data = data
         self._records = _FieldRecords(data, split)
 
-    def process(self, path: str) -> Iterator[RawRecord]:
+    def records(self, path: str) -> Iterator[RawRecord]:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
             binary = gzip.GzipFile(fileobj=raw, mode="rb") if path.endswith(".gz") else raw
             stream = io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape", newline="")
@@ -209,16 +203,19 @@ class _ReadCsvFile(beam.DoFn):
             yield self._records.record(path, number, row)
 
 
-class _ParseLines(beam.DoFn):
-    """``(path, line number, line bytes)`` of a JSONL or text file -> RawRecords (line_blocks.py reads the lines)."""
+class _LineFile:
+    """Lines of a JSONL or text file -> RawRecords (line_blocks.py reads the lines of a block)."""
 
     def __init__(self, data: DataConfig, file_format: CorpusFormat, split: str):
         self._format = file_format
         self._split = split
         self._records = _FieldRecords(data, split)
 
-    def process(self, numbered_line: tuple[str, int, bytes]) -> Iterator[RawRecord]:
-        path, number, data = numbered_line
+    def records(self, numbered_block: tuple[Block, int]) -> Iterator[RawRecord]:
+        for path, number, data in read_block(numbered_block):
+            yield from self._record(path, number, data)
+
+    def _record(self, path: str, number: int, data: bytes) -> Iterator[RawRecord]:
         line = _decode(data).rstrip("\r\n")
         if self._format is CorpusFormat.text:
             yield RawRecord(f"{posixpath.basename(path)}:{number}", self._split, f"{path}:{number}", line, None, 0)
@@ -282,9 +279,13 @@ def input_files(data: DataConfig) -> list[FileMetadata]:
 class ReadCorpus(beam.PTransform):
     """All documents of the configured corpus (+ extra unlabelled text) as RawRecords.
 
-    Each source spreads what is cheap to move (paths, archive parts, byte
-    ranges of a large file), never the documents, so reading and parsing are
-    shared among the workers.
+    Every source becomes read tasks that are cheap to move (archive parts,
+    review files, CSV files, numbered byte ranges of a JSONL or text file),
+    the tasks are spread over the workers, and one stage reads them all. One
+    stage, not one per source joined by a Flatten: Beam 2.77's in-process
+    FnApiRunner with several workers loses elements of a Flatten of large
+    PCollections that several stages write (``benchmarks/beam_flatten_loss.py``
+    shows it), and a flattened list of small tasks is read whole.
     """
 
     def __init__(self, data: DataConfig, parallelism: int, block_bytes: int = 64 << 20):
@@ -295,46 +296,48 @@ class ReadCorpus(beam.PTransform):
 
     def expand(self, pipeline: beam.Pipeline) -> beam.PCollection[RawRecord]:
         data = self._data
-        if data.format is CorpusFormat.aclimdb:
-            sources = [self._aclimdb(pipeline, data, self._parallelism)]
+        tasks: list[tuple] = []  # (kind, split, format, what to read)
+        line_files: dict[tuple[str, str], list[tuple[str, int]]] = {}  # (format, split) -> [(path, size)]
+        if data.format is CorpusFormat.aclimdb and is_archive(data.path):
+            tasks += [("archive", None, None, (path, part, self._parallelism))
+                      for path in matched_paths(data.path) for part in range(self._parallelism)]
+        elif data.format is CorpusFormat.aclimdb:
+            tasks += [("review", None, None, path) for path in review_files(data.path)]
         else:
-            by_split = {data.split.value: data.path, **data.splits.given()}
-            sources = [self._files(pipeline, f"Split {split}", pattern, data.format, split) for split, pattern in by_split.items()]
-        sources += [self._files(pipeline, f"Unlabelled{index}", pattern, CorpusFormat.text, "unsup")
-                    for index, pattern in enumerate(data.unlabelled)]
-        return sources | "AllSources" >> beam.Flatten()
-
-    def _files(self, pipeline: beam.Pipeline, label: str, pattern: str, fmt: CorpusFormat, split: str) -> beam.PCollection[RawRecord]:
-        """CSV: one reader a file. JSONL and text: blocks of ``block_bytes``, many readers a file (line_blocks.py)."""
-        if fmt is CorpusFormat.csv:
-            return (
+            for split, pattern in {data.split.value: data.path, **data.splits.given()}.items():
+                if data.format is CorpusFormat.csv:
+                    tasks += [("csv", split, None, path) for path in matched_paths(pattern)]
+                else:
+                    line_files.setdefault((data.format.value, split), []).extend((meta.path, meta.size_in_bytes) for meta in _match(pattern))
+        for pattern in data.unlabelled:
+            line_files.setdefault((CorpusFormat.text.value, "unsup"), []).extend((meta.path, meta.size_in_bytes) for meta in _match(pattern))
+        sources = [pipeline | "Tasks" >> beam.Create(tasks)] if tasks else []
+        for index, ((file_format, split), files) in enumerate(sorted(line_files.items())):
+            sources.append(
                 pipeline
-                | f"{label} files" >> beam.Create(matched_paths(pattern))
-                | f"{label} spread files" >> beam.Reshuffle()
-                | f"{label} read CSV" >> beam.ParDo(_ReadCsvFile(self._data, split))
-            )
-        files = [(meta.path, meta.size_in_bytes) for meta in _match(pattern)]
-        return (
-            pipeline
-            | f"{label} lines" >> ReadLineFiles(files, self._block_bytes)
-            | f"{label} parse lines" >> beam.ParDo(_ParseLines(self._data, fmt, split))
-        )
-
-    @staticmethod
-    def _aclimdb(pipeline: beam.Pipeline, data: DataConfig, parallelism: int) -> beam.PCollection[RawRecord]:
-        if is_archive(data.path):
-            parts = [(path, part, parallelism) for path in matched_paths(data.path) for part in range(parallelism)]
-            return (
-                pipeline
-                | "ArchiveParts" >> beam.Create(parts)
-                | "SpreadParts" >> beam.Reshuffle()
-                | "ReadArchive" >> beam.ParDo(_ReadAclImdbArchivePart())
+                | f"Lines{index} {split}" >> NumberBlocks(files, self._block_bytes)
+                | f"Lines{index} tasks" >> beam.Map(lambda block, fmt=file_format, split=split: ("lines", split, fmt, block))
             )
         return (
-            pipeline
-            | "ReviewPatterns" >> beam.Create(aclimdb_folder_patterns(data.path))
-            | "MatchReviews" >> fileio.MatchAll(empty_match_treatment=fileio.EmptyMatchTreatment.ALLOW)
-            | "SpreadReviews" >> beam.Reshuffle()
-            | "OpenReviews" >> fileio.ReadMatches()
-            | "ReadReviews" >> beam.ParDo(_ReadAclImdbFile())
+            sources
+            | "AllTasks" >> beam.Flatten()
+            | "SpreadTasks" >> beam.Reshuffle()
+            | "ReadTasks" >> beam.FlatMap(read_task, data)
         )
+
+
+def review_files(root: str) -> list[str]:
+    """Every review file of an aclImdb folder, sorted."""
+    return sorted(meta.path for pattern in aclimdb_folder_patterns(root) for meta in FileSystems.match([pattern])[0].metadata_list)
+
+
+def read_task(task: tuple, data: DataConfig) -> Iterator[RawRecord]:
+    """The records of one read task of :class:`ReadCorpus`."""
+    kind, split, file_format, what = task
+    if kind == "archive":
+        return read_archive_part(*what)
+    if kind == "review":
+        return read_review_file(what)
+    if kind == "csv":
+        return _CsvFile(data, split).records(what)
+    return _LineFile(data, CorpusFormat(file_format), split).records(what)

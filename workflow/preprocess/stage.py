@@ -44,9 +44,9 @@ def key(config: Config) -> dict:
     }
 
 
-def recorded_key(workdir: str) -> dict | None:
+def recorded_key(config: Config) -> dict | None:
     """The key ``<workdir>/preprocess`` was made with; None when it never finished."""
-    manifest = read_manifest(PreprocessOutput(workdir).layout.root)
+    manifest = read_manifest(PreprocessOutput(config.workdir).layout.root)
     return None if manifest is None else manifest.get("key")
 
 

@@ -106,7 +106,7 @@ def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: list[np.ndar
             for row, i in enumerate(chunk):
                 batch[row, : len(padded[i])] = padded[i]
             correct[chunk] = (model(batch, training=False).numpy()[:, 0] > 0.5) == (labels[chunk] > 0.5)
-        per_mode.setdefault(run.mode, []).append(correct)
+        per_mode.setdefault(run.arm, []).append(correct)
     order = sorted(per_mode, key=mode_rank)
     per_mode = {mode: per_mode[mode] for mode in order}
     result = []
@@ -119,9 +119,10 @@ def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: list[np.ndar
     return {"buckets": result, "mean_unseen_share": float(shares.mean())}
 
 
-def explain(preprocess: PreprocessOutput, vocabulary: list[str], pretrained: np.ndarray | None, runs: list[FinishedRun],
+def explain(preprocess: PreprocessOutput, vocabulary: list[str], pretrained: np.ndarray | None, vectors: str, runs: list[FinishedRun],
             probes: list[str], neighbour_count: int, example_tokens: int) -> dict:
-    """Everything the report's "What the Embedding layer learned" section shows, as plain data (``vocabulary``: tokens by id)."""
+    """Everything the report's "What the Embedding layer learned" section shows, as plain data (``vocabulary``: tokens by id;
+    ``pretrained``: the matrix of the vector source ``vectors``, whose fine-tuned run is traced)."""
     budgets: dict[int, list[FinishedRun]] = {}
     for run in runs:
         budgets.setdefault(run.labelled, []).append(run)
@@ -132,7 +133,7 @@ def explain(preprocess: PreprocessOutput, vocabulary: list[str], pretrained: np.
         train_reviews, _ = split_reviews(preprocess, "train", group[0].metrics.get("label_budget"))
         seen_per_budget[labelled] = seen_in_labelled_training(train_reviews, len(vocabulary))
     seen = seen_per_budget.get(most, np.zeros(len(vocabulary), dtype=bool))
-    finetuned = next((run for run in budgets.get(most, []) if run.mode == "finetune"), None)
+    finetuned = next((run for run in budgets.get(most, []) if run.mode == "finetune" and run.vectors == vectors), None)
     result: dict = {"vocabulary_size": len(vocabulary), "labelled_training_reviews": most}
     if finetuned is not None:
         model = load_classifier(finetuned.layout.export)

@@ -7,9 +7,14 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from workflow.report.runs import FinishedRun  # noqa: E402
+from workflow.report.runs import FinishedRun, mode_of  # noqa: E402
 
-COLOURS = {"frozen": "tab:blue", "finetune": "tab:orange", "random": "tab:green"}
+COLOURS = {"frozen": "tab:blue", "finetune": "tab:orange", "random": "tab:green"}  # by mode; line styles tell vector sources apart
+LINE_STYLES = ("-", "--", "-.", ":")
+
+
+def colour(arm: str) -> str:
+    return COLOURS.get(mode_of(arm), "grey")
 
 
 def learning_curves(runs: list[FinishedRun], path: str) -> None:
@@ -17,11 +22,10 @@ def learning_curves(runs: list[FinishedRun], path: str) -> None:
     for run in runs:
         history = run.metrics["history"]
         epochs = [entry["epoch"] for entry in history]
-        colour = COLOURS.get(run.mode)
         for axis, key in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
             if history and f"val_{key}" in history[0]:
-                axis.plot(epochs, [entry[f"val_{key}"] for entry in history], color=colour, marker="o", label=f"{run.name} validation")
-            axis.plot(epochs, [entry[key] for entry in history], color=colour, linestyle=":", alpha=0.6)
+                axis.plot(epochs, [entry[f"val_{key}"] for entry in history], color=colour(run.mode), marker="o", label=f"{run.name} validation")
+            axis.plot(epochs, [entry[key] for entry in history], color=colour(run.mode), linestyle=":", alpha=0.6)
     for axis, title in ((loss_axis, "loss (dotted: train)"), (accuracy_axis, "accuracy (dotted: train)")):
         axis.set_xlabel("epoch")
         axis.set_title(title)
@@ -43,7 +47,7 @@ def accuracy_per_mode(summary: list[dict], table: list[dict], path: str) -> None
         if entry["test_accuracy"] is None:
             continue
         mean, std = entry["test_accuracy"]
-        axis.bar(index, mean, yerr=std, color=COLOURS.get(entry["mode"], "grey"), alpha=0.7, capsize=6)
+        axis.bar(index, mean, yerr=std, color=colour(entry["mode"]), alpha=0.7, capsize=6)
         seeds = [row["test_accuracy"] for row in table if row["mode"] == entry["mode"] and row["test_accuracy"] is not None]
         axis.scatter([index] * len(seeds), seeds, color="black", s=12, zorder=3)
         axis.annotate(f"{mean:.4f}", (index, mean), textcoords="offset points", xytext=(0, 8), ha="center")
@@ -59,15 +63,17 @@ def accuracy_per_mode(summary: list[dict], table: list[dict], path: str) -> None
 
 
 def accuracy_per_label_budget(budgets: dict, table: list[dict], path: str) -> None:
-    """Test accuracy against labelled reviews (log scale), one line per mode: mean ± std, dots for seeds."""
+    """Test accuracy against labelled reviews (log scale), one line per arm: mean ± std, dots for seeds."""
     figure, axis = plt.subplots(figsize=(7, 4.5))
+    sources = sorted({mode.partition(" (")[2] for mode in budgets["modes"]})
     for mode in budgets["modes"]:
         points = sorted(budgets["accuracy"][mode].items())
         counts = [count for count, _ in points]
         means = [mean for _, (mean, _) in points]
-        axis.errorbar(counts, means, yerr=[std for _, (_, std) in points], color=COLOURS.get(mode), marker="o", capsize=4, label=mode)
+        style = LINE_STYLES[sources.index(mode.partition(" (")[2]) % len(LINE_STYLES)]
+        axis.errorbar(counts, means, yerr=[std for _, (_, std) in points], color=colour(mode), linestyle=style, marker="o", capsize=4, label=mode)
         seeds = [(row["labelled_reviews"], row["test_accuracy"]) for row in table if row["mode"] == mode and row["test_accuracy"] is not None]
-        axis.scatter([count for count, _ in seeds], [value for _, value in seeds], color=COLOURS.get(mode), s=10, alpha=0.5)
+        axis.scatter([count for count, _ in seeds], [value for _, value in seeds], color=colour(mode), s=10, alpha=0.5)
     axis.set_xscale("log")
     axis.set_xticks(budgets["labelled"], [f"{count:,}" for count in budgets["labelled"]])
     axis.minorticks_off()

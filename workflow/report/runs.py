@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import glob
 import os
 from dataclasses import dataclass
@@ -14,7 +15,13 @@ from workflow.artifacts import RunLayout, read_json, run_dir
 MODE_ORDER = ("frozen", "finetune", "random")  # the order of every table and figure
 
 
-def mode_rank(mode: str) -> int:
+def mode_of(arm: str) -> str:
+    """The mode of an arm: ``finetune (glove.6B.100d)`` -> ``finetune``."""
+    return arm.split(" (", 1)[0]
+
+
+def mode_rank(arm: str) -> int:
+    mode = mode_of(arm)
     return MODE_ORDER.index(mode) if mode in MODE_ORDER else len(MODE_ORDER)
 
 
@@ -22,6 +29,7 @@ def mode_rank(mode: str) -> int:
 class FinishedRun:
     layout: RunLayout
     metrics: dict
+    with_source: bool = False  # the runs compared come from more than one vector source: arms name theirs
 
     @property
     def name(self) -> str:
@@ -30,6 +38,16 @@ class FinishedRun:
     @property
     def mode(self) -> str:
         return self.metrics["mode"]
+
+    @property
+    def vectors(self) -> str:
+        """The vector source: ``word2vec`` (trained on the corpus) or the imported file's name."""
+        return self.metrics.get("vector_source", "word2vec")
+
+    @property
+    def arm(self) -> str:
+        """What the report compares: the mode, e.g. ``finetune``, or ``finetune (glove.6B.100d)`` beside other sources."""
+        return f"{self.mode} ({self.vectors})" if self.with_source else self.mode
 
     @property
     def seed(self) -> int:
@@ -49,7 +67,7 @@ def _from_multirun_job(job: str) -> str | None:
 
 
 def find_runs(paths: list[str]) -> list[FinishedRun]:
-    """Every finished run (a folder with metrics.json) under ``paths``, sorted by labelled reviews, mode (frozen, finetune, random), seed."""
+    """Every finished run (a folder with metrics.json) under ``paths``, sorted by labelled reviews, arm (frozen, finetune, random), seed."""
     folders: set[str] = set()
     for path in paths:
         if not os.path.isdir(path):
@@ -61,4 +79,6 @@ def find_runs(paths: list[str]) -> list[FinishedRun]:
             if folder and os.path.exists(RunLayout(folder).metrics):
                 folders.add(folder)
     runs = [FinishedRun(RunLayout(folder), read_json(RunLayout(folder).metrics)) for folder in sorted(folders)]
-    return sorted(runs, key=lambda run: (run.labelled, mode_rank(run.mode), run.mode, run.seed, run.name))
+    if len({run.vectors for run in runs}) > 1:
+        runs = [dataclasses.replace(run, with_source=True) for run in runs]
+    return sorted(runs, key=lambda run: (run.labelled, mode_rank(run.arm), run.arm, run.seed, run.name))

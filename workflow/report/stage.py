@@ -2,13 +2,13 @@
 
 Layout::
 
-    results.md              summary per mode (mean ± std), every run, record counts, what the Embedding learned
+    results.md              summary per arm (mode, and vector source when several; mean ± std), every run, record counts, what the Embedding learned
     results.csv             one row per run
     learning_curves.png     loss and accuracy per epoch, every run
     accuracy_per_mode.png   test accuracy per mode, mean ± std and each seed
     accuracy_per_label_budget.png   test accuracy against labelled reviews, one line per mode (label-budget sweeps)
     insight.json            the data behind "What the Embedding layer learned"
-    projector/              TensorBoard projector: word2vec vectors and each mode's trained table
+    projector/              TensorBoard projector: the first source's vectors and each arm's trained table
     manifest.json
 """
 
@@ -18,9 +18,9 @@ import logging
 import os
 import time
 
-from workflow import __version__
+from workflow import __version__, sweep
 from workflow.artifacts import stage_dir, staged_output, write_json, write_text
-from workflow.config import Config
+from workflow.config import Config, vectors_source
 from workflow.embeddings.output import Word2VecOutput
 from workflow.embeddings.quality import small_corpus_notice
 from workflow.errors import ContractError
@@ -28,7 +28,7 @@ from workflow.preprocess.output import PreprocessOutput
 from workflow.report import insight, plots, tables
 from workflow.report.markdown import render
 from workflow.report.projector import write_projector
-from workflow.report.runs import MODE_ORDER, FinishedRun, find_runs
+from workflow.report.runs import FinishedRun, find_runs, mode_rank
 from workflow.training.model import embedding_matrix, load_classifier
 
 STAGE = "report"
@@ -57,8 +57,10 @@ def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
     preprocess = PreprocessOutput(config.workdir)
     vocab_sha256 = preprocess.vocab_sha256
     vocabulary = preprocess.vocabulary()
-    # Through the contract check: a matrix built from another vocabulary is an error, not a silent mismatch.
-    word2vec = Word2VecOutput(config.workdir)
+    # The first source the sweep compares is traced before and after fine-tuning. Through the contract
+    # check: a matrix built from another vocabulary is an error, not a silent mismatch.
+    source = sweep.vector_sources(config)[0]
+    word2vec = Word2VecOutput(config.workdir, source)
     pretrained = word2vec.matrix(vocab_sha256, len(vocabulary)) if word2vec.exists() else None
     notice = small_corpus_notice(word2vec.coverage()["corpus_tokens"]) if pretrained is not None and word2vec.trained_here else None
     if notice:
@@ -76,14 +78,13 @@ def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
         plots.learning_curves(runs, os.path.join(staging, "learning_curves.png"))
         plots.accuracy_per_mode(summary, table, os.path.join(staging, "accuracy_per_mode.png"))
         settings = config.report
-        explained = insight.explain(preprocess, [token for token, _ in vocabulary], pretrained, comparable,
+        explained = insight.explain(preprocess, [token for token, _ in vocabulary], pretrained, vectors_source(source), comparable,
                                     list(settings.probes), settings.neighbours, settings.example_tokens)
         write_json(os.path.join(staging, "insight.json"), explained)
-        projected = {} if pretrained is None else {"word2vec": pretrained}
-        for mode in MODE_ORDER:
-            first = next((run for run in comparable if run.mode == mode), None)
-            if first is not None:
-                projected[first.name] = embedding_matrix(load_classifier(first.layout.export))
+        projected = {} if pretrained is None else {vectors_source(source): pretrained}
+        for arm in dict.fromkeys(run.arm for run in sorted(comparable, key=lambda run: mode_rank(run.arm))):
+            first = next(run for run in comparable if run.arm == arm)
+            projected[first.name] = embedding_matrix(load_classifier(first.layout.export))
         shapes = write_projector(os.path.join(staging, "projector"), projected, vocabulary, settings.projector_tokens)
         write_text(os.path.join(staging, "results.md"),
                    render(summary, budgets, table, tables.training_markdown(runs), explained, preprocess.stats(), shapes, paths, config.workdir, list(failed), notice))

@@ -1,4 +1,8 @@
-"""results.csv (one row per run), the summary per mode and label budget (mean +- std over seeds), and the label-budget table."""
+"""results.csv (one row per run), the summary per arm and label budget (mean +- std over seeds), and the label-budget table.
+
+An arm is what the report compares: the embedding mode, or the mode and its
+vector source (``finetune (glove.6B.100d)``) when the runs come from several.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,9 @@ import csv
 import statistics
 from collections import defaultdict
 
-from workflow.report.runs import FinishedRun, mode_rank
+from workflow.report.runs import FinishedRun, mode_of, mode_rank
 
-COLUMNS = ("run", "mode", "seed", "labelled_reviews", "test_accuracy", "test_auc", "test_loss", "validation_accuracy", "validation_test_gap", "epochs", "best_epoch",
+COLUMNS = ("run", "mode", "vectors", "seed", "labelled_reviews", "test_accuracy", "test_auc", "test_loss", "validation_accuracy", "validation_test_gap", "epochs", "best_epoch",
            "wall_time_s", "train_examples_per_s", "replicas")
 
 
@@ -19,7 +23,7 @@ def rows(runs: list[FinishedRun]) -> list[dict]:
         validation = metrics.get("validation_best_accuracy")
         gap = None if validation is None or test.get("accuracy") is None else validation - test["accuracy"]
         table.append({
-            "run": run.name, "mode": run.mode, "seed": run.seed, "labelled_reviews": run.labelled,
+            "run": run.name, "mode": run.arm, "vectors": run.vectors, "seed": run.seed, "labelled_reviews": run.labelled,
             "test_accuracy": test.get("accuracy"), "test_auc": test.get("auc"), "test_loss": test.get("loss"),
             # Selection is on validation: a large positive gap means validation flatters the model.
             "validation_accuracy": validation, "validation_test_gap": gap,
@@ -41,14 +45,15 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 
 def summary(table: list[dict]) -> list[dict]:
-    """Per labelled-review count and mode: runs, and mean/std of accuracy, AUC, epochs, wall time, examples/s."""
+    """Per labelled-review count and arm: runs, and mean/std of accuracy, AUC, epochs, wall time, examples/s."""
     groups: dict[tuple[int, str], list[dict]] = defaultdict(list)
     for row in table:
         groups[row["labelled_reviews"], row["mode"]].append(row)
     result = []
     for labelled, mode in sorted(groups, key=lambda group: (group[0], mode_rank(group[1]), group[1])):
         group = groups[labelled, mode]
-        entry = {"mode": mode, "labelled_reviews": labelled, "runs": len(group), "seeds": sorted(row["seed"] for row in group)}
+        entry = {"mode": mode, "vectors": group[0]["vectors"], "labelled_reviews": labelled, "runs": len(group),
+                 "seeds": sorted(row["seed"] for row in group)}
         for key in ("test_accuracy", "test_auc", "epochs", "wall_time_s", "train_examples_per_s"):
             values = [row[key] for row in group if row[key] is not None]
             entry[key] = mean_std(values) if values else None
@@ -72,34 +77,41 @@ def summary_markdown(modes: list[dict]) -> str:
 
 
 def label_budgets(summary: list[dict]) -> dict:
-    """Test accuracy (mean, std) per labelled-review count and mode, and what word2vec initialisation adds.
+    """Test accuracy (mean, std) per labelled-review count and arm, and what initialising from each vector source adds.
 
-    ``{"labelled": [250, ...], "modes": [...], "accuracy": {mode: {labelled: (mean, std)}},
-    "finetune_minus_random": {labelled: points}}`` (points: 100 x difference of means).
+    ``{"labelled": [250, ...], "modes": [arm, ...], "accuracy": {arm: {labelled: (mean, std)}},
+    "finetune_minus_random": {source: {labelled: points}}}`` (points: 100 x difference of means of the
+    source's fine-tuned and random arms).
     """
     labelled = sorted({entry["labelled_reviews"] for entry in summary})
     modes = sorted({entry["mode"] for entry in summary}, key=lambda mode: (mode_rank(mode), mode))
     accuracy = {mode: {entry["labelled_reviews"]: entry["test_accuracy"] for entry in summary if entry["mode"] == mode and entry["test_accuracy"]}
                 for mode in modes}
-    gains = {count: 100 * (accuracy["finetune"][count][0] - accuracy["random"][count][0]) for count in labelled
-             if count in accuracy.get("finetune", {}) and count in accuracy.get("random", {})}
+    arms = {(mode_of(entry["mode"]), entry["vectors"]): entry["mode"] for entry in summary}
+    gains = {}
+    for source in sorted({source for _, source in arms}):
+        tuned, untrained = accuracy.get(arms.get(("finetune", source)), {}), accuracy.get(arms.get(("random", source)), {})
+        points = {count: 100 * (tuned[count][0] - untrained[count][0]) for count in labelled if count in tuned and count in untrained}
+        if points:
+            gains[source] = points
     return {"labelled": labelled, "modes": modes, "accuracy": accuracy, "finetune_minus_random": gains}
 
 
 def label_budget_markdown(budgets: dict) -> str:
-    """The table (one row per labelled count, one column per mode) and the sentence it supports."""
+    """The table (one row per labelled count, one column per arm) and the sentence it supports, per vector source."""
     modes = budgets["modes"]
     gains = budgets["finetune_minus_random"]
-    lines = ["| labelled reviews | " + " | ".join(modes) + (" | finetune − random (points) |" if gains else " |"),
-             "|---|" + "---|" * (len(modes) + bool(gains))]
+    headers = ["finetune − random (points)"] if len(gains) == 1 else [f"finetune − random, {source} (points)" for source in gains]
+    lines = ["| labelled reviews | " + " | ".join([*modes, *headers]) + " |", "|---|" + "---|" * (len(modes) + len(headers))]
     for count in budgets["labelled"]:
         cells = [_pm(budgets["accuracy"][mode].get(count), 4) for mode in modes]
-        gain = [f"{gains[count]:+.1f}" if count in gains else "n/a"] if gains else []
-        lines.append(f"| {count:,} | " + " | ".join(cells + gain) + " |")
-    if len(gains) >= 2:
-        fewest, most = min(gains), max(gains)
-        lines.append(f"\nword2vec initialisation adds {gains[fewest]:+.1f} points of test accuracy with {fewest:,} labelled reviews "
-                     f"and {gains[most]:+.1f} with {most:,} (fine-tuned minus random initialisation, means over seeds).")
+        cells += [f"{points[count]:+.1f}" if count in points else "n/a" for points in gains.values()]
+        lines.append(f"| {count:,} | " + " | ".join(cells) + " |")
+    for source, points in gains.items():
+        if len(points) >= 2:
+            fewest, most = min(points), max(points)
+            lines.append(f"\n{source} initialisation adds {points[fewest]:+.1f} points of test accuracy with {fewest:,} labelled reviews "
+                         f"and {points[most]:+.1f} with {most:,} (fine-tuned minus random initialisation, means over seeds).")
     return "\n".join(lines)
 
 
@@ -107,19 +119,20 @@ TRAINED_TABLE = {"frozen": "not trained", "finetune": "trained from the pretrain
 
 
 def training_markdown(runs: list[FinishedRun]) -> str:
-    """How each mode was trained, from its runs' own configs: model, table, epoch budget, early stopping, optimizer."""
+    """How each arm was trained, from its runs' own configs: model, table, epoch budget, early stopping, optimizer."""
     lines = ["| mode | model | Embedding table | epochs (at most) | early stopping | learning rate | batch | epochs run (best) |",
              "|---|---|---|---|---|---|---|---|"]
     by_mode: dict[str, list[FinishedRun]] = defaultdict(list)
     for run in runs:
-        by_mode[run.mode].append(run)
+        by_mode[run.arm].append(run)
     for mode in sorted(by_mode, key=lambda mode: (mode_rank(mode), mode)):
         group = by_mode[mode]
         config = group[0].metrics["config"]
         trainer, model = config["trainer"], config["model"]
         patience = trainer["early_stopping_patience"]
         ran = ", ".join(f"{run.metrics['epochs_run']} ({run.metrics['best_epoch']})" for run in group)
-        lines.append(f"| {mode} | {model.get('name', model['encoder'])} | {TRAINED_TABLE.get(mode, mode)}, {trainer['embedding_update']} update | "
+        table = TRAINED_TABLE.get(mode_of(mode), mode) + ("" if mode_of(mode) == "frozen" else f", {trainer['embedding_update']} update")
+        lines.append(f"| {mode} | {model.get('name', model['encoder'])} | {table} | "
                      f"{trainer['epochs']} | {f'after {patience} epochs without a better validation accuracy' if patience else 'off'} | "
                      f"{trainer['learning_rate']} | {trainer['batch_size']} | {ran} |")
     return "\n".join(lines)

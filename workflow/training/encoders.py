@@ -97,8 +97,13 @@ class HashedBigrams(keras.layers.Layer):
 
     Each pair of neighbouring ids is hashed (a fixed integer hash, the same in
     training and serving) into one of ``buckets`` rows of a second table; a
-    pair that touches padding gets 0, which that table masks.
+    pair that touches padding gets 0, which that table masks. The hash is
+    linear in both ids modulo the prime 2^31 - 1, then taken modulo the table:
+    pairs spread over every row as random ones would (int64 holds it for ids
+    below ~3 million). ``HASH`` names it in the training run's cache key.
     """
+
+    HASH = "(previous * 2654435761 + current * 1000003) mod (2^31 - 1) mod buckets + 1"
 
     def __init__(self, buckets: int, **kwargs):
         super().__init__(**kwargs)
@@ -107,7 +112,7 @@ class HashedBigrams(keras.layers.Layer):
     def call(self, tokens):
         tokens = ops.cast(tokens, "int64")
         previous, current = tokens[:, :-1], tokens[:, 1:]
-        bucket = (previous * 1_000_003 + current) % self.buckets + 1
+        bucket = (previous * 2_654_435_761 + current * 1_000_003) % 2_147_483_647 % self.buckets + 1
         return ops.cast(ops.where((previous > 0) & (current > 0), bucket, 0), "int32")
 
     def get_config(self):

@@ -31,6 +31,7 @@ from workflow.errors import ContractError
 from workflow.preprocess.output import PreprocessOutput
 from workflow.serving.text_model import export_text_model
 from workflow.training import data
+from workflow.training.encoders import HashedBigrams
 from workflow.training.hparams import run_hparams, write_session
 from workflow.training.loop import Trainer, TrainState
 from workflow.training.model import build_classifier, embedding_matrix
@@ -66,7 +67,7 @@ class TrainingInputs:
         elif budget is not None:
             log.warning("trainer.label_budget=%d: the training split has only %d labelled reviews; all are used", budget, sizes["train"])
         pretrained = matrix_sha256 = None
-        word2vec = Word2VecOutput(config.workdir)
+        word2vec = Word2VecOutput(config.workdir, config.embedding.vectors)
         width = config.word2vec.vector_size
         if config.embedding.mode is not EmbeddingMode.random:
             check_vector_source(config, word2vec)
@@ -81,7 +82,8 @@ class TrainingInputs:
 
 
 def check_vector_source(config: Config, word2vec: Word2VecOutput) -> None:
-    """ContractError when ``<workdir>/word2vec`` holds vectors from another source than ``embedding.vectors`` names."""
+    """ContractError when the source's folder holds vectors from another file than ``embedding.vectors`` names
+    (two files of the same name share ``<workdir>/imported/<name>``: the last one imported is there)."""
     recorded = word2vec.manifest["inputs"]["vectors"]
     recorded_path = recorded.get("path") if recorded["kind"] == "import" else None
     if recorded_path != config.embedding.vectors:
@@ -107,6 +109,7 @@ def key(config: Config, inputs: TrainingInputs, global_batch_size: int) -> dict:
         },
         "embedding_dim": inputs.dim(),
         "global_batch_size": global_batch_size,
+        **({"bigram_hash": HashedBigrams.HASH} if config.model.bigram_buckets else {}),
     }
 
 
