@@ -58,7 +58,7 @@ def one_hot_check(model, batch: np.ndarray) -> float:
     """
     table = embedding_matrix(model)
     layer_output = keras.Model(model.inputs[0], model.get_layer(EMBEDDING_LAYER).output)(batch)
-    one_hot = np.eye(table.shape[0], dtype=np.float32)[batch]  # [batch, time, vocab]
+    one_hot = (batch[..., None] == np.arange(table.shape[0])).astype(np.float32)  # [batch, time, vocab]; np.eye(vocab) would be vocab^2
     return float(np.abs(keras.ops.convert_to_numpy(layer_output) - one_hot @ table).max())
 
 
