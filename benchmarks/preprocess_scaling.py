@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -93,7 +94,9 @@ def run_job(paths: dict[str, Path], workdir: Path) -> dict:
                f"data.splits.test={paths['test']}", f"data.unlabelled=[{paths['unsup']}]", "data.id_field=id", f"workdir={workdir}"]
     peaks: dict[int, float] = {}
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log_path = workdir.parent / "wf-preprocess.log"
+    log = open(log_path, "wb")  # the job's output, for when it fails
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     done = threading.Event()
 
     def sample() -> None:
@@ -106,8 +109,10 @@ def run_job(paths: dict[str, Path], workdir: Path) -> dict:
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
-    if process.wait() != 0:
-        raise SystemExit(f"wf-preprocess failed: {' '.join(command)}")
+    status = process.wait()
+    log.close()
+    if status != 0:
+        raise SystemExit(f"wf-preprocess failed (its output: {log_path}): {' '.join(command)}")
     seconds = time.perf_counter() - started
     done.set()
     sampler.join()
@@ -137,7 +142,9 @@ def main() -> None:
         results = {}
         for factor in args.factors:
             paths = write_corpus(root / f"x{factor}", corpus, factor)
-            result = run_job(paths, root / f"x{factor}" / "work")
+            workdir = root / f"x{factor}" / "work"
+            shutil.rmtree(workdir, ignore_errors=True)  # a finished workdir of an earlier run would be nothing to measure
+            result = run_job(paths, workdir)
             result["wall_s_per_1x"] = round(result["wall_s"] / factor, 1)
             results[f"{factor}x"] = result
             print(f"{factor}x: {json.dumps(result)}", file=sys.stderr)
