@@ -263,7 +263,7 @@ def matched_paths(pattern: str) -> list[str]:
 def input_files(data: DataConfig) -> list[FileMetadata]:
     """Every file the corpus config names; InputError naming the path that names nothing."""
     if data.format is CorpusFormat.aclimdb and not is_archive(data.path):
-        found = [meta for pattern in aclimdb_folder_patterns(data.path) for meta in FileSystems.match([pattern])[0].metadata_list]
+        found = review_files(data.path)
         if not found:
             raise InputError(f"data.path={data.path!r}: no aclImdb review files (<split>/<pos|neg|unsup>/*.txt) found")
         # The url files decide which reviews go to validation (films.py): they are inputs too.
@@ -302,7 +302,7 @@ class ReadCorpus(beam.PTransform):
             tasks += [("archive", None, None, (path, part, self._parallelism))
                       for path in matched_paths(data.path) for part in range(self._parallelism)]
         elif data.format is CorpusFormat.aclimdb:
-            tasks += [("review", None, None, path) for path in review_files(data.path)]
+            tasks += [("review", None, None, meta.path) for meta in review_files(data.path)]
         else:
             for split, pattern in {data.split.value: data.path, **data.splits.given()}.items():
                 if data.format is CorpusFormat.csv:
@@ -326,9 +326,10 @@ class ReadCorpus(beam.PTransform):
         )
 
 
-def review_files(root: str) -> list[str]:
-    """Every review file of an aclImdb folder, sorted."""
-    return sorted(meta.path for pattern in aclimdb_folder_patterns(root) for meta in FileSystems.match([pattern])[0].metadata_list)
+def review_files(root: str) -> list[FileMetadata]:
+    """Every review file of an aclImdb folder, sorted by path."""
+    found = [meta for pattern in aclimdb_folder_patterns(root) for meta in FileSystems.match([pattern])[0].metadata_list]
+    return sorted(found, key=lambda meta: meta.path)
 
 
 def read_task(task: tuple, data: DataConfig) -> Iterator[RawRecord]:

@@ -7,7 +7,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
 
-from workflow.report.runs import FinishedRun, mode_of  # noqa: E402
+from workflow.report.runs import FinishedRun, mode_of, source_of  # noqa: E402
 
 COLOURS = {"frozen": "tab:blue", "finetune": "tab:orange", "random": "tab:green"}  # by mode; line styles tell vector sources apart
 LINE_STYLES = ("-", "--", "-.", ":")
@@ -65,12 +65,12 @@ def accuracy_per_mode(summary: list[dict], table: list[dict], path: str) -> None
 def accuracy_per_label_budget(budgets: dict, table: list[dict], path: str) -> None:
     """Test accuracy against labelled reviews (log scale), one line per arm: mean ± std, dots for seeds."""
     figure, axis = plt.subplots(figsize=(7, 4.5))
-    sources = sorted({mode.partition(" (")[2] for mode in budgets["modes"]})
+    sources = sorted({source_of(mode) for mode in budgets["modes"]})
     for mode in budgets["modes"]:
         points = sorted(budgets["accuracy"][mode].items())
         counts = [count for count, _ in points]
         means = [mean for _, (mean, _) in points]
-        style = LINE_STYLES[sources.index(mode.partition(" (")[2]) % len(LINE_STYLES)]
+        style = LINE_STYLES[sources.index(source_of(mode)) % len(LINE_STYLES)]
         axis.errorbar(counts, means, yerr=[std for _, (_, std) in points], color=colour(mode), linestyle=style, marker="o", capsize=4, label=mode)
         seeds = [(row["labelled_reviews"], row["test_accuracy"]) for row in table if row["mode"] == mode and row["test_accuracy"] is not None]
         axis.scatter([count for count, _ in seeds], [value for _, value in seeds], color=colour(mode), s=10, alpha=0.5)

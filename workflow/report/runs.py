@@ -20,6 +20,11 @@ def mode_of(arm: str) -> str:
     return arm.split(" (", 1)[0]
 
 
+def source_of(arm: str) -> str:
+    """The vector source an arm names: ``finetune (glove.6B.100d)`` -> ``glove.6B.100d``; ``finetune`` -> ``""``."""
+    return arm.partition(" (")[2].removesuffix(")")
+
+
 def mode_rank(arm: str) -> int:
     mode = mode_of(arm)
     return MODE_ORDER.index(mode) if mode in MODE_ORDER else len(MODE_ORDER)

@@ -82,9 +82,11 @@ def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
                                     list(settings.probes), settings.neighbours, settings.example_tokens)
         write_json(os.path.join(staging, "insight.json"), explained)
         projected = {} if pretrained is None else {vectors_source(source): pretrained}
-        for arm in dict.fromkeys(run.arm for run in sorted(comparable, key=lambda run: mode_rank(run.arm))):
-            first = next(run for run in comparable if run.arm == arm)
-            projected[first.name] = embedding_matrix(load_classifier(first.layout.export))
+        first_of_arm: dict[str, FinishedRun] = {}
+        for run in comparable:
+            first_of_arm.setdefault(run.arm, run)
+        for arm in sorted(first_of_arm, key=mode_rank):
+            projected[first_of_arm[arm].name] = embedding_matrix(load_classifier(first_of_arm[arm].layout.export))
         shapes = write_projector(os.path.join(staging, "projector"), projected, vocabulary, settings.projector_tokens)
         write_text(os.path.join(staging, "results.md"),
                    render(summary, budgets, table, tables.training_markdown(runs), explained, preprocess.stats(), shapes, paths, config.workdir, list(failed), notice))
