@@ -114,6 +114,11 @@ class PreprocessLayout:
     def rejected_glob(self) -> str:
         return self.rejected_prefix + "-*.jsonl"
 
+    @property
+    def spill_dir(self) -> str:
+        """The tokenised labelled documents, between the read and the encoding; deleted before the manifest."""
+        return join(self.root, "spill")
+
 
 @dataclass(frozen=True)
 class Word2VecLayout:
@@ -293,10 +298,10 @@ def staged_output(final_dir: str) -> Iterator[str]:
     try:
         yield staging
     except BaseException:
-        _delete(staging)
+        delete_tree(staging)
         raise
     if not FileSystems.exists(join(staging, MANIFEST)):
-        _delete(staging)
+        delete_tree(staging)
         raise RuntimeError(f"stage wrote no {MANIFEST} into {staging}; refusing to publish it")
     _publish(staging, final_dir)
 
@@ -330,10 +335,11 @@ def _publish(staging: str, final_dir: str) -> None:
     files = [path for path in matching_files(join(staging, "**")) if not path.endswith("/" + MANIFEST)]
     FileSystems.rename(files, [final_dir + path[len(staging):] for path in files])
     FileSystems.rename([join(staging, MANIFEST)], [manifest])
-    _delete(staging)
+    delete_tree(staging)
 
 
-def _delete(path: str) -> None:
+def delete_tree(path: str) -> None:
+    """A folder and everything under it, local or on an object store; nothing when it is not there."""
     if is_local(path):
         shutil.rmtree(path, ignore_errors=True)
     else:

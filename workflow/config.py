@@ -132,10 +132,8 @@ class PreprocessConfig:
     validation_fraction: float = 0.1
     validation_by_film: bool = True  # aclImdb: whole films to validation (train/urls_*.txt), so no film straddles train and validation
     test_fraction: Optional[float] = None  # share of train carved out as test; None = auto (see carved_test_fraction())
-    num_shards: int = 4
     read_parallelism: int = 2  # workers that each stream a (non-splittable) archive and keep 1/N of it
     read_block_mb: float = 64.0  # an uncompressed JSONL or text file is read in blocks of this size, by many workers
-    redistribute: Optional[bool] = None  # reshuffle documents after the read; None = auto: on every runner but the FnApiRunner
 
 
 @dataclass
@@ -341,7 +339,6 @@ def validate(cfg: DictConfig) -> None:
         "validation_fraction + test_fraction must leave some training data",
     )
     _require(pre.read_parallelism >= 1, "preprocess.read_parallelism", pre.read_parallelism, "must be >= 1")
-    _require(pre.num_shards >= 1, "preprocess.num_shards", pre.num_shards, "must be >= 1")
     try:
         check_pattern(pre.tokenizer.pattern)
     except ValueError as error:

@@ -224,9 +224,10 @@ def test_a_corpus_in_files_per_split_keeps_its_own_splits(make_config, tmp_path,
         run(make_config, f"data={file_format}", f"data.path={train}", f"data.splits.train={dev}")
 
 
-def test_a_jsonl_file_read_in_blocks_and_redistributed_writes_the_same_bytes(make_config, tmp_path):
-    """One file, 200-byte blocks read by any worker, documents reshuffled after the read: the same output, bad lines
-    rejected under their line numbers, and an unlabelled text file read the same way."""
+def test_a_jsonl_file_read_in_blocks_by_two_workers_keeps_every_document_and_line_number(make_config, tmp_path):
+    """One file in 200-byte blocks, each block a task with files of its own, read by two worker processes: the same
+    vocabulary, stats and documents as one block, bad lines rejected under their line numbers, and an unlabelled
+    text file read the same way."""
     lines = [json.dumps({"text": f"review {i} {'good' if i % 2 else 'bad'} " + "word " * (i % 7), "label": "pos" if i % 2 else "neg"})
              for i in range(60)]
     lines[10], lines[20] = "{not json", "[1, 2]"
@@ -236,13 +237,20 @@ def test_a_jsonl_file_read_in_blocks_and_redistributed_writes_the_same_bytes(mak
     extra.write_text("".join(f"an unlabelled line {i}\n" for i in range(40)))
     common = ("data=jsonl", f"data.path={corpus}", f"data.unlabelled=[{extra}]", "preprocess.min_count=1")
     whole = run(make_config, *common, f"workdir={tmp_path / 'whole'}")
-    blocks = run(make_config, *common, f"workdir={tmp_path / 'blocks'}", "preprocess.read_block_mb=0.0002", "preprocess.redistribute=true",
+    blocks = run(make_config, *common, f"workdir={tmp_path / 'blocks'}", "preprocess.read_block_mb=0.0002",
                  "beam.running_mode=multi_processing", "beam.num_workers=2")
-    same_files(whole.root, blocks.root)
+    for name in ("vocab.tsv", "stats.json"):
+        assert Path(whole.root, name).read_bytes() == Path(blocks.root, name).read_bytes(), name
+    assert len(matching_files(blocks.corpus_glob)) > 10 > len(matching_files(whole.corpus_glob))
+    corpus_lines = lambda layout: sorted(line for path in matching_files(layout.corpus_glob) for line in Path(path).read_text().splitlines())  # noqa: E731
+    assert corpus_lines(blocks) == corpus_lines(whole)
+    for split in ("train", "validation", "test"):
+        assert examples(blocks, split) == examples(whole, split)
     rejected = [json.loads(line) for path in matching_files(blocks.rejected_glob) for line in Path(path).read_text().splitlines()]
     assert sorted(row["doc_id"] for row in rejected) == ["reviews.jsonl:11", "reviews.jsonl:21"]
     stats = read_json(blocks.stats)["totals"]
     assert stats["records_read"] == 60 + 40 and stats["records_rejected"] == 2
+    assert not Path(blocks.spill_dir).exists(), "the spill files are gone before the manifest lists the folder"
 
 
 def test_input_fingerprint_sees_an_edit_that_keeps_size_and_mtime(make_config, tmp_path):

@@ -12,7 +12,7 @@ from apache_beam.testing import test_pipeline as beam_testing
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.conftest import TINY_REVIEWS, typed, write_aclimdb_folder
-from workflow.preprocess.parse import COUNTS, REJECTED, ParseBatch
+from workflow.preprocess.parse import RecordParser
 from workflow.preprocess.readers import ReadCorpus
 from workflow.preprocess.records import RawRecord
 from workflow.text import Tokenizer
@@ -29,29 +29,22 @@ def raw(doc_id, text, label="pos", split="train", error=None):
     return RawRecord(doc_id, split, f"src/{doc_id}", text, label, 0, error)
 
 
-def test_parse_batch_splits_documents_from_rejections_with_reasons():
-    records = [
-        raw("ok", "Good <br />film"),
-        raw("bytes", "caf\udce9 ok"),  # an undecodable byte kept by surrogateescape
-        raw("empty", " ... "),
-        raw("nolabel", "fine text", label=None),
-        raw("badlabel", "fine text", label="maybe"),
-        raw("unreadable", None, error="unreadable member: not a regular file"),
-        raw("unsup", "no label needed", label=None, split="unsup"),
-    ]
-    with make_pipeline() as pipeline:
-        parsed = (
-            pipeline
-            | beam.Create([records])
-            | beam.ParDo(ParseBatch(Tokenizer(), LABELS)).with_outputs(REJECTED, COUNTS, main="documents")
-        )
-        documents = parsed.documents | "Flatten" >> beam.FlatMap(lambda batch: [(d.doc_id, d.text, d.label) for d in batch])
-        assert_that(documents, equal_to([("ok", "good film", 1), ("unsup", "no label needed", -1)]), label="docs")
-        reasons = parsed[REJECTED] | beam.Map(lambda r: (r.doc_id, r.reason.split(" ")[0]))
-        expected = [("bytes", "undecodable"), ("empty", "empty"), ("nolabel", "missing"), ("badlabel", "unknown"), ("unreadable", "unreadable")]
-        assert_that(reasons, equal_to(expected), label="rejections")
-        read = parsed[COUNTS] | beam.Map(lambda kv: (kv[0], kv[1].records_read, kv[1].records_rejected, kv[1].documents))
-        assert_that(read, equal_to([("train", 6, 5, 1), ("unsup", 1, 0, 1)]), label="counts")
+def test_record_parser_gives_tokens_or_the_reason_for_rejecting():
+    parser = RecordParser(Tokenizer(), LABELS)
+    records = {
+        "ok": raw("ok", "Good <br />film"),
+        "bytes": raw("bytes", "caf\udce9 ok"),  # an undecodable byte kept by surrogateescape
+        "empty": raw("empty", " ... "),
+        "nolabel": raw("nolabel", "fine text", label=None),
+        "badlabel": raw("badlabel", "fine text", label="maybe"),
+        "unreadable": raw("unreadable", None, error="unreadable member: not a regular file"),
+        "unsup": raw("unsup", "no label needed", label=None, split="unsup"),
+    }
+    outcomes = {doc_id: parser(record) for doc_id, record in records.items()}
+    assert outcomes.pop("ok") == ["good", "film"] and parser.label(records["ok"]) == 1
+    assert outcomes.pop("unsup") == ["no", "label", "needed"] and parser.label(records["unsup"]) == -1
+    assert {doc_id: reason.split(" ")[0] for doc_id, reason in outcomes.items()} == {
+        "bytes": "undecodable", "empty": "empty", "nolabel": "missing", "badlabel": "unknown", "unreadable": "unreadable"}
 
 
 def test_read_aclimdb_folder_and_archive_agree(tmp_path, tiny_archive, make_config):
@@ -121,9 +114,9 @@ def test_read_jsonl_glob_with_bad_lines_and_extra_text(tmp_path, make_config):
         )
 
 
-def test_every_source_is_read_by_one_stage_after_a_flatten_of_small_tasks(tmp_path, make_config):
+def test_every_source_is_read_by_one_stage_without_a_flatten(tmp_path, make_config):
     """A Flatten of several stages' large outputs loses elements in Beam 2.77's multi-worker FnApiRunner
-    (benchmarks/beam_flatten_loss.py): ReadCorpus flattens only read tasks, and one stage reads them all."""
+    (benchmarks/beam_flatten_loss.py): every source's read tasks are created together, and one stage reads them all."""
     for name in ("train.jsonl", "test.jsonl"):
         (tmp_path / name).write_text(json.dumps({"text": "good", "label": 1}) + "\n")
     (tmp_path / "extra.txt").write_text("first doc\n")
@@ -139,7 +132,7 @@ def test_every_source_is_read_by_one_stage_after_a_flatten_of_small_tasks(tmp_pa
                 flattens.append(node)
 
     pipeline.visit(Flattens())
-    assert [node.full_label for node in flattens] == ["ReadCorpus/AllTasks"]
+    assert flattens == []
     assert records.producer.full_label == "ReadCorpus/ReadTasks"
     assert_that(records | beam.Map(lambda r: (r.doc_id, r.split)), equal_to([("train.jsonl:1", "train"), ("test.jsonl:1", "test"), ("extra.txt:1", "unsup")]))
     pipeline.run().wait_until_finish()

@@ -59,3 +59,7 @@ def test_a_truncated_or_corrupt_archive_raises_instead_of_ending_early():
         list(tar_stream.members(io.BytesIO(bytes(corrupt))))
     with pytest.raises(tar_stream.TarFormatError):
         list(tar_stream.members(io.BytesIO(b"this is no tar archive, just text " * 40)))
+    scrambled = bytearray(packed)
+    scrambled[len(packed) // 3: len(packed) // 3 + 64] = bytes(64)
+    with pytest.raises(tar_stream.TarFormatError):
+        list(tar_stream.members(io.BytesIO(bytes(scrambled))))

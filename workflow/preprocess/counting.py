@@ -21,7 +21,7 @@ LENGTH_PERCENTILES = (50, 90, 95, 99)
 
 @dataclass
 class SplitCounts:
-    """Everything one split's stats need; partial per batch, merged by ``MergeSplitCounts``."""
+    """Everything one split's stats need; partial per read task, merged by ``MergeSplitCounts``."""
 
     records_read: int = 0
     records_rejected: int = 0
@@ -42,25 +42,31 @@ class SplitCounts:
         self.lengths.extend(other.lengths)
 
 
+SplitTotals = dict  # split -> SplitCounts
+
+
 class MergeSplitCounts(beam.CombineFn):
-    """Partial SplitCounts of one split -> their sum (lengths sorted)."""
+    """``(split, SplitCounts)`` partials of every task -> ``{split: SplitCounts}`` totals (lengths sorted), in one combine."""
 
-    def create_accumulator(self) -> SplitCounts:
-        return SplitCounts()
+    def create_accumulator(self) -> SplitTotals:
+        return {}
 
-    def add_input(self, total: SplitCounts, partial: SplitCounts) -> SplitCounts:
-        total.merge(partial)
-        return total
+    def add_input(self, totals: SplitTotals, split_and_counts: tuple[str, SplitCounts]) -> SplitTotals:
+        split, partial = split_and_counts
+        totals.setdefault(split, SplitCounts()).merge(partial)
+        return totals
 
-    def merge_accumulators(self, accumulators) -> SplitCounts:
-        total = SplitCounts()
-        for partial in accumulators:
-            total.merge(partial)
-        return total
+    def merge_accumulators(self, accumulators) -> SplitTotals:
+        merged: SplitTotals = {}
+        for totals in accumulators:
+            for split, partial in totals.items():
+                merged.setdefault(split, SplitCounts()).merge(partial)
+        return merged
 
-    def extract_output(self, total: SplitCounts) -> SplitCounts:
-        total.lengths.sort()
-        return total
+    def extract_output(self, totals: SplitTotals) -> SplitTotals:
+        for counts in totals.values():
+            counts.lengths.sort()
+        return totals
 
 
 def build_vocabulary(token_counts: collections.Counter, min_count: int, max_size: int) -> list[tuple[str, int]]:

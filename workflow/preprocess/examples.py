@@ -31,9 +31,16 @@ def varint(value: int) -> bytes:
     return bytes(out)
 
 
+_SMALL_VARINTS = [varint(value) for value in range(1 << 14)]  # every length and id below 16,384: a list lookup
+
+
+def _varint(value: int) -> bytes:
+    return _SMALL_VARINTS[value] if 0 <= value < 16384 else varint(value)  # varint() refuses a negative one
+
+
 def _field(tag: int, payload: bytes) -> bytes:
     """A length-delimited protobuf field (wire type 2)."""
-    return bytes([tag << 3 | 2]) + varint(len(payload)) + payload
+    return _SMALL_VARINTS[tag << 3 | 2] + _varint(len(payload)) + payload
 
 
 def _int64_feature(packed_varints: bytes) -> bytes:
@@ -46,17 +53,22 @@ def _bytes_feature(value: bytes) -> bytes:
     return _field(1, _field(1, value))
 
 
+# Features.feature is a map<string, Feature>: repeated entries {1: key, 2: value}, here in key order.
+_KEYS = {key: _field(1, key.encode()) for key in ("doc_id", "label", "rating", "tokens")}
+
+
+def _entry(key: str, feature: bytes) -> bytes:
+    return _field(1, _KEYS[key] + _field(2, feature))
+
+
 def encode_example(doc_id: str, label: int, rating: int, token_varints: bytes) -> bytes:
     """Serialized ``tf.train.Example``; ``token_varints`` = concatenated varints of the ids."""
-    features = {
-        "doc_id": _bytes_feature(doc_id.encode("utf-8")),
-        "label": _int64_feature(varint(label)),
-        "rating": _int64_feature(varint(rating)),
-        "tokens": _int64_feature(token_varints),
-    }
-    # Features.feature is a map<string, Feature>: repeated entries {1: key, 2: value}.
-    entries = b"".join(_field(1, _field(1, key.encode()) + _field(2, value)) for key, value in sorted(features.items()))
-    return _field(1, entries)
+    return _field(1, b"".join((
+        _entry("doc_id", _bytes_feature(doc_id.encode("utf-8"))),
+        _entry("label", _int64_feature(_varint(label))),
+        _entry("rating", _int64_feature(_varint(rating))),
+        _entry("tokens", _int64_feature(token_varints)),
+    )))
 
 
 class VarintTable(dict):

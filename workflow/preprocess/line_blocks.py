@@ -17,7 +17,6 @@ from __future__ import annotations
 import zlib
 from typing import Iterator, Optional
 
-import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
@@ -82,25 +81,3 @@ def _lines(path: str, start: int, end: Optional[int], newlines_before: int) -> I
             yield path, number, line
             position += len(line)
             number += 1
-
-
-class NumberBlocks(beam.PTransform):
-    """``[(path, size)]`` of JSONL or text files -> ``(block, newlines before it)``, ready for :func:`read_block`.
-
-    Only byte ranges and counts travel: the lines are read where the numbered
-    block is (readers.py reads every kind of input in one stage).
-    """
-
-    def __init__(self, files: list[tuple[str, int]], block_bytes: int):
-        super().__init__()
-        self._blocks = sorted({block for path, size in files for block in file_blocks(path, size, block_bytes)})
-
-    def expand(self, pipeline: beam.Pipeline) -> beam.PCollection:
-        blocks = pipeline | "Blocks" >> beam.Create(self._blocks)
-        counts = (
-            blocks
-            | "BlocksWithAnEnd" >> beam.Filter(lambda block: block[2] is not None)
-            | "SpreadCounts" >> beam.Reshuffle()
-            | "CountNewlines" >> beam.Map(count_newlines)
-        )
-        return blocks | "NumberBlocks" >> beam.Map(numbered, beam.pvalue.AsMultiMap(counts))

@@ -1,33 +1,15 @@
-"""Validate, tokenise and count batches of RawRecords.
-
-Per-element cost is what Beam pipelines pay most for, so records travel in
-batches, and tokens are counted in one ``Counter`` per split for the whole
-bundle: a worker emits its partial counts once, when the bundle finishes.
-"""
+"""Validate and tokenise one RawRecord: its tokens, or the reason it is rejected."""
 
 from __future__ import annotations
 
-import collections
-from typing import Iterator, Mapping, Union
+from typing import Mapping, Union
 
-import apache_beam as beam
-from apache_beam import pvalue
-from apache_beam.transforms.window import GlobalWindows
-
-from workflow.preprocess.counting import SplitCounts
-from workflow.preprocess.records import UNLABELLED, Document, RawRecord, Rejection
+from workflow.preprocess.records import UNLABELLED, RawRecord
 from workflow.text import Tokenizer
 
-REJECTED = "rejected"
-COUNTS = "counts"
 
-
-class ParseBatch(beam.DoFn):
-    """``list[RawRecord]`` -> outputs:
-
-    * main: ``list[Document]``, the valid documents of the batch;
-    * ``counts``: ``(split, SplitCounts)`` for each split seen, once per bundle;
-    * ``rejected``: one ``Rejection`` per record that is dropped, with the reason.
+class RecordParser:
+    """``RawRecord`` -> its tokens, or a ``str``: why the record is rejected.
 
     A record is rejected when it could not be read, holds bytes that are not
     UTF-8, has no tokens, or (on a labelled split) has a missing label or one
@@ -38,34 +20,7 @@ class ParseBatch(beam.DoFn):
         self._tokenizer = tokenizer
         self._label_map = {str(key).strip().lower(): int(value) for key, value in label_map.items()}
 
-    def start_bundle(self) -> None:
-        self._counts: dict[str, SplitCounts] = collections.defaultdict(SplitCounts)
-
-    def finish_bundle(self) -> Iterator[pvalue.TaggedOutput]:
-        for split, split_counts in self._counts.items():
-            yield pvalue.TaggedOutput(COUNTS, GlobalWindows.windowed_value((split, split_counts)))
-
-    def process(self, batch: list[RawRecord]) -> Iterator[Union[list[Document], pvalue.TaggedOutput]]:
-        documents = []
-        for record in batch:
-            split_counts = self._counts[record.split]
-            split_counts.records_read += 1
-            outcome = self._parse(record)
-            if isinstance(outcome, str):
-                split_counts.records_rejected += 1
-                yield pvalue.TaggedOutput(REJECTED, Rejection(record.doc_id, record.split, record.source, outcome))
-                continue
-            tokens = outcome
-            split_counts.add(tokens)
-            documents.append(Document(record.doc_id, record.split, " ".join(tokens), self._label(record), record.rating))
-        if documents:
-            yield documents
-
-    def _label(self, record: RawRecord) -> int:
-        return UNLABELLED if record.split == "unsup" else self._label_map[record.label.strip().lower()]
-
-    def _parse(self, record: RawRecord) -> Union[list[str], str]:
-        """The tokens, or the reason (a str) for rejecting the record."""
+    def __call__(self, record: RawRecord) -> Union[list[str], str]:
         if record.error:
             return record.error
         if record.text is None:
@@ -81,3 +36,7 @@ class ParseBatch(beam.DoFn):
                 return f"unknown label {record.label!r} (not in data.label_map)"
         tokens = self._tokenizer(record.text)
         return tokens if tokens else "empty text (no tokens)"
+
+    def label(self, record: RawRecord) -> int:
+        """0/1 of a record that parsed; UNLABELLED on the unsup split."""
+        return UNLABELLED if record.split == "unsup" else self._label_map[record.label.strip().lower()]

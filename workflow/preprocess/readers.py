@@ -29,7 +29,7 @@ from apache_beam.io.filesystems import FileSystems
 from workflow.config import CorpusFormat, DataConfig
 from workflow.errors import InputError
 from workflow.preprocess import tar_stream
-from workflow.preprocess.line_blocks import Block, NumberBlocks, read_block
+from workflow.preprocess.line_blocks import Block, count_newlines, file_blocks, numbered, read_block
 from workflow.preprocess.records import RawRecord
 
 ACLIMDB_SPLITS = ("train", "test")
@@ -275,54 +275,89 @@ def input_files(data: DataConfig) -> list[FileMetadata]:
     return found
 
 
-class ReadCorpus(beam.PTransform):
-    """All documents of the configured corpus (+ extra unlabelled text) as RawRecords.
+Task = tuple  # (kind, split, format, what to read): cheap to move between workers
 
-    Every source becomes read tasks that are cheap to move (archive parts,
-    review files, CSV files, numbered byte ranges of a JSONL or text file),
-    the tasks are spread over the workers, and one stage reads them all. One
-    stage, not one per source joined by a Flatten: Beam 2.77's in-process
-    FnApiRunner with several workers loses elements of a Flatten of large
-    PCollections that several stages write (``benchmarks/beam_flatten_loss.py``
-    shows it), and a flattened list of small tasks is read whole.
+
+def corpus_tasks(data: DataConfig, parallelism: int, block_bytes: int) -> list[Task]:
+    """The read tasks of the configured corpus, in a fixed order (their index names their output files).
+
+    Archive parts, groups of review files of about ``block_bytes``, CSV files,
+    and byte ranges of JSONL or text files (numbered in the pipeline:
+    :class:`CorpusTasks`).
+    """
+    tasks: list[Task] = []
+    if data.format is CorpusFormat.aclimdb and is_archive(data.path):
+        tasks += [("archive", None, None, (path, part, parallelism)) for path in matched_paths(data.path) for part in range(parallelism)]
+    elif data.format is CorpusFormat.aclimdb:
+        tasks += [("reviews", None, None, group) for group in _size_groups(review_files(data.path), block_bytes)]
+    else:
+        for split, pattern in {data.split.value: data.path, **data.splits.given()}.items():
+            if data.format is CorpusFormat.csv:
+                tasks += [("csv", split, None, path) for path in matched_paths(pattern)]
+            else:
+                tasks += _line_tasks(data.format.value, split, pattern, block_bytes)
+    for pattern in data.unlabelled:
+        tasks += _line_tasks(CorpusFormat.text.value, "unsup", pattern, block_bytes)
+    return tasks
+
+
+def _line_tasks(file_format: str, split: str, pattern: str, block_bytes: int) -> list[Task]:
+    return [("lines", split, file_format, block) for meta in _match(pattern) for block in file_blocks(meta.path, meta.size_in_bytes, block_bytes)]
+
+
+def _size_groups(files: list[FileMetadata], block_bytes: int) -> list[tuple[str, ...]]:
+    """Consecutive files in groups of about ``block_bytes`` (at least one file a group)."""
+    groups: list[tuple[str, ...]] = []
+    group: list[str] = []
+    size = 0
+    for meta in files:
+        if group and size + meta.size_in_bytes > block_bytes:
+            groups.append(tuple(group))
+            group, size = [], 0
+        group.append(meta.path)
+        size += meta.size_in_bytes
+    return groups + [tuple(group)] if group else groups
+
+
+class CorpusTasks(beam.PTransform):
+    """``(task index, task)`` for every read task of the corpus (:func:`corpus_tasks`), spread over the workers.
+
+    One ``Create``, no Flatten: Beam 2.77's in-process FnApiRunner with
+    several workers loses elements of a Flatten of large PCollections that
+    several stages write (``benchmarks/beam_flatten_loss.py`` shows it). The
+    byte ranges of line files get the number of their first line here, from
+    the newlines counted in every earlier range.
     """
 
     def __init__(self, data: DataConfig, parallelism: int, block_bytes: int = 64 << 20):
         super().__init__()
+        self._tasks = list(enumerate(corpus_tasks(data, parallelism, block_bytes)))
+        self._blocks = [what for _, (kind, _, _, what) in self._tasks if kind == "lines"]
+
+    def expand(self, pipeline: beam.Pipeline) -> beam.PCollection[tuple[int, Task]]:
+        tasks = pipeline | "Tasks" >> beam.Create(self._tasks, reshuffle=False)
+        if self._blocks:
+            with_an_end = [block for block in self._blocks if block[2] is not None]
+            newlines = pipeline | "BlocksWithAnEnd" >> beam.Create(with_an_end) | "CountNewlines" >> beam.Map(count_newlines)
+            tasks = tasks | "NumberLines" >> beam.Map(_with_line_numbers, beam.pvalue.AsMultiMap(newlines))
+        return tasks | "SpreadTasks" >> beam.Reshuffle()
+
+
+def _with_line_numbers(indexed: tuple[int, Task], newlines: dict[str, list[tuple[int, int]]]) -> tuple[int, Task]:
+    index, (kind, split, file_format, what) = indexed
+    return (index, (kind, split, file_format, numbered(what, newlines))) if kind == "lines" else indexed
+
+
+class ReadCorpus(beam.PTransform):
+    """All documents of the configured corpus (+ extra unlabelled text) as RawRecords, read task by task."""
+
+    def __init__(self, data: DataConfig, parallelism: int, block_bytes: int = 64 << 20):
+        super().__init__()
         self._data = data
-        self._parallelism = parallelism
-        self._block_bytes = block_bytes
+        self._tasks = CorpusTasks(data, parallelism, block_bytes)
 
     def expand(self, pipeline: beam.Pipeline) -> beam.PCollection[RawRecord]:
-        data = self._data
-        tasks: list[tuple] = []  # (kind, split, format, what to read)
-        line_files: dict[tuple[str, str], list[tuple[str, int]]] = {}  # (format, split) -> [(path, size)]
-        if data.format is CorpusFormat.aclimdb and is_archive(data.path):
-            tasks += [("archive", None, None, (path, part, self._parallelism))
-                      for path in matched_paths(data.path) for part in range(self._parallelism)]
-        elif data.format is CorpusFormat.aclimdb:
-            tasks += [("review", None, None, meta.path) for meta in review_files(data.path)]
-        else:
-            for split, pattern in {data.split.value: data.path, **data.splits.given()}.items():
-                if data.format is CorpusFormat.csv:
-                    tasks += [("csv", split, None, path) for path in matched_paths(pattern)]
-                else:
-                    line_files.setdefault((data.format.value, split), []).extend((meta.path, meta.size_in_bytes) for meta in _match(pattern))
-        for pattern in data.unlabelled:
-            line_files.setdefault((CorpusFormat.text.value, "unsup"), []).extend((meta.path, meta.size_in_bytes) for meta in _match(pattern))
-        sources = [pipeline | "Tasks" >> beam.Create(tasks)] if tasks else []
-        for index, ((file_format, split), files) in enumerate(sorted(line_files.items())):
-            sources.append(
-                pipeline
-                | f"Lines{index} {split}" >> NumberBlocks(files, self._block_bytes)
-                | f"Lines{index} tasks" >> beam.Map(lambda block, fmt=file_format, split=split: ("lines", split, fmt, block))
-            )
-        return (
-            sources
-            | "AllTasks" >> beam.Flatten()
-            | "SpreadTasks" >> beam.Reshuffle()
-            | "ReadTasks" >> beam.FlatMap(read_task, data)
-        )
+        return pipeline | "Tasks" >> self._tasks | "ReadTasks" >> beam.FlatMap(lambda indexed, data: read_task(indexed[1], data), self._data)
 
 
 def review_files(root: str) -> list[FileMetadata]:
@@ -331,13 +366,13 @@ def review_files(root: str) -> list[FileMetadata]:
     return sorted(found, key=lambda meta: meta.path)
 
 
-def read_task(task: tuple, data: DataConfig) -> Iterator[RawRecord]:
-    """The records of one read task of :class:`ReadCorpus`."""
+def read_task(task: Task, data: DataConfig) -> Iterator[RawRecord]:
+    """The records of one read task, in the order of its input."""
     kind, split, file_format, what = task
     if kind == "archive":
         return read_archive_part(*what)
-    if kind == "review":
-        return read_review_file(what)
+    if kind == "reviews":
+        return (record for path in what for record in read_review_file(path))
     if kind == "csv":
         return _CsvFile(data, split).records(what)
     return _LineFile(data, CorpusFormat(file_format), split).records(what)

@@ -1,10 +1,10 @@
 """Run the preprocessing stage: staging folder, Beam job, stats check, manifest last.
 
 Its cache key (:func:`key`) is what the output depends on: the ``data`` and
-``preprocess`` config sections (less the data set's display name and the read
-parallelism, which the sorted shard writer makes irrelevant) and a content
-digest of every input file. The Beam runner, its options and how the input
-is spread over workers are not in it: every runner writes the same bytes.
+``preprocess`` config sections (less the data set's display name) and a
+content digest of every input file. The read layout is in it (each read task
+writes its own files: task_outputs.py); the Beam runner, its options and the
+number of workers are not: every runner writes the same bytes.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import time
 import apache_beam as beam
 
 from workflow import __version__
-from workflow.artifacts import SPLITS, TRAINING_SIDE, PreprocessLayout, listed_files, read_json, read_manifest, staged_output, write_json
+from workflow.artifacts import SPLITS, TRAINING_SIDE, PreprocessLayout, delete_tree, listed_files, read_json, read_manifest, staged_output, write_json
 from workflow.caching import combined_digest, files_digest, section
 from workflow.config import Config, CorpusFormat
 from workflow.errors import EmptyCorpusError
@@ -38,7 +38,7 @@ def key(config: Config) -> dict:
     return {
         "config": {
             "data": section(config.data, without=("name",)),
-            "preprocess": section(config.preprocess, without=("read_parallelism", "read_block_mb", "redistribute")),
+            "preprocess": section(config.preprocess),
         },
         "inputs": files_digest(inputs),
     }
@@ -70,6 +70,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
         with stderr_to(log_file), pipeline_setup(config.beam, log_file) as (runner, options), beam.Pipeline(runner=runner, options=options) as pipeline:
             build_pipeline(pipeline, config, layout, films)
         pipeline_seconds = time.time() - pipeline_started
+        delete_tree(layout.spill_dir)
         stats = read_json(layout.stats)
         training_docs = sum(stats["splits"][split]["records_written"] for split in TRAINING_SIDE)
         if training_docs == 0:

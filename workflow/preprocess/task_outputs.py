@@ -1,0 +1,149 @@
+"""Each read task writes its own output files, so no document passes through a shuffle.
+
+A shuffle is where Beam's in-process FnApiRunner pays most: every element
+goes through its single driver process and is held there in memory until
+the next stage reads it (docs/results.md measured +750 MB per 100,000
+reviews in the driver and the job at 2.3x a plain Counter). Here a task's
+documents never leave the worker that reads them:
+
+* :class:`TokenizeTask` reads one task (readers.py), parses, counts and
+  writes what needs no vocabulary: the word2vec corpus lines of train and
+  unsup (``corpus/<split>-<task>.txt``) and a spill file of the labelled
+  documents; only counts, rejections and the spill's path leave it.
+* :class:`EncodeTask` runs once the vocabulary exists: it reads one spill
+  and writes ``examples/<split>-<task>.tfrecord.gz``.
+
+Files are named by the task's index and written in the task's input order,
+so the same input and read layout (``preprocess.read_parallelism``,
+``read_block_mb``) give the same bytes on every runner and worker count;
+a retried task rewrites the same files. Memory per worker is one task's
+token counts, whatever the corpus size.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import gzip
+import pickle
+from typing import IO, Iterator, Optional, Union
+
+import apache_beam as beam
+from apache_beam import pvalue
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+from workflow.artifacts import SPLITS, TRAINING_SIDE, PreprocessLayout, join
+from workflow.config import DataConfig
+from workflow.preprocess.counting import SplitCounts
+from workflow.preprocess.examples import VarintTable, encode_example, tfrecord_frame
+from workflow.preprocess.parse import RecordParser
+from workflow.preprocess.readers import Task, read_task
+from workflow.preprocess.records import Document, RawRecord, Rejection, assign_split
+from workflow.preprocess.shards import shard_path
+
+COUNTS, WRITTEN, REJECTED = "counts", "written", "rejected"
+SPILL_BATCH = 1024  # documents pickled together in a spill file
+COMPRESS_LEVEL = 1  # of the example files: level 6 took 1.3x the time for files 1% smaller (IMDB)
+
+
+class _LazyFiles:
+    """One output file per key, created when its first record arrives (a task with no such record writes none)."""
+
+    def __init__(self, stack: contextlib.ExitStack, path_of, compress: bool = False):
+        self._stack, self._path_of, self._compress = stack, path_of, compress
+        self._files: dict[str, IO[bytes]] = {}
+        self.counts: collections.Counter = collections.Counter()
+
+    def write(self, key: str, data: bytes) -> None:
+        handle = self._files.get(key)
+        if handle is None:
+            handle = self._stack.enter_context(FileSystems.create(self._path_of(key), compression_type=CompressionTypes.UNCOMPRESSED))
+            if self._compress:  # no name or time in the header: the same records, the same bytes
+                handle = self._stack.enter_context(gzip.GzipFile(fileobj=handle, mode="wb", compresslevel=COMPRESS_LEVEL, mtime=0, filename=""))
+            self._files[key] = handle
+        handle.write(data)
+        self.counts[key] += 1
+
+
+class TokenizeTask(beam.DoFn):
+    """``(task index, task)`` -> files of its corpus lines and of its labelled documents; outputs:
+
+    * main: ``(task index, spill path)`` when the task holds labelled documents;
+    * ``counts``: ``(split, SplitCounts)`` for each split seen;
+    * ``written``: ``("corpus/<split>", lines written)``;
+    * ``rejected``: one ``Rejection`` per record that is dropped, with the reason.
+    """
+
+    def __init__(self, data: DataConfig, parser: RecordParser, layout: PreprocessLayout,
+                 validation_fraction: float, test_fraction: float, films: dict[str, str]):
+        self._data, self._parser, self._layout = data, parser, layout
+        self._fractions, self._films = (validation_fraction, test_fraction), films
+
+    def process(self, indexed: tuple[int, Task]) -> Iterator[Union[tuple[int, str], pvalue.TaggedOutput]]:
+        index, task = indexed
+        counts: dict[str, SplitCounts] = collections.defaultdict(SplitCounts)
+        spill_path = join(self._layout.spill_dir, f"{index:05d}.pickle")
+        with contextlib.ExitStack() as stack:
+            corpus = _LazyFiles(stack, lambda split: shard_path(self._layout.corpus_prefix(split), index, ".txt"))
+            spill: Optional[IO[bytes]] = None
+            labelled: list[Document] = []
+            for record in read_task(task, self._data):
+                record = assign_split(record, *self._fractions, self._films)
+                document = self._parse(record, counts[record.split])
+                if isinstance(document, Rejection):
+                    yield pvalue.TaggedOutput(REJECTED, document)
+                    continue
+                if document.split in TRAINING_SIDE:
+                    corpus.write(document.split, document.text.encode("utf-8") + b"\n")
+                if document.split in SPLITS:
+                    labelled.append(document)
+                    if len(labelled) == SPILL_BATCH:
+                        spill = spill or stack.enter_context(FileSystems.create(spill_path, compression_type=CompressionTypes.UNCOMPRESSED))
+                        pickle.dump(labelled, spill, protocol=pickle.HIGHEST_PROTOCOL)
+                        labelled = []
+            if labelled:
+                spill = spill or stack.enter_context(FileSystems.create(spill_path, compression_type=CompressionTypes.UNCOMPRESSED))
+                pickle.dump(labelled, spill, protocol=pickle.HIGHEST_PROTOCOL)
+        for split, split_counts in counts.items():
+            yield pvalue.TaggedOutput(COUNTS, (split, split_counts))
+        for split, lines in corpus.counts.items():
+            yield pvalue.TaggedOutput(WRITTEN, (f"corpus/{split}", lines))
+        if spill is not None:
+            yield index, spill_path
+
+    def _parse(self, record: RawRecord, split_counts: SplitCounts) -> Union[Document, Rejection]:
+        split_counts.records_read += 1
+        tokens = self._parser(record)
+        if isinstance(tokens, str):
+            split_counts.records_rejected += 1
+            return Rejection(record.doc_id, record.split, record.source, tokens)
+        split_counts.add(tokens)
+        return Document(record.doc_id, record.split, " ".join(tokens), self._parser.label(record), record.rating)
+
+
+def spilled_documents(path: str) -> Iterator[Document]:
+    """The documents :class:`TokenizeTask` spilled, in their order."""
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        while True:
+            try:
+                yield from pickle.load(handle)
+            except EOFError:
+                return
+
+
+class EncodeTask(beam.DoFn):
+    """``(task index, spill path)`` + the vocabulary's VarintTable -> ``examples/<split>-<task>.tfrecord.gz``;
+    outputs ``("examples/<split>", examples written)``."""
+
+    def __init__(self, layout: PreprocessLayout):
+        self._layout = layout
+
+    def process(self, spilled: tuple[int, str], table: VarintTable) -> Iterator[tuple[str, int]]:
+        index, path = spilled
+        with contextlib.ExitStack() as stack:
+            examples = _LazyFiles(stack, lambda split: shard_path(self._layout.examples_prefix(split), index, ".tfrecord.gz"), compress=True)
+            for document in spilled_documents(path):
+                example = encode_example(document.doc_id, document.label, document.rating, table.encode_ids(document.tokens))
+                examples.write(document.split, tfrecord_frame(example))
+        return ((f"examples/{split}", count) for split, count in examples.counts.items())
