@@ -28,7 +28,7 @@ from workflow.preprocess.examples import VarintTable
 from workflow.preprocess.parse import RecordParser
 from workflow.preprocess.readers import CorpusTasks
 from workflow.preprocess.shards import WriteSortedShards
-from workflow.preprocess.task_outputs import COUNTS, REJECTED, WRITTEN, EncodeTask, TokenizeTask
+from workflow.preprocess.task_outputs import COUNTS, FILMS, REJECTED, WRITTEN, EncodeTask, TokenizeTask
 from workflow.text import Tokenizer
 
 ALL_SPLITS = SPLITS + (UNSUP,)
@@ -50,8 +50,11 @@ def vocabulary_from_counts(totals: SplitTotals, min_count: int, max_size: int) -
     return build_vocabulary(merged, min_count, max_size)
 
 
-def assemble_stats(_, totals: SplitTotals, written: dict, vocabulary: list) -> str:
-    """stats.json text. Checks, per split, records read = written (counted by the writers) + rejected."""
+def assemble_stats(_, totals: SplitTotals, written: dict, vocabulary: list, films_seen: tuple[int, int]) -> str:
+    """stats.json text. Checks, per split, records read = written (counted by the writers) + rejected.
+
+    ``films_seen``: (reviews with a film, films) the validation split was carved by; (0, 0): by review.
+    """
     vocabulary_tokens = frozenset(token for token, _ in vocabulary)
     summaries = {split: split_summary(counts, vocabulary_tokens) for split, counts in totals.items()}
     if written.get("corpus/train", 0) != written.get("examples/train", 0):
@@ -64,7 +67,10 @@ def assemble_stats(_, totals: SplitTotals, written: dict, vocabulary: list) -> s
             raise AssertionError(f"split {split}: read {summary['records_read']} != written {records_written} + rejected {summary['records_rejected']}")
         splits[split] = {"records_written": records_written, **summary}
     totals = {key: sum(row[key] for row in splits.values()) for key in ("records_read", "records_written", "records_rejected")}
-    return json.dumps({"splits": splits, "totals": totals, "vocabulary_size": len(vocabulary)}, indent=2, sort_keys=True) + "\n"
+    reviews_with_film, films = films_seen
+    validation_split = {"grouped_by": "film" if reviews_with_film else "review", "films": films, "reviews_with_film": reviews_with_film}
+    return json.dumps({"splits": splits, "totals": totals, "vocabulary_size": len(vocabulary), "validation_split": validation_split},
+                      indent=2, sort_keys=True) + "\n"
 
 
 class WriteText(beam.PTransform):
@@ -84,16 +90,20 @@ class WriteText(beam.PTransform):
         return text | "Write" >> beam.Map(write)
 
 
-def build_pipeline(pipeline: beam.Pipeline, config: Config, layout: PreprocessLayout, films: dict[str, str]) -> None:
-    """Add the whole preprocessing job to ``pipeline``, writing into ``layout``; ``films``: review -> film (films.py), or {}."""
+def build_pipeline(pipeline: beam.Pipeline, config: Config, layout: PreprocessLayout, films: dict[str, str], films_in_archives: bool) -> None:
+    """Add the whole preprocessing job to ``pipeline``, writing into ``layout``.
+
+    ``films``: review -> film read before the job (films.py), or {};
+    ``films_in_archives``: archive tasks learn them from their url files.
+    """
     pre = config.preprocess
     parser = RecordParser(tokenizer_from(config), config.data.label_map)
     tokenized = (
         pipeline
         | "Tasks" >> CorpusTasks(config.data, pre.read_parallelism, max(1, int(pre.read_block_mb * 2**20)))
         | "Tokenize" >> beam.ParDo(
-            TokenizeTask(config.data, parser, layout, carved_validation_fraction(config), carved_test_fraction(config), films)
-        ).with_outputs(COUNTS, WRITTEN, REJECTED, main="spills")
+            TokenizeTask(config.data, parser, layout, carved_validation_fraction(config), carved_test_fraction(config), films, films_in_archives)
+        ).with_outputs(COUNTS, WRITTEN, REJECTED, FILMS, main="spills")
     )
 
     totals = tokenized[COUNTS] | "MergeCounts" >> beam.CombineGlobally(MergeSplitCounts())
@@ -108,6 +118,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: Config, layout: PreprocessLa
         | "WriteRejected" >> WriteSortedShards(layout.rejected_prefix, ".jsonl", 1)
     )
 
+    films_seen = tokenized[FILMS] | "Films" >> beam.CombineGlobally(lambda seen: max(seen, default=(0, 0)))
     written = (
         (tokenized[WRITTEN], examples_written)
         | "AllWritten" >> beam.Flatten()
@@ -122,6 +133,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: Config, layout: PreprocessLa
             beam.pvalue.AsSingleton(totals),
             beam.pvalue.AsDict(written),
             beam.pvalue.AsSingleton(vocabulary),
+            beam.pvalue.AsSingleton(films_seen),
         )
         | "WriteStats" >> WriteText(layout.stats)
     )

@@ -20,7 +20,7 @@ import json
 import posixpath
 import re
 import zlib
-from typing import Iterator, Optional
+from typing import Callable, Iterator, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
@@ -35,6 +35,7 @@ from workflow.preprocess.records import RawRecord
 ACLIMDB_SPLITS = ("train", "test")
 ACLIMDB_LABELS = ("pos", "neg", "unsup")
 URL_FILES = {"urls_pos.txt": "pos", "urls_neg.txt": "neg"}  # train/: each review's film, line i = review i (films.py)
+UrlFileSink = Callable[[str, str], None]  # (label, text of train/urls_<label>.txt)
 _ACLIMDB_NAME = re.compile(r"(\d+)_(\d+)\.txt")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 CSV_FIELD_LIMIT = 2**31 - 1  # the csv module's default (131,072 characters) would fail a whole file on one long review
@@ -73,8 +74,11 @@ def aclimdb_record(member: str, data: Optional[bytes], error: Optional[str] = No
     )
 
 
-def read_archive_part(path: str, part: int, parts: int) -> Iterator[RawRecord]:
+def read_archive_part(path: str, part: int, parts: int, on_url_file: Optional[UrlFileSink] = None) -> Iterator[RawRecord]:
     """Stream one aclImdb archive and yield the review members of one part.
+
+    ``on_url_file(label, text)`` is given each ``train/urls_<label>.txt`` as
+    the stream passes it (films.py), after every review in aclImdb's order.
 
     A gzip stream cannot be split, so each of ``parts`` workers streams the
     whole archive (tar_stream.py keeps a pass near the cost of decompressing
@@ -86,6 +90,8 @@ def read_archive_part(path: str, part: int, parts: int) -> Iterator[RawRecord]:
     try:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
             for member in tar_stream.members(handle):
+                if on_url_file is not None and member.is_file and _is_train_url_file(member.name):
+                    on_url_file(URL_FILES[posixpath.basename(member.name)], member.read().decode("utf-8", errors="replace"))
                 if member.is_dir or not is_review(member.name):
                     continue
                 index += 1
@@ -93,6 +99,11 @@ def read_archive_part(path: str, part: int, parts: int) -> Iterator[RawRecord]:
                     yield _archive_record(path, member)
     except (tar_stream.TarFormatError, EOFError, zlib.error, OSError) as error:
         raise InputError(f"{path}: truncated or corrupt archive ({type(error).__name__}: {error})") from error
+
+
+def _is_train_url_file(member: str) -> bool:
+    parts = member.split("/")
+    return len(parts) >= 2 and parts[-2] == "train" and parts[-1] in URL_FILES
 
 
 def _archive_record(path: str, member: tar_stream.Member) -> RawRecord:
@@ -366,11 +377,11 @@ def review_files(root: str) -> list[FileMetadata]:
     return sorted(found, key=lambda meta: meta.path)
 
 
-def read_task(task: Task, data: DataConfig) -> Iterator[RawRecord]:
-    """The records of one read task, in the order of its input."""
+def read_task(task: Task, data: DataConfig, on_url_file: Optional[UrlFileSink] = None) -> Iterator[RawRecord]:
+    """The records of one read task, in the order of its input; ``on_url_file``: see :func:`read_archive_part`."""
     kind, split, file_format, what = task
     if kind == "archive":
-        return read_archive_part(*what)
+        return read_archive_part(*what, on_url_file)
     if kind == "reviews":
         return (record for path in what for record in read_review_file(path))
     if kind == "csv":

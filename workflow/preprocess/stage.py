@@ -21,11 +21,11 @@ from workflow.artifacts import SPLITS, TRAINING_SIDE, PreprocessLayout, delete_t
 from workflow.caching import combined_digest, files_digest, section
 from workflow.config import Config, CorpusFormat
 from workflow.errors import EmptyCorpusError
-from workflow.preprocess.films import film_of_review
+from workflow.preprocess.films import folder_films
 from workflow.preprocess.options import pipeline_setup, runner_description, use_filesystem_options
 from workflow.preprocess.output import STAGE, PreprocessOutput
 from workflow.preprocess.pipeline import ALL_SPLITS, build_pipeline
-from workflow.preprocess.readers import input_files
+from workflow.preprocess.readers import input_files, is_archive
 from workflow.stderr import stderr_to
 
 log = logging.getLogger(__name__)
@@ -63,12 +63,12 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
     inputs = stage_key["inputs"]
     final_dir = PreprocessOutput(config.workdir).layout.root
     log.info("preprocess: %d input file(s), %.1f MB, runner %s -> %s", inputs["files"], inputs["bytes"] / 1e6, runner_description(config.beam), final_dir)
-    films = validation_groups(config)
+    films, films_in_archives = validation_groups(config)
     with staged_output(final_dir) as staging:
         layout = PreprocessLayout(staging)
         pipeline_started = time.time()
         with stderr_to(log_file), pipeline_setup(config.beam, log_file) as (runner, options), beam.Pipeline(runner=runner, options=options) as pipeline:
-            build_pipeline(pipeline, config, layout, films)
+            build_pipeline(pipeline, config, layout, films, films_in_archives)
         pipeline_seconds = time.time() - pipeline_started
         delete_tree(layout.spill_dir)
         stats = read_json(layout.stats)
@@ -88,7 +88,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
                 "examples_sha256": combined_digest((name, files[name]["sha256"]) for name in examples),
                 "corpus_sha256": combined_digest((name, files[name]["sha256"]) for name in corpus),
             },
-            "validation_split": {"grouped_by": "film" if films else "review", "films": len(set(films.values())), "reviews_with_film": len(films)},
+            "validation_split": stats["validation_split"],
             "tokenizer": dataclasses.asdict(config.preprocess.tokenizer),  # what the exported model must reproduce
             "durations_s": {"pipeline": round(pipeline_seconds, 2), "total": round(time.time() - started, 2)},
             "runner": config.beam.runner,
@@ -99,18 +99,18 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
     return manifest
 
 
-def validation_groups(config: Config) -> dict[str, str]:
-    """The film of each aclImdb training review when ``preprocess.validation_by_film`` and the url files allow; {} otherwise."""
+def validation_groups(config: Config) -> tuple[dict[str, str], bool]:
+    """How validation is carved out of train: ``(films read now, whether archive tasks learn them)``.
+
+    By film for aclImdb when ``preprocess.validation_by_film`` (films.py): a
+    folder's url files are read here; an archive's are learned by each task
+    from its own stream. By review otherwise: ``({}, False)``.
+    """
     if config.data.format is not CorpusFormat.aclimdb or not config.preprocess.validation_by_film:
-        return {}
-    started = time.time()
-    films = film_of_review(config.data.path)
-    if films:
-        log.info("validation carved by film: %d training reviews of %d films (train/urls_*.txt, %.1f s)",
-                 len(films), len(set(films.values())), time.time() - started)
-    else:
-        log.info("validation carved by review: %s has no train/urls_pos.txt or urls_neg.txt", config.data.path)
-    return films
+        return {}, False
+    if is_archive(config.data.path):
+        return {}, True
+    return folder_films(config.data.path), False
 
 
 def log_summary(stats: dict, final_dir: str, seconds: float) -> None:
@@ -128,3 +128,6 @@ def log_summary(stats: dict, final_dir: str, seconds: float) -> None:
         "read %d = written %d + rejected %d; vocabulary %d tokens; %.1f s -> %s",
         totals["records_read"], totals["records_written"], totals["records_rejected"], stats["vocabulary_size"], seconds, final_dir,
     )
+    carved = stats["validation_split"]
+    if carved["grouped_by"] == "film":
+        log.info("validation carved by film: %d training reviews of %d films (train/urls_*.txt)", carved["reviews_with_film"], carved["films"])

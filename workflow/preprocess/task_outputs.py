@@ -26,6 +26,7 @@ import collections
 import contextlib
 import gzip
 import pickle
+import tempfile
 from typing import IO, Iterator, Optional, Union
 
 import apache_beam as beam
@@ -37,12 +38,13 @@ from workflow.artifacts import SPLITS, TRAINING_SIDE, PreprocessLayout, join
 from workflow.config import DataConfig
 from workflow.preprocess.counting import SplitCounts
 from workflow.preprocess.examples import VarintTable, encode_example, tfrecord_frame
+from workflow.preprocess.films import films_in_url_file
 from workflow.preprocess.parse import RecordParser
 from workflow.preprocess.readers import Task, read_task
 from workflow.preprocess.records import Document, RawRecord, Rejection, assign_split
 from workflow.preprocess.shards import shard_path
 
-COUNTS, WRITTEN, REJECTED = "counts", "written", "rejected"
+COUNTS, WRITTEN, REJECTED, FILMS = "counts", "written", "rejected", "films"
 SPILL_BATCH = 1024  # documents pickled together in a spill file
 COMPRESS_LEVEL = 1  # of the example files: level 6 took 1.3x the time for files 1% smaller (IMDB)
 
@@ -66,70 +68,106 @@ class _LazyFiles:
         self.counts[key] += 1
 
 
+class _TaskFiles:
+    """What one task writes before the vocabulary exists: corpus lines, the spill of labelled documents, and its counts."""
+
+    def __init__(self, stack: contextlib.ExitStack, layout: PreprocessLayout, index: int):
+        self._stack = stack
+        self.corpus = _LazyFiles(stack, lambda split: shard_path(layout.corpus_prefix(split), index, ".txt"))
+        self.spill_path = join(layout.spill_dir, f"{index:05d}.pickle")
+        self.spill: Optional[IO[bytes]] = None
+        self.counts: dict[str, SplitCounts] = collections.defaultdict(SplitCounts)
+        self._labelled: list[Document] = []
+
+    def add(self, document: Document) -> None:
+        if document.split in TRAINING_SIDE:
+            self.corpus.write(document.split, document.text.encode("utf-8") + b"\n")
+        if document.split in SPLITS:
+            self._labelled.append(document)
+            if len(self._labelled) == SPILL_BATCH:
+                self.flush()
+
+    def flush(self) -> None:
+        if self._labelled:
+            if self.spill is None:
+                self.spill = self._stack.enter_context(FileSystems.create(self.spill_path, compression_type=CompressionTypes.UNCOMPRESSED))
+            pickle.dump(self._labelled, self.spill, protocol=pickle.HIGHEST_PROTOCOL)
+            self._labelled = []
+
+
 class TokenizeTask(beam.DoFn):
     """``(task index, task)`` -> files of its corpus lines and of its labelled documents; outputs:
 
     * main: ``(task index, spill path)`` when the task holds labelled documents;
     * ``counts``: ``(split, SplitCounts)`` for each split seen;
     * ``written``: ``("corpus/<split>", lines written)``;
-    * ``rejected``: one ``Rejection`` per record that is dropped, with the reason.
+    * ``rejected``: one ``Rejection`` per record that is dropped, with the reason;
+    * ``films``: ``(reviews with a film, films)`` the validation split was carved by.
+
+    ``films``: review -> film read before the job (an aclImdb folder's url
+    files). ``films_in_archives``: an archive task learns them from the url
+    files it streams past instead; its training reviews, which come before
+    them, wait in a temporary file of the worker until then.
     """
 
     def __init__(self, data: DataConfig, parser: RecordParser, layout: PreprocessLayout,
-                 validation_fraction: float, test_fraction: float, films: dict[str, str]):
+                 validation_fraction: float, test_fraction: float, films: dict[str, str], films_in_archives: bool):
         self._data, self._parser, self._layout = data, parser, layout
-        self._fractions, self._films = (validation_fraction, test_fraction), films
+        self._fractions, self._films, self._films_in_archives = (validation_fraction, test_fraction), films, films_in_archives
 
     def process(self, indexed: tuple[int, Task]) -> Iterator[Union[tuple[int, str], pvalue.TaggedOutput]]:
         index, task = indexed
-        counts: dict[str, SplitCounts] = collections.defaultdict(SplitCounts)
-        spill_path = join(self._layout.spill_dir, f"{index:05d}.pickle")
+        learns = self._films_in_archives and task[0] == "archive"
+        films = {} if learns else self._films
         with contextlib.ExitStack() as stack:
-            corpus = _LazyFiles(stack, lambda split: shard_path(self._layout.corpus_prefix(split), index, ".txt"))
-            spill: Optional[IO[bytes]] = None
-            labelled: list[Document] = []
-            for record in read_task(task, self._data):
-                record = assign_split(record, *self._fractions, self._films)
-                document = self._parse(record, counts[record.split])
-                if isinstance(document, Rejection):
-                    yield pvalue.TaggedOutput(REJECTED, document)
+            files = _TaskFiles(stack, self._layout, index)
+            waiting = stack.enter_context(tempfile.TemporaryFile()) if learns else None
+            on_url_file = (lambda label, text: films.update(films_in_url_file(label, text))) if learns else None
+            for record in read_task(task, self._data, on_url_file):
+                if waiting is not None and record.split == "train":
+                    pickle.dump(record, waiting, protocol=pickle.HIGHEST_PROTOCOL)
                     continue
-                if document.split in TRAINING_SIDE:
-                    corpus.write(document.split, document.text.encode("utf-8") + b"\n")
-                if document.split in SPLITS:
-                    labelled.append(document)
-                    if len(labelled) == SPILL_BATCH:
-                        spill = spill or stack.enter_context(FileSystems.create(spill_path, compression_type=CompressionTypes.UNCOMPRESSED))
-                        pickle.dump(labelled, spill, protocol=pickle.HIGHEST_PROTOCOL)
-                        labelled = []
-            if labelled:
-                spill = spill or stack.enter_context(FileSystems.create(spill_path, compression_type=CompressionTypes.UNCOMPRESSED))
-                pickle.dump(labelled, spill, protocol=pickle.HIGHEST_PROTOCOL)
-        for split, split_counts in counts.items():
+                yield from self._take(record, films, files)
+            if waiting is not None:
+                waiting.seek(0)
+                for record in _unpickled(waiting):
+                    yield from self._take(record, films, files)
+            files.flush()
+        for split, split_counts in files.counts.items():
             yield pvalue.TaggedOutput(COUNTS, (split, split_counts))
-        for split, lines in corpus.counts.items():
+        for split, lines in files.corpus.counts.items():
             yield pvalue.TaggedOutput(WRITTEN, (f"corpus/{split}", lines))
-        if spill is not None:
-            yield index, spill_path
+        yield pvalue.TaggedOutput(FILMS, (len(films), len(set(films.values()))))
+        if files.spill is not None:
+            yield index, files.spill_path
 
-    def _parse(self, record: RawRecord, split_counts: SplitCounts) -> Union[Document, Rejection]:
+    def _take(self, record: RawRecord, films: dict[str, str], files: _TaskFiles) -> Iterator[pvalue.TaggedOutput]:
+        """Split, parse and count one record; write it, or output why it is rejected."""
+        record = assign_split(record, *self._fractions, films)
+        split_counts = files.counts[record.split]
         split_counts.records_read += 1
         tokens = self._parser(record)
         if isinstance(tokens, str):
             split_counts.records_rejected += 1
-            return Rejection(record.doc_id, record.split, record.source, tokens)
+            yield pvalue.TaggedOutput(REJECTED, Rejection(record.doc_id, record.split, record.source, tokens))
+            return
         split_counts.add(tokens)
-        return Document(record.doc_id, record.split, " ".join(tokens), self._parser.label(record), record.rating)
+        files.add(Document(record.doc_id, record.split, " ".join(tokens), self._parser.label(record), record.rating))
+
+
+def _unpickled(handle: IO[bytes]) -> Iterator:
+    while True:
+        try:
+            yield pickle.load(handle)
+        except EOFError:
+            return
 
 
 def spilled_documents(path: str) -> Iterator[Document]:
     """The documents :class:`TokenizeTask` spilled, in their order."""
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        while True:
-            try:
-                yield from pickle.load(handle)
-            except EOFError:
-                return
+        for batch in _unpickled(handle):
+            yield from batch
 
 
 class EncodeTask(beam.DoFn):
