@@ -27,11 +27,17 @@ COUNT_CHUNK = 8 << 20
 
 
 def file_blocks(path: str, size: int, block_bytes: int) -> list[Block]:
-    """The blocks of one file: ``[(path, 0, b), (path, b, 2b), ..., (path, kb, None)]``; one block when compressed."""
+    """The blocks of one file, of equal size and at most ``block_bytes``: ``[(path, 0, b), (path, b, 2b), ..., (path, kb, None)]``.
+
+    Equal, not ``block_bytes`` and a remainder: a 66 MB file in 64 MB blocks
+    would be one large task and one tiny one, and a worker given the large
+    ones finishes last. One block when compressed.
+    """
     if CompressionTypes.detect_compression_type(path) is not CompressionTypes.UNCOMPRESSED or size <= block_bytes:
         return [(path, 0, None)]
-    starts = range(0, size, block_bytes)
-    return [(path, start, start + block_bytes) for start in starts[:-1]] + [(path, starts[-1], None)]
+    count = -(-size // block_bytes)
+    starts = [size * block // count for block in range(count)]
+    return [(path, start, end) for start, end in zip(starts, starts[1:])] + [(path, starts[-1], None)]
 
 
 def count_newlines(block: Block) -> tuple[str, tuple[int, int]]:
