@@ -4,7 +4,9 @@ The baseline is what one would write without Beam: one process streams the same
 archive, tokenises the training side (train + unsup) with the same tokenizer and
 counts with ``collections.Counter``. The job does more (it also tokenises test,
 writes TFRecords, the corpus and stats); the target is job <= 1.5x baseline wall
-time. Runs alternate and medians are compared, since this machine is noisy.
+time. Runs alternate and medians are compared, since this machine is noisy. The
+peak RSS of every process of the job (the driver and each SDK worker) is sampled
+from /proc (process_memory.py).
 
     python benchmarks/preprocess_benchmark.py --archive ../shared/data/aclImdb_v1.tar.gz
 """
@@ -16,12 +18,13 @@ import collections
 import json
 import resource
 import statistics
-import subprocess
 import sys
 import tarfile
 import tempfile
 import time
 from pathlib import Path
+
+from process_memory import run_sampled
 
 from workflow.text import Tokenizer
 
@@ -38,11 +41,10 @@ def baseline(archive: str) -> tuple[float, int]:
     return time.perf_counter() - started, sum(counts.values())
 
 
-def job(archive: str, workdir: str, extra: list[str]) -> float:
-    started = time.perf_counter()
+def job(archive: str, workdir: str, extra: list[str]) -> tuple[float, list[int]]:
+    """Wall seconds of the whole job and the peak RSS (MB) of each of its processes (the driver and every SDK worker)."""
     command = [sys.executable, "-m", "workflow.cli", "data=imdb", f"data.path={archive}", f"workdir={workdir}", *extra]
-    subprocess.run(command, check=True, capture_output=True)
-    return time.perf_counter() - started
+    return run_sampled(command, Path(workdir) / "wf-preprocess.log")
 
 
 def main() -> None:
@@ -52,24 +54,30 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for the job, e.g. beam.running_mode=in_memory")
     args = parser.parse_args()
 
-    baseline_seconds, job_seconds = [], []
+    baseline_seconds, job_seconds, job_peaks = [], [], []
     with tempfile.TemporaryDirectory() as workdir:
         for repeat in range(args.repeats):
             seconds, tokens = baseline(args.archive)
             baseline_seconds.append(seconds)
-            job_seconds.append(job(args.archive, workdir, args.overrides))
-            print(f"run {repeat + 1}: baseline {seconds:.1f} s, job {job_seconds[-1]:.1f} s", file=sys.stderr)
+            job_s, peaks = job(args.archive, workdir, args.overrides)
+            job_seconds.append(job_s)
+            job_peaks.append(peaks)
+            print(f"run {repeat + 1}: baseline {seconds:.1f} s, job {job_s:.1f} s (ratio {job_s / seconds:.2f}), "
+                  f"job processes' peak RSS {peaks} MB", file=sys.stderr)
         stats = json.loads((Path(workdir) / "preprocess" / "stats.json").read_text())
-    peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     job_median, baseline_median = statistics.median(job_seconds), statistics.median(baseline_seconds)
+    all_tokens = sum(row["tokens"] for row in stats["splits"].values())
     result = {
         "baseline_s": round(baseline_median, 2),
         "job_s": round(job_median, 2),
         "ratio": round(job_median / baseline_median, 2),
+        "round_ratios": [round(job_s / base_s, 2) for job_s, base_s in zip(job_seconds, baseline_seconds)],
         "training_tokens": tokens,
-        "all_tokens": sum(row["tokens"] for row in stats["splits"].values()),
-        "job_tokens_per_s": round(sum(row["tokens"] for row in stats["splits"].values()) / job_median),
-        "peak_rss_mb_largest_process": round(peak_mb),
+        "all_tokens": all_tokens,
+        "job_tokens_per_s": round(all_tokens / job_median),
+        "baseline_tokens_per_s": round(tokens / baseline_median),
+        "baseline_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "job_peak_rss_mb_per_process": [max(column) for column in zip(*job_peaks)],
         "overrides": args.overrides,
         "repeats": args.repeats,
     }

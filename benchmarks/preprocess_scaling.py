@@ -17,15 +17,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import tempfile
-import threading
-import time
 from pathlib import Path
+
+from process_memory import run_sampled
 
 SPLITS = ("train", "test")
 
@@ -59,63 +57,10 @@ def write_corpus(folder: Path, corpus: list[tuple[str, str, str, str]], factor: 
     return paths
 
 
-def descendants(pid: int) -> list[int]:
-    """``pid`` and every process below it (from /proc)."""
-    children: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as handle:
-                    parent = int(handle.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-            children.setdefault(parent, []).append(int(entry))
-    found, stack = [], [pid]
-    while stack:
-        current = stack.pop()
-        found.append(current)
-        stack.extend(children.get(current, []))
-    return found
-
-
-def peak_rss_mb(pid: int) -> float | None:
-    try:
-        with open(f"/proc/{pid}/status") as handle:
-            for line in handle:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 def run_job(paths: dict[str, Path], workdir: Path) -> dict:
     command = [sys.executable, "-c", "from workflow.cli import preprocess; preprocess()", "data=jsonl", f"data.path={paths['train']}",
                f"data.splits.test={paths['test']}", f"data.unlabelled=[{paths['unsup']}]", "data.id_field=id", f"workdir={workdir}"]
-    peaks: dict[int, float] = {}
-    started = time.perf_counter()
-    log_path = workdir.parent / "wf-preprocess.log"
-    log = open(log_path, "wb")  # the job's output, for when it fails
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    done = threading.Event()
-
-    def sample() -> None:
-        while not done.is_set():
-            for pid in descendants(process.pid):
-                peak = peak_rss_mb(pid)
-                if peak is not None:
-                    peaks[pid] = max(peaks.get(pid, 0.0), peak)
-            done.wait(0.5)
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    status = process.wait()
-    log.close()
-    if status != 0:
-        raise SystemExit(f"wf-preprocess failed (its output: {log_path}): {' '.join(command)}")
-    seconds = time.perf_counter() - started
-    done.set()
-    sampler.join()
+    seconds, peaks = run_sampled(command, workdir.parent / "wf-preprocess.log")  # the job's output, for when it fails
     stats = json.loads((workdir / "preprocess" / "stats.json").read_text())
     tokens = sum(row["tokens"] for row in stats["splits"].values())
     return {
@@ -124,8 +69,8 @@ def run_job(paths: dict[str, Path], workdir: Path) -> dict:
         "tokens": tokens,
         "tokens_per_s": round(tokens / seconds),
         "processes": len(peaks),
-        "peak_rss_mb_largest_process": round(max(peaks.values())),
-        "peak_rss_mb_per_process": sorted(round(value) for value in peaks.values()),
+        "peak_rss_mb_largest_process": max(peaks),
+        "peak_rss_mb_per_process": peaks,
     }
 
 

@@ -193,7 +193,7 @@ def test_the_key_follows_the_corpus_gensim_reads_not_only_the_vocabulary(prepare
     config = prepared()
     word2vec_stage.run(config, {})
     assert word2vec_stage.recorded_key(config) == word2vec_stage.key(config)
-    resharded = prepared("preprocess.read_parallelism=3")  # the same documents and counts, in other files
+    resharded = prepared("preprocess.read_block_mb=0.01")  # the same documents and counts, in other files (10 KB blocks)
     preprocess_stage.run(resharded, {})
     after = word2vec_stage.key(resharded)
     assert after["inputs"]["vocab_sha256"] == word2vec_stage.recorded_key(config)["inputs"]["vocab_sha256"]

@@ -1,9 +1,9 @@
 """Token counting and vocabulary building, designed against Beam's per-element cost.
 
-Counting happens inside each bundle in a ``collections.Counter`` (one element
-per document, never one per token) and partial counters are merged by the
-combiner: the shape DESIGN.md measured at 1.6x a plain ``Counter`` where one
-element per token costs 4.8x.
+Counting happens inside each read task in a ``collections.Counter`` (never
+one element per token) and the partial counters of all tasks are merged by
+one combiner: the shape DESIGN.md measured at 1.6x a plain ``Counter`` where
+one element per token costs 4.8x.
 """
 
 from __future__ import annotations
