@@ -27,7 +27,7 @@ import contextlib
 import gzip
 import pickle
 import tempfile
-from typing import IO, Iterator, Optional, Union
+from typing import IO, Callable, Iterator, Optional, Union
 
 import apache_beam as beam
 from apache_beam import pvalue
@@ -52,7 +52,7 @@ COMPRESS_LEVEL = 1  # of the example files: level 6 took 1.3x the time for files
 class _LazyFiles:
     """One output file per key, created when its first record arrives (a task with no such record writes none)."""
 
-    def __init__(self, stack: contextlib.ExitStack, path_of, compress: bool = False):
+    def __init__(self, stack: contextlib.ExitStack, path_of: Callable[[str], str], compress: bool = False):
         self._stack, self._path_of, self._compress = stack, path_of, compress
         self._files: dict[str, IO[bytes]] = {}
         self.counts: collections.Counter = collections.Counter()
