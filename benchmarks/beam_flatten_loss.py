@@ -4,9 +4,9 @@ Two stages each read 4 tasks (Create -> Reshuffle -> FlatMap) and emit 200,000
 elements of 1.3 kB; a Flatten joins them and a count follows. Expected
 400,000. ``--layout flatten-outputs`` (what ReadCorpus did before: one read
 stage per source, their records flattened) loses about one output chunk
-(~8,000 elements) in some runs, silently. ``--layout flatten-tasks`` (what
-ReadCorpus does now: the small task lists flattened, one stage reads them all)
-counts every element. Runs are repeated because the loss is intermittent.
+(~8,000 elements) in some runs, silently. ``--layout flatten-tasks`` (the small task
+lists flattened, one stage reads them all) counts every element; readers.py
+now goes further and creates every task in one ``Create``, with no Flatten. Runs are repeated because the loss is intermittent.
 
     python benchmarks/beam_flatten_loss.py --layout flatten-outputs --runs 4
     python benchmarks/beam_flatten_loss.py --layout flatten-tasks --runs 4

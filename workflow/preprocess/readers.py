@@ -317,17 +317,15 @@ def _line_tasks(file_format: str, split: str, pattern: str, block_bytes: int) ->
 
 
 def _size_groups(files: list[FileMetadata], block_bytes: int) -> list[tuple[str, ...]]:
-    """Consecutive files in groups of about ``block_bytes`` (at least one file a group)."""
-    groups: list[tuple[str, ...]] = []
-    group: list[str] = []
-    size = 0
-    for meta in files:
-        if group and size + meta.size_in_bytes > block_bytes:
-            groups.append(tuple(group))
-            group, size = [], 0
-        group.append(meta.path)
-        size += meta.size_in_bytes
-    return groups + [tuple(group)] if group else groups
+    """Consecutive files in groups of about equal size, at most about ``block_bytes`` each (as line_blocks.file_blocks)."""
+    total = sum(meta.size_in_bytes for meta in files)
+    count = max(1, -(-total // block_bytes))
+    groups: dict[int, list[str]] = {}
+    start = 0
+    for meta in files:  # a file goes to the group its first byte falls in
+        groups.setdefault(start * count // max(total, 1), []).append(meta.path)
+        start += meta.size_in_bytes
+    return [tuple(paths) for _, paths in sorted(groups.items())]
 
 
 class CorpusTasks(beam.PTransform):

@@ -131,3 +131,5 @@ def log_summary(stats: dict, final_dir: str, seconds: float) -> None:
     carved = stats["validation_split"]
     if carved["grouped_by"] == "film":
         log.info("validation carved by film: %d training reviews of %d films (train/urls_*.txt)", carved["reviews_with_film"], carved["films"])
+    else:
+        log.info("validation carved by review (no film grouping: not aclImdb, preprocess.validation_by_film=false, or no train/urls_*.txt)")
