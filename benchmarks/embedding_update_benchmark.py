@@ -1,6 +1,6 @@
 """Benchmark: what a fine-tuning step costs, by Embedding update (lazy, dense) and table size.
 
-The trainer's own distributed step (``Trainer._train_step``, one device) on the
+The trainer's own distributed step (``Trainer.train_steps``, one step per call, one device) on the
 workdir's training batches, for: a frozen table, and a fine-tuned one updated
 lazily or densely, with the vocabulary's table (e.g. 50,000 rows) and the same
 table padded to ``--big-rows`` rows (the extra rows never occur in a batch,
@@ -73,12 +73,14 @@ def main() -> None:
             trainer_config = dataclasses.replace(config.trainer, embedding_update=update)
             trainer = Trainer(strategy, model, trainer_config, os.path.join(scratch, "ckpt"), None, config.trainer.learning_rate)
             iterator = iter(strategy.experimental_distribute_dataset(batches))
+            one = tf.constant(1)
             for _ in range(args.warmup):
-                float(trainer._train_step(iterator)[0])
+                trainer.train_steps(iterator, one)
+            trainer.sums.read()
             started = time.perf_counter()
             for _ in range(args.steps):
-                loss_sum, _ = trainer._train_step(iterator)
-            float(loss_sum)
+                trainer.train_steps(iterator, one)
+            trainer.sums.read()
             return (time.perf_counter() - started) / args.steps
 
     rows = f"{len(matrix) // 1000}k"

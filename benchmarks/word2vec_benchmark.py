@@ -27,7 +27,6 @@ from workflow.artifacts import read_json
 from workflow.cli import compose
 from workflow.embeddings import stage
 from workflow.embeddings.output import Word2VecOutput
-from workflow.embeddings.word2vec import stable_hash
 from workflow.preprocess.output import PreprocessOutput
 
 
@@ -55,7 +54,7 @@ def main() -> None:
             Word2Vec(
                 corpus_file=corpus, vector_size=settings.vector_size, window=settings.window, sg=settings.sg,
                 negative=settings.negative, sample=settings.sample, alpha=settings.alpha, epochs=settings.epochs,
-                min_count=config.preprocess.min_count, workers=settings.workers, seed=settings.seed, hashfxn=stable_hash,
+                min_count=config.preprocess.min_count, workers=settings.workers, seed=settings.seed,
             )
             bare_rates.append(work / (time.perf_counter() - started))
             manifest = stage.run(config, {})

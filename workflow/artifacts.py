@@ -1,9 +1,33 @@
 """The artefact contract: every file name a stage writes or reads, in one place.
 
-A stage writes into a staging folder beside its final folder and moves it into
-place only when everything, ``manifest.json`` last, has been written. So a
-stage folder with a manifest is finished; an interrupted stage leaves only a
-``.staging-*`` folder, which the next run removes.
+One writer per stage folder, and one step that readers see. A stage holds
+the folder's writer lock (``<workdir>/.locks/<stage>.lock``, workflow/locks.py)
+from "is it up to date?" to its publish, writes into a staging folder beside
+the final one, ``manifest.json`` last, and publishes it as a version: the
+staging folder is renamed to ``.<stage>.v-<id>`` and ``<workdir>/<stage>``, a
+relative symlink, is replaced by one to the new version in a single
+``os.replace``. A reader that opens ``<workdir>/<stage>/...`` sees the old
+version or the new one, never half of each; readers that must see one version
+for their whole life (a training run reads the test shards at its end)
+resolve the link once and pin that version (a shared flock on
+``.locks/.<stage>.v-<id>.pin``). Old versions are removed by the next writer
+of the stage when no run pins them; under the lock, every staging folder is
+an interrupted run's and is removed too. So a stage folder with a manifest is
+finished, and a live run's staging folder is never touched::
+
+    <workdir>/preprocess -> .preprocess.v-<id>   the pointer (a folder published by older code is replaced on the next publish)
+    <workdir>/.preprocess.v-<id>/                the published version (an older one stays while a run pins it)
+    <workdir>/.preprocess.staging-<id>/          a run's staging folder, while it runs
+    <workdir>/.locks/preprocess.lock             writer lock: flock'ed by the writer, holding its pid, host, start time, command
+    <workdir>/.locks/.preprocess.v-<id>.pin      shared flock of every run that reads that version
+    <workdir>/runs/.locks/<run name>.lock        one writer per training run folder (runs are written in place, to resume)
+
+The same holds for ``word2vec/`` and ``imported/<file name>/`` (its locks in
+``imported/.locks/``). ``report/``, which no stage reads (people and
+TensorBoard do; TensorBoard would list a version folder as a run of its
+own), stays a real folder under the same lock, swapped with its staging
+folder in one ``renameat2(RENAME_EXCHANGE)`` (two renames where the kernel or
+filesystem lacks it).
 
 Layout of ``<workdir>/preprocess/``::
 
@@ -30,25 +54,35 @@ a finished run of another configuration moves to ``<workdir>/kept-runs/``)::
     identity.json                          the run's cache key: config, digests of what it reads, global batch (written first)
     checkpoints/ckpt-N.*                   model + optimizer every trainer.checkpoint_every_steps
     checkpoints/state.json                 which checkpoint, epoch, step in epoch, history so far
-    best/                                  weights of the epoch with the best validation accuracy
+    best/                                  weights of the epoch with the best validation accuracy (the last epoch without validation)
     tensorboard/{train,validation}/        scalars: loss, accuracy, learning rate
     export/model.keras                     the trained classifier (token ids in, probability out)
     export/serving/                        SavedModel: raw strings in (tokenizer + vocabulary inside), probability out
+    test_predictions.csv                   one row a test review, in doc_id order: doc_id, label, probability (the report's paired bootstrap)
     metrics.json                           test accuracy, AUC, loss, epochs, wall time, examples/s, config
 
 The preprocessing folder may also be on an object store (``s3://``,
-``gs://``): Beam workers write through ``apache_beam.io.filesystems.FileSystems``,
-and publishing there deletes the old manifest, then every old object, then
-moves the new files, the manifest last (a store has no folder rename). Later
-stages open these folders through each stage's reader (``PreprocessOutput``,
+``gs://``): Beam workers write through ``apache_beam.io.filesystems.FileSystems``.
+One writer there is a lease object (``.locks/preprocess.lease-<token>.json``,
+workflow/locks.py). A store has no rename and no symlink, so publishing is not
+one step: it deletes the old manifest (the stage stops looking finished), then
+every old object, then moves the new files, the manifest last. A reader sees
+no manifest (unfinished) or a complete one, never a mix under one manifest;
+one that read the old manifest before the publish may find its files gone and
+fails on a missing file rather than reading new ones. Only wf-preprocess
+writes to a store; every later stage needs a local workdir. Later stages open
+these folders through each stage's reader (``PreprocessOutput``,
 ``Word2VecOutput``), which hands out only the files a manifest lists.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import hashlib
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -57,8 +91,10 @@ from typing import Any, Iterator
 
 from apache_beam.io.filesystems import FileSystems
 
+from workflow import locks
 from workflow.errors import ContractError
 
+log = logging.getLogger(__name__)
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 MANIFEST = "manifest.json"
@@ -281,53 +317,149 @@ def listed_files(root: str) -> dict[str, dict]:
     return listed
 
 
-# --------------------------------------------------------------------------- staging
+# --------------------------------------------------------------------------- staging and versions
 
 
 @contextlib.contextmanager
-def staged_output(final_dir: str) -> Iterator[str]:
-    """Yield a fresh staging folder; on success it replaces ``final_dir``.
+def staged_output(final_dir: str, versioned: bool = False) -> Iterator[str]:
+    """Yield a fresh staging folder; on success it replaces what ``final_dir`` shows.
 
-    The caller writes ``manifest.json`` last inside the staging folder. On an
-    exception the staging folder is deleted and ``final_dir`` is untouched.
+    Holds ``final_dir``'s writer lock throughout (re-entrant: the orchestrator
+    holds it around its up-to-date check too). The caller writes
+    ``manifest.json`` last inside the staging folder. On an exception the
+    staging folder is deleted and ``final_dir`` is untouched.
+
+    ``versioned`` (a stage that later stages read: preprocess, word2vec): published as a version behind the
+    ``final_dir`` symlink, which readers can pin. Otherwise (the report, read by people and TensorBoard, which
+    would list a version folder as a run of its own) ``final_dir`` stays a real folder, swapped with the
+    staging folder in one ``renameat2(RENAME_EXCHANGE)`` where the kernel and filesystem have it.
     """
-    parent, name = FileSystems.split(final_dir.rstrip("/"))
-    _remove_stale_staging(parent, name)
-    staging = join(parent, f".{name}.staging-{uuid.uuid4().hex[:12]}")
-    FileSystems.mkdirs(staging)
+    with locks.exclusive(final_dir):
+        parent, name = FileSystems.split(final_dir.rstrip("/"))
+        _remove_stale(parent, name)
+        staging = join(parent, f".{name}.staging-{uuid.uuid4().hex[:12]}")
+        FileSystems.mkdirs(staging)
+        try:
+            yield staging
+        except BaseException:
+            delete_tree(staging)
+            raise
+        if not FileSystems.exists(join(staging, MANIFEST)):
+            delete_tree(staging)
+            raise RuntimeError(f"stage wrote no {MANIFEST} into {staging}; refusing to publish it")
+        if not is_local(final_dir):
+            _publish_objects(staging, final_dir)
+        elif versioned:
+            _publish_version(staging, final_dir)
+        else:
+            _publish_folder(staging, final_dir)
+
+
+def current_version(folder: str) -> str:
+    """The version folder ``folder`` points to now (one readlink: a snapshot).
+
+    ``folder`` itself when it is no pointer: on an object store, a folder
+    published by older code (or copied), or nothing published yet.
+    """
+    if not is_local(folder):
+        return folder
     try:
-        yield staging
-    except BaseException:
-        delete_tree(staging)
-        raise
-    if not FileSystems.exists(join(staging, MANIFEST)):
-        delete_tree(staging)
-        raise RuntimeError(f"stage wrote no {MANIFEST} into {staging}; refusing to publish it")
-    _publish(staging, final_dir)
+        target = os.readlink(folder.rstrip("/"))
+    except OSError:  # not a symlink, or not there
+        return folder
+    return os.path.join(os.path.dirname(folder.rstrip("/")), target)
 
 
-def _remove_stale_staging(parent: str, name: str) -> None:
-    """Remove what an interrupted earlier run left (one run per stage folder at a time)."""
+@contextlib.contextmanager
+def pinned_version(folder: str) -> Iterator[str]:
+    """The current version of a stage folder, kept on disk while the block runs (a publish may move the pointer on).
+
+    Yields ``folder`` itself when it has no versions (see :func:`current_version`).
+    """
+    for _ in range(100):  # each retry means a publish removed the version between the readlink and the pin
+        version = current_version(folder)
+        if version == folder:
+            yield folder
+            return
+        with locks.pinned(version) as present:
+            if present:
+                yield version
+                return
+    raise ContractError(f"{folder}: its version was replaced 100 times while being opened; is a publish looping?")
+
+
+def _remove_stale(parent: str, name: str) -> None:
+    """Under the writer lock: every staging folder is an interrupted run's; old versions go unless a run pins them."""
     if not is_local(parent):
         _delete_objects(matching_files(join(parent, f".{name}.staging-*", "**")))
-    elif os.path.isdir(parent):
-        for entry in os.listdir(parent):
-            if entry.startswith(f".{name}.staging-"):
-                shutil.rmtree(os.path.join(parent, entry), ignore_errors=True)
+        return
+    if not os.path.isdir(parent):
+        return
+    current = os.path.basename(current_version(os.path.join(parent, name)))
+    for entry in sorted(os.listdir(parent)):
+        path = os.path.join(parent, entry)
+        if entry.startswith((f".{name}.staging-", f".{name}.link-")):
+            if os.path.islink(path):
+                os.unlink(path)
+            else:
+                shutil.rmtree(path, ignore_errors=True)
+        elif entry.startswith(f".{name}.v-") and entry != current:
+            if not locks.try_remove(path, lambda version: shutil.rmtree(version, ignore_errors=True)):
+                log.info("%s: kept, a running job still reads it (it is removed by the next publish after that job ends)", path)
 
 
-def _publish(staging: str, final_dir: str) -> None:
-    if is_local(final_dir):
-        # One rename: readers see the old folder or the new one, never half of each.
+def _publish_version(staging: str, final_dir: str) -> None:
+    """Staging -> ``.<name>.v-<id>``, then the pointer ``final_dir`` moved to it in one os.replace."""
+    parent, name = os.path.split(final_dir.rstrip("/"))
+    token = staging.rsplit("-", 1)[1]
+    version = os.path.join(parent, f".{name}.v-{token}")
+    os.replace(staging, version)  # no reader knows either name yet
+    link = os.path.join(parent, f".{name}.link-{token}")
+    os.symlink(os.path.basename(version), link)
+    if os.path.isdir(final_dir) and not os.path.islink(final_dir):
+        # A real folder (published by older code, or a copied workdir): it becomes an old version. Once
+        # per workdir, readers see no stage between these two renames.
+        os.replace(final_dir, os.path.join(parent, f".{name}.v-{token}-replaced"))
+    os.replace(link, final_dir)  # the one step readers see
+    _remove_stale(parent, name)
+
+
+def _publish_folder(staging: str, final_dir: str) -> None:
+    """``final_dir`` replaced by ``staging``: one exchange of the two names where possible, else two renames."""
+    if os.path.islink(final_dir):  # published as versions before: the pointer goes, its versions with the next stale sweep
+        os.unlink(final_dir)
+    if not os.path.exists(final_dir):
+        os.replace(staging, final_dir)
+    elif _exchange(staging, final_dir):
+        shutil.rmtree(staging, ignore_errors=True)  # the old folder, now under the staging name
+    else:  # no RENAME_EXCHANGE (not Linux, or a filesystem without it): readers may see no folder between the renames
         trash = f"{staging}.old"
-        if os.path.exists(final_dir):
-            os.replace(final_dir, trash)
+        os.replace(final_dir, trash)
         os.replace(staging, final_dir)
         shutil.rmtree(trash, ignore_errors=True)
-        return
-    # Object stores have neither folders nor renames (a rename is a copy and a delete, object by
-    # object): the old manifest goes first, so the stage stops looking finished; then every object
-    # of the old run, so none is left to be globbed; then the new files; the manifest last.
+
+
+def _exchange(first: str, second: str) -> bool:
+    """Swap two paths atomically (Linux ``renameat2(..., RENAME_EXCHANGE)``); False where it is not supported."""
+    renameat2 = getattr(ctypes.CDLL(None, use_errno=True), "renameat2", None)
+    if renameat2 is None:
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(code, os.strerror(code), first, None, second)
+
+
+def _publish_objects(staging: str, final_dir: str) -> None:
+    """Object stores have neither folders nor renames (a rename is a copy and a delete, object by object).
+
+    The old manifest goes first, so the stage stops looking finished; then
+    every object of the old run, so none is left to be globbed; then the new
+    files; the manifest last.
+    """
     manifest = join(final_dir, MANIFEST)
     if FileSystems.exists(manifest):
         FileSystems.delete([manifest])

@@ -1,10 +1,12 @@
 """Console entry points (``wf-preprocess``...): thin ``@hydra.main`` wrappers.
 
 Each one turns the composed config into the typed schema objects, checks
-ranges, runs its stage and turns a user error (bad input, bad config value)
-into one line on stderr and exit status 2 instead of a traceback. The config
-tree travels inside the package (``workflow/conf``), so an installed wheel
-finds it from any folder.
+ranges, runs its stage (wf-preprocess and wf-word2vec through the
+orchestrator's locked up-to-date check: one that waited for another writer
+of its stage skips it when that one left it up to date), and turns a user
+error (bad input, bad config value) into one line on stderr and exit status 2
+instead of a traceback. The config tree travels inside the package
+(``workflow/conf``), so an installed wheel finds it from any folder.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any import loads TensorFlow: its C++ INFO/WARNING lines drown the progress output
+os.environ.setdefault("TF_DISABLE_SCATTER_OP_DETERMINISM", "1")  # GPU scatters of unique rows stay on the device: workflow/training/__init__.py
 
 import sys
 from pathlib import Path
@@ -60,17 +63,20 @@ def run_stage(cfg: DictConfig, stage: Callable[[schema.Config, dict], object], c
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
 def preprocess(cfg: DictConfig) -> None:
     """Stage 1: corpus -> vocab.tsv, TFRecord splits, word2vec corpus, stats."""
+    from workflow import orchestrate
     from workflow.preprocess import stage
 
-    run_stage(cfg, lambda config, resolved: stage.run(config, resolved, log_file=job_log_file()))
+    run_stage(cfg, lambda config, resolved: orchestrate.bring_up_to_date("preprocess", stage, config, resolved, always=True,
+                                                                         log_file=job_log_file()))
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
 def word2vec(cfg: DictConfig) -> None:
     """Stage 2: word vectors (trained or imported) -> embedding_matrix.npy, coverage, quality."""
+    from workflow import orchestrate
     from workflow.embeddings import stage
 
-    run_stage(cfg, stage.run, "wf-word2vec")
+    run_stage(cfg, lambda config, resolved: orchestrate.bring_up_to_date("word2vec", stage, config, resolved, always=True), "wf-word2vec")
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")

@@ -74,6 +74,14 @@ class EmbeddingUpdate(enum.Enum):
         return self.value
 
 
+class Precision(enum.Enum):
+    """The classifier's compute dtype (see workflow/training/precision.py)."""
+
+    float32 = "float32"
+    mixed_bfloat16 = "mixed_bfloat16"  # bfloat16 compute; tables, optimizer state and the output unit in float32
+    auto = "auto"  # mixed_bfloat16 where the device computes bfloat16 natively (AMX CPUs, GPUs of compute capability >= 8.0)
+
+
 class StrategyKind(enum.Enum):
     auto = "auto"  # MirroredStrategy over every visible GPU; the default device otherwise
     mirrored = "mirrored"  # MirroredStrategy over strategy.devices (all GPUs when empty)
@@ -196,6 +204,9 @@ class TrainerConfig:
     early_stopping_patience: int = 3  # epochs without a better validation accuracy; 0 = never stop early
     log_every_steps: int = 50  # TensorBoard scalars
     checkpoint_every_steps: int = 200  # resume point inside an epoch
+    steps_per_loop: int = 1  # training steps per tf.function call (Orbit's steps_per_loop); cannot change a result
+    width_multiple: int = 0  # batch widths rounded up to a multiple of this (bounded shapes); 0 or 1 = the longest review
+    precision: Precision = Precision.float32  # auto resolves per machine; the run's key records what it resolved to
     deterministic: bool = True  # tf.config.experimental.enable_op_determinism
 
 
@@ -232,6 +243,7 @@ class BeamConfig:
     num_workers: int = 2  # FnApiRunner only
     running_mode: RunningMode = RunningMode.multi_processing  # FnApiRunner only
     options: Dict[str, Any] = field(default_factory=dict)  # any Beam pipeline option, passed through
+    shared_workdir: bool = False  # Flink/Spark: a local workdir and data paths are storage every worker sees at the same path
 
 
 @dataclass
@@ -305,8 +317,16 @@ def require_local_workdir(workdir: str, command: str) -> None:
              "Copy <workdir>/preprocess to a local workdir (e.g. aws s3 cp --recursive, gcloud storage cp -r) and run there")
 
 
+def package_wheel() -> str:
+    """The wheel ``pip wheel --no-deps -w dist .`` builds of this version: what Dataflow's workers install."""
+    from workflow import __version__
+
+    return f"dist/embedding_workflow-{__version__}-py3-none-any.whl"
+
+
 def register() -> None:
-    """Register the schema and the ``${sample_data:}``, ``${vectors_source:...}``, ``${label_budget_part:...}`` and ``${local_dir:...}`` resolvers (idempotent)."""
+    """Register the schema and the ``${sample_data:}``, ``${vectors_source:...}``, ``${label_budget_part:...}``, ``${local_dir:...}``
+    and ``${package_wheel:}`` resolvers (idempotent)."""
     ConfigStore.instance().store(name="schema", node=Config)
     if not OmegaConf.has_resolver("label_budget_part"):
         OmegaConf.register_new_resolver("label_budget_part", label_budget_part)
@@ -316,6 +336,8 @@ def register() -> None:
         OmegaConf.register_new_resolver("vectors_source", vectors_source)
     if not OmegaConf.has_resolver("local_dir"):
         OmegaConf.register_new_resolver("local_dir", local_dir)
+    if not OmegaConf.has_resolver("package_wheel"):
+        OmegaConf.register_new_resolver("package_wheel", package_wheel)
 
 
 def _require(condition: bool, key: str, value: Any, why: str) -> None:
@@ -362,8 +384,10 @@ def validate(cfg: DictConfig) -> None:
     _require(len(model.pooling) > 0 and not unknown, "model.pooling", list(model.pooling), f"must be a non-empty subset of {list(POOLING_STATISTICS)}")
     trainer = cfg.trainer
     _require(trainer.label_budget is None or trainer.label_budget >= 1, "trainer.label_budget", trainer.label_budget, "must be >= 1 (or null: all)")
-    for key in ("batch_size", "epochs", "min_epoch_examples", "shuffle_buffer", "sort_pool_batches", "log_every_steps", "checkpoint_every_steps"):
+    for key in ("batch_size", "epochs", "min_epoch_examples", "shuffle_buffer", "sort_pool_batches", "log_every_steps", "checkpoint_every_steps",
+                "steps_per_loop"):
         _require(trainer[key] >= 1, f"trainer.{key}", trainer[key], "must be >= 1")
+    _require(trainer.width_multiple >= 0, "trainer.width_multiple", trainer.width_multiple, "must be >= 0 (0 or 1: off)")
     _require(trainer.learning_rate > 0, "trainer.learning_rate", trainer.learning_rate, "must be > 0")
     _require(trainer.early_stopping_patience >= 0, "trainer.early_stopping_patience", trainer.early_stopping_patience, "must be >= 0")
     _require(bool(trainer.run_name) and "/" not in trainer.run_name, "trainer.run_name", trainer.run_name, "must be a non-empty folder name")

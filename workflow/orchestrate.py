@@ -3,7 +3,10 @@
 The orchestrator knows no stage's rules: it asks each stage for its cache
 key (``stage.key(config)``, declared beside the stage's code) and for the key
 its manifest recorded (``stage.recorded_key(config)``), and runs the stage,
-with that key, only when the two differ; the embedding stage once per vector
+with that key, only when the two differ, holding the lock of the stage's
+folder (``stage.folder(config)``) from the comparison to the publish, so that
+concurrent runs on one workdir (two commands, or a Hydra launcher's parallel
+jobs) make each output once; the embedding stage once per vector
 source (``sweep.vectors``, or ``embedding.vectors``). The training jobs
 (sources x ``sweep.label_budgets`` x ``sweep.modes`` x ``sweep.seeds``) are one Hydra
 multirun of ``wf-train`` (``sweep.py``), each job in a process of its own with a
@@ -23,26 +26,32 @@ from types import ModuleType
 
 from omegaconf import DictConfig
 
+from workflow import locks, sweep
 from workflow.artifacts import RunLayout, run_dir, stage_dir
 from workflow.caching import why_outdated
-from workflow import sweep
 from workflow.config import Config
 
 log = logging.getLogger(__name__)
 
 
-def bring_up_to_date(name: str, stage: ModuleType, config: Config, resolved: dict, **run_options) -> None:
+def bring_up_to_date(name: str, stage: ModuleType, config: Config, resolved: dict, always: bool = False, **run_options) -> None:
     """Run ``stage`` unless its manifest records the key it has now; say which, and why.
 
+    One critical section: the writer lock of the stage's folder (``stage.folder(config)``,
+    workflow/locks.py) is held from the key check to the publish, so a second run of the
+    same stage waits, saying for whom, then finds the stage up to date and skips it.
+    ``always`` (wf-preprocess, wf-word2vec: a stage asked for by name) runs it even when
+    up to date, unless this call waited for the writer that just brought it up to date.
     The key is computed once (it hashes every input file) and handed to the run.
     """
-    stage_key = stage.key(config)
-    why = why_outdated(stage.recorded_key(config), stage_key)
-    if why is None:
-        log.info("%s: up to date (its manifest records this key), skipped", name)
-        return
-    log.info("%s: runs (%s)", name, why)
-    stage.run(config, resolved, stage_key=stage_key, **run_options)
+    with locks.exclusive(stage.folder(config)) as waited:
+        stage_key = stage.key(config)
+        why = why_outdated(stage.recorded_key(config), stage_key)
+        if why is None and (waited or not always):
+            log.info("%s: up to date (its manifest records this key%s), skipped", name, "; written by the run it waited for" if waited else "")
+            return
+        log.info("%s: runs (%s)", name, why or "asked for by name")
+        stage.run(config, resolved, stage_key=stage_key, **run_options)
 
 
 def with_vectors(config: Config, vectors: str | None) -> Config:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import pytest
+from apache_beam.io.filesystems import FileSystems
 
 boto3 = pytest.importorskip("boto3", reason="the [aws] extra (apache-beam[aws]) is not installed")
 moto_server = pytest.importorskip("moto.server", reason="moto[server] (in the [test] extra) is not installed")
@@ -65,3 +66,21 @@ def test_the_stages_after_preprocessing_say_at_once_that_they_need_a_local_workd
     assert process.returncode == 2 and process.stderr.startswith("error: workdir='s3://corpus-bucket/runs/tiny': wf-run needs a local workdir")
     assert len(process.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "s3:").exists() and (tmp_path / "outputs" / "s3" / BUCKET / "runs" / "tiny" / "logs").is_dir()
+
+
+def test_inputs_on_the_store_are_fingerprinted_from_its_checksums_without_reading_a_byte(s3, make_config, monkeypatch):
+    s3.put_object(Bucket=BUCKET, Key="corpus/train.csv", Body=b"text,label\ngood film,pos\nbad film,neg\n")
+    s3.put_object(Bucket=BUCKET, Key="corpus/test.csv", Body=b"text,label\nfine film,pos\n")
+    overrides = ("data=csv", f"data.path=s3://{BUCKET}/corpus/train.csv", f"data.splits.test=s3://{BUCKET}/corpus/test.csv")
+    config = typed(make_config(*overrides))
+
+    def no_download(*args, **kwargs):
+        raise AssertionError(f"an input was opened to be hashed: {args}")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(FileSystems, "open", no_download)
+        first = stage.key(config)["inputs"]
+        assert stage.key(config)["inputs"] == first, "the same objects, the same fingerprint"
+    assert first["files"] == 2 and first["bytes"] == 37 + 26
+    s3.put_object(Bucket=BUCKET, Key="corpus/test.csv", Body=b"text,label\nfine film,neg\n")  # same size, another label
+    assert stage.key(config)["inputs"]["sha256"] != first["sha256"], "an edit of the same size changes the store's checksum"

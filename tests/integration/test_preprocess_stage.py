@@ -168,7 +168,7 @@ def test_truncated_archive_fails_and_leaves_nothing_finished(make_config, tmp_pa
     workdir = tmp_path / "work"
     with pytest.raises(Exception, match="truncated or corrupt archive"):
         run(make_config, f"data.path={truncated}", f"workdir={workdir}")
-    assert not workdir.exists() or list(workdir.iterdir()) == []  # neither preprocess/ nor a staging folder
+    assert not workdir.exists() or [p.name for p in workdir.iterdir()] == [".locks"]  # neither preprocess/ nor a staging folder
 
 
 def test_missing_path_and_empty_corpus_are_clear_errors(make_config, tmp_path):
@@ -184,7 +184,11 @@ def test_rerun_replaces_the_previous_output(make_config, tiny_archive):
     run(make_config, f"data.path={tiny_archive}", *EXACT)
     layout = run(make_config, f"data.path={tiny_archive}", "preprocess.validation_fraction=0", "preprocess.min_count=4")
     assert [token for token, _ in read_vocab(layout.vocab)] == ["<pad>", "<unk>", "a", "bad", "great"]
-    assert [p.name for p in Path(layout.root).parent.iterdir()] == ["preprocess"]
+    # The pointer, the one version it points to (the first one removed, no staging left) and the lock folder.
+    pointer = Path(layout.root)
+    entries = sorted(p.name for p in pointer.parent.iterdir())
+    assert len(entries) == 3 and entries[0] == ".locks" and entries[1].startswith(".preprocess.v-") and entries[2] == "preprocess", entries
+    assert pointer.is_symlink() and os.readlink(pointer) == entries[1]
 
 
 def test_a_huge_csv_review_is_kept_and_every_record_is_counted(make_config, tmp_path):

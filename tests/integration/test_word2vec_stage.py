@@ -5,6 +5,9 @@ from __future__ import annotations
 import gzip
 import os
 import random
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from unittest import mock
 
@@ -79,13 +82,21 @@ def test_matrix_rows_align_with_vocabulary(prepared):
     assert coverage["type_coverage"] == 1.0 and coverage["vocabulary_types"] == len(vocabulary) - 2
 
 
-def test_one_worker_and_a_seed_give_identical_vectors(prepared, tmp_path):
-    first = prepared()
-    word2vec_stage.run(first, {})
-    matrix = np.load(Word2VecLayout(os.path.join(first.workdir, "word2vec")).matrix)
-    word2vec_stage.run(first, {})  # again, replacing the output
-    again = np.load(Word2VecLayout(os.path.join(first.workdir, "word2vec")).matrix)
-    np.testing.assert_array_equal(matrix, again)
+def test_one_worker_and_a_seed_give_identical_vectors_in_two_processes_of_different_hash_seeds(prepared, tmp_path):
+    """Two fresh processes whose Python ``hash`` differs (PYTHONHASHSEED) train the same bytes: the seed alone decides."""
+    config = prepared()
+    matrices = []
+    for hash_seed in ("1", "2"):
+        workdir = tmp_path / f"hash-seed-{hash_seed}"
+        shutil.copytree(os.path.join(config.workdir, "preprocess"), workdir / "preprocess", symlinks=True)
+        overrides = [f"workdir={workdir}", "data=jsonl", "data.format=text", f"data.path={config.data.path}", "data.split=unsup",
+                     "preprocess.min_count=1", "word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=20"]
+        process = subprocess.run([sys.executable, "-c", "from workflow.cli import word2vec; word2vec()", *overrides], cwd=tmp_path,
+                                 env={**os.environ, "PYTHONHASHSEED": hash_seed}, capture_output=True, text=True, timeout=300)
+        assert process.returncode == 0, process.stderr[-3000:]
+        matrices.append(np.load(Word2VecLayout(str(workdir / "word2vec")).matrix))
+    np.testing.assert_array_equal(matrices[0], matrices[1])
+    assert np.abs(matrices[0][2:]).min(axis=1).max() > 0, "trained rows, not a zero matrix that would trivially match"
 
 
 def write_vectors(path: Path, words: dict[str, list[float]], fmt: str) -> Path:
@@ -109,7 +120,7 @@ def test_imported_vectors_fill_their_rows_and_oov_rows_stay_within_their_spread(
     vocabulary = read_vocab(os.path.join(config.workdir, "preprocess", "vocab.tsv"))
     ids = {token: index for index, (token, _) in enumerate(vocabulary)}
     layout = Word2VecOutput(config.workdir, str(path)).layout
-    assert layout.root == os.path.join(config.workdir, "imported", name.removesuffix(".txt").removesuffix(".bin"))
+    assert os.path.realpath(layout.root) == os.path.realpath(os.path.join(config.workdir, "imported", name.removesuffix(".txt").removesuffix(".bin")))
     matrix = np.load(layout.matrix)
     for word in ["alpha", "beta", "sky"]:
         np.testing.assert_allclose(matrix[ids[word]], known[word], rtol=1e-6)

@@ -45,8 +45,64 @@ def test_run_writes_every_stage_and_the_report(workflow_run):
     assert "small corpus: word2vec learned from 0.0 M tokens" in output and "> **Small corpus.** word2vec learned from" in results
     assert "embedding.vectors=/path/to/vectors.txt" in results
     assert re.search(r"\| \d\.\d{4} \([+-]\d+\.\d points\) \|", results), "every run shows its validation-test gap"
+    # One seed: each comparison is a difference on 1 seed whose only interval is the bootstrap over test reviews, and no claim.
+    assert re.search(r"finetune − random with \d+ labelled reviews: [+-]\d+\.\d points on 1 seed; with one seed the bootstrap over "
+                     r"test reviews \([+-]\d+\.\d to [+-]\d+\.\d\) is the only interval, and it leaves seed noise out: no claim\.", results)
+    assert "Configuration 1" not in results, "one configuration: no configuration headings"
     for figure in ("learning_curves.png", "accuracy_per_mode.png"):
         assert (report / figure).read_bytes().startswith(b"\x89PNG")
+
+
+def test_every_run_stores_its_test_predictions_review_by_review(workflow_run):
+    """test_predictions.csv (doc_id, label, probability), in doc_id order; its accuracy is the run's test accuracy."""
+    workdir, _ = workflow_run
+    for mode in ("frozen", "finetune", "random"):
+        folder = workdir / "runs" / run_name(mode)
+        with open(folder / "test_predictions.csv", newline="") as handle:
+            rows = list(csv.DictReader(handle))
+        test = read_json(str(folder / "metrics.json"))["test"]
+        assert len(rows) == test["examples"] == 100 and [row["doc_id"] for row in rows] == sorted(row["doc_id"] for row in rows)
+        accuracy = np.mean([(float(row["probability"]) > 0.5) == (row["label"] == "1") for row in rows])
+        assert abs(accuracy - test["accuracy"]) <= 1 / len(rows)
+
+
+def test_runs_of_another_model_get_a_configuration_of_their_own(workflow_run, tmp_path):
+    """Issue 22: wf-run, then wf-run model=pooling, then wf-report averaged a cnn3 and a pooling run as two seeds of a mode."""
+    workdir = tmp_path / "work"
+    shutil.copytree(workflow_run[0], workdir)
+    rerun(workdir, "model=pooling", "trainer.epochs=1", archive=workflow_run[0].parent / "synthetic.tar.gz")
+    command("report", f"workdir={workdir}", *SMALL, cwd=tmp_path)
+    results = (workdir / "report" / "results.md").read_text()
+    with open(workdir / "report" / "results.csv", newline="") as handle:
+        table = list(csv.DictReader(handle))
+    assert sorted((row["configuration"], row["run"]) for row in table) == sorted(
+        [("1", run_name(mode)) for mode in ("frozen", "finetune", "random")] + [("2", f"{mode}-pooling-word2vec-seed0") for mode in ("frozen", "finetune", "random")])
+    assert "These runs come from 2 configurations" in results
+    headings = re.findall(r"^## (Configuration \d.*)$", results, flags=re.MULTILINE)
+    assert len(headings) == 2 and all("`config.model.name=" in heading and "`config.trainer.epochs=" in heading for heading in headings)
+    assert "`config.model.name=cnn3`" in headings[0] and "`config.model.name=pooling`" in headings[1]
+    assert len(re.findall(r"\| frozen \| \d+ \| 1 \(0\) \|", results)) == 2, "one row per configuration, never 2 (0, 0)"
+    assert (workdir / "report" / "accuracy_per_mode-2.png").read_bytes().startswith(b"\x89PNG")
+    trained = results.split("### How each mode was trained")[2]
+    assert "| frozen | pooling |" in trained and "| frozen | cnn3 |" not in trained
+
+
+def test_without_validation_the_last_epoch_is_tested_and_said_so(workflow_run, tmp_path):
+    """preprocess.validation_fraction=0: every epoch trains, none is selected on a training accuracy, and every place that
+    reports (metrics.json, HParams, the report) says the last epoch is tested."""
+    workdir = tmp_path / "work"
+    command("run_all", f"workdir={workdir}", "data=imdb", f"data.path={workflow_run[0].parent / 'synthetic.tar.gz'}", "preprocess.min_count=1",
+            *SMALL, "preprocess.validation_fraction=0", "sweep.modes=[finetune]", "trainer.early_stopping_patience=1", cwd=tmp_path)
+    metrics = read_json(str(workdir / "runs" / run_name("finetune") / "metrics.json"))
+    assert metrics["examples"]["validation"] == 0 and metrics["selection"] == "no validation: the last epoch is tested"
+    assert metrics["validation_best_accuracy"] is None and metrics["best_epoch"] is None
+    assert metrics["epochs_run"] == 3 and not metrics["stopped_early"] and "val_accuracy" not in metrics["history"][0]
+    events = list((workdir / "runs" / run_name("finetune") / "tensorboard").glob("events.out.tfevents.*"))
+    session = b"".join(record.numpy() for events_file in events for record in tf.data.TFRecordDataset(str(events_file)))
+    assert b"no validation: the last epoch is tested" in session and b"hparams/validation_accuracy" not in session
+    results = (workdir / "report" / "results.md").read_text()
+    assert "| no validation: the last epoch is tested | 3 (last) |" in results
+    assert "**no validation: the last epoch is tested**" in results
 
 
 def test_insight_answers_from_the_run(workflow_run):
@@ -277,8 +333,11 @@ def test_a_label_budget_sweep_leads_the_report_with_accuracy_against_labelled_re
         assert read_json(str(workdir / "runs" / f"{mode}-cnn3-word2vec-labels40-seed0" / "metrics.json"))["examples"]["train"] == 40
     results = (workdir / "report" / "results.md").read_text()
     assert results.index("## Test accuracy against labelled reviews") < results.index("## Test accuracy per mode")
-    assert re.search(r"\| 40 \| \d\.\d{4} ± 0\.0000 \| \d\.\d{4} ± 0\.0000 \| [+-]\d+\.\d \|", results)
-    assert re.search(r"word2vec initialisation adds [+-]\d+\.\d points of test accuracy with 40 labelled reviews and [+-]\d+\.\d with \d+", results)
+    assert re.search(r"\| 40 \| \d\.\d{4} ± 0\.0000 \| \d\.\d{4} ± 0\.0000 \|", results)
+    # Per budget, a paired difference with its interval (the bootstrap alone: one seed), and no claim from one seed.
+    assert re.search(r"\| 40 \| finetune − random \| 1 \| [+-]\d+\.\d \| n/a \| [+-]\d+\.\d to [+-]\d+\.\d \| n/a \|", results)
+    assert re.search(r"finetune − random with 40 labelled reviews: [+-]\d+\.\d points on 1 seed; with one seed the bootstrap", results)
+    assert "The labelled reviews of a budget are the same for every seed" in results
     assert "With 40 labelled training reviews" in results, "accuracy by unseen share, per budget"
     assert (workdir / "report" / "accuracy_per_label_budget.png").read_bytes().startswith(b"\x89PNG")
 

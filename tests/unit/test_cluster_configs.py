@@ -19,7 +19,7 @@ from omegaconf.errors import MissingMandatoryValue
 from omegaconf import OmegaConf
 
 from tests.conftest import typed
-from workflow.preprocess.options import option_flags
+from workflow.preprocess.options import pipeline_options
 
 DOCKER = Path(__file__).resolve().parents[2] / "docker"
 
@@ -55,5 +55,5 @@ def test_cluster_configs_run_the_python_code_in_the_worker_pool_beside_each_work
     with pytest.raises(MissingMandatoryValue, match="job_endpoint"):
         OmegaConf.to_container(make_config(f"beam={engine}").beam, resolve=True, throw_on_missing=True)
     config = typed(make_config(f"beam={engine}", f"beam.options.job_endpoint={engine}-job-server:8099"))
-    flags = option_flags(config.beam.options)
-    assert "--environment_type=EXTERNAL" in flags and "--environment_config=localhost:50000" in flags
+    options = pipeline_options(config.beam.options).get_all_options()
+    assert options["environment_type"] == "EXTERNAL" and options["environment_config"] == "localhost:50000"

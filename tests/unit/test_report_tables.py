@@ -1,4 +1,5 @@
-"""The report's tables: one row per run, mean ± std per arm (mode, and vector source beside others) in a fixed mode order."""
+"""The report's tables: one row per run, mean ± std per configuration and arm (mode, and vector source beside others) in a
+fixed mode order, and the paired comparisons that gate its sentences."""
 
 from __future__ import annotations
 
@@ -7,18 +8,25 @@ import os
 
 import pytest
 
+import numpy as np
+
 from workflow.artifacts import RunLayout
 from workflow.report import tables
-from workflow.report.runs import FinishedRun, find_runs
+from workflow.report.runs import FinishedRun, find_runs, group_configurations
 
 
-def finished(mode: str, seed: int, accuracy: float, validation: float | None = None, labelled: int = 900, vectors: str = "word2vec") -> FinishedRun:
-    metrics = {"run": f"{mode}-{vectors}-seed{seed}", "mode": mode, "vector_source": vectors, "seed": seed, "test": {"accuracy": accuracy, "auc": accuracy + 0.05, "loss": 0.3},
+def finished(mode: str, seed: int, accuracy: float, validation: float | None = None, labelled: int = 900, vectors: str = "word2vec",
+             model: str = "cnn3", validation_reviews: int = 100) -> FinishedRun:
+    trainer = {"epochs": 20, "early_stopping_patience": 3, "learning_rate": 0.005, "batch_size": 64, "embedding_update": "lazy"}
+    identity = {"config": {"embedding_mode": mode, "seed": seed, "model": {"name": model}, "trainer": {**trainer, "label_budget": labelled}},
+                "inputs": {"examples_sha256": "e" * 64, "matrix_sha256": None if mode == "random" else f"matrix of {vectors}"},
+                "embedding_dim": 16, "global_batch_size": 64}
+    metrics = {"run": f"{mode}-{model}-{vectors}-seed{seed}", "mode": mode, "vector_source": vectors, "seed": seed,
+               "test": {"accuracy": accuracy, "auc": accuracy + 0.05, "loss": 0.3},
                "epochs_run": 4, "best_epoch": 3, "wall_time_s": 10.0 + seed, "train_examples_per_s": 1000.0, "replicas": 1,
-               "validation_best_accuracy": validation, "examples": {"train": labelled},
-               "config": {"model": {"name": "cnn3", "encoder": "cnn"},
-                          "trainer": {"epochs": 20, "early_stopping_patience": 3, "learning_rate": 0.005, "batch_size": 64, "embedding_update": "lazy"}}}
-    return FinishedRun(RunLayout(f"/runs/{mode}-{vectors}-seed{seed}"), metrics)
+               "validation_best_accuracy": validation, "examples": {"train": labelled, "validation": validation_reviews}, "identity": identity,
+               "config": {"model": {"name": model, "encoder": "cnn"}, "trainer": trainer}}
+    return FinishedRun(RunLayout(f"/runs/{mode}-{model}-{vectors}-seed{seed}"), metrics)
 
 
 def test_summary_is_mean_and_sample_std_per_mode_in_mode_order():
@@ -37,7 +45,7 @@ def test_csv_has_one_row_per_run(tmp_path):
     tables.write_csv(table, str(tmp_path / "results.csv"))
     lines = (tmp_path / "results.csv").read_text().splitlines()
     assert lines[0].split(",") == list(tables.COLUMNS) and len(lines) == 3
-    assert lines[1].startswith("frozen-word2vec-seed0,frozen,word2vec,0,900,0.79,")
+    assert lines[1].startswith("frozen-cnn3-word2vec-seed0,1,frozen,word2vec,0,900,0.79,")
 
 
 def test_every_run_shows_its_validation_test_gap():
@@ -47,18 +55,70 @@ def test_every_run_shows_its_validation_test_gap():
     assert "| 0.9050 (+2.5 points) |" in markdown and "| n/a |" in markdown
 
 
-def test_label_budgets_give_a_table_per_count_and_what_word2vec_adds_at_the_smallest_and_largest():
-    runs = [finished(mode, seed, accuracy + 0.01 * seed, labelled=labelled)
-            for labelled, accuracies in ((250, {"frozen": 0.70, "finetune": 0.75, "random": 0.60}), (900, {"frozen": 0.80, "finetune": 0.88, "random": 0.87}))
-            for mode, accuracy in accuracies.items() for seed in (0, 1)]
+def test_label_budgets_give_a_table_per_count_and_each_comparison_an_interval_that_gates_its_sentence():
+    accuracies = {250: {"frozen": (0.70, 0.71, 0.69), "finetune": (0.75, 0.77, 0.76), "random": (0.60, 0.61, 0.60)},
+                  900: {"frozen": (0.80, 0.81, 0.80), "finetune": (0.88, 0.86, 0.89), "random": (0.87, 0.88, 0.87)}}
+    runs = [finished(mode, seed, values[seed], labelled=labelled) for labelled, by_mode in accuracies.items()
+            for mode, values in by_mode.items() for seed in (0, 1, 2)]
+    runs, [configuration] = group_configurations(runs)
     summary = tables.summary(tables.rows(runs))
     assert [(entry["labelled_reviews"], entry["mode"]) for entry in summary][:3] == [(250, "frozen"), (250, "finetune"), (250, "random")]
     budgets = tables.label_budgets(summary)
     assert budgets["labelled"] == [250, 900] and budgets["modes"] == ["frozen", "finetune", "random"]
-    assert budgets["finetune_minus_random"] == {"word2vec": {250: pytest.approx(15.0), 900: pytest.approx(1.0)}}
-    markdown = tables.label_budget_markdown(budgets)
-    assert "| 250 | 0.7050 ± 0.0071 | 0.7550 ± 0.0071 | 0.6050 ± 0.0071 | +15.0 |" in markdown
-    assert "adds +15.0 points of test accuracy with 250 labelled reviews and +1.0 with 900" in markdown
+    assert "| 250 | 0.7000 ± 0.0100 | 0.7600 ± 0.0100 | 0.6033 ± 0.0058 |" in tables.label_budget_markdown(budgets)
+    found = {(entry["labelled"], entry["comparison"]): entry for entry in tables.comparisons(configuration.runs, {})}
+    assert set(found) == {(count, comparison) for count in (250, 900) for comparison in ("finetune − random", "frozen − random")}
+    assert found[250, "finetune − random"]["difference"].mean == pytest.approx(0.1567, abs=1e-4)
+    markdown = tables.comparisons_markdown(list(found.values()))
+    assert "finetune adds +15.7 points over random with 250 labelled reviews (95% CI +14.2 to +17.1 over 3 seeds)." in markdown
+    assert "finetune − random with 900 labelled reviews: +0.3 points, no difference detectable with 3 seeds (95% CI " in markdown
+    assert "seeds would detect a difference of this size (alpha 0.05, power 0.8" in markdown
+    assert "not which reviews were labelled" in markdown and "| n/a |" in markdown, "no predictions: no bootstrap"
+
+
+def test_one_seed_makes_no_claim_and_names_the_bootstrap_as_its_only_interval():
+    runs, [configuration] = group_configurations([finished("finetune", 0, 0.81), finished("random", 0, 0.79)])
+    correct = {"finetune": np.arange(100) < 81, "random": np.arange(100) < 79}
+    outcomes = {run.layout.root: (np.array([f"r{i}" for i in range(100)]), correct[run.mode]) for run in runs}
+    [entry] = tables.comparisons(configuration.runs, outcomes)
+    low, high = entry["difference"].bootstrap_interval
+    assert low < 0.02 < high and entry["difference"].seed_interval is None
+    assert tables.claim(entry).startswith("finetune − random with 900 labelled reviews: +2.0 points on 1 seed; with one seed the "
+                                          "bootstrap over test reviews (")
+    assert tables.claim(entry).endswith("is the only interval, and it leaves seed noise out: no claim.")
+
+
+def test_runs_of_two_models_are_two_configurations_never_one_row():
+    """The finding of issue 22: a cnn3 run and a pooling run were averaged as two seeds of one mode."""
+    runs, configurations = group_configurations([finished(mode, 0, accuracy, model=model) for model, accuracy in (("cnn3", 0.80), ("pooling", 0.70))
+                                                 for mode in ("frozen", "finetune", "random")])
+    assert [len(configuration.runs) for configuration in configurations] == [3, 3], "frozen, finetune and random of one model share one"
+    assert configurations[1].heading == {"config.model.name": "pooling"} and configurations[0].heading == {"config.model.name": "cnn3"}
+    assert tables.configuration_heading(configurations[1]) == "Configuration 2: `config.model.name=pooling`"
+    summary = tables.summary(tables.rows(runs))
+    assert [(entry["configuration"], entry["mode"], entry["runs"]) for entry in summary] == [
+        (1, "frozen", 1), (1, "finetune", 1), (1, "random", 1), (2, "frozen", 1), (2, "finetune", 1), (2, "random", 1)]
+    assert tables.runs_markdown(tables.rows(runs)).startswith("| run | configuration | mode |")
+
+
+def test_two_matrices_of_one_source_name_are_never_averaged():
+    """Random mode reads no matrix, so it joins the configuration of the one matrix its source was read as; with two, it cannot."""
+    one, two, baseline = finished("finetune", 0, 0.8), finished("finetune", 1, 0.7), finished("random", 0, 0.75)
+    two.metrics["identity"]["inputs"]["matrix_sha256"] = "another matrix"
+    _, configurations = group_configurations([one, baseline])
+    assert len(configurations) == 1 and configurations[0].key["inputs"]["matrix_sha256"] == {"word2vec": "matrix of word2vec"}
+    _, configurations = group_configurations([one, two, baseline])
+    assert [[run.name for run in configuration.runs] for configuration in configurations] == [[one.name], [two.name], [baseline.name]]
+    assert configurations[2].heading == {"inputs.matrix_sha256.word2vec": None}
+
+
+def test_a_run_without_validation_reports_no_validation_accuracy():
+    """Its recorded "validation" accuracy (an older run's training accuracy) is never shown as validation."""
+    run = finished("finetune", 0, 0.8, validation=0.99, validation_reviews=0)
+    [row] = tables.rows([run])
+    assert row["validation_accuracy"] is None and row["best_epoch"] is None and row["selection"] == tables.NO_VALIDATION
+    assert "| no validation: the last epoch is tested | 4 (last) |" in tables.runs_markdown([row])
+    assert "| off: no validation: the last epoch is tested |" in tables.training_markdown([run])
 
 
 def test_the_report_says_how_each_mode_was_trained():
@@ -85,12 +145,11 @@ def test_runs_of_several_vector_sources_are_compared_per_source(tmp_path):
              for labelled, shift in ((250, 0.0), (900, 0.1))
              for mode, vectors, accuracy in (("finetune", "word2vec", 0.70 + shift), ("random", "word2vec", 0.60 + shift),
                                              ("finetune", "glove", 0.75 + shift), ("random", "glove", 0.62 + shift / 2)))]
+    runs, [configuration] = group_configurations(runs)
     budgets = tables.label_budgets(tables.summary(tables.rows(runs)))
     assert budgets["modes"] == ["finetune (glove)", "finetune (word2vec)", "random (glove)", "random (word2vec)"]
-    assert budgets["finetune_minus_random"] == {"glove": {250: pytest.approx(13.0), 900: pytest.approx(18.0)},
-                                                "word2vec": {250: pytest.approx(10.0), 900: pytest.approx(10.0)}}
-    markdown = tables.label_budget_markdown(budgets)
-    assert "finetune − random, glove (points) | finetune − random, word2vec (points) |" in markdown
-    assert "| 250 | 0.7500 ± 0.0000 | 0.7000 ± 0.0000 | 0.6200 ± 0.0000 | 0.6000 ± 0.0000 | +13.0 | +10.0 |" in markdown
-    assert "glove initialisation adds +13.0 points of test accuracy with 250 labelled reviews and +18.0 with 900" in markdown
+    found = {(entry["labelled"], entry["comparison"]): round(100 * entry["difference"].mean, 6) for entry in tables.comparisons(configuration.runs, {})}
+    assert found == {(250, "finetune (glove) − random (glove)"): 13.0, (900, "finetune (glove) − random (glove)"): 18.0,
+                     (250, "finetune (word2vec) − random (word2vec)"): 10.0, (900, "finetune (word2vec) − random (word2vec)"): 10.0}
+    assert "| 250 | 0.7500 ± 0.0000 | 0.7000 ± 0.0000 | 0.6200 ± 0.0000 | 0.6000 ± 0.0000 |" in tables.label_budget_markdown(budgets)
     assert tables.training_markdown(runs).splitlines()[2].startswith("| finetune (glove) | cnn3 | trained from the pretrained vectors,")

@@ -87,8 +87,35 @@ def test_an_epoch_is_the_same_sequence_when_resumed_and_differs_between_epochs()
 
 
 def test_evaluation_batches_keep_every_example():
-    labels = np.concatenate([y.numpy() for _, y in data.evaluation_batches(reviews(37), 8, 2)])
+    labels = np.concatenate([y.numpy() for _, y, _ in data.evaluation_batches(reviews(37), 8, 2)])
     assert len(labels) == 37
+
+
+@pytest.mark.parametrize("size", [1, 13, 37])
+def test_the_last_evaluation_batch_is_filled_to_a_multiple_of_the_replicas_with_weight_0_rows(size):
+    batches = [tuple(part.numpy() for part in batch) for batch in data.evaluation_batches(reviews(size), 8, 2, replicas=4)]
+    assert all(len(tokens) % 4 == 0 and len(tokens) == len(labels) == len(weights) for tokens, labels, weights in batches)
+    weights = np.concatenate([weights for _, _, weights in batches])
+    assert weights.sum() == size and len(weights) == -(-size // 4) * 4  # full batches (8 rows) need no filler
+    tokens, labels, weights = batches[-1]
+    filler = tokens[weights == 0]
+    assert (filler[:, 0] == data.UNKNOWN_ID).all() and (filler[:, 1:] == 0).all(), "one <unk> each: no zero-length row for cuDNN"
+    assert (labels[weights == 0] == 0).all()
+    real = {row[0] for tokens, _, weights in batches for row in tokens[weights > 0]}
+    assert real == set(range(100, 100 + size)), "every review exactly once, none of them a filler"
+
+
+def test_widths_are_rounded_up_to_the_multiple_and_the_same_rows_are_padded_further():
+    plain = [t.numpy() for t, _ in data.training_batches(reviews(200), 8, 0, 0, 200, 5)]
+    rounded = [t.numpy() for t, _ in data.training_batches(reviews(200), 8, 0, 0, 200, 5, width_multiple=16)]
+    assert len(plain) == len(rounded) == 25
+    for short, wide in zip(plain, rounded, strict=True):
+        assert wide.shape[1] % 16 == 0 and wide.shape[1] - 16 < short.shape[1] <= wide.shape[1]
+        np.testing.assert_array_equal(wide[:, : short.shape[1]], short)
+        assert (wide[:, short.shape[1]:] == 0).all()
+    widths = data.distinct_widths(data.training_batches(reviews(200), 8, 0, 0, 200, 5, width_multiple=16))
+    assert widths == len({t.shape[1] for t in rounded}) <= 3  # reviews of 2-40 tokens: widths 16, 32, 48
+    assert data.distinct_widths(data.training_batches(reviews(200), 8, 0, 0, 200, 5)) == len({t.shape[1] for t in plain}) > 3
 
 
 @pytest.mark.parametrize("encoder", list(Encoder))

@@ -6,7 +6,8 @@ sources (``sweep.vectors``) without one import replacing another.
 The trainer and the report get the embedding matrix through :meth:`matrix`,
 which checks it was built from the vocabulary they read (by digest) and has
 one row per token, so a matrix of another vocabulary is an error, never a
-silent misalignment.
+silent misalignment. Like ``PreprocessOutput``, it resolves the folder's
+pointer to its published version once (workflow/artifacts.py).
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ from functools import cached_property
 
 import numpy as np
 
-from workflow.artifacts import Word2VecLayout, file_sha256, join, read_json, read_manifest, require_manifest, stage_dir
+from workflow.artifacts import Word2VecLayout, current_version, file_sha256, join, read_json, read_manifest, require_manifest, stage_dir
 from workflow.config import vectors_source
 from workflow.errors import ContractError
 
 STAGE = "word2vec"
 IMPORTED = "imported"
+# What the stage writes, as a version in its key: bump it with any change to the files it writes or their meaning,
+# so that no output of an older format is re-used (or read: the reader refuses one). 1: the first versioned format.
+FORMAT_VERSION = 1
 
 
 def vectors_dir(workdir: str, vectors: str | None) -> str:
@@ -33,7 +37,7 @@ class Word2VecOutput:
     """A finished embedding stage for one vector source (ContractError, naming the command to run, when there is none)."""
 
     def __init__(self, workdir: str, vectors: str | None = None):
-        self.layout = Word2VecLayout(vectors_dir(workdir, vectors))
+        self.layout = Word2VecLayout(current_version(vectors_dir(workdir, vectors)))
 
     def exists(self) -> bool:
         return read_manifest(self.layout.root) is not None
@@ -43,6 +47,10 @@ class Word2VecOutput:
         manifest = require_manifest(self.layout.root, "wf-word2vec")
         if "matrix_sha256" not in manifest.get("outputs", {}):
             raise ContractError(f"{self.layout.manifest} was written by an older version: re-run wf-word2vec")
+        recorded = manifest.get("key", {}).get("format_version")
+        if recorded != FORMAT_VERSION:
+            raise ContractError(f"{self.layout.manifest} is in word2vec format {recorded}, this code reads format "
+                                f"{FORMAT_VERSION}: re-run wf-word2vec")
         return manifest
 
     @property

@@ -9,7 +9,13 @@ the vocabulary, and what the vectors come from: the digest of the corpus
 shards gensim trains on (their order matters, so a re-sharded corpus with the
 same counts is a new input), or the imported file's path, format and digest.
 When only the quality settings changed, :func:`refresh_quality`
-re-evaluates quality.json and keeps the vectors.
+re-evaluates quality.json and keeps the vectors. ``FORMAT_VERSION``
+(embeddings/output.py) is in the key, so an output of an older format is
+never re-used.
+
+One writer per folder: :func:`run` publishes through ``staged_output`` (the
+folder's writer lock), pins the preprocessing version it reads, and checks
+that it is the one its key was computed from.
 """
 
 from __future__ import annotations
@@ -25,15 +31,17 @@ import numpy as np
 from apache_beam.io.filesystems import FileSystems
 
 from workflow import __version__
-from workflow.artifacts import Word2VecLayout, file_sha256, is_local, staged_output, write_json
+from workflow import locks
+from workflow.artifacts import Word2VecLayout, file_sha256, is_local, read_manifest, staged_output, write_json, write_json_atomic
 from workflow.caching import plain, section
 from workflow.config import Config, VectorsFormat
 from workflow.embeddings.matrix import build_matrix
-from workflow.embeddings.output import STAGE, Word2VecOutput
+from workflow.embeddings.output import FORMAT_VERSION, STAGE, Word2VecOutput, vectors_dir
 from workflow.embeddings.quality import evaluate, small_corpus_notice
 from workflow.embeddings.vectors_io import load_vectors, resolve_format, save_vectors
 from workflow.embeddings.word2vec import train_word2vec
 from workflow.errors import ContractError, VectorsError
+from workflow.preprocess import output as preprocess_output
 from workflow.preprocess.output import PreprocessOutput
 
 log = logging.getLogger(__name__)
@@ -48,6 +56,7 @@ def key(config: Config) -> dict:
     imported = None if embedding.vectors is None else {
         "path": embedding.vectors, "format": embedding.vectors_format.value, **imported_file_identity(config)}
     return {
+        "format_version": FORMAT_VERSION,
         "config": {"word2vec": section(config.word2vec, without=("quality",))},
         "inputs": {"vocab_sha256": preprocess.vocab_sha256, "imported_vectors": imported,
                    "corpus_sha256": preprocess.corpus_sha256 if imported is None else None},
@@ -73,23 +82,32 @@ def imported_file_identity(config: Config) -> dict:
     return {**identity, "sha256": file_sha256(path)}
 
 
+def folder(config: Config) -> str:
+    """The folder this stage publishes (and locks) for ``embedding.vectors``."""
+    return vectors_dir(config.workdir, config.embedding.vectors)
+
+
 def recorded_key(config: Config) -> dict | None:
-    """The key the folder of ``embedding.vectors`` was made with; None when it never finished."""
-    output = Word2VecOutput(config.workdir, config.embedding.vectors)
-    return output.manifest.get("key") if output.exists() else None
+    """The key the folder of ``embedding.vectors`` was made with (whatever its format); None when it never finished."""
+    manifest = read_manifest(Word2VecOutput(config.workdir, config.embedding.vectors).layout.root)
+    return None if manifest is None else manifest.get("key")
 
 
 def refresh_quality(config: Config) -> bool:
-    """Re-evaluate quality.json when only ``word2vec.quality`` changed; True if it did."""
-    output = Word2VecOutput(config.workdir, config.embedding.vectors)
-    settings = plain(config.word2vec.quality)
-    if output.manifest.get("quality_settings") == settings:
-        return False
-    layout = output.layout
-    vectors = load_vectors(layout.vectors, VectorsFormat.word2vec_binary)
-    write_json(layout.quality, evaluate(vectors, settings["probes"], settings["topn"], settings["analogy_restrict_vocab"]))
-    write_json(layout.manifest, {**output.manifest, "quality_settings": settings})  # the manifest last, as in run()
-    return True
+    """Re-evaluate quality.json when only ``word2vec.quality`` changed; True if it did.
+
+    It rewrites two files of the published version in place, so under the folder's writer lock, each file atomically.
+    """
+    with locks.exclusive(folder(config)):
+        output = Word2VecOutput(config.workdir, config.embedding.vectors)
+        settings = plain(config.word2vec.quality)
+        if output.manifest.get("quality_settings") == settings:
+            return False
+        layout = output.layout
+        vectors = load_vectors(layout.vectors, VectorsFormat.word2vec_binary)
+        write_json_atomic(layout.quality, evaluate(vectors, settings["probes"], settings["topn"], settings["analogy_restrict_vocab"]))
+        write_json_atomic(layout.manifest, {**output.manifest, "quality_settings": settings})  # the manifest last, as in run()
+        return True
 
 
 def concatenate_corpus(paths: list[str], target: str) -> None:
@@ -100,17 +118,24 @@ def concatenate_corpus(paths: list[str], target: str) -> None:
                 shutil.copyfileobj(shard, out, 1 << 20)
 
 
+def check_same_preprocessing(preprocess: PreprocessOutput, stage_key: dict) -> None:
+    """ContractError when preprocessing was published anew since ``stage_key`` was computed (the manifest would lie)."""
+    inputs = stage_key["inputs"]
+    if preprocess.vocab_sha256 != inputs["vocab_sha256"] or inputs["corpus_sha256"] not in (None, preprocess.corpus_sha256):
+        raise ContractError(f"{preprocess.layout.root}: preprocessing was published anew since this stage's key was computed: run it again")
+
+
 def run(config: Config, resolved_config: dict, stage_key: dict | None = None) -> dict:
     """Vectors -> ``<workdir>/word2vec``; returns the manifest (``stage_key``: :func:`key`, if computed already)."""
     started = time.time()
     if not is_local(config.workdir):
         raise ContractError(f"workdir={config.workdir!r}: the word2vec stage needs a local workdir (gensim reads local files)")
     stage_key = stage_key or key(config)
-    preprocess = PreprocessOutput(config.workdir)
-    vocabulary = preprocess.vocabulary()
     embedding = config.embedding
-    final_dir = Word2VecOutput(config.workdir, embedding.vectors).layout.root
-    with staged_output(final_dir) as staging:
+    final_dir = folder(config)
+    with preprocess_output.pinned(config.workdir) as preprocess, staged_output(final_dir, versioned=True) as staging:
+        check_same_preprocessing(preprocess, stage_key)
+        vocabulary = preprocess.vocabulary()
         layout = Word2VecLayout(staging)
         if embedding.vectors is None:
             corpus = os.path.join(staging, ".corpus.txt")

@@ -3,12 +3,14 @@
 ``corpus_file`` mode is used because it scales with ``workers`` (the iterable
 mode stops scaling after a few threads). The vocabulary comes from
 ``vocab.tsv`` through ``build_vocab_from_freq``: the corpus is never counted
-twice, and word2vec's words are exactly the classifier's.
+twice, and word2vec's words are exactly the classifier's. With one worker
+the vectors are a function of ``seed``: gensim 4.4 draws every initial vector
+from ``numpy.random.default_rng(seed)`` (its ``hashfxn`` no longer seeds
+them), so Python's salted ``hash`` cannot make two processes differ.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 
@@ -20,12 +22,6 @@ from workflow.artifacts import PAD, UNK
 from workflow.config import Word2VecConfig
 
 log = logging.getLogger(__name__)
-
-
-def stable_hash(text: str) -> int:
-    """gensim seeds each word's initial vector from ``hashfxn(word + seed)``; its
-    default is Python's salted ``hash``, which differs between processes."""
-    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=4).digest(), "little")
 
 
 class EpochProgress(CallbackAny2Vec):
@@ -67,7 +63,6 @@ def train_word2vec(corpus_file: str, vocabulary: list[tuple[str, int]], settings
         min_count=settings.min_count,
         workers=settings.workers,
         seed=settings.seed,
-        hashfxn=stable_hash,
     )
     model.build_vocab_from_freq(frequencies)
     started = time.perf_counter()

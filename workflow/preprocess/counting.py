@@ -112,3 +112,71 @@ def split_summary(counts: SplitCounts, vocabulary_tokens: frozenset[str]) -> dic
             "max": int(lengths.max()),
         },
     }
+
+
+@dataclass
+class FileCounts:
+    """One input file's records counted where they are read, and their outcomes; partial per read task.
+
+    ``kind``: ``lines`` (JSONL, text: one record a non-blank line), ``csv``
+    (a header, then records of one or more lines) or ``members`` (the reviews
+    of an aclImdb archive or folder). The readers count the physical lines and
+    records; ``TokenizeTask._take`` counts each record's outcome.
+    """
+
+    kind: str = "lines"
+    lines: int = 0
+    blank_lines: int = 0
+    header_lines: int = 0
+    record_lines: int = 0
+    records: int = 0
+    written: int = 0
+    rejected: int = 0
+
+    def merge(self, other: "FileCounts") -> None:
+        if other.kind != self.kind:
+            raise AssertionError(f"one input file read as {self.kind} and as {other.kind}")
+        for name in ("lines", "blank_lines", "header_lines", "record_lines", "records", "written", "rejected"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def summary(self, path: str) -> dict:
+        """The numbers ``stats.json`` reports for the file; AssertionError naming it when they do not reconcile (a bug, not bad input)."""
+        if self.records != self.written + self.rejected:
+            raise AssertionError(f"{path}: {self.records} records read but {self.written} written + {self.rejected} rejected")
+        counted = {"records": self.records, "written": self.written, "rejected": self.rejected}
+        if self.kind == "members":
+            return counted
+        if self.lines != self.blank_lines + self.header_lines + self.record_lines:
+            raise AssertionError(f"{path}: {self.lines} lines but {self.blank_lines} blank + {self.header_lines} header "
+                                 f"+ {self.record_lines} in records")
+        if self.kind == "lines" and self.record_lines != self.records:
+            raise AssertionError(f"{path}: {self.records} records in {self.record_lines} lines (one a line)")
+        lines = {"lines": self.lines, "blank_lines": self.blank_lines}
+        if self.kind == "csv":
+            lines.update(header_lines=self.header_lines, record_lines=self.record_lines)
+        return {**lines, **counted}
+
+
+FileTotals = dict  # input file -> FileCounts
+
+
+class MergeFileCounts(beam.CombineFn):
+    """``(input file, FileCounts)`` partials of every task -> ``{input file: FileCounts}``, in one combine."""
+
+    def create_accumulator(self) -> FileTotals:
+        return {}
+
+    def add_input(self, totals: FileTotals, file_and_counts: tuple[str, FileCounts]) -> FileTotals:
+        path, partial = file_and_counts
+        totals.setdefault(path, FileCounts(partial.kind)).merge(partial)
+        return totals
+
+    def merge_accumulators(self, accumulators) -> FileTotals:
+        merged: FileTotals = {}
+        for totals in accumulators:
+            for path, partial in totals.items():
+                merged.setdefault(path, FileCounts(partial.kind)).merge(partial)
+        return merged
+
+    def extract_output(self, totals: FileTotals) -> FileTotals:
+        return totals

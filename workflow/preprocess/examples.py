@@ -20,9 +20,11 @@ import google_crc32c
 
 
 def varint(value: int) -> bytes:
-    """Protobuf base-128 varint of a non-negative int."""
+    """Protobuf base-128 varint of a non-negative int below 2**64 (at most 10 bytes, as protobuf parsers accept)."""
     if value < 0:
         raise ValueError(f"varint of a negative value {value}")
+    if value >= 1 << 64:
+        raise ValueError(f"varint of a value past 64 bits {value}")
     out = bytearray()
     while value > 0x7F:
         out.append((value & 0x7F) | 0x80)

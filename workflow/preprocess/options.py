@@ -3,7 +3,8 @@
 The default runner is the FnApiRunner, chosen explicitly: Beam 2.77's
 DirectRunner prefers the Prism runner, which downloads a binary at run time.
 Any other runner (Dataflow, Flink, Spark, Portable) is named by ``beam.runner``
-and configured through ``beam.options``, passed through as ``--key=value``;
+and configured through ``beam.options``, handed to Beam's own
+``PipelineOptions.from_dictionary``;
 the PortableRunner gets a local job service and worker pool when the options
 name none (``portable.py``).
 """
@@ -11,29 +12,64 @@ name none (``portable.py``).
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator
+import os
+from typing import Any, Iterator, Mapping
 
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.runners.runner import PipelineRunner
+from omegaconf import OmegaConf
 
-from workflow.config import BeamConfig
+from workflow.config import BeamConfig, Config
+from workflow.errors import ConfigError
 from workflow.preprocess import portable
 
 FN_API_RUNNER = "FnApiRunner"
 PORTABLE_RUNNER = "PortableRunner"
+DATAFLOW_RUNNER = "DataflowRunner"
+CLUSTER_RUNNERS = ("FlinkRunner", "SparkRunner")  # SDK workers on other machines, which may share a volume with this one
 
 
-def option_flags(options: dict) -> list[str]:
-    """``{"project": "p", "streaming": True}`` -> ``["--project=p", "--streaming"]``."""
-    flags = []
-    for key, value in sorted(options.items()):
-        if value is True:
-            flags.append(f"--{key}")
-        elif value not in (False, None):
-            flags.append(f"--{key}={value}")
-    return flags
+def pipeline_options(options: Mapping[str, Any], **runner_options: Any) -> PipelineOptions:
+    """``beam.options`` (plus ``runner_options``) through Beam's own ``PipelineOptions.from_dictionary``.
+
+    Null options are dropped (Beam would warn and skip them) and config lists
+    become plain lists, which Beam passes as repeated flags
+    (``experiments: [a, b]`` -> ``--experiments=a --experiments=b``); a 0 stays 0.
+    """
+    plain = OmegaConf.to_container(OmegaConf.create(dict(options))) if options else {}
+    return PipelineOptions.from_dictionary({key: value for key, value in {**plain, **runner_options}.items() if value is not None})
+
+
+def check_paths_reach_workers(config: Config) -> None:
+    """Refuse, before any work, a runner whose workers cannot see the workdir or the inputs.
+
+    The workers write the shards and the submitter reads them back: with a
+    local path, Dataflow's workers would write to their own disks and the job
+    would fail only when stats.json is read, after the whole run. Flink and
+    Spark workers can share a volume with the submitter (docker/beam-cluster.yaml
+    does), which only the config can say: ``beam.shared_workdir=true``.
+    """
+    runner = config.beam.runner
+    if runner != DATAFLOW_RUNNER and runner not in CLUSTER_RUNNERS:
+        return
+    data = config.data
+    named = {"workdir": config.workdir, "data.path": data.path,
+             **{f"data.splits.{split}": path for split, path in data.splits.given().items()},
+             **{f"data.unlabelled[{index}]": path for index, path in enumerate(data.unlabelled)}}
+    for key, path in named.items():
+        if FileSystems.get_scheme(path) not in (None, "file"):
+            continue
+        if runner == DATAFLOW_RUNNER:
+            raise ConfigError(f"{key}={path!r} is a local path, which Dataflow workers cannot see: use a gs:// path (beam.runner={runner})")
+        if not config.beam.shared_workdir:
+            raise ConfigError(f"{key}={path!r} is a local path and beam.runner={runner} runs its workers elsewhere: use an object store, "
+                              "or set beam.shared_workdir=true if every worker sees this path (a shared volume)")
+    wheel = config.beam.options.get("extra_package")
+    if wheel and FileSystems.get_scheme(wheel) in (None, "file") and not os.path.exists(wheel):
+        raise ConfigError(f"beam.options.extra_package={wheel!r}: no such file; build the package the workers install "
+                          "with `pip wheel --no-deps -w dist .`")
 
 
 def use_filesystem_options(beam: BeamConfig) -> None:
@@ -42,7 +78,7 @@ def use_filesystem_options(beam: BeamConfig) -> None:
     Beam's S3 filesystem will not even list a bucket without them, and the
     stage touches its input and its workdir before a pipeline exists.
     """
-    FileSystems.set_options(PipelineOptions(option_flags(dict(beam.options))))
+    FileSystems.set_options(pipeline_options(beam.options))
 
 
 @contextlib.contextmanager
@@ -53,16 +89,11 @@ def pipeline_setup(beam: BeamConfig, log_file: str | None = None) -> Iterator[tu
     """
     if beam.runner == PORTABLE_RUNNER:
         with portable.local_services(dict(beam.options), log_file) as options:
-            yield beam.runner, PipelineOptions(option_flags(options))
+            yield beam.runner, pipeline_options(options)
     elif beam.runner == FN_API_RUNNER:
-        options = PipelineOptions(
-            option_flags(dict(beam.options)),
-            direct_num_workers=beam.num_workers,
-            direct_running_mode=beam.running_mode.value,
-        )
-        yield FnApiRunner(), options
+        yield FnApiRunner(), pipeline_options(beam.options, direct_num_workers=beam.num_workers, direct_running_mode=beam.running_mode.value)
     else:
-        yield beam.runner, PipelineOptions(option_flags(dict(beam.options)))
+        yield beam.runner, pipeline_options(beam.options)
 
 
 def runner_description(beam: BeamConfig) -> str:

@@ -5,30 +5,53 @@ stage and the report ask this reader for the vocabulary, the tokenizer, the
 example files and their digests, and never build paths themselves. Every file
 it hands out is one the manifest lists, so leftovers of another run in the
 folder are never read.
+
+It resolves ``<workdir>/preprocess`` (a pointer to the published version,
+workflow/artifacts.py) once, so that all it hands out comes from one
+version, even when a new one is published meanwhile; a reader that must keep
+that version on disk for its whole life opens it with :func:`pinned`.
 """
 
 from __future__ import annotations
 
+import contextlib
 from functools import cached_property
+from typing import Iterator
 
-from workflow.artifacts import SPLITS, PreprocessLayout, file_sha256, join, read_json, read_vocab, require_manifest, stage_dir
+from workflow.artifacts import (SPLITS, PreprocessLayout, current_version, file_sha256, join, pinned_version, read_json, read_vocab,
+                                require_manifest, stage_dir)
 from workflow.errors import ContractError
 from workflow.text import Tokenizer
 
 STAGE = "preprocess"
+# What the stage writes, as a version in its key: bump it with any change to the files it writes or their meaning,
+# so that no output of an older format is re-used (or read: the reader refuses one). 2: published as versions.
+FORMAT_VERSION = 2
+
+
+def folder(workdir: str) -> str:
+    """``<workdir>/preprocess``: the pointer readers open and the folder the stage publishes (and locks)."""
+    return stage_dir(workdir, STAGE)
 
 
 class PreprocessOutput:
-    """A finished preprocessing stage (ContractError, naming the command to run, when there is none)."""
+    """A finished preprocessing stage (ContractError, naming the command to run, when there is none).
 
-    def __init__(self, workdir: str):
-        self.layout = PreprocessLayout(stage_dir(workdir, STAGE))
+    ``version``: a version folder the caller resolved (and pinned); by default the current one.
+    """
+
+    def __init__(self, workdir: str, version: str | None = None):
+        self.layout = PreprocessLayout(version or current_version(folder(workdir)))
 
     @cached_property
     def manifest(self) -> dict:
         manifest = require_manifest(self.layout.root, "wf-preprocess")
         if "corpus_sha256" not in manifest.get("outputs", {}) or "tokenizer" not in manifest:
             raise ContractError(f"{self.layout.manifest} was written by an older version (it lists no files): re-run wf-preprocess")
+        recorded = manifest.get("key", {}).get("format_version")
+        if recorded != FORMAT_VERSION:
+            raise ContractError(f"{self.layout.manifest} is in preprocessing format {recorded}, this code reads format "
+                                f"{FORMAT_VERSION}: re-run wf-preprocess")
         return manifest
 
     @property
@@ -76,3 +99,9 @@ class PreprocessOutput:
         """Digest of the corpus shards, in order: what trained word vectors depend on (not only the vocabulary)."""
         return self.manifest["outputs"]["corpus_sha256"]
 
+
+@contextlib.contextmanager
+def pinned(workdir: str) -> Iterator[PreprocessOutput]:
+    """The current preprocessing output, its version kept on disk until the block ends (a training run's whole life)."""
+    with pinned_version(folder(workdir)) as version:
+        yield PreprocessOutput(workdir, version)

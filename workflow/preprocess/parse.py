@@ -7,13 +7,18 @@ from typing import Mapping, Union
 from workflow.preprocess.records import UNLABELLED, RawRecord
 from workflow.text import Tokenizer
 
+INT64_MAX = 2**63 - 1  # an example's rating is an int64 feature
+
 
 class RecordParser:
     """``RawRecord`` -> its tokens, or a ``str``: why the record is rejected.
 
     A record is rejected when it could not be read, holds bytes that are not
-    UTF-8, has no tokens, or (on a labelled split) has a missing label or one
-    that ``label_map`` does not know.
+    UTF-8 (in its text or its id), has a rating that an int64 feature cannot
+    hold, has no tokens, or (on a labelled split) has a missing label or one
+    that ``label_map`` does not know. The readers check each field value and
+    say why first (readers._FieldRecords); the id and rating checks here are
+    the last guard before encode_example, for every reader.
     """
 
     def __init__(self, tokenizer: Tokenizer, label_map: Mapping[str, int]):
@@ -29,6 +34,12 @@ class RecordParser:
             record.text.encode("utf-8")
         except UnicodeEncodeError as error:
             return f"undecodable bytes (not UTF-8) at character {error.start}"
+        try:
+            record.doc_id.encode("utf-8")
+        except UnicodeEncodeError:
+            return "document id is not UTF-8"
+        if not 0 <= record.rating <= INT64_MAX:
+            return f"rating {record.rating} is out of range (0 to 2**63-1)"
         if record.split != "unsup":
             if record.label is None:
                 return "missing label"

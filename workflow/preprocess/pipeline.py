@@ -2,6 +2,7 @@
 
 ::
 
+    read tasks -> (ids -> repeated ids, CSV/JSONL with data.id_field: leakage.py) --v (side input)
     read tasks -> TokenizeTask -+-> corpus/<split>-<task>.txt (train, unsup)      written by the task's worker
                                 +-> spill files -> EncodeTask -> examples/<split>-<task>.tfrecord.gz
                                 +-> (split, SplitCounts) -> vocabulary ------------^ (side input), stats
@@ -10,7 +11,8 @@
 Documents never pass through a shuffle (task_outputs.py says why); only
 counts, rejections and file names do. Only the training side (train after
 the validation/test carve-out, plus unsup) builds the vocabulary and the
-word2vec corpus: validation and test text never does.
+word2vec corpus: validation and test text never does, and a record whose id
+is also in test is rejected from the training side before it is counted.
 """
 
 from __future__ import annotations
@@ -23,12 +25,14 @@ import apache_beam as beam
 from workflow.artifacts import SPLITS, TRAINING_SIDE, UNK_ID, UNSUP, PreprocessLayout, write_text
 from workflow.config import Config, carved_test_fraction, carved_validation_fraction
 from workflow.errors import EmptyCorpusError
-from workflow.preprocess.counting import MergeSplitCounts, SplitCounts, SplitTotals, build_vocabulary, render_vocabulary, split_summary
+from workflow.preprocess.counting import (FileTotals, MergeFileCounts, MergeSplitCounts, SplitCounts, SplitTotals, build_vocabulary,
+                                          render_vocabulary, split_summary)
 from workflow.preprocess.examples import VarintTable
+from workflow.preprocess.leakage import DuplicateIds, needs_id_pass
 from workflow.preprocess.parse import RecordParser
 from workflow.preprocess.readers import CorpusTasks
 from workflow.preprocess.shards import WriteSortedShards
-from workflow.preprocess.task_outputs import COUNTS, FILMS, REJECTED, WRITTEN, EncodeTask, TokenizeTask
+from workflow.preprocess.task_outputs import COUNTS, FILES, FILMS, REJECTED, WRITTEN, EncodeTask, TokenizeTask
 from workflow.text import Tokenizer
 
 ALL_SPLITS = SPLITS + (UNSUP,)
@@ -50,10 +54,12 @@ def vocabulary_from_counts(totals: SplitTotals, min_count: int, max_size: int) -
     return build_vocabulary(merged, min_count, max_size)
 
 
-def assemble_stats(_, totals: SplitTotals, written: dict, vocabulary: list, films_seen: tuple[int, int]) -> str:
-    """stats.json text. Checks, per split, records read = written (counted by the writers) + rejected.
+def assemble_stats(_, totals: SplitTotals, written: dict, vocabulary: list, films_seen: tuple[int, int], files: FileTotals) -> str:
+    """stats.json text. Checks, per split, records read = written (counted by the writers) + rejected; and per input file
+    (``files``, counted by the readers), records = written + rejected and lines = blank + header + lines in records.
 
     ``films_seen``: (reviews with a film, films) the validation split was carved by; (0, 0): by review.
+    A count that does not reconcile is a bug of this job, not bad input: AssertionError, naming the split or file.
     """
     vocabulary_tokens = frozenset(token for token, _ in vocabulary)
     summaries = {split: split_summary(counts, vocabulary_tokens) for split, counts in totals.items()}
@@ -67,10 +73,14 @@ def assemble_stats(_, totals: SplitTotals, written: dict, vocabulary: list, film
             raise AssertionError(f"split {split}: read {summary['records_read']} != written {records_written} + rejected {summary['records_rejected']}")
         splits[split] = {"records_written": records_written, **summary}
     totals = {key: sum(row[key] for row in splits.values()) for key in ("records_read", "records_written", "records_rejected")}
+    sources = {path: files[path].summary(path) for path in sorted(files)}
+    in_files = {key: sum(row[key] for row in sources.values()) for key in ("records", "written", "rejected")}
+    if (in_files["records"], in_files["written"], in_files["rejected"]) != tuple(totals.values()):
+        raise AssertionError(f"the input files hold {in_files} but the splits read {totals}")
     reviews_with_film, films = films_seen
     validation_split = {"grouped_by": "film" if reviews_with_film else "review", "films": films, "reviews_with_film": reviews_with_film}
-    return json.dumps({"splits": splits, "totals": totals, "vocabulary_size": len(vocabulary), "validation_split": validation_split},
-                      indent=2, sort_keys=True) + "\n"
+    return json.dumps({"splits": splits, "totals": totals, "files": sources, "vocabulary_size": len(vocabulary),
+                       "validation_split": validation_split}, indent=2, sort_keys=True) + "\n"
 
 
 class WriteText(beam.PTransform):
@@ -98,13 +108,12 @@ def build_pipeline(pipeline: beam.Pipeline, config: Config, layout: PreprocessLa
     """
     pre = config.preprocess
     parser = RecordParser(tokenizer_from(config), config.data.label_map)
-    tokenized = (
-        pipeline
-        | "Tasks" >> CorpusTasks(config.data, pre.read_parallelism, max(1, int(pre.read_block_mb * 2**20)))
-        | "Tokenize" >> beam.ParDo(
-            TokenizeTask(config.data, parser, layout, carved_validation_fraction(config), carved_test_fraction(config), films, films_in_archives)
-        ).with_outputs(COUNTS, WRITTEN, REJECTED, FILMS, main="spills")
-    )
+    tasks = pipeline | "Tasks" >> CorpusTasks(config.data, pre.read_parallelism, max(1, int(pre.read_block_mb * 2**20)))
+    repeated_ids = tasks | "RepeatedIds" >> DuplicateIds(config.data) if needs_id_pass(config.data) else pipeline | "NoRepeatedIds" >> beam.Create([])
+    tokenized = tasks | "Tokenize" >> beam.ParDo(
+        TokenizeTask(config.data, parser, layout, carved_validation_fraction(config), carved_test_fraction(config), films, films_in_archives),
+        beam.pvalue.AsMultiMap(repeated_ids),
+    ).with_outputs(COUNTS, WRITTEN, REJECTED, FILMS, FILES, main="spills")
 
     totals = tokenized[COUNTS] | "MergeCounts" >> beam.CombineGlobally(MergeSplitCounts())
     vocabulary = totals | "Vocabulary" >> beam.Map(vocabulary_from_counts, pre.min_count, pre.max_size)
@@ -119,6 +128,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: Config, layout: PreprocessLa
     )
 
     films_seen = tokenized[FILMS] | "Films" >> beam.CombineGlobally(lambda seen: max(seen, default=(0, 0)))
+    file_counts = tokenized[FILES] | "MergeFileCounts" >> beam.CombineGlobally(MergeFileCounts())
     written = (
         (tokenized[WRITTEN], examples_written)
         | "AllWritten" >> beam.Flatten()
@@ -134,6 +144,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: Config, layout: PreprocessLa
             beam.pvalue.AsDict(written),
             beam.pvalue.AsSingleton(vocabulary),
             beam.pvalue.AsSingleton(films_seen),
+            beam.pvalue.AsSingleton(file_counts),
         )
         | "WriteStats" >> WriteText(layout.stats)
     )

@@ -9,18 +9,24 @@ Files are opened through Beam's FileSystems, so globs, ``.gz`` inputs and
 remote paths (``gs://``...) work the same. A record that cannot be read is
 emitted with ``error`` set and rejected downstream; a file or archive that
 cannot be read at all raises :class:`InputError` naming it.
+
+Records are counted where they are read, not as the parser yields them: each
+read task tallies, per input file, its physical lines (blank, header, in
+records) and records, or its review members (:func:`read_task`). A CSV file is
+framed line by line (csv_records.py), so a bad quote costs one row. A UTF-8
+BOM at the start of a file is dropped, and every field value is checked
+before it can reach an example (:class:`_FieldRecords`).
 """
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 import json
+import math
 import posixpath
 import re
 import zlib
-from typing import Callable, Iterator, Optional
+from typing import IO, Callable, Iterator, Optional
 
 import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
@@ -29,6 +35,8 @@ from apache_beam.io.filesystems import FileSystems
 from workflow.config import CorpusFormat, DataConfig
 from workflow.errors import InputError
 from workflow.preprocess import tar_stream
+from workflow.preprocess.counting import FileCounts
+from workflow.preprocess.csv_records import BOM, CsvFraming, decode
 from workflow.preprocess.line_blocks import Block, count_newlines, file_blocks, numbered, read_block
 from workflow.preprocess.records import RawRecord
 
@@ -38,13 +46,13 @@ URL_FILES = {"urls_pos.txt": "pos", "urls_neg.txt": "neg"}  # train/: each revie
 UrlFileSink = Callable[[str, str], None]  # (label, text of train/urls_<label>.txt)
 _ACLIMDB_NAME = re.compile(r"(\d+)_(\d+)\.txt")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
-CSV_FIELD_LIMIT = 2**31 - 1  # the csv module's default (131,072 characters) would fail a whole file on one long review
+Tally = dict  # input file -> counting.FileCounts: what one read task saw of each file it read (see read_task)
 
 
-def _decode(data: bytes) -> str:
-    # surrogateescape keeps undecodable bytes as lone surrogates, so the parser
-    # can reject exactly the records that hold them instead of failing the file.
-    return data.decode("utf-8", errors="surrogateescape")
+def _tally(tally: Optional[Tally], path: str, kind: str) -> FileCounts:
+    if tally is None:
+        return FileCounts(kind)
+    return tally.setdefault(path, FileCounts(kind))
 
 
 # --------------------------------------------------------------------------- aclImdb
@@ -67,14 +75,15 @@ def aclimdb_record(member: str, data: Optional[bytes], error: Optional[str] = No
         doc_id=doc_id,
         split="unsup" if label == "unsup" else split,
         source=member,
-        text=None if data is None else _decode(data),
+        text=None if data is None else decode(data),
         label=None if label == "unsup" else label,
         rating=int(match.group(2)) if match else 0,
         error=error,
     )
 
 
-def read_archive_part(path: str, part: int, parts: int, on_url_file: Optional[UrlFileSink] = None) -> Iterator[RawRecord]:
+def read_archive_part(path: str, part: int, parts: int, on_url_file: Optional[UrlFileSink] = None,
+                      tally: Optional[Tally] = None) -> Iterator[RawRecord]:
     """Stream one aclImdb archive and yield the review members of one part.
 
     ``on_url_file(label, text)`` is given each ``train/urls_<label>.txt`` as
@@ -84,8 +93,10 @@ def read_archive_part(path: str, part: int, parts: int, on_url_file: Optional[Ur
     whole archive (tar_stream.py keeps a pass near the cost of decompressing
     it) and keeps every ``parts``-th review: decoding, tokenising and
     counting, the costly steps, are divided among the workers and stay fused
-    with the read, so no raw text is shuffled between processes.
+    with the read, so no raw text is shuffled between processes. ``tally``
+    counts the review members of this part under the archive's path.
     """
+    counts = _tally(tally, path, "members")
     index = -1
     try:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
@@ -96,6 +107,7 @@ def read_archive_part(path: str, part: int, parts: int, on_url_file: Optional[Ur
                     continue
                 index += 1
                 if index % parts == part:
+                    counts.records += 1
                     yield _archive_record(path, member)
     except (tar_stream.TarFormatError, EOFError, zlib.error, OSError) as error:
         raise InputError(f"{path}: truncated or corrupt archive ({type(error).__name__}: {error})") from error
@@ -109,18 +121,20 @@ def _is_train_url_file(member: str) -> bool:
 def _archive_record(path: str, member: tar_stream.Member) -> RawRecord:
     source = f"{path}!{member.name}"
     if not member.is_file:
-        return aclimdb_record(member.name, None, "unreadable member: not a regular file")._replace(source=source)
-    return aclimdb_record(member.name, member.read())._replace(source=source)
+        return aclimdb_record(member.name, None, "unreadable member: not a regular file")._replace(source=source, input_file=path)
+    return aclimdb_record(member.name, member.read())._replace(source=source, input_file=path)
 
 
-def read_review_file(path: str) -> Iterator[RawRecord]:
-    """One review file of an aclImdb folder."""
+def read_review_file(path: str, tally: Optional[Tally] = None) -> Iterator[RawRecord]:
+    """One review file of an aclImdb folder, counted under its folder (``<root>/<split>/<label>``)."""
+    folder = posixpath.dirname(path.replace("\\", "/"))
+    _tally(tally, folder, "members").records += 1
     try:
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
             data, error = handle.read(), None
     except OSError as failure:
         data, error = None, f"unreadable file: {failure}"
-    yield aclimdb_record(path.replace("\\", "/"), data, error)._replace(source=path)
+    yield aclimdb_record(path.replace("\\", "/"), data, error)._replace(source=path, input_file=folder)
 
 
 def aclimdb_root(path: str) -> str:
@@ -141,115 +155,193 @@ def is_archive(path: str) -> bool:
 
 # --------------------------------------------------------------------------- CSV / JSONL / text
 
+INT64_MAX = 2**63 - 1  # the example's rating is an int64 feature
+
 
 class _FieldRecords:
-    """RawRecords of one split from CSV rows or JSON objects (``fields``: column -> value)."""
+    """RawRecords of one split from CSV rows or JSON objects (``fields``: column -> value), every field value checked.
+
+    A value that cannot go into an example is the record's ``error``, with the
+    reason: an id that is a list or an object, or not UTF-8 (the record is then
+    named ``<file>:<number>``); a label that is a list or an object; a rating
+    that is not a finite, non-negative integer below 2**63 (:func:`rating_value`).
+    """
 
     def __init__(self, data: DataConfig, split: str):
-        self._data = data
         self._split = split
+        self._id, self._text, self._label, self._rating = data.id_field, data.text_field, data.label_field, data.rating_field
+        self._name = ""  # basename of the file of the last record (one per reader)
+        self._path = None
 
-    def record(self, path: str, number: int, fields: dict) -> RawRecord:
-        data = self._data
-        name = posixpath.basename(path)
-        doc_id = str(fields.get(data.id_field)) if data.id_field and fields.get(data.id_field) not in (None, "") else f"{name}:{number}"
-        text = fields.get(data.text_field)
-        error = None
-        if data.text_field not in fields:
-            error = f"missing text field {data.text_field!r}"
-        elif text is not None and not isinstance(text, str):
-            error = f"text field {data.text_field!r} is not a string"
-        label = fields.get(data.label_field)
-        rating, rating_error = _rating(fields.get(data.rating_field) if data.rating_field else None)
-        return RawRecord(
-            doc_id=doc_id,
-            split=self._split,
-            source=f"{path}:{number}",
-            text=text if error is None else None,
-            label=None if label in (None, "") else str(label),
-            rating=rating,
-            error=error or rating_error,
-        )
+    def record(self, path: str, number: int, fields: dict, line: Optional[int] = None) -> RawRecord:
+        """``number``: the record's number in its file (its default id); ``line``: its first line, when not ``number``."""
+        error = doc_id = None
+        raw_id = fields.get(self._id) if self._id else None
+        if raw_id is not None and raw_id != "":
+            if type(raw_id) in (list, dict):
+                error = f"id field {self._id!r} is {_kind(raw_id)}, not a string or a number"
+            else:
+                raw_id = raw_id if type(raw_id) is str else str(raw_id)
+                if raw_id.isascii() or _is_utf8(raw_id):
+                    doc_id = raw_id
+                else:
+                    error = f"id field {self._id!r} is not UTF-8"
+        if doc_id is None:
+            doc_id = f"{self._basename(path)}:{number}"
+        text = fields.get(self._text, _ABSENT)
+        if text is _ABSENT:
+            text, error = None, error or f"missing text field {self._text!r}"
+        elif text is not None and type(text) is not str:
+            error = error or f"text field {self._text!r} is not a string"
+        label = fields.get(self._label)
+        if label is not None and type(label) is not str:
+            if type(label) in (list, dict):
+                error, label = error or f"label field {self._label!r} is {_kind(label)}, not a string or a number", None
+            else:
+                label = str(label)
+        rating, rating_error = rating_value(fields.get(self._rating)) if self._rating else (0, None)
+        return RawRecord(doc_id, self._split, f"{path}:{number if line is None else line}", text if error is None else None,
+                         label or None, rating, error or rating_error, path)
 
-    def rejected(self, path: str, number: int, reason: str) -> RawRecord:
-        return RawRecord(f"{posixpath.basename(path)}:{number}", self._split, f"{path}:{number}", None, None, 0, reason)
+    def _basename(self, path: str) -> str:
+        if path != self._path:
+            self._path, self._name = path, posixpath.basename(path)
+        return self._name
+
+    def rejected(self, path: str, number: int, reason: str, line: Optional[int] = None) -> RawRecord:
+        source = f"{path}:{number if line is None else line}"
+        return RawRecord(f"{posixpath.basename(path)}:{number}", self._split, source, None, None, 0, reason, path)
+
+
+_ABSENT = object()
+
+
+def _kind(value: object) -> str:
+    return "a list" if isinstance(value, list) else "an object"
+
+
+def _is_utf8(value: str) -> bool:
+    try:
+        value.encode("utf-8")  # lone surrogates: undecodable bytes (surrogateescape) or a JSON "\ud800"
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def rating_value(value: object) -> tuple[int, Optional[str]]:
+    """``(rating, None)``, or ``(0, why it is refused)``: a rating is a finite integer in [0, 2**63), or empty (0 = unknown).
+
+    ``"9"``, ``9`` and ``9.0`` are 9; ``7.5``, ``-3``, ``NaN``, ``Infinity``, ``1e30``, ``true`` and lists are refused.
+    """
+    if type(value) is int and 0 <= value <= INT64_MAX:
+        return value, None
+    if value is None or value == "":
+        return 0, None
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return 0, f"rating {value!r} is not a number"
+    number: object = value
+    if isinstance(value, str):
+        try:
+            number = int(value)
+        except ValueError:
+            try:
+                number = float(value)
+            except ValueError:
+                return 0, f"rating {value!r} is not a number"
+    if isinstance(number, float):
+        if not math.isfinite(number):
+            return 0, f"rating {value!r} is not a finite number"
+        if not number.is_integer():
+            return 0, f"rating {value!r} is not an integer"
+        number = int(number)
+    if not 0 <= number <= INT64_MAX:
+        return 0, f"rating {value!r} is out of range (0 to 2**63-1)"
+    return number, None
 
 
 class _CsvFile:
-    """One CSV file (``.gz`` decompressed by extension) -> RawRecords. One reader a file: a quoted field may hold newlines."""
+    """One CSV file (``.gz`` decompressed by extension) -> RawRecords, framed line by line (csv_records.py)."""
 
     def __init__(self, data: DataConfig, split: str):
         self._data = data
         self._records = _FieldRecords(data, split)
 
-    def records(self, path: str) -> Iterator[RawRecord]:
+    def records(self, path: str, tally: Optional[Tally] = None) -> Iterator[RawRecord]:
+        counts = _tally(tally, path, "csv")
         with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
             binary = gzip.GzipFile(fileobj=raw, mode="rb") if path.endswith(".gz") else raw
-            stream = io.TextIOWrapper(binary, encoding="utf-8", errors="surrogateescape", newline="")
             try:
-                yield from self._csv_records(path, stream)
-            except (OSError, EOFError, zlib.error, csv.Error) as error:
+                yield from self._csv_records(path, binary, counts)
+            except (OSError, EOFError, zlib.error) as error:
                 raise InputError(f"{path}: cannot read ({type(error).__name__}: {error})") from error
 
-    def _csv_records(self, path: str, stream: io.TextIOBase) -> Iterator[RawRecord]:
-        """One record per row; a row the csv module cannot parse is a rejected record, and reading goes on."""
-        csv.field_size_limit(CSV_FIELD_LIMIT)  # a review of any length is a field, not an error (the trainer truncates)
-        reader = csv.DictReader(stream, delimiter=self._data.csv_delimiter)
-        if reader.fieldnames is None:
-            return
-        if self._data.text_field not in reader.fieldnames:
-            raise InputError(f"{path}: no column {self._data.text_field!r} (data.text_field); columns: {reader.fieldnames}")
-        number = 0
-        while True:
-            number += 1
-            try:
-                row = next(reader)
-            except StopIteration:
+    def _csv_records(self, path: str, stream: IO[bytes], counts: FileCounts) -> Iterator[RawRecord]:
+        """One record per framed record; one that does not frame is a rejected record, and reading goes on at its next line."""
+        try:
+            framing = CsvFraming(stream, self._data.csv_delimiter)
+        except ValueError as error:
+            raise InputError(f"{path}: cannot read the CSV {error}") from error
+        try:
+            header = framing.header
+            if header is None:
                 return
-            except csv.Error as error:
-                yield self._records.rejected(path, number, f"unreadable CSV row (line {reader.line_num}): {error}")
-                continue
-            row.pop(None, None)  # surplus cells of a ragged row
-            yield self._records.record(path, number, row)
+            if self._data.text_field not in header:
+                raise InputError(f"{path}: no column {self._data.text_field!r} (data.text_field); columns: {header}")
+            for number, framed in enumerate(framing.records(), start=1):
+                if framed.fields is None:
+                    yield self._records.rejected(path, number, framed.error, framed.line)
+                else:
+                    yield self._records.record(path, number, dict(zip(header, framed.fields)), framed.line)
+        finally:
+            frame = framing.counts
+            counts.lines += frame.lines
+            counts.blank_lines += frame.blank_lines
+            counts.header_lines += frame.header_lines
+            counts.records += frame.records
+            counts.record_lines += frame.record_lines
 
 
 class _LineFile:
-    """Lines of a JSONL or text file -> RawRecords (line_blocks.py reads the lines of a block)."""
+    """Lines of a JSONL or text file -> RawRecords (line_blocks.py reads the lines of a block).
+
+    A blank line (ASCII whitespace only) is counted as blank, not as a record;
+    a UTF-8 byte-order mark at the start of the file is dropped; a line with a
+    NUL byte is rejected.
+    """
 
     def __init__(self, data: DataConfig, file_format: CorpusFormat, split: str):
         self._format = file_format
         self._split = split
         self._records = _FieldRecords(data, split)
 
-    def records(self, numbered_block: tuple[Block, int]) -> Iterator[RawRecord]:
+    def records(self, numbered_block: tuple[Block, int], tally: Optional[Tally] = None) -> Iterator[RawRecord]:
+        counts = _tally(tally, numbered_block[0][0], "lines")
         for path, number, data in read_block(numbered_block):
-            yield from self._record(path, number, data)
+            counts.lines += 1
+            if number == 1 and data.startswith(BOM):  # line 1 is the start of the file, whichever block reads it
+                data = data[len(BOM):]
+            if not data or data.isspace():  # ASCII whitespace only; isspace stops at the first other byte, no copy
+                counts.blank_lines += 1
+                continue
+            counts.records += 1
+            counts.record_lines += 1
+            yield self._record(path, number, data)
 
-    def _record(self, path: str, number: int, data: bytes) -> Iterator[RawRecord]:
-        line = _decode(data).rstrip("\r\n")
+    def _record(self, path: str, number: int, data: bytes) -> RawRecord:
+        if b"\0" in data:
+            return self._records.rejected(path, number, "NUL byte in the line")
+        line = decode(data).rstrip("\r\n")
         if self._format is CorpusFormat.text:
-            yield RawRecord(f"{posixpath.basename(path)}:{number}", self._split, f"{path}:{number}", line, None, 0)
-            return
-        if not line.strip():
-            return
+            return RawRecord(f"{posixpath.basename(path)}:{number}", self._split, f"{path}:{number}", line, None, 0, None, path)
         try:
             fields = json.loads(line)
         except json.JSONDecodeError as error:
-            yield self._records.rejected(path, number, f"invalid JSON: {error.msg} at column {error.colno}")
-            return
+            return self._records.rejected(path, number, f"invalid JSON: {error.msg} at column {error.colno}")
+        except RecursionError:
+            return self._records.rejected(path, number, "invalid JSON: nested too deeply")
         if not isinstance(fields, dict):
-            yield self._records.rejected(path, number, "JSON line is not an object")
-        else:
-            yield self._records.record(path, number, fields)
-
-
-def _rating(value: object) -> tuple[int, Optional[str]]:
-    if value in (None, ""):
-        return 0, None
-    try:
-        return int(float(str(value))), None
-    except ValueError:
-        return 0, f"rating {value!r} is not a number"
+            return self._records.rejected(path, number, "JSON line is not an object")
+        return self._records.record(path, number, fields)
 
 
 # --------------------------------------------------------------------------- entry point
@@ -375,13 +467,20 @@ def review_files(root: str) -> list[FileMetadata]:
     return sorted(found, key=lambda meta: meta.path)
 
 
-def read_task(task: Task, data: DataConfig, on_url_file: Optional[UrlFileSink] = None) -> Iterator[RawRecord]:
-    """The records of one read task, in the order of its input; ``on_url_file``: see :func:`read_archive_part`."""
+def read_task(task: Task, data: DataConfig, on_url_file: Optional[UrlFileSink] = None, tally: Optional[Tally] = None) -> Iterator[RawRecord]:
+    """The records of one read task, in the order of its input; ``on_url_file``: see :func:`read_archive_part`.
+
+    ``tally``: input file -> :class:`FileCounts`, filled as the records are
+    read with what each file holds, counted independently of the parsing: its
+    physical lines (blank, header, in records) and records, or its review
+    members. Every record read is yielded once, with ``input_file`` set to its
+    key, so ``records = written + rejected`` per file (pipeline.assemble_stats).
+    """
     kind, split, file_format, what = task
     if kind == "archive":
-        return read_archive_part(*what, on_url_file)
+        return read_archive_part(*what, on_url_file, tally)
     if kind == "reviews":
-        return (record for path in what for record in read_review_file(path))
+        return (record for path in what for record in read_review_file(path, tally))
     if kind == "csv":
-        return _CsvFile(data, split).records(what)
-    return _LineFile(data, CorpusFormat(file_format), split).records(what)
+        return _CsvFile(data, split).records(what, tally)
+    return _LineFile(data, CorpusFormat(file_format), split).records(what, tally)

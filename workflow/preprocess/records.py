@@ -22,6 +22,7 @@ class RawRecord(NamedTuple):
     label: Optional[str]  # raw label as found ("pos", "1"...); None = unlabelled or missing
     rating: int  # 0 = unknown
     error: Optional[str] = None  # set by a reader that could not read this record
+    input_file: Optional[str] = None  # the file (or archive, or review folder) its counts are kept under (counting.FileCounts)
 
 
 class Document(NamedTuple):
@@ -45,7 +46,8 @@ class Rejection(NamedTuple):
 
 def fingerprint(doc_id: str) -> float:
     """A stable number in [0, 1) for a document id (BLAKE2b, not ``hash()``)."""
-    digest = hashlib.blake2b(doc_id.encode("utf-8"), digest_size=8).digest()
+    # surrogatepass: an id holding undecodable bytes or lone surrogates (rejected later) still gets a number instead of raising here
+    digest = hashlib.blake2b(doc_id.encode("utf-8", errors="surrogatepass"), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64
 
 

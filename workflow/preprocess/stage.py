@@ -4,7 +4,9 @@ Its cache key (:func:`key`) is what the output depends on: the ``data`` and
 ``preprocess`` config sections (less the data set's display name) and a
 content digest of every input file. The read layout is in it (each read task
 writes its own files: task_outputs.py); the Beam runner, its options and the
-number of workers are not: every runner writes the same bytes.
+number of workers are not: every runner writes the same bytes. The key also
+holds ``FORMAT_VERSION`` (preprocess/output.py), bumped whenever what the
+stage writes changes, so that no output of an older format is re-used.
 """
 
 from __future__ import annotations
@@ -22,8 +24,11 @@ from workflow.caching import combined_digest, files_digest, section
 from workflow.config import Config, CorpusFormat
 from workflow.errors import EmptyCorpusError
 from workflow.preprocess.films import folder_films
-from workflow.preprocess.options import pipeline_setup, runner_description, use_filesystem_options
-from workflow.preprocess.output import STAGE, PreprocessOutput
+from workflow.preprocess.job_metrics import OUTCOMES, counter_name, job_counters
+from workflow.preprocess.leakage import check_split_sources
+from workflow.preprocess.options import check_paths_reach_workers, pipeline_setup, runner_description, use_filesystem_options
+from workflow.preprocess.output import FORMAT_VERSION, STAGE, PreprocessOutput
+from workflow.preprocess.output import folder as output_folder
 from workflow.preprocess.pipeline import ALL_SPLITS, build_pipeline
 from workflow.preprocess.readers import input_files, is_archive
 from workflow.stderr import stderr_to
@@ -33,15 +38,26 @@ log = logging.getLogger(__name__)
 
 def key(config: Config) -> dict:
     """What the preprocessing output depends on (see the module docstring)."""
+    check_paths_reach_workers(config)
     use_filesystem_options(config.beam)
-    inputs = [meta.path for meta in input_files(config.data)]
+    check_split_sources(config.data)
     return {
+        "format_version": FORMAT_VERSION,
         "config": {
             "data": section(config.data, without=("name",)),
             "preprocess": section(config.preprocess),
         },
-        "inputs": files_digest(inputs),
+        "inputs": files_digest(input_files(config.data)),
     }
+
+
+def folder(config: Config) -> str:
+    """``<workdir>/preprocess``: what the stage publishes, and locks while it decides and runs (one writer).
+
+    Gives Beam's filesystems their options first: on an object store the lock is a lease object there.
+    """
+    use_filesystem_options(config.beam)
+    return output_folder(config.workdir)
 
 
 def recorded_key(config: Config) -> dict | None:
@@ -61,17 +77,20 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
     use_filesystem_options(config.beam)
     stage_key = stage_key or key(config)
     inputs = stage_key["inputs"]
-    final_dir = PreprocessOutput(config.workdir).layout.root
+    final_dir = folder(config)
     log.info("preprocess: %d input file(s), %.1f MB, runner %s -> %s", inputs["files"], inputs["bytes"] / 1e6, runner_description(config.beam), final_dir)
     films, films_in_archives = validation_groups(config)
-    with staged_output(final_dir) as staging:
+    with staged_output(final_dir, versioned=True) as staging:
         layout = PreprocessLayout(staging)
         pipeline_started = time.time()
-        with stderr_to(log_file), pipeline_setup(config.beam, log_file) as (runner, options), beam.Pipeline(runner=runner, options=options) as pipeline:
-            build_pipeline(pipeline, config, layout, films, films_in_archives)
+        with stderr_to(log_file), pipeline_setup(config.beam, log_file) as (runner, options):
+            with beam.Pipeline(runner=runner, options=options) as pipeline:
+                build_pipeline(pipeline, config, layout, films, films_in_archives)
+            counters = job_counters(pipeline.result)  # while a job service started for the job still answers
         pipeline_seconds = time.time() - pipeline_started
         delete_tree(layout.spill_dir)
         stats = read_json(layout.stats)
+        check_counters(counters, stats)
         training_docs = sum(stats["splits"][split]["records_written"] for split in TRAINING_SIDE)
         if training_docs == 0:
             raise EmptyCorpusError(f"empty corpus: no training-side document in {config.data.path!r}")
@@ -88,6 +107,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
                 "examples_sha256": combined_digest((name, files[name]["sha256"]) for name in examples),
                 "corpus_sha256": combined_digest((name, files[name]["sha256"]) for name in corpus),
             },
+            "beam_counters": counters,  # what the runner's UI showed (job_metrics.py), equal to stats.json's counts
             "validation_split": stats["validation_split"],
             "tokenizer": dataclasses.asdict(config.preprocess.tokenizer),  # what the exported model must reproduce
             "durations_s": {"pipeline": round(pipeline_seconds, 2), "total": round(time.time() - started, 2)},
@@ -97,6 +117,21 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
         write_json(layout.manifest, manifest)
     log_summary(stats, final_dir, manifest["durations_s"]["total"])
     return manifest
+
+
+def check_counters(counters: dict[str, int], stats: dict) -> None:
+    """The job's Beam counters must equal stats.json's counts: two independent tallies of one job.
+
+    A runner that reports no counters at all (not every portable runner
+    does) is logged, not failed: stats.json is the record.
+    """
+    if not counters:
+        log.warning("preprocess: runner reported no Beam counters; stats.json holds the counts")
+        return
+    expected = {counter_name(split, outcome): row[f"records_{outcome}"]
+                for split, row in stats["splits"].items() for outcome in OUTCOMES if row[f"records_{outcome}"]}
+    if counters != expected:
+        raise AssertionError(f"Beam counters {counters} differ from stats.json {expected}")
 
 
 def validation_groups(config: Config) -> tuple[dict[str, str], bool]:

@@ -34,17 +34,18 @@ from apache_beam import pvalue
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from workflow.artifacts import SPLITS, TRAINING_SIDE, PreprocessLayout, join
+from workflow.artifacts import SPLITS, TRAINING_SIDE, UNSUP, PreprocessLayout, join
 from workflow.config import DataConfig
-from workflow.preprocess.counting import SplitCounts
+from workflow.preprocess.counting import FileCounts, SplitCounts
 from workflow.preprocess.examples import VarintTable, encode_example, tfrecord_frame
+from workflow.preprocess import job_metrics
 from workflow.preprocess.films import films_in_url_file
 from workflow.preprocess.parse import RecordParser
 from workflow.preprocess.readers import Task, read_task
 from workflow.preprocess.records import Document, RawRecord, Rejection, assign_split
 from workflow.preprocess.shards import shard_path
 
-COUNTS, WRITTEN, REJECTED, FILMS = "counts", "written", "rejected", "films"
+COUNTS, WRITTEN, REJECTED, FILMS, FILES = "counts", "written", "rejected", "films", "files"
 SPILL_BATCH = 1024  # documents pickled together in a spill file
 COMPRESS_LEVEL = 1  # of the example files: level 6 took 1.3x the time for files 1% smaller (IMDB)
 
@@ -77,6 +78,7 @@ class _TaskFiles:
         self.spill_path = join(layout.spill_dir, f"{index:05d}.pickle")
         self.spill: Optional[IO[bytes]] = None
         self.counts: dict[str, SplitCounts] = collections.defaultdict(SplitCounts)
+        self.sources: dict[str, FileCounts] = {}  # input file -> what the readers counted in it, and the outcomes
         self._labelled: list[Document] = []
 
     def add(self, document: Document) -> None:
@@ -102,7 +104,10 @@ class TokenizeTask(beam.DoFn):
     * ``counts``: ``(split, SplitCounts)`` for each split seen;
     * ``written``: ``("corpus/<split>", lines written)``;
     * ``rejected``: one ``Rejection`` per record that is dropped, with the reason;
-    * ``films``: ``(reviews with a film, films)`` the validation split was carved by.
+    * ``films``: ``(reviews with a film, films)`` the validation split was carved by;
+    * ``files``: ``(input file, FileCounts)`` for each input file the task read:
+      its lines and records as the readers counted them, and how many were
+      written and rejected.
 
     ``films``: review -> film read before the job (an aclImdb folder's url
     files). ``films_in_archives``: an archive task learns them from the url
@@ -115,15 +120,19 @@ class TokenizeTask(beam.DoFn):
         self._data, self._parser, self._layout = data, parser, layout
         self._fractions, self._films, self._films_in_archives = (validation_fraction, test_fraction), films, films_in_archives
 
-    def process(self, indexed: tuple[int, Task]) -> Iterator[Union[tuple[int, str], pvalue.TaggedOutput]]:
+    def process(self, indexed: tuple[int, Task], repeated_ids: dict[int, list[tuple[int, str]]]) -> Iterator[Union[tuple[int, str], pvalue.TaggedOutput]]:
+        """``repeated_ids``: task index -> ``(position, reason)`` of its records whose id another record keeps (leakage.py)."""
         index, task = indexed
+        repeated = dict(repeated_ids[index])  # a MultiMap: [] for a task without one
         learns = self._films_in_archives and task[0] == "archive"
         films = {} if learns else self._films
         with contextlib.ExitStack() as stack:
             files = _TaskFiles(stack, self._layout, index)
             waiting = stack.enter_context(tempfile.TemporaryFile()) if learns else None
             on_url_file = (lambda label, text: films.update(films_in_url_file(label, text))) if learns else None
-            for record in read_task(task, self._data, on_url_file):
+            for position, record in enumerate(read_task(task, self._data, on_url_file, files.sources)):
+                if position in repeated:
+                    record = record._replace(error=repeated[position])
                 if waiting is not None and record.split == "train":
                     pickle.dump(record, waiting, protocol=pickle.HIGHEST_PROTOCOL)
                     continue
@@ -134,10 +143,16 @@ class TokenizeTask(beam.DoFn):
                     yield from self._take(record, films, files)
             files.flush()
         for split, split_counts in files.counts.items():
+            job_metrics.add(split, "read", split_counts.records_read)
+            job_metrics.add(split, "rejected", split_counts.records_rejected)
             yield pvalue.TaggedOutput(COUNTS, (split, split_counts))
         for split, lines in files.corpus.counts.items():
+            if split == UNSUP:  # the unlabelled split is written as corpus lines only; the others as examples (EncodeTask)
+                job_metrics.add(split, "written", lines)
             yield pvalue.TaggedOutput(WRITTEN, (f"corpus/{split}", lines))
         yield pvalue.TaggedOutput(FILMS, (len(films), len(set(films.values()))))
+        for path, file_counts in files.sources.items():
+            yield pvalue.TaggedOutput(FILES, (path, file_counts))
         if files.spill is not None:
             yield index, files.spill_path
 
@@ -147,11 +162,16 @@ class TokenizeTask(beam.DoFn):
         split_counts = files.counts[record.split]
         split_counts.records_read += 1
         tokens = self._parser(record)
+        source = files.sources.get(record.input_file)
         if isinstance(tokens, str):
             split_counts.records_rejected += 1
+            if source is not None:
+                source.rejected += 1
             yield pvalue.TaggedOutput(REJECTED, Rejection(record.doc_id, record.split, record.source, tokens))
             return
         split_counts.add(tokens)
+        if source is not None:
+            source.written += 1
         files.add(Document(record.doc_id, record.split, " ".join(tokens), self._parser.label(record), record.rating))
 
 
@@ -184,4 +204,6 @@ class EncodeTask(beam.DoFn):
             for document in spilled_documents(path):
                 example = encode_example(document.doc_id, document.label, document.rating, table.encode_ids(document.tokens))
                 examples.write(document.split, tfrecord_frame(example))
+        for split, count in examples.counts.items():
+            job_metrics.add(split, "written", count)
         return ((f"examples/{split}", count) for split, count in examples.counts.items())

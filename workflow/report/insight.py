@@ -89,7 +89,8 @@ def neighbours(table: np.ndarray, vocabulary: list[str], words: list[str], count
 
 
 def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: list[np.ndarray], labels: np.ndarray, seen: np.ndarray) -> dict:
-    """Per bucket of unseen-token share: review count and each mode's test accuracy (mean over its runs)."""
+    """Per bucket of unseen-token share: review count and each arm's test accuracy (mean over its seeds; one column per
+    arm and configuration, see FinishedRun.label)."""
     shares = np.array([float(np.mean(~seen[ids])) if len(ids) else 0.0 for ids in test_reviews])
     buckets = [{"range": f"{low:.0%}-{min(high, 1):.0%}", "mask": (shares >= low) & (shares < high)} for low, high in UNSEEN_BUCKETS]
     per_mode: dict[str, list[np.ndarray]] = {}
@@ -106,8 +107,8 @@ def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: list[np.ndar
             for row, i in enumerate(chunk):
                 batch[row, : len(padded[i])] = padded[i]
             correct[chunk] = (model(batch, training=False).numpy()[:, 0] > 0.5) == (labels[chunk] > 0.5)
-        per_mode.setdefault(run.arm, []).append(correct)
-    order = sorted(per_mode, key=mode_rank)
+        per_mode.setdefault(run.label, []).append(correct)  # never averaged across configurations
+    order = sorted(per_mode, key=lambda label: (mode_rank(label), label))
     per_mode = {mode: per_mode[mode] for mode in order}
     result = []
     for bucket in buckets:

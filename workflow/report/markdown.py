@@ -86,30 +86,50 @@ def _failed(failed: list[dict]) -> list[str]:
     return lines + [""]
 
 
-def _label_budgets(budgets: dict) -> list[str]:
-    if len(budgets["labelled"]) < 2:
-        return []
-    return ["## Test accuracy against labelled reviews", "",
-            "Each budget is a nested subset of the labelled training reviews (lowest hashes of their ids); validation and test "
-            "are unchanged.", "", label_budget_markdown(budgets), "",
-            "![test accuracy against labelled reviews](accuracy_per_label_budget.png)", ""]
+def _block(block: dict, level: str) -> list[str]:
+    """One configuration's sections, at heading ``level`` (``##`` alone, ``###`` under a configuration's heading)."""
+    budgets, figures = block["budgets"], block["figures"]
+    parts = []
+    if len(budgets["labelled"]) > 1:
+        parts += [f"{level} Test accuracy against labelled reviews", "",
+                  "Each budget is a nested subset of the labelled training reviews (lowest hashes of their ids); validation and test "
+                  "are unchanged.", "", label_budget_markdown(budgets), "",
+                  f"![test accuracy against labelled reviews]({figures['per_label_budget']})", ""]
+    if block["comparisons"]:
+        parts += [f"{level} What the pretrained vectors add (paired by seed)", "", block["comparisons"], ""]
+    selection = ("each mode runs until validation accuracy stops improving (the best epoch's weights are tested), so a frozen "
+                 "table, whose steps are cheap and whose model learns slowly, is not cut off at the epoch count that suits a trained one."
+                 if block["validation"] else
+                 "there is no validation split, so nothing is selected: every mode trains all its epochs and **no validation: the last "
+                 "epoch is tested**.")
+    parts += [f"{level} Test accuracy per mode (mean ± std over seeds)", "", summary_markdown(block["summary"]), "",
+              f"![test accuracy per mode]({figures['per_mode']})", "",
+              f"{level} How each mode was trained", "", f"The same model above the table in every mode; {selection}", "",
+              block["training"], ""]
+    return parts
 
 
-def render(summary: list[dict], budgets: dict, table: list[dict], training: str, explained: dict, stats: dict, projector_shapes: dict,
+def render(blocks: list[dict], table: list[dict], explained: dict, stats: dict, projector_shapes: dict,
            paths: list[str], workdir: str, failed: list[dict], small_corpus: str | None) -> str:
+    """results.md. ``blocks``: one per configuration, ``{"heading": str | None (None when alone), "summary", "budgets",
+    "comparisons": markdown, "training": markdown, "validation": bool, "figures": {"per_mode", "per_label_budget"}}``."""
     tables_in_projector = ", ".join(f"`{name}` {shape}" for name, shape in projector_shapes.items())
+    configurations = []
+    for block in blocks:
+        if block["heading"] is None:
+            configurations += _block(block, "##")
+        else:
+            configurations += [f"## {block['heading']}", "", *_block(block, "###")]
+    several = ([f"These runs come from {len(blocks)} configurations (their cache keys less seed, mode, label budget and vector "
+                "source); runs of different configurations are never averaged, and each heading names what sets it apart.", ""]
+               if len(blocks) > 1 else [])
     return "\n".join([
         "# Results", "",
         f"Runs from {', '.join(f'`{path}`' for path in paths)}; data and vocabulary from `{workdir}`.", "",
         *_failed(failed),
         *([f"> **Small corpus.** {small_corpus}", ""] if small_corpus else []),
-        *_label_budgets(budgets),
-        "## Test accuracy per mode (mean ± std over seeds)", "", summary_markdown(summary), "",
-        "![test accuracy per mode](accuracy_per_mode.png)", "",
-        "## How each mode was trained", "",
-        "The same model above the table in every mode; each mode runs until validation accuracy stops improving "
-        "(the best epoch's weights are tested), so a frozen table, whose steps are cheap and whose model learns slowly, "
-        "is not cut off at the epoch count that suits a trained one.", "", training, "",
+        *several,
+        *configurations,
         "## Every run", "", runs_markdown(table), "", "![learning curves](learning_curves.png)", "",
         "## Records", "", _records(stats), "",
         _insight(explained),

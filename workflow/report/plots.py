@@ -1,4 +1,4 @@
-"""PNG figures: validation accuracy per epoch of every run, test accuracy per mode, and against labelled reviews."""
+"""PNG figures: validation accuracy per epoch of every run, test accuracy per mode, and against labelled reviews (per configuration)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 
+from workflow.report import statistics as intervals  # noqa: E402
 from workflow.report.runs import FinishedRun, mode_of, source_of  # noqa: E402
 
 COLOURS = {"frozen": "tab:blue", "finetune": "tab:orange", "random": "tab:green"}  # by mode; line styles tell vector sources apart
@@ -63,22 +65,28 @@ def accuracy_per_mode(summary: list[dict], table: list[dict], path: str) -> None
 
 
 def accuracy_per_label_budget(budgets: dict, table: list[dict], path: str) -> None:
-    """Test accuracy against labelled reviews (log scale), one line per arm: mean ± std, dots for seeds."""
+    """Test accuracy against labelled reviews (log scale), one line per arm of one configuration: the mean over seeds,
+    a band for its 95% t-interval (n-1 degrees of freedom; none with one seed), dots for the seeds."""
     figure, axis = plt.subplots(figsize=(7, 4.5))
     sources = sorted({source_of(mode) for mode in budgets["modes"]})
     for mode in budgets["modes"]:
         points = sorted(budgets["accuracy"][mode].items())
         counts = [count for count, _ in points]
-        means = [mean for _, (mean, _) in points]
         style = LINE_STYLES[sources.index(source_of(mode)) % len(LINE_STYLES)]
-        axis.errorbar(counts, means, yerr=[std for _, (_, std) in points], color=colour(mode), linestyle=style, marker="o", capsize=4, label=mode)
-        seeds = [(row["labelled_reviews"], row["test_accuracy"]) for row in table if row["mode"] == mode and row["test_accuracy"] is not None]
-        axis.scatter([count for count, _ in seeds], [value for _, value in seeds], color=colour(mode), s=10, alpha=0.5)
+        axis.plot(counts, [mean for _, (mean, _) in points], color=colour(mode), linestyle=style, marker="o", label=mode)
+        seeds = {count: [row["test_accuracy"] for row in table if row["mode"] == mode and row["labelled_reviews"] == count
+                         and row["test_accuracy"] is not None] for count in counts}
+        banded = [count for count in counts if len(seeds[count]) > 1]
+        if banded:
+            bands = [intervals.t_interval(np.array(seeds[count])) for count in banded]
+            axis.fill_between(banded, [low for low, _ in bands], [high for _, high in bands], color=colour(mode), alpha=0.15, linewidth=0)
+        axis.scatter([count for count in counts for _ in seeds[count]], [value for count in counts for value in seeds[count]],
+                     color=colour(mode), s=10, alpha=0.5)
     axis.set_xscale("log")
     axis.set_xticks(budgets["labelled"], [f"{count:,}" for count in budgets["labelled"]])
     axis.minorticks_off()
     axis.set_xlabel("labelled training reviews")
-    axis.set_ylabel("test accuracy (mean ± std over seeds)")
+    axis.set_ylabel("test accuracy (mean; band: 95% t-interval over seeds)")
     axis.grid(alpha=0.3)
     axis.legend()
     figure.tight_layout()

@@ -1,11 +1,24 @@
-"""Finding finished training runs: run folders, folders that hold them, Hydra multirun folders."""
+"""Finding finished training runs (run folders, folders that hold them, Hydra multirun folders) and their configurations.
+
+A configuration is what a run's cache key (``identity`` in metrics.json, see
+workflow/training/stage.py ``key``) holds, less what the report's tables
+vary: the seed (averaged over), the mode, the label budget and the vector
+source (the tables' axes). The mode changes the key in two places, the mode
+itself and the matrix digest (random mode reads no matrix), so both leave
+the configuration; the matrix digest comes back per vector source
+(``inputs.matrix_sha256.<source>``), so that two matrices of one source
+name are never averaged. Runs of different configurations never share a row.
+"""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import glob
+import json
 import os
 from dataclasses import dataclass
+from typing import Any
 
 from omegaconf import OmegaConf
 
@@ -16,8 +29,8 @@ MODE_ORDER = ("frozen", "finetune", "random")  # the order of every table and fi
 
 
 def mode_of(arm: str) -> str:
-    """The mode of an arm: ``finetune (glove.6B.100d)`` -> ``finetune``."""
-    return arm.split(" (", 1)[0]
+    """The mode of an arm or a run's label: ``finetune (glove.6B.100d)``, ``finetune [configuration 2]`` -> ``finetune``."""
+    return arm.split(" (", 1)[0].split(" [", 1)[0]
 
 
 def source_of(arm: str) -> str:
@@ -35,6 +48,8 @@ class FinishedRun:
     layout: RunLayout
     metrics: dict
     with_source: bool = False  # the runs compared come from more than one vector source: arms name theirs
+    configuration: int = 1  # the number of its configuration in the report (see Configuration)
+    configurations: int = 1  # how many configurations the report covers
 
     @property
     def name(self) -> str:
@@ -55,6 +70,16 @@ class FinishedRun:
         return f"{self.mode} ({self.vectors})" if self.with_source else self.mode
 
     @property
+    def label(self) -> str:
+        """The arm, and its configuration's number when the report covers several: ``finetune [configuration 2]``."""
+        return self.arm if self.configurations == 1 else f"{self.arm} [configuration {self.configuration}]"
+
+    @property
+    def has_validation(self) -> bool:
+        """Whether the run had a validation split to select its epoch on (without one, its last epoch was tested)."""
+        return self.metrics["examples"].get("validation", 0) > 0
+
+    @property
     def seed(self) -> int:
         return self.metrics["seed"]
 
@@ -69,6 +94,91 @@ def _from_multirun_job(job: str) -> str | None:
     config = OmegaConf.load(os.path.join(job, ".hydra", "config.yaml"))
     workdir, run_name = OmegaConf.select(config, "workdir"), OmegaConf.select(config, "trainer.run_name")
     return run_dir(workdir, run_name) if workdir and run_name else None
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """One block of the report: runs that differ only in seed, mode, label budget and vector source.
+
+    ``key``: the configuration as nested plain values; ``heading``: dotted key
+    -> value for the keys whose values differ between the report's
+    configurations (empty when there is one).
+    """
+
+    number: int
+    key: dict
+    heading: dict[str, Any]
+    runs: list[FinishedRun]
+
+
+MODE_DEPENDENT = (("config", "embedding_mode"), ("config", "seed"), ("config", "trainer", "label_budget"), ("inputs", "matrix_sha256"))
+
+
+def base_configuration(identity: dict) -> dict:
+    """A run's cache key less seed, mode, label budget and matrix digest."""
+    key = copy.deepcopy(identity)
+    for path in MODE_DEPENDENT:
+        parent = key
+        for part in path[:-1]:
+            parent = parent.get(part, {})
+        parent.pop(path[-1], None)
+    return key
+
+
+def _canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
+    """Nested dicts as ``{"config.model.name": "cnn3", ...}`` (the dotted keys of workflow/caching.py ``differences``)."""
+    if isinstance(value, dict) and value:
+        return {found: item for key in sorted(value) for found, item in flatten(value[key], f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): value}
+
+
+def _with_matrices(base: dict, matrices: dict[str, str]) -> dict:
+    return {**base, "inputs": {**base.get("inputs", {}), "matrix_sha256": matrices}} if matrices else base
+
+
+def configuration_keys(runs: list[FinishedRun]) -> list[dict]:
+    """Each run's configuration key (see the module docstring).
+
+    Runs of one base configuration share one key, with ``inputs.matrix_sha256``
+    mapping each vector source to the one matrix its frozen and finetune runs
+    read (random runs read none: they are the baseline of either). When a
+    source was read as several matrices, those runs split by (source, matrix),
+    and the random runs of that base form a configuration of their own.
+    """
+    bases = [base_configuration(run.metrics["identity"]) for run in runs]
+    digests: dict[str, dict[str, set[str]]] = {}
+    for run, base in zip(runs, bases):
+        digest = run.metrics["identity"]["inputs"].get("matrix_sha256")
+        if digest:
+            digests.setdefault(_canonical(base), {}).setdefault(run.vectors, set()).add(digest)
+    keys = []
+    for run, base in zip(runs, bases):
+        by_source = digests.get(_canonical(base), {})
+        if all(len(found) == 1 for found in by_source.values()):
+            keys.append(_with_matrices(base, {source: next(iter(found)) for source, found in sorted(by_source.items())}))
+        else:
+            digest = run.metrics["identity"]["inputs"].get("matrix_sha256")
+            keys.append(_with_matrices(base, {run.vectors: digest} if digest else {}))
+    return keys
+
+
+def group_configurations(runs: list[FinishedRun]) -> tuple[list[FinishedRun], list[Configuration]]:
+    """The runs (each told its configuration's number) and their configurations, numbered in the order of their first run."""
+    keys = configuration_keys(runs)
+    numbers: dict[str, int] = {}
+    for key in keys:
+        numbers.setdefault(_canonical(key), len(numbers) + 1)
+    runs = [dataclasses.replace(run, configuration=numbers[_canonical(key)], configurations=len(numbers)) for run, key in zip(runs, keys)]
+    by_number = {number: json.loads(text) for text, number in numbers.items()}
+    flat = {number: flatten(key) for number, key in by_number.items()}
+    varying = sorted({path for values in flat.values() for path in values
+                      if len({_canonical(other.get(path)) for other in flat.values()}) > 1})
+    return runs, [Configuration(number, key, {path: flat[number].get(path) for path in varying},
+                                [run for run in runs if run.configuration == number]) for number, key in by_number.items()]
 
 
 def find_runs(paths: list[str]) -> list[FinishedRun]:

@@ -2,11 +2,12 @@
 
 Layout::
 
-    results.md              summary per arm (mode, and vector source when several; mean ± std), every run, record counts, what the Embedding learned
+    results.md              per configuration: summary per arm (mode, and vector source when several; mean ± std), the modes'
+                            paired differences with their intervals; every run, record counts, what the Embedding learned
     results.csv             one row per run
     learning_curves.png     loss and accuracy per epoch, every run
-    accuracy_per_mode.png   test accuracy per mode, mean ± std and each seed
-    accuracy_per_label_budget.png   test accuracy against labelled reviews, one line per mode (label-budget sweeps)
+    accuracy_per_mode.png   test accuracy per mode, mean ± std and each seed (accuracy_per_mode-<k>.png per configuration k when several)
+    accuracy_per_label_budget.png   test accuracy against labelled reviews, one line and 95% band per mode (label-budget sweeps; -<k> likewise)
     insight.json            the data behind "What the Embedding layer learned"
     projector/              TensorBoard projector: the first source's vectors and each arm's trained table
     manifest.json
@@ -28,7 +29,8 @@ from workflow.preprocess.output import PreprocessOutput
 from workflow.report import insight, plots, tables
 from workflow.report.markdown import render
 from workflow.report.projector import write_projector
-from workflow.report.runs import FinishedRun, find_runs, mode_rank
+from workflow.report.runs import Configuration, FinishedRun, find_runs, group_configurations, mode_rank
+from workflow.training import predictions
 from workflow.training.model import embedding_matrix, load_classifier
 
 STAGE = "report"
@@ -43,13 +45,31 @@ def same_vocabulary(runs: list[FinishedRun], vocab_sha256: str) -> list[Finished
     return kept
 
 
+def configuration_block(configuration: Configuration, table: list[dict], outcomes: dict, staging: str, alone: bool) -> dict:
+    """One configuration's part of the report (see markdown.render), its figures written into ``staging``."""
+    suffix = "" if alone else f"-{configuration.number}"
+    rows = [row for row in table if row["configuration"] == configuration.number]
+    summary = tables.summary(rows)
+    budgets = tables.label_budgets(summary)
+    found = tables.comparisons(configuration.runs, outcomes)
+    figures = {"per_mode": f"accuracy_per_mode{suffix}.png", "per_label_budget": f"accuracy_per_label_budget{suffix}.png"}
+    if len(budgets["labelled"]) > 1:
+        plots.accuracy_per_label_budget(budgets, rows, os.path.join(staging, figures["per_label_budget"]))
+    plots.accuracy_per_mode(summary, rows, os.path.join(staging, figures["per_mode"]))
+    return {"number": configuration.number, "heading": None if alone else tables.configuration_heading(configuration),
+            "differs_in": configuration.heading, "summary": summary, "budgets": budgets, "found": found,
+            "comparisons": tables.comparisons_markdown(found) if found else "",
+            "training": tables.training_markdown(configuration.runs), "validation": all(run.has_validation for run in configuration.runs),
+            "figures": figures}
+
+
 def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
     """The report over the finished runs of ``report.runs``; ``failed`` lists the sweep's jobs that did not finish
     (``{"run", "log"}``), shown in results.md."""
     started = time.time()
     paths = list(config.report.runs) or [os.path.join(config.workdir, "runs")]
     try:
-        runs = find_runs(paths)
+        runs, configurations = group_configurations(find_runs(paths))
     except FileNotFoundError as error:
         raise ContractError(f"{error}: run wf-train (or wf-run) first") from None
     if not runs:
@@ -70,13 +90,10 @@ def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
 
     with staged_output(stage_dir(config.workdir, STAGE)) as staging:
         table = tables.rows(runs)
-        summary = tables.summary(table)
-        budgets = tables.label_budgets(summary)
         tables.write_csv(table, os.path.join(staging, "results.csv"))
-        if len(budgets["labelled"]) > 1:
-            plots.accuracy_per_label_budget(budgets, table, os.path.join(staging, "accuracy_per_label_budget.png"))
+        outcomes = {run.layout.root: found for run in runs if (found := predictions.read(run.layout)) is not None}
+        blocks = [configuration_block(configuration, table, outcomes, staging, len(configurations) == 1) for configuration in configurations]
         plots.learning_curves(runs, os.path.join(staging, "learning_curves.png"))
-        plots.accuracy_per_mode(summary, table, os.path.join(staging, "accuracy_per_mode.png"))
         settings = config.report
         explained = insight.explain(preprocess, [token for token, _ in vocabulary], pretrained, vectors_source(source), comparable,
                                     list(settings.probes), settings.neighbours, settings.example_tokens)
@@ -84,17 +101,20 @@ def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
         projected = {} if pretrained is None else {vectors_source(source): pretrained}
         first_of_arm: dict[str, FinishedRun] = {}
         for run in comparable:
-            first_of_arm.setdefault(run.arm, run)
+            first_of_arm.setdefault(run.label, run)
         for arm in sorted(first_of_arm, key=mode_rank):
             projected[first_of_arm[arm].name] = embedding_matrix(load_classifier(first_of_arm[arm].layout.export))
         shapes = write_projector(os.path.join(staging, "projector"), projected, vocabulary, settings.projector_tokens)
         write_text(os.path.join(staging, "results.md"),
-                   render(summary, budgets, table, tables.training_markdown(runs), explained, preprocess.stats(), shapes, paths, config.workdir, list(failed), notice))
+                   render(blocks, table, explained, preprocess.stats(), shapes, paths, config.workdir, list(failed), notice))
         manifest = {
             "stage": STAGE,
             "config": resolved_config,
             "inputs": {"runs": [run.layout.root for run in runs], "vocab_sha256": vocab_sha256},
-            "outputs": {"summary": summary, "label_budgets": budgets, "projector": shapes, "failed_runs": list(failed)},
+            "outputs": {"configurations": [{"number": block["number"], "differs_in": block["differs_in"], "summary": block["summary"],
+                                            "label_budgets": block["budgets"], "comparisons": tables.comparisons_json(block["found"])}
+                                           for block in blocks],
+                        "projector": shapes, "failed_runs": list(failed)},
             "durations_s": {"total": round(time.time() - started, 2)},
             "versions": {"workflow": __version__},
         }

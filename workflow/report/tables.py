@@ -1,7 +1,10 @@
-"""results.csv (one row per run), the summary per arm and label budget (mean +- std over seeds), and the label-budget table.
+"""results.csv (one row per run), the summary per configuration, arm and label budget (mean +- std over seeds),
+the label-budget table and the comparisons between modes with their intervals.
 
 An arm is what the report compares: the embedding mode, or the mode and its
 vector source (``finetune (glove.6B.100d)``) when the runs come from several.
+A configuration (workflow/report/runs.py) is everything else the runs'
+cache keys hold; rows never mix configurations.
 """
 
 from __future__ import annotations
@@ -9,25 +12,37 @@ from __future__ import annotations
 import csv
 import statistics
 from collections import defaultdict
+from dataclasses import asdict
 
-from workflow.report.runs import FinishedRun, mode_of, mode_rank
+import numpy as np
 
-COLUMNS = ("run", "mode", "vectors", "seed", "labelled_reviews", "test_accuracy", "test_auc", "test_loss", "validation_accuracy", "validation_test_gap", "epochs", "best_epoch",
-           "wall_time_s", "train_examples_per_s", "replicas")
+from workflow.report import statistics as intervals
+from workflow.report.runs import Configuration, FinishedRun, mode_of, mode_rank
+
+COLUMNS = ("run", "configuration", "mode", "vectors", "seed", "labelled_reviews", "test_accuracy", "test_auc", "test_loss", "selection",
+           "validation_accuracy", "validation_test_gap", "epochs", "best_epoch", "wall_time_s", "train_examples_per_s", "replicas")
+NO_VALIDATION = "no validation: the last epoch is tested"
+BEST_VALIDATION = "the best validation epoch is tested"
+COMPARISONS = (("finetune", "random"), ("frozen", "random"))  # what initialising from pretrained vectors adds, trained or not
+SAME_LABELS = ("The labelled reviews of a budget are the same for every seed (the lowest hashes of their ids), so the seed "
+               "interval covers initialisation and batch order, not which reviews were labelled.")
 
 
 def rows(runs: list[FinishedRun]) -> list[dict]:
+    """One row per run. Without a validation split there is no validation accuracy (what such a run once recorded
+    as its best "validation" accuracy was a training accuracy) and no best epoch: its last epoch was tested."""
     table = []
     for run in runs:
         metrics, test = run.metrics, run.metrics["test"] or {}
-        validation = metrics.get("validation_best_accuracy")
+        validation = metrics.get("validation_best_accuracy") if run.has_validation else None
         gap = None if validation is None or test.get("accuracy") is None else validation - test["accuracy"]
         table.append({
-            "run": run.name, "mode": run.arm, "vectors": run.vectors, "seed": run.seed, "labelled_reviews": run.labelled,
-            "test_accuracy": test.get("accuracy"), "test_auc": test.get("auc"), "test_loss": test.get("loss"),
+            "run": run.name, "configuration": run.configuration, "mode": run.arm, "vectors": run.vectors, "seed": run.seed,
+            "labelled_reviews": run.labelled, "test_accuracy": test.get("accuracy"), "test_auc": test.get("auc"), "test_loss": test.get("loss"),
+            "selection": BEST_VALIDATION if run.has_validation else NO_VALIDATION,
             # Selection is on validation: a large positive gap means validation flatters the model.
             "validation_accuracy": validation, "validation_test_gap": gap,
-            "epochs": metrics["epochs_run"], "best_epoch": metrics["best_epoch"], "wall_time_s": metrics["wall_time_s"],
+            "epochs": metrics["epochs_run"], "best_epoch": metrics["best_epoch"] if run.has_validation else None, "wall_time_s": metrics["wall_time_s"],
             "train_examples_per_s": metrics["train_examples_per_s"], "replicas": metrics["replicas"],
         })
     return table
@@ -45,14 +60,14 @@ def mean_std(values: list[float]) -> tuple[float, float]:
 
 
 def summary(table: list[dict]) -> list[dict]:
-    """Per labelled-review count and arm: runs, and mean/std of accuracy, AUC, epochs, wall time, examples/s."""
-    groups: dict[tuple[int, str], list[dict]] = defaultdict(list)
+    """Per configuration, labelled-review count and arm: runs, and mean/std of accuracy, AUC, epochs, wall time, examples/s."""
+    groups: dict[tuple[int, int, str], list[dict]] = defaultdict(list)
     for row in table:
-        groups[row["labelled_reviews"], row["mode"]].append(row)
+        groups[row["configuration"], row["labelled_reviews"], row["mode"]].append(row)
     result = []
-    for labelled, mode in sorted(groups, key=lambda group: (group[0], mode_rank(group[1]), group[1])):
-        group = groups[labelled, mode]
-        entry = {"mode": mode, "vectors": group[0]["vectors"], "labelled_reviews": labelled, "runs": len(group),
+    for configuration, labelled, mode in sorted(groups, key=lambda group: (group[0], group[1], mode_rank(group[2]), group[2])):
+        group = groups[configuration, labelled, mode]
+        entry = {"configuration": configuration, "mode": mode, "vectors": group[0]["vectors"], "labelled_reviews": labelled, "runs": len(group),
                  "seeds": sorted(row["seed"] for row in group)}
         for key in ("test_accuracy", "test_auc", "epochs", "wall_time_s", "train_examples_per_s"):
             values = [row[key] for row in group if row[key] is not None]
@@ -77,42 +92,100 @@ def summary_markdown(modes: list[dict]) -> str:
 
 
 def label_budgets(summary: list[dict]) -> dict:
-    """Test accuracy (mean, std) per labelled-review count and arm, and what initialising from each vector source adds.
+    """Test accuracy (mean, std) per labelled-review count and arm, over one configuration's summary entries.
 
-    ``{"labelled": [250, ...], "modes": [arm, ...], "accuracy": {arm: {labelled: (mean, std)}},
-    "finetune_minus_random": {source: {labelled: points}}}`` (points: 100 x difference of means of the
-    source's fine-tuned and random arms).
+    ``{"labelled": [250, ...], "modes": [arm, ...], "accuracy": {arm: {labelled: (mean, std)}}}``.
     """
     labelled = sorted({entry["labelled_reviews"] for entry in summary})
     modes = sorted({entry["mode"] for entry in summary}, key=lambda mode: (mode_rank(mode), mode))
     accuracy = {mode: {entry["labelled_reviews"]: entry["test_accuracy"] for entry in summary if entry["mode"] == mode and entry["test_accuracy"]}
                 for mode in modes}
-    arms = {(mode_of(entry["mode"]), entry["vectors"]): entry["mode"] for entry in summary}
-    gains = {}
-    for source in sorted({source for _, source in arms}):
-        tuned, untrained = accuracy.get(arms.get(("finetune", source)), {}), accuracy.get(arms.get(("random", source)), {})
-        points = {count: 100 * (tuned[count][0] - untrained[count][0]) for count in labelled if count in tuned and count in untrained}
-        if points:
-            gains[source] = points
-    return {"labelled": labelled, "modes": modes, "accuracy": accuracy, "finetune_minus_random": gains}
+    return {"labelled": labelled, "modes": modes, "accuracy": accuracy}
 
 
 def label_budget_markdown(budgets: dict) -> str:
-    """The table (one row per labelled count, one column per arm) and the sentence it supports, per vector source."""
+    """The table: one row per labelled count, one column per arm (mean ± std over seeds)."""
     modes = budgets["modes"]
-    gains = budgets["finetune_minus_random"]
-    headers = ["finetune − random (points)"] if len(gains) == 1 else [f"finetune − random, {source} (points)" for source in gains]
-    lines = ["| labelled reviews | " + " | ".join([*modes, *headers]) + " |", "|---|" + "---|" * (len(modes) + len(headers))]
+    lines = ["| labelled reviews | " + " | ".join(modes) + " |", "|---|" + "---|" * len(modes)]
     for count in budgets["labelled"]:
-        cells = [_pm(budgets["accuracy"][mode].get(count), 4) for mode in modes]
-        cells += [f"{points[count]:+.1f}" if count in points else "n/a" for points in gains.values()]
-        lines.append(f"| {count:,} | " + " | ".join(cells) + " |")
-    for source, points in gains.items():
-        if len(points) >= 2:
-            fewest, most = min(points), max(points)
-            lines.append(f"\n{source} initialisation adds {points[fewest]:+.1f} points of test accuracy with {fewest:,} labelled reviews "
-                         f"and {points[most]:+.1f} with {most:,} (fine-tuned minus random initialisation, means over seeds).")
+        lines.append(f"| {count:,} | " + " | ".join(_pm(budgets["accuracy"][mode].get(count), 4) for mode in modes) + " |")
     return "\n".join(lines)
+
+
+def comparisons(runs: list[FinishedRun], outcomes: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+    """finetune − random and frozen − random per labelled count and vector source, over one configuration's runs.
+
+    ``outcomes``: run folder -> (test doc ids, correct), both ``[reviews]`` in
+    one order (runs without per-review predictions are absent; the bootstrap
+    needs both runs of every seed, over the same reviews). Each entry:
+    ``{"labelled", "comparison", "a", "b", "difference": statistics.PairedDifference}``.
+    """
+    by_arm: dict[tuple[int, str, str], dict[int, FinishedRun]] = defaultdict(dict)
+    for run in runs:
+        if run.metrics["test"]:
+            by_arm[run.labelled, run.mode, run.vectors][run.seed] = run
+    found = []
+    for labelled, source in sorted({(labelled, source) for labelled, _, source in by_arm}):
+        for first, second in COMPARISONS:
+            a, b = by_arm.get((labelled, first, source)), by_arm.get((labelled, second, source))
+            if not a or not b:
+                continue
+            paired = [seed for seed in a if seed in b and a[seed].layout.root in outcomes and b[seed].layout.root in outcomes
+                      and np.array_equal(outcomes[a[seed].layout.root][0], outcomes[b[seed].layout.root][0])]
+            difference = intervals.paired_difference(
+                {seed: run.metrics["test"]["accuracy"] for seed, run in a.items()}, {seed: run.metrics["test"]["accuracy"] for seed, run in b.items()},
+                {seed: outcomes[a[seed].layout.root][1] for seed in paired}, {seed: outcomes[b[seed].layout.root][1] for seed in paired})
+            if difference is not None:
+                arm_a, arm_b = next(iter(a.values())).arm, next(iter(b.values())).arm
+                found.append({"labelled": labelled, "comparison": f"{arm_a} − {arm_b}", "a": arm_a, "b": arm_b, "difference": difference})
+    return found
+
+
+def _points(value: float) -> str:
+    return f"{100 * value:+.1f}"
+
+
+def _interval(pair: tuple[float, float] | None) -> str:
+    return "n/a" if pair is None else f"{_points(pair[0])} to {_points(pair[1])}"
+
+
+def claim(entry: dict) -> str:
+    """The sentence a comparison supports: a difference only when its seed interval excludes 0."""
+    difference, labelled = entry["difference"], entry["labelled"]
+    n, bootstrap = len(difference.seeds), difference.bootstrap_interval
+    beside = f"; bootstrap over test reviews {_interval(bootstrap)}" if bootstrap else ""
+    if difference.detected:
+        return (f"{entry['a']} adds {_points(difference.mean)} points over {entry['b']} with {labelled:,} labelled reviews "
+                f"(95% CI {_interval(difference.seed_interval)} over {n} seeds{beside}).")
+    if n == 1:
+        only = (f"the bootstrap over test reviews ({_interval(bootstrap)}) is the only interval, and it leaves seed noise out"
+                if bootstrap else "no interval at all (the runs stored no test predictions)")
+        return (f"{entry['comparison']} with {labelled:,} labelled reviews: {_points(difference.mean)} points on 1 seed; with one seed "
+                f"{only}: no claim.")
+    needed = difference.seeds_needed
+    more = (f"; about {needed:,} seeds would detect a difference of this size (alpha 0.05, power 0.8, from the observed paired "
+            f"standard deviation of {100 * difference.std:.2f} points)") if needed else ""
+    return (f"{entry['comparison']} with {labelled:,} labelled reviews: {_points(difference.mean)} points, no difference detectable "
+            f"with {n} seeds (95% CI {_interval(difference.seed_interval)}{beside}){more}.")
+
+
+def comparisons_markdown(found: list[dict]) -> str:
+    """The comparisons as a table, then one sentence each, then what the intervals do not cover."""
+    lines = ["| labelled reviews | comparison | seeds | difference (points) | 95% CI over seeds (t) | 95% CI over test reviews (paired bootstrap) | seeds for power 0.8 |",
+             "|---|---|---|---|---|---|---|"]
+    for entry in found:
+        difference = entry["difference"]
+        lines.append(f"| {entry['labelled']:,} | {entry['comparison']} | {len(difference.seeds)} | {_points(difference.mean)} | "
+                     f"{_interval(difference.seed_interval)} | {_interval(difference.bootstrap_interval)} | "
+                     f"{'n/a' if difference.seeds_needed is None else f'{difference.seeds_needed:,}'} |")
+    lines += ["", *[f"* {claim(entry)}" for entry in found], "",
+              "Differences are paired by seed (one seed: the same initialisation draws and batch order in both modes); the "
+              "t-interval over seeds has n-1 degrees of freedom and gates each sentence. " + SAME_LABELS]
+    return "\n".join(lines)
+
+
+def comparisons_json(found: list[dict]) -> list[dict]:
+    return [{**entry, "difference": asdict(entry["difference"])} for entry in found]
 
 
 TRAINED_TABLE = {"frozen": "not trained", "finetune": "trained from the pretrained vectors", "random": "trained from U(-0.05, 0.05)"}
@@ -130,11 +203,12 @@ def training_markdown(runs: list[FinishedRun]) -> str:
         config = group[0].metrics["config"]
         trainer, model = config["trainer"], config["model"]
         patience = trainer["early_stopping_patience"]
-        ran = ", ".join(f"{run.metrics['epochs_run']} ({run.metrics['best_epoch']})" for run in group)
+        ran = ", ".join(f"{run.metrics['epochs_run']} ({run.metrics['best_epoch'] if run.has_validation else 'last'})" for run in group)
         table = TRAINED_TABLE.get(mode_of(mode), mode) + ("" if mode_of(mode) == "frozen" else f", {trainer['embedding_update']} update")
+        stopping = (f"off: {NO_VALIDATION}" if not group[0].has_validation
+                    else f"after {patience} epochs without a better validation accuracy" if patience else "off")
         lines.append(f"| {mode} | {model.get('name', model['encoder'])} | {table} | "
-                     f"{trainer['epochs']} | {f'after {patience} epochs without a better validation accuracy' if patience else 'off'} | "
-                     f"{trainer['learning_rate']} | {trainer['batch_size']} | {ran} |")
+                     f"{trainer['epochs']} | {stopping} | {trainer['learning_rate']} | {trainer['batch_size']} | {ran} |")
     return "\n".join(lines)
 
 
@@ -143,6 +217,8 @@ def number(value: float | None, digits: int) -> str:
 
 
 def _with_gap(row: dict) -> str:
+    if row["selection"] == NO_VALIDATION:
+        return NO_VALIDATION
     if row["validation_accuracy"] is None:
         return "n/a"
     gap = row["validation_test_gap"]
@@ -150,12 +226,28 @@ def _with_gap(row: dict) -> str:
 
 
 def runs_markdown(table: list[dict]) -> str:
-    lines = ["| run | mode | seed | labelled reviews | test accuracy | AUC | loss | validation accuracy (gap to test) | epochs (best) | wall time (s) | examples/s | replicas |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    """Every run; a configuration column when the runs come from several."""
+    several = len({row["configuration"] for row in table}) > 1
+    lines = ["| run | " + ("configuration | " if several else "") + "mode | seed | labelled reviews | test accuracy | AUC | loss | "
+             "validation accuracy (gap to test) | epochs (best) | wall time (s) | examples/s | replicas |",
+             "|---|" + ("---|" if several else "") + "---|---|---|---|---|---|---|---|---|---|---|"]
     for row in table:
+        best = "last" if row["selection"] == NO_VALIDATION else row["best_epoch"]
         lines.append(
-            f"| {row['run']} | {row['mode']} | {row['seed']} | {row['labelled_reviews']:,} | {number(row['test_accuracy'], 4)} | {number(row['test_auc'], 4)} | "
-            f"{number(row['test_loss'], 4)} | {_with_gap(row)} | {row['epochs']} ({row['best_epoch']}) | {row['wall_time_s']:.0f} | "
-            f"{number(row['train_examples_per_s'], 0)} | {row['replicas']} |"
+            f"| {row['run']} | " + (f"{row['configuration']} | " if several else "") + f"{row['mode']} | {row['seed']} | {row['labelled_reviews']:,} | "
+            f"{number(row['test_accuracy'], 4)} | {number(row['test_auc'], 4)} | {number(row['test_loss'], 4)} | {_with_gap(row)} | "
+            f"{row['epochs']} ({best}) | {row['wall_time_s']:.0f} | {number(row['train_examples_per_s'], 0)} | {row['replicas']} |"
         )
     return "\n".join(lines)
+
+
+def _shown(value: object) -> str:
+    """A heading value; a digest shortened to 12 characters."""
+    text = str(value)
+    return text[:12] + "…" if isinstance(value, str) and len(text) > 40 else text
+
+
+def configuration_heading(configuration: Configuration) -> str:
+    """``configuration 2: config.model.encoder=pooling, config.model.name=pooling``: what sets it apart from the others."""
+    values = ", ".join(f"`{path}={_shown(value)}`" for path, value in configuration.heading.items())
+    return f"Configuration {configuration.number}" + (f": {values}" if values else "")

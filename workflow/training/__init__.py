@@ -4,3 +4,13 @@ data.py (tf.data from the TFRecord splits) -> model.py + encoders.py (Embedding
 and encoder) -> strategy.py (which devices) -> loop.py (custom distributed
 step, checkpoints, TensorBoard) -> stage.py (one run folder, metrics.json).
 """
+
+import os
+
+# TensorFlow reads this once per process, at its first scatter. With op determinism on and it unset, a GPU
+# scatter (resource_variable_ops.cc's DoScatter) copies the whole variable to the host, scatters there and
+# copies it back: three times per fine-tuned table per step in the lazy Adam update. Every scatter of the
+# training step writes indices made unique first (optimizer.sum_duplicate_rows; tests/unit/test_steps.py
+# checks the step's graph), and a scatter of unique indices is deterministic on the device. workflow/cli.py
+# sets it before anything imports TensorFlow; this covers other entry points (benchmarks, notebooks).
+os.environ.setdefault("TF_DISABLE_SCATTER_OP_DETERMINISM", "1")

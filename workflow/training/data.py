@@ -5,8 +5,16 @@ float32 0/1 label. Batches are ``([batch, longest in batch], [batch])``: they
 are padded per batch with id 0 (``<pad>``, masked by the Embedding layer), and
 made of reviews of similar length (shuffle, sort pools of
 ``sort_pool_batches`` batches by length, batch, shuffle the batches) so that
-little compute goes to padding. Every shuffle is seeded by (seed, epoch), so
+little compute goes to padding. With ``width_multiple`` the width is rounded
+up to a multiple of it: an epoch then has at most ``max_len / width_multiple``
+shapes instead of up to ``max_len`` (each a retrace for XLA, a cuDNN plan, an
+allocator size). Every shuffle is seeded by (seed, epoch), so
 epoch ``e`` has the same batches in the same order when a run resumes.
+
+Evaluation batches carry a third element, a float32 weight per row
+``[batch]``: the last batch is padded to a multiple of the replicas with
+weight-0 rows (one ``<unk>`` token each), so that no replica gets an empty
+batch (cuDNN's LSTM fails on zero rows) and the metrics skip them.
 
 A label budget keeps the ``n`` training reviews whose document ids hash
 lowest (FarmHash Fingerprint64, stable across machines and versions): the
@@ -30,6 +38,7 @@ FEATURES = {
 }
 DOC_ID = {"doc_id": tf.io.FixedLenFeature([], tf.string)}
 HASH_RANGE = 2**62  # to_hash_bucket_fast: Fingerprint64 modulo this, as int64
+UNKNOWN_ID = 1  # <unk>: the one token of an evaluation batch's filler rows
 
 
 def _parse(serialized: tf.Tensor, max_len: int) -> tuple[tf.Tensor, tf.Tensor]:
@@ -77,9 +86,18 @@ def _sorted_pool(tokens: tf.RaggedTensor, labels: tf.Tensor) -> tuple[tf.Tensor,
     return tokens.to_tensor(default_value=0), tf.cast(tokens.row_lengths(), tf.int32), tf.gather(labels, order)
 
 
-def _trim(tokens: tf.Tensor, lengths: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-    """Drop the columns that are padding for every review of the batch."""
-    return tokens[:, : tf.reduce_max(lengths)], labels
+def batch_width(longest: tf.Tensor, width_multiple: int) -> tf.Tensor:
+    """The padded width of a batch whose longest review has ``longest`` tokens: itself, or rounded up to the multiple."""
+    if width_multiple <= 1:
+        return longest
+    return (longest + width_multiple - 1) // width_multiple * width_multiple
+
+
+def _trim(tokens: tf.Tensor, lengths: tf.Tensor, labels: tf.Tensor, width_multiple: int) -> tuple[tf.Tensor, tf.Tensor]:
+    """Drop the columns that are padding for every review of the batch (padding up to the width multiple)."""
+    longest = tf.reduce_max(lengths)
+    width = batch_width(longest, width_multiple)
+    return tf.pad(tokens[:, :longest], [[0, 0], [0, width - longest]]), labels
 
 
 def _whole_batches(tokens: tf.RaggedTensor, labels: tf.Tensor, batch_size: int) -> tuple[tf.RaggedTensor, tf.Tensor]:
@@ -93,7 +111,8 @@ def _whole_batches(tokens: tf.RaggedTensor, labels: tf.Tensor, batch_size: int) 
     return tokens[:keep], labels[:keep]
 
 
-def length_sorted_batches(examples: tf.data.Dataset, batch_size: int, pool_batches: int, drop_remainder: bool) -> tf.data.Dataset:
+def length_sorted_batches(examples: tf.data.Dataset, batch_size: int, pool_batches: int, drop_remainder: bool,
+                          width_multiple: int = 0) -> tf.data.Dataset:
     """Padded batches of similar-length reviews.
 
     Pools hold a whole number of batches, so only the last pool's last batch
@@ -105,7 +124,8 @@ def length_sorted_batches(examples: tf.data.Dataset, batch_size: int, pool_batch
     if drop_remainder:
         pools = pools.map(functools.partial(_whole_batches, batch_size=batch_size))
     pools = pools.map(_sorted_pool)
-    return pools.flat_map(lambda *pool: tf.data.Dataset.from_tensor_slices(pool).batch(batch_size)).map(_trim)
+    batches = pools.flat_map(lambda *pool: tf.data.Dataset.from_tensor_slices(pool).batch(batch_size))
+    return batches.map(functools.partial(_trim, width_multiple=width_multiple))
 
 
 def epoch_seed(seed: int, epoch: int) -> int:
@@ -121,17 +141,35 @@ def training_batches(
     pool_batches: int,
     skip_batches: int = 0,
     passes: int = 1,
+    width_multiple: int = 0,
 ) -> tf.data.Dataset:
     """One epoch of shuffled training batches (full batches only) over ``passes`` passes, starting after ``skip_batches``."""
     shuffled = examples.shuffle(shuffle_buffer, seed=epoch_seed(seed, epoch), reshuffle_each_iteration=True).repeat(passes)
-    batches = length_sorted_batches(shuffled, global_batch_size, pool_batches, drop_remainder=True)
+    batches = length_sorted_batches(shuffled, global_batch_size, pool_batches, drop_remainder=True, width_multiple=width_multiple)
     batches = batches.shuffle(pool_batches, seed=epoch_seed(seed, epoch) + 1, reshuffle_each_iteration=False)
     return _for_workers(batches.skip(skip_batches).prefetch(AUTOTUNE))
 
 
-def evaluation_batches(examples: tf.data.Dataset, global_batch_size: int, pool_batches: int) -> tf.data.Dataset:
-    """Every example once, in padded batches (the last one may be short)."""
-    return _for_workers(length_sorted_batches(examples, global_batch_size, pool_batches, drop_remainder=False).prefetch(AUTOTUNE))
+def evaluation_batches(examples: tf.data.Dataset, global_batch_size: int, pool_batches: int, replicas: int = 1,
+                       width_multiple: int = 0) -> tf.data.Dataset:
+    """Every example once, in padded batches of ``(tokens, labels, weights)``; the last one may be short, but
+    holds a multiple of ``replicas`` rows (weight 0 for the added ones)."""
+    batches = length_sorted_batches(examples, global_batch_size, pool_batches, drop_remainder=False, width_multiple=width_multiple)
+    return _for_workers(batches.map(functools.partial(_fill_replicas, replicas=replicas)).prefetch(AUTOTUNE))
+
+
+def _fill_replicas(tokens: tf.Tensor, labels: tf.Tensor, replicas: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """Pad a batch to a multiple of ``replicas`` rows (tf.distribute splits it evenly) with weight-0 rows of one ``<unk>``."""
+    rows = tf.shape(labels)[0]
+    missing = (replicas - rows % replicas) % replicas
+    filler = tf.one_hot(tf.zeros([missing], tf.int32), tf.shape(tokens)[1], on_value=UNKNOWN_ID, off_value=0, dtype=tokens.dtype)
+    weights = tf.concat([tf.ones([rows]), tf.zeros([missing])], axis=0)
+    return tf.concat([tokens, filler], axis=0), tf.concat([labels, tf.zeros([missing])], axis=0), weights
+
+
+def distinct_widths(batches: tf.data.Dataset) -> int:
+    """How many different widths the batches of ``batches`` have (one pass over the input pipeline)."""
+    return len({int(width) for width in batches.map(lambda tokens, *_: tf.shape(tokens)[1]).as_numpy_iterator()})
 
 
 def _for_workers(batches: tf.data.Dataset) -> tf.data.Dataset:

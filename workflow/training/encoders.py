@@ -30,7 +30,12 @@ def masked_max(inputs, weights):
 
 
 def masked_pool(inputs, weights, statistics: Sequence[str]):
-    """Concatenation of the masked ``mean`` and/or ``max`` over time: ``[batch, time, d] -> [batch, d x len(statistics)]``."""
+    """Concatenation of the masked ``mean`` and/or ``max`` over time: ``[batch, time, d] -> [batch, d x len(statistics)]``.
+
+    In float32 under any policy: a bfloat16 sum of hundreds of positions loses most of its digits (integers above 256 are not
+    exact), and pooling costs little next to what feeds it.
+    """
+    inputs, weights = ops.cast(inputs, "float32"), ops.cast(weights, "float32")
     pooled = []
     for statistic in statistics:
         if statistic == "mean":

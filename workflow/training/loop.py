@@ -6,7 +6,16 @@ the loss of its share of the global batch, scaled by
 ``tf.nn.compute_average_loss(global_batch_size=...)``, and the strategy sums
 the gradients. The same code then serves one device, MirroredStrategy and
 MultiWorkerMirroredStrategy, and 1 replica or N replicas reach the same
-weights for the same global batch.
+weights for the same global batch. Each replica sums its Embedding gradient
+to one row per token (optimizer.sum_duplicate_rows) before the strategy
+gathers the sparse gradients: MirroredStrategy has no all-reduce for
+``IndexedSlices``, so every row a replica sends crosses the interconnect.
+
+One ``tf.function`` call runs up to ``trainer.steps_per_loop`` steps (Orbit's
+``steps_per_loop``), in a ``tf.while_loop``; the step results stay on the
+devices (steps.py) and a call ends early at a log step, a checkpoint step or
+the epoch's end, so any ``steps_per_loop`` trains, logs and checkpoints the
+same steps with the same numbers.
 
 Resume: every ``checkpoint_every_steps`` steps and at each epoch end the model
 and optimizer go to a TF checkpoint, then ``state.json`` (epoch, step inside
@@ -39,7 +48,8 @@ from scipy.stats import rankdata
 from workflow.artifacts import write_json_atomic, read_json
 from workflow.config import EmbeddingUpdate, TrainerConfig
 from workflow.training import data
-from workflow.training.optimizer import EmbeddingAdam
+from workflow.training.optimizer import EmbeddingAdam, sum_duplicate_rows
+from workflow.training.steps import StepSums
 
 log = logging.getLogger(__name__)
 SUM = tf.distribute.ReduceOp.SUM
@@ -106,34 +116,39 @@ class Trainer:
             self.writers = {"train": tf.summary.create_noop_writer(), "validation": tf.summary.create_noop_writer()}
         else:
             self.writers = {split: tf.summary.create_file_writer(os.path.join(tensorboard_dir, split)) for split in ("train", "validation")}
-        self._train_step = tf.function(self._distributed_train_step)
+        self.sums = StepSums(strategy)
+        self.train_steps = tf.function(self._distributed_train_steps)
         self._eval_step = tf.function(self._distributed_eval_step)
 
     # ------------------------------------------------------------------ steps
 
-    def _distributed_train_step(self, iterator) -> tuple[tf.Tensor, tf.Tensor]:
-        def replica_step(tokens, labels):
-            with tf.GradientTape() as tape:
-                probabilities = self.model(tokens, training=True)
-                per_example = keras.losses.binary_crossentropy(labels[:, None], probabilities)
-                loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
-            variables = self.model.trainable_variables
-            self.optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-            correct = tf.reduce_sum(tf.cast(tf.equal(probabilities[:, 0] > 0.5, labels > 0.5), tf.float32))
-            return tf.reduce_sum(per_example), correct
+    def _replica_train_step(self, tokens: tf.Tensor, labels: tf.Tensor) -> None:
+        """One replica's share ``[batch, width]`` of the global batch: gradients applied, sums added on the device."""
+        with tf.GradientTape() as tape:
+            probabilities = self.model(tokens, training=True)
+            per_example = keras.losses.binary_crossentropy(labels[:, None], probabilities)
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
+        variables = self.model.trainable_variables
+        gradients = [sum_duplicate_rows(gradient) if isinstance(gradient, tf.IndexedSlices) else gradient
+                     for gradient in tape.gradient(loss, variables)]
+        self.optimizer.apply_gradients(zip(gradients, variables))
+        correct = tf.reduce_sum(tf.cast(tf.equal(probabilities[:, 0] > 0.5, labels > 0.5), tf.float32))
+        self.sums.add(tf.reduce_sum(per_example), correct)
 
-        loss_sum, correct = self.strategy.run(replica_step, args=next(iterator))
-        return self.strategy.reduce(SUM, loss_sum, axis=None), self.strategy.reduce(SUM, correct, axis=None)
+    def _distributed_train_steps(self, iterator, steps: tf.Tensor) -> None:
+        """``steps`` (a scalar tensor: one trace for any count) training steps in one call; results in ``self.sums``."""
+        for _ in tf.range(steps):
+            self.strategy.run(self._replica_train_step, args=next(iterator))
 
-    def _distributed_eval_step(self, iterator) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        def replica_step(tokens, labels):
+    def _distributed_eval_step(self, iterator) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+        def replica_step(tokens, labels, weights):
             probabilities = self.model(tokens, training=False)[:, 0]
             per_example = keras.losses.binary_crossentropy(labels[:, None], probabilities[:, None])
-            return tf.reduce_sum(per_example), probabilities, labels
+            return tf.reduce_sum(per_example * weights), probabilities, labels, weights
 
-        loss_sum, probabilities, labels = self.strategy.run(replica_step, args=next(iterator))
-        return (self.strategy.reduce(SUM, loss_sum, axis=None),
-                self.strategy.gather(probabilities, axis=0), self.strategy.gather(labels, axis=0))
+        loss_sum, probabilities, labels, weights = self.strategy.run(replica_step, args=next(iterator))
+        return (self.strategy.reduce(SUM, loss_sum, axis=None), self.strategy.gather(probabilities, axis=0),
+                self.strategy.gather(labels, axis=0), self.strategy.gather(weights, axis=0))
 
     # ------------------------------------------------------------------ resume
 
@@ -185,48 +200,68 @@ class Trainer:
         if steps_per_epoch == 0:
             raise ValueError(f"{train_size} training examples make no full global batch of {self.global_batch_size}")
         state, config = self.state, self.config
+        widths_logged = False
         while state.epoch < config.epochs and not state.stopped_early:
-            batches = data.training_batches(train, self.global_batch_size, seed, state.epoch, config.shuffle_buffer,
-                                            config.sort_pool_batches, skip_batches=state.step_in_epoch, passes=passes)
-            iterator = iter(self.strategy.experimental_distribute_dataset(batches))
+            if not widths_logged:  # one extra pass over the input pipeline, once per attempt
+                log.info("epoch %d: %d batches of %d distinct widths (trainer.width_multiple=%d)", state.epoch + 1,
+                         steps_per_epoch - state.step_in_epoch, data.distinct_widths(self._epoch_batches(train, seed, passes)),
+                         config.width_multiple)
+                widths_logged = True
+            iterator = iter(self.strategy.experimental_distribute_dataset(self._epoch_batches(train, seed, passes)))
             progress = Progress(f"epoch {state.epoch + 1}/{config.epochs}", steps_per_epoch, state.step_in_epoch)
-            # Step results stay on the device, summed there; the host reads them only where it needs
-            # numbers (a log or checkpoint step, a progress line, the epoch's end), so a GPU is never
-            # stalled by a per-step copy.
-            pending_loss = pending_correct = tf.constant(0.0)
-            pending_steps, since = 0, time.perf_counter()
+            unread_steps, since = 0, time.perf_counter()
             while state.step_in_epoch < steps_per_epoch:
-                loss_sum, correct = self._train_step(iterator)
-                pending_loss, pending_correct, pending_steps = pending_loss + loss_sum, pending_correct + correct, pending_steps + 1
-                state.step_in_epoch += 1
-                state.global_step += 1
+                steps = self._steps_to_boundary(steps_per_epoch)
+                self.train_steps(iterator, tf.constant(steps))
+                unread_steps += steps
+                state.step_in_epoch += steps
+                state.global_step += steps
                 log_step = state.global_step % config.log_every_steps == 0
                 checkpoint_step = state.global_step % config.checkpoint_every_steps == 0 and state.step_in_epoch < steps_per_epoch
-                if not (log_step or checkpoint_step or progress.due(state.step_in_epoch) or state.step_in_epoch == steps_per_epoch):
-                    continue
                 sums = state.epoch_sums
-                sums["loss"] += float(pending_loss)
-                sums["correct"] += float(pending_correct)
-                sums["examples"] += pending_steps * self.global_batch_size
+                if not (log_step or checkpoint_step or state.step_in_epoch == steps_per_epoch):
+                    if progress.due(state.step_in_epoch):  # a look at this worker's running sums (read into the epoch's at boundaries)
+                        running, share = self.sums.read_local()
+                        examples = sums["examples"] + unread_steps * self.global_batch_size
+                        progress.update(state.step_in_epoch, loss=(sums["loss"] + running["loss"] / share) / examples,
+                                        accuracy=(sums["correct"] + running["correct"] / share) / examples)
+                    continue
+                # A boundary: the same steps for any steps_per_loop, so the epoch's sums add up the same partial sums.
+                device = self.sums.read()
+                self.sums.reset()
+                sums["loss"] += device["loss"]
+                sums["correct"] += device["correct"]
+                sums["examples"] += unread_steps * self.global_batch_size
                 state.train_seconds += time.perf_counter() - since
-                pending_loss = pending_correct = tf.constant(0.0)
-                pending_steps = 0
+                unread_steps = 0
                 progress.update(state.step_in_epoch, loss=sums["loss"] / sums["examples"], accuracy=sums["correct"] / sums["examples"])
                 if log_step:
-                    self._scalars("train", state.global_step, loss=float(loss_sum) / self.global_batch_size,
-                                  accuracy=float(correct) / self.global_batch_size, learning_rate=self.learning_rate)
+                    self._scalars("train", state.global_step, loss=device["last_loss"] / self.global_batch_size,
+                                  accuracy=device["last_correct"] / self.global_batch_size, learning_rate=self.learning_rate)
                 if checkpoint_step:
                     self._save()
                 since = time.perf_counter()
             self._end_epoch(validation, validation_size, on_best)
         return state
 
+    def _epoch_batches(self, train: tf.data.Dataset, seed: int, passes: int) -> tf.data.Dataset:
+        """The rest of the current epoch's batches, as a new dataset (iterating one dataset twice would reshuffle it)."""
+        state, config = self.state, self.config
+        return data.training_batches(train, self.global_batch_size, seed, state.epoch, config.shuffle_buffer, config.sort_pool_batches,
+                                     skip_batches=state.step_in_epoch, passes=passes, width_multiple=config.width_multiple)
+
+    def _steps_to_boundary(self, steps_per_epoch: int) -> int:
+        """Steps for the next call: ``steps_per_loop``, fewer where a log step, a checkpoint step or the epoch's end comes first."""
+        state, config = self.state, self.config
+        return min(config.steps_per_loop, steps_per_epoch - state.step_in_epoch,
+                   config.log_every_steps - state.global_step % config.log_every_steps,
+                   config.checkpoint_every_steps - state.global_step % config.checkpoint_every_steps)
+
     def _end_epoch(self, validation: tf.data.Dataset | None, validation_size: int, on_best: Callable[[], None]) -> None:
         state = self.state
         sums = state.epoch_sums
         record = {"epoch": state.epoch + 1, "loss": sums["loss"] / sums["examples"], "accuracy": sums["correct"] / sums["examples"]}
         self._scalars("train", state.epoch + 1, epoch_loss=record["loss"], epoch_accuracy=record["accuracy"], epoch_learning_rate=self.learning_rate)
-        monitored = record["accuracy"]
         if validation is not None:
             result = self.evaluate(validation, validation_size)
             record.update({f"val_{key}": value for key, value in result.items() if key != "examples"})
@@ -234,7 +269,9 @@ class Trainer:
             monitored = result["accuracy"]
         state.history.append(record)
         log.info("epoch %d: %s", state.epoch + 1, ", ".join(f"{k} {v:.4f}" for k, v in record.items() if k != "epoch" and v is not None))
-        if state.best_accuracy is None or monitored > state.best_accuracy:
+        if validation is None:  # nothing to select or stop on (a training accuracy is no validation): the last epoch is tested
+            on_best()
+        elif state.best_accuracy is None or monitored > state.best_accuracy:
             state.best_accuracy, state.best_epoch, state.epochs_without_improvement = monitored, state.epoch + 1, 0
             on_best()
         else:
@@ -250,15 +287,17 @@ class Trainer:
         self._save()
 
     def evaluate(self, examples: tf.data.Dataset, size: int) -> dict[str, Any]:
-        """Loss, accuracy and AUC over every example of a split."""
-        batches = data.evaluation_batches(examples, self.global_batch_size, self.config.sort_pool_batches)
+        """Loss, accuracy and AUC over every example of a split (the weight-0 rows that fill the last batch left out)."""
+        batches = data.evaluation_batches(examples, self.global_batch_size, self.config.sort_pool_batches,
+                                          self.strategy.num_replicas_in_sync, self.config.width_multiple)
         iterator = iter(self.strategy.experimental_distribute_dataset(batches))
         loss_sum, probabilities, labels = 0.0, [], []
         for _ in range(-(-size // self.global_batch_size)):
-            batch_loss, batch_probabilities, batch_labels = self._eval_step(iterator)
+            batch_loss, batch_probabilities, batch_labels, batch_weights = self._eval_step(iterator)
             loss_sum += float(batch_loss)
-            probabilities.append(batch_probabilities.numpy())
-            labels.append(batch_labels.numpy())
+            real = batch_weights.numpy() > 0
+            probabilities.append(batch_probabilities.numpy()[real])
+            labels.append(batch_labels.numpy()[real])
         scores, truth = np.concatenate(probabilities), np.concatenate(labels)
         if len(truth) != size:
             raise RuntimeError(f"evaluated {len(truth)} examples, expected {size}")

@@ -21,10 +21,11 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from workflow.config import EmbeddingMode, ModelConfig
+from workflow.config import EmbeddingMode, ModelConfig, Precision
 from workflow.training.dropout import GlobalBatchDropout
 from workflow.training.embedding_layer import RowGatherEmbedding
 from workflow.training.encoders import HashedBigrams, build_encoder
+from workflow.training.precision import OUTPUT_DTYPE, dtype_policy
 
 EMBEDDING_LAYER = "embedding"
 BIGRAM_EMBEDDING_LAYER = "bigram_embedding"
@@ -37,10 +38,19 @@ def build_classifier(
     config: ModelConfig,
     seed: int,
     pretrained: np.ndarray | None = None,
+    precision: Precision = Precision.float32,
 ) -> keras.Model:
-    """Token ids ``[batch, time]`` (0 = padding) -> probability of positive ``[batch, 1]``."""
+    """Token ids ``[batch, time]`` (0 = padding) -> probability of positive ``[batch, 1]`` (float32 under any ``precision``)."""
     if (pretrained is None) != (mode is EmbeddingMode.random):
         raise ValueError(f"embedding.mode={mode.value} {'needs' if pretrained is None else 'must not get'} a pretrained matrix")
+    with dtype_policy(precision):
+        model, embedding = _layers(vocabulary_size, dim, mode, config, seed)
+    if pretrained is not None:
+        embedding.embeddings.assign(pretrained.astype(np.float32))
+    return model
+
+
+def _layers(vocabulary_size: int, dim: int, mode: EmbeddingMode, config: ModelConfig, seed: int) -> tuple[keras.Model, RowGatherEmbedding]:
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     embedding = RowGatherEmbedding(
         vocabulary_size,
@@ -61,12 +71,9 @@ def build_classifier(
         hidden = keras.layers.Dense(config.hidden_units, activation="relu", name="hidden",
                                     kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1))(hidden)
         hidden = GlobalBatchDropout(config.dropout, seed=seed + 1, name="hidden_dropout")(hidden)
-    probability = keras.layers.Dense(1, activation="sigmoid", name="sentiment",
+    probability = keras.layers.Dense(1, activation="sigmoid", name="sentiment", dtype=OUTPUT_DTYPE,
                                      kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2))(hidden)
-    model = keras.Model(tokens, probability, name=f"{config.encoder.value}_classifier")
-    if pretrained is not None:
-        embedding.embeddings.assign(pretrained.astype(np.float32))
-    return model
+    return keras.Model(tokens, probability, name=f"{config.encoder.value}_classifier"), embedding
 
 
 def embedding_matrix(model: keras.Model) -> np.ndarray:

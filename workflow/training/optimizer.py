@@ -17,12 +17,27 @@ gradient first: Keras's Adam squares an ``IndexedSlices`` gradient row by
 row before duplicate rows are summed, so a token that occurs twice in a batch
 gets ``v`` from g1^2 + g2^2 instead of (g1 + g2)^2 (a step sqrt(2) too long, seen
 on Keras 3.15). Both settings compute Adam on the summed gradient.
+
+Every scatter here writes rows that :func:`sum_duplicate_rows` made unique,
+so a GPU scatter is deterministic without TensorFlow's host fallback (see
+workflow/training/__init__.py).
 """
 
 from __future__ import annotations
 
 import keras
 import tensorflow as tf
+
+
+def sum_duplicate_rows(gradient: tf.IndexedSlices) -> tf.IndexedSlices:
+    """The same gradient with one row per distinct index: ``[n, dim]`` rows -> ``[unique, dim]``, in order of first occurrence.
+
+    An Embedding's gradient has one row per token occurrence; on one device
+    the sums are bit-for-bit the ones the update computed from the raw rows
+    (one ``unsorted_segment_sum`` in the same order).
+    """
+    rows, positions = tf.unique(gradient.indices)
+    return tf.IndexedSlices(tf.math.unsorted_segment_sum(gradient.values, positions, tf.shape(rows)[0]), rows, gradient.dense_shape)
 
 
 class EmbeddingAdam(keras.optimizers.Adam):
@@ -41,9 +56,9 @@ class EmbeddingAdam(keras.optimizers.Adam):
         step = tf.cast(self.iterations + 1, dtype)
         beta_1, beta_2 = tf.cast(self.beta_1, dtype), tf.cast(self.beta_2, dtype)
         alpha = tf.cast(learning_rate, dtype) * tf.sqrt(1 - tf.pow(beta_2, step)) / (1 - tf.pow(beta_1, step))
-        # A token that occurs several times in the batch has several gradient rows: sum them first.
-        rows, positions = tf.unique(gradient.indices)
-        summed = tf.math.unsorted_segment_sum(tf.cast(gradient.values, dtype), positions, tf.shape(rows)[0])
+        # A token that occurs several times in the batch (or on several replicas) has several rows: sum them first.
+        summed_rows = sum_duplicate_rows(gradient)
+        rows, summed = summed_rows.indices, tf.cast(summed_rows.values, dtype)
         index = self._get_variable_index(variable)
         m, v = self._momentums[index], self._velocities[index]
         m_rows = beta_1 * tf.gather(m.value, rows) + (1 - beta_1) * summed

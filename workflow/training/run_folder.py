@@ -11,17 +11,23 @@ that already exists:
 * another key, finished: **kept**, moved to ``<workdir>/kept-runs/<run_name>-<UTC time>/``,
   and said so. A finished result is never deleted.
 
-Only the chief writes; with several workers every worker reads the chief's
-folder (the workdir is shared), so they all take the same branch.
+Only the chief writes, and it holds the folder's writer lock
+(``<workdir>/runs/.locks/<run_name>.lock``, workflow/locks.py) from this
+decision to the end of the run: a second job with the same run name waits,
+saying for whom, then re-uses the finished run (or resumes an interrupted
+one). With several workers every worker reads the chief's folder (the
+workdir is shared), so they all take the same branch.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import shutil
 import time
 
+from workflow import locks
 from workflow.artifacts import RunLayout, read_json, write_json_atomic
 from workflow.caching import why_outdated
 
@@ -35,8 +41,13 @@ def kept_run_dir(layout: RunLayout) -> str:
     return os.path.join(os.path.dirname(runs_dir), KEPT_RUNS, f"{name}-{stamp}")
 
 
-def open_run_folder(layout: RunLayout, key: dict, chief: bool) -> dict | None:
-    """The metrics of a finished run with this key, or None after making ``layout`` this run's folder."""
+def open_run_folder(layout: RunLayout, key: dict, chief: bool, held: contextlib.ExitStack) -> dict | None:
+    """The metrics of a finished run with this key, or None after making ``layout`` this run's folder.
+
+    ``held``: the caller's stack for the run's life; the chief's writer lock on the folder joins it.
+    """
+    if chief:
+        held.enter_context(locks.exclusive(layout.root))
     if os.path.exists(layout.identity):
         why = why_outdated(read_json(layout.identity).get("key"), key)
         finished = os.path.exists(layout.metrics)

@@ -6,17 +6,22 @@ on: the embedding mode, the model, the trainer settings that change training
 (not its logging or checkpoint cadence), the seed, the global batch, and the
 digests of everything it reads: the labelled examples, the vocabulary and the
 pretrained matrix, and the tokenizer the exported serving model embeds. A finished run with the same key is re-used; a
-checkpointed one resumes.
+checkpointed one resumes. ``FORMAT_VERSION`` is in the key: bump it when what a run writes changes, so that no run of
+an older format is re-used.
+
+A run pins the preprocessing version it starts from for its whole life (its test metrics come from the data it trained
+on, whatever is published meanwhile), and its chief holds the run folder's writer lock (run_folder.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import platform
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import keras
 import numpy as np
@@ -28,9 +33,10 @@ from workflow.caching import section
 from workflow.config import Config, EmbeddingMode, vectors_source
 from workflow.embeddings.output import Word2VecOutput
 from workflow.errors import ContractError
+from workflow.preprocess import output as preprocess_output
 from workflow.preprocess.output import PreprocessOutput
 from workflow.serving.text_model import export_text_model
-from workflow.training import data
+from workflow.training import data, precision, predictions
 from workflow.training.encoders import HashedBigrams
 from workflow.training.hparams import run_hparams, write_session
 from workflow.training.loop import Trainer, TrainState
@@ -39,7 +45,10 @@ from workflow.training.run_folder import open_run_folder
 from workflow.training.strategy import describe, is_chief, make_strategy
 
 log = logging.getLogger(__name__)
-OPERATIONAL_TRAINER_KEYS = ("run_name", "log_every_steps", "checkpoint_every_steps")  # cannot change a result
+FORMAT_VERSION = 1  # what a run folder holds; bump it when that changes (1: the first versioned format)
+OPERATIONAL_TRAINER_KEYS = ("run_name", "log_every_steps", "checkpoint_every_steps", "steps_per_loop")  # cannot change a result
+# How the tested epoch was chosen. Without a validation split nothing is selected: a training accuracy is never a validation score.
+SELECTION = {True: "the best validation epoch is tested", False: "no validation: the last epoch is tested"}
 
 
 @dataclass
@@ -55,8 +64,9 @@ class TrainingInputs:
     random_width: int  # the table's width in random mode: the imported matrix's, or word2vec.vector_size
 
     @classmethod
-    def read(cls, config: Config) -> "TrainingInputs":
-        preprocess = PreprocessOutput(config.workdir)
+    def read(cls, config: Config, preprocess: PreprocessOutput | None = None) -> "TrainingInputs":
+        """``preprocess``: the (pinned) output to read; by default the current one."""
+        preprocess = preprocess or PreprocessOutput(config.workdir)
         vocabulary = preprocess.vocabulary()
         sizes = preprocess.split_sizes()
         if sizes["train"] == 0:
@@ -95,6 +105,7 @@ def check_vector_source(config: Config, word2vec: Word2VecOutput) -> None:
 def key(config: Config, inputs: TrainingInputs, global_batch_size: int) -> dict:
     """What this run's result depends on (see the module docstring)."""
     return {
+        "format_version": FORMAT_VERSION,
         "config": {
             "embedding_mode": config.embedding.mode.value,
             "model": section(config.model),
@@ -114,17 +125,28 @@ def key(config: Config, inputs: TrainingInputs, global_batch_size: int) -> dict:
 
 
 def run(config: Config, resolved_config: dict) -> dict:
-    """Train ``<workdir>/runs/<run_name>`` (or re-use it when it finished with the same key); returns its metrics."""
+    """Train ``<workdir>/runs/<run_name>`` (or re-use it when it finished with the same key); returns its metrics.
+
+    The preprocessing version stays pinned, and the chief's run folder lock held, until it returns.
+    """
+    with preprocess_output.pinned(config.workdir) as preprocess, contextlib.ExitStack() as held:
+        return train_run(config, resolved_config, preprocess, held)
+
+
+def train_run(config: Config, resolved_config: dict, preprocess: PreprocessOutput, held: contextlib.ExitStack) -> dict:
+    """:func:`run` on the pinned ``preprocess``; ``held`` keeps the chief's run folder lock until the caller's block ends."""
     started = time.time()
-    inputs = TrainingInputs.read(config)
+    inputs = TrainingInputs.read(config, preprocess)
     strategy = make_strategy(config.strategy)
+    # auto depends on the machine: the key (and the model) get what it resolves to here.
+    config.trainer = replace(config.trainer, precision=precision.resolve(config.trainer.precision))
     if config.trainer.deterministic:
         tf.config.experimental.enable_op_determinism()
     chief, replicas = is_chief(strategy), strategy.num_replicas_in_sync
     global_batch_size = config.trainer.batch_size * replicas
     run_key = key(config, inputs, global_batch_size)
     layout = RunLayout(run_dir(config.workdir, config.trainer.run_name))
-    finished = open_run_folder(layout, run_key, chief)
+    finished = open_run_folder(layout, run_key, chief, held)
     if finished is not None:
         log.info("%s already finished with this configuration and these inputs (test accuracy %s): re-used", layout.root,
                  f"{finished['test']['accuracy']:.4f}" if finished["test"] else "n/a")
@@ -134,12 +156,17 @@ def run(config: Config, resolved_config: dict) -> dict:
     log.info("%s: %s embedding (%s x %d), %s encoder, global batch %d, learning rate %g", layout.root, config.embedding.mode.value,
              len(inputs.vocabulary), inputs.dim(), config.model.encoder.value, global_batch_size, learning_rate)
     log.info("strategy: %s", describe(strategy))
+    has_validation = inputs.sizes["validation"] > 0
+    if not has_validation:
+        log.warning("%s: all %d epochs (trainer.epochs), no early stopping", SELECTION[False], config.trainer.epochs)
     model, state, test, rows_changed = train_and_test(config, inputs, strategy, layout, learning_rate)
     if not chief:
         return {}
     os.makedirs(os.path.dirname(layout.export), exist_ok=True)
     model.save(layout.export)
     export_text_model(model, [token for token, _ in inputs.vocabulary], inputs.preprocess.tokenizer(), config.model.max_len, layout.serving)
+    if test:
+        predictions.write(layout, model, inputs.preprocess.example_files("test"), config.model.max_len)
     metrics = {
         "run": config.trainer.run_name,
         "mode": config.embedding.mode.value,
@@ -147,6 +174,7 @@ def run(config: Config, resolved_config: dict) -> dict:
         "label_budget": config.trainer.label_budget,
         "vector_source": vectors_source(config.embedding.vectors),
         "test": test,
+        "selection": SELECTION[has_validation],
         **training_summary(state, global_batch_size),
         "wall_time_s": round(time.time() - started, 2),
         "replicas": replicas,
@@ -160,7 +188,7 @@ def run(config: Config, resolved_config: dict) -> dict:
         "process_id": os.getpid(),
         "versions": {"workflow": __version__, "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
     }
-    write_session(layout.tensorboard, config.trainer.run_name, run_hparams(config, inputs.sizes["train"]),
+    write_session(layout.tensorboard, config.trainer.run_name, {**run_hparams(config, inputs.sizes["train"]), "selection": SELECTION[has_validation]},
                   test["accuracy"] if test else None, state.best_accuracy)
     write_json_atomic(layout.metrics, metrics)
     log.info("%s done in %.1f s: test accuracy %s, AUC %s -> %s", config.trainer.run_name, metrics["wall_time_s"],
@@ -170,7 +198,7 @@ def run(config: Config, resolved_config: dict) -> dict:
 
 def train_and_test(config: Config, inputs: TrainingInputs, strategy: tf.distribute.Strategy, layout: RunLayout,
                    learning_rate: float) -> tuple[keras.Model, TrainState, dict | None, int]:
-    """Build, train (resuming), restore the best validation epoch, test.
+    """Build, train (resuming), restore the best validation epoch (the last epoch without validation), test.
 
     Returns the model, the final training state, the test metrics and the
     number of embedding rows that training changed.
@@ -184,7 +212,8 @@ def train_and_test(config: Config, inputs: TrainingInputs, strategy: tf.distribu
                                            inputs.train_hash_threshold if split == "train" else None)
                 for split in sizes if sizes[split]}
     with strategy.scope():
-        model = build_classifier(len(inputs.vocabulary), inputs.dim(), config.embedding.mode, config.model, config.seed, inputs.pretrained)
+        model = build_classifier(len(inputs.vocabulary), inputs.dim(), config.embedding.mode, config.model, config.seed, inputs.pretrained,
+                                 config.trainer.precision)
     initial_embedding = embedding_matrix(model)
     trainer = Trainer(strategy, model, config.trainer, layout.checkpoints, layout.tensorboard if chief else None, learning_rate,
                       scratch_dir=None if chief else os.path.join(scratch, "checkpoints"))

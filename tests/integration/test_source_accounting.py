@@ -1,0 +1,131 @@
+"""Through the whole stage: every input file's records counted where they are read and reconciled in stats.json."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+from tests.conftest import TINY_REVIEWS, write_aclimdb_folder
+from tests.damaged_corpora import PlantedFile, csv_file, jsonl_file, text_file
+from tests.integration.test_preprocess_stage import examples, run
+from workflow.artifacts import PreprocessLayout, matching_files, read_json
+
+ALL_SPLITS = ("train", "validation", "test")
+
+
+def rejected_rows(layout: PreprocessLayout) -> list[dict]:
+    return [json.loads(line) for path in matching_files(layout.rejected_glob) for line in Path(path).read_text().splitlines()]
+
+
+def written_ids(layout: PreprocessLayout) -> set[str]:
+    return {doc_id for split in ALL_SPLITS for doc_id in examples(layout, split)}
+
+
+def test_the_issues_csv_with_a_bad_quote_on_line_12_loses_only_that_row(make_config, tmp_path):
+    rows = ["id,text,label"] + [f"r{i},text number {i},{'pos' if i % 2 else 'neg'}" for i in range(1, 61)]
+    rows[11] = 'r10,"wow and left,pos'
+    corpus = tmp_path / "reviews.csv"
+    corpus.write_text("\n".join(rows) + "\n")
+    layout = run(make_config, "data=csv", f"data.path={corpus}", "data.id_field=id", "preprocess.min_count=1")
+    stats = read_json(layout.stats)
+    assert stats["totals"] == {"records_read": 60, "records_written": 59, "records_rejected": 1}
+    assert stats["files"] == {str(corpus): {"lines": 61, "blank_lines": 0, "header_lines": 1, "record_lines": 60,
+                                            "records": 60, "written": 59, "rejected": 1}}
+    (rejected,) = rejected_rows(layout)
+    assert rejected["source"] == f"{corpus}:12" and rejected["reason"].startswith("line 12: unbalanced quote")
+    assert written_ids(layout) == {f"r{i}" for i in range(1, 61) if i != 11}
+
+
+def test_a_bom_hides_no_header_and_no_first_line(make_config, tmp_path):
+    bom = b"\xef\xbb\xbf"
+    csv_path = tmp_path / "bom.csv"
+    csv_path.write_bytes(bom + b"id,text,label\r\nfirst,good film,pos\r\nsecond,bad film,neg\r\n")
+    layout = run(make_config, "data=csv", f"data.path={csv_path}", "data.id_field=id", "preprocess.min_count=1",
+                 "preprocess.test_fraction=0", "preprocess.validation_fraction=0")
+    assert set(examples(layout, "train")) == {"first", "second"}, "ids from the id column, not <file>:<line>"
+    jsonl_path, text_path = tmp_path / "bom.jsonl", tmp_path / "bom.txt"
+    jsonl_path.write_bytes(bom + b'{"id": "j1", "text": "good film", "label": "pos"}\n{"id": "j2", "text": "bad film", "label": "neg"}\n')
+    text_path.write_bytes(bom + b"an unlabelled line\n\nanother one\n")
+    layout = run(make_config, "data=jsonl", f"data.path={jsonl_path}", "data.id_field=id", f"data.unlabelled=[{text_path}]",
+                 "preprocess.min_count=1", "preprocess.test_fraction=0", "preprocess.validation_fraction=0")
+    assert set(examples(layout, "train")) == {"j1", "j2"} and rejected_rows(layout) == []
+    stats = read_json(layout.stats)
+    assert stats["files"][str(text_path)] == {"lines": 3, "blank_lines": 1, "records": 2, "written": 2, "rejected": 0}
+    assert Path(layout.root, "corpus").exists() and "\ufeff" not in "".join(
+        Path(path).read_text() for path in matching_files(layout.corpus_glob))
+
+
+def test_field_values_an_example_cannot_hold_are_rejected_and_the_rest_parse_in_tensorflow(make_config, tmp_path):
+    lines = [
+        '{"id": "inf", "text": "good film", "label": "pos", "rating": Infinity}',
+        '{"id": "nan", "text": "good film", "label": "pos", "rating": NaN}',
+        '{"id": "neg", "text": "good film", "label": "pos", "rating": -3}',
+        '{"id": "big", "text": "good film", "label": "pos", "rating": 1e30}',
+        '{"id": "half", "text": "good film", "label": "pos", "rating": 7.5}',
+        '{"id": "list", "text": "good film", "label": ["pos"]}',
+        '{"id": "dict", "text": "good film", "label": {"v": "pos"}}',
+        '{"id": "caf\xe9", "text": "good film", "label": "pos"}',
+        '{"id": "max", "text": "good film", "label": "pos", "rating": 9223372036854775807}',
+        '{"id": "nine", "text": "bad film", "label": "neg", "rating": 9.0}',
+    ]
+    corpus = tmp_path / "values.jsonl"
+    corpus.write_bytes("\n".join(lines).encode("latin-1"))
+    layout = run(make_config, "data=jsonl", f"data.path={corpus}", "data.id_field=id", "data.rating_field=rating",
+                 "preprocess.min_count=1", "preprocess.test_fraction=0", "preprocess.validation_fraction=0")
+    assert {doc_id: row["rating"] for doc_id, row in examples(layout, "train").items()} == {"max": 2**63 - 1, "nine": 9}
+    reasons = {row["source"].rsplit(":", 1)[1]: row["reason"] for row in rejected_rows(layout)}
+    assert reasons == {
+        "1": "rating inf is not a finite number", "2": "rating nan is not a finite number",
+        "3": "rating -3 is out of range (0 to 2**63-1)", "4": "rating 1e+30 is out of range (0 to 2**63-1)",
+        "5": "rating 7.5 is not an integer", "6": "label field 'label' is a list, not a string or a number",
+        "7": "label field 'label' is an object, not a string or a number", "8": "id field 'id' is not UTF-8"}
+    assert read_json(layout.stats)["files"][str(corpus)] == {"lines": 10, "blank_lines": 0, "records": 10, "written": 2, "rejected": 8}
+
+
+def check_stage(layout: PreprocessLayout, planted: list[PlantedFile]) -> None:
+    """stats.json's files and the examples and rejections match what was planted, by count, by id and by line."""
+    stats = read_json(layout.stats)
+    assert sorted(stats["files"]) == sorted(str(file.path) for file in planted)
+    ids = written_ids(layout)
+    rejected = {row["source"] for row in rejected_rows(layout)}
+    for file in planted:
+        row = stats["files"][str(file.path)]
+        assert (row["lines"], row["blank_lines"], row.get("header_lines", 0)) == (file.lines, file.blank_lines, file.header_lines)
+        assert (row["records"], row["written"], row["rejected"]) == (len(file.records), len(file.intact), len(file.damaged)), file.path
+        assert {f"{file.path}:{record.line}" for record in file.damaged} <= rejected
+        if file.path.suffix != ".txt":
+            assert {record.doc_id for record in file.intact} <= ids
+    assert stats["totals"]["records_read"] == sum(len(file.records) for file in planted)
+
+
+def test_damaged_csv_files_of_two_splits_through_the_stage(make_config, tmp_path):
+    rng = random.Random(5)
+    train = [csv_file(tmp_path / f"train{n}.csv", rng, 30, f"train{n}.") for n in range(3)]
+    test = [csv_file(tmp_path / f"test{n}.csv", rng, 20, f"test{n}.") for n in range(2)]
+    layout = run(make_config, "data=csv", f"data.path={tmp_path}/train*.csv", f"data.splits.test={tmp_path}/test*.csv",
+                 "data.id_field=id", "preprocess.min_count=1")
+    check_stage(layout, train + test)
+    assert set(examples(layout, "test")) == {record.doc_id for file in test for record in file.intact}
+
+
+def test_damaged_jsonl_and_text_in_blocks_over_two_worker_processes_match_one_block_in_memory(make_config, tmp_path):
+    rng = random.Random(11)
+    jsonl = [jsonl_file(tmp_path / f"part{n}.jsonl", rng, 40, f"p{n}.") for n in range(2)]
+    text = [text_file(tmp_path / "extra.txt", rng, 30)]
+    common = ("data=jsonl", f"data.path={tmp_path}/part*.jsonl", f"data.unlabelled=[{tmp_path}/extra.txt]", "data.id_field=id",
+              "data.rating_field=rating", "preprocess.min_count=1")
+    whole = run(make_config, *common, f"workdir={tmp_path / 'whole'}")
+    blocks = run(make_config, *common, f"workdir={tmp_path / 'blocks'}", "preprocess.read_block_mb=0.0003",
+                 "beam.running_mode=multi_processing", "beam.num_workers=2")
+    check_stage(blocks, jsonl + text)
+    assert Path(whole.stats).read_bytes() == Path(blocks.stats).read_bytes()
+
+
+def test_archive_and_folder_members_are_counted(make_config, tmp_path, tiny_archive):
+    stats = read_json(run(make_config, f"data.path={tiny_archive}", f"workdir={tmp_path / 'a'}").stats)
+    assert stats["files"] == {str(tiny_archive): {"records": 7, "written": 7, "rejected": 0}}
+    folder = write_aclimdb_folder(tmp_path / "unpacked", TINY_REVIEWS)
+    stats = read_json(run(make_config, f"data.path={folder}", f"workdir={tmp_path / 'f'}").stats)
+    assert {path.split("aclImdb/")[1]: row["records"] for path, row in stats["files"].items()} == {
+        "train/pos": 2, "train/neg": 2, "train/unsup": 1, "test/pos": 1, "test/neg": 1}

@@ -1,0 +1,68 @@
+"""MirroredStrategy over two logical CPUs (a fresh process: TensorFlow fixes its devices when it starts).
+
+Deduplicated sparse gradients train the weights the raw ones did, and
+evaluation with fewer rows than replicas (or an odd last batch) gives every
+replica rows and every metric exactly, for every model.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+SCRIPT = r'''
+import sys, tempfile
+from pathlib import Path
+import tensorflow as tf
+
+cpu = tf.config.list_physical_devices("CPU")[0]
+tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+import dataclasses
+import keras
+import numpy as np
+from tests.unit.test_steps import MODELS, TRAINER, classifier, plain_training, train
+from tests.unit.test_training_parts import reviews
+from workflow.config import EmbeddingUpdate
+from workflow.training import data
+from workflow.training.loop import Trainer, auc
+
+strategy = tf.distribute.MirroredStrategy([device.name for device in tf.config.list_logical_devices("CPU")])
+assert strategy.num_replicas_in_sync == 2
+config = dataclasses.replace(TRAINER, batch_size=4, epochs=1)
+scratch = Path(tempfile.mkdtemp())
+
+# 1. Each replica sums its gradient rows per token before the gather: the same weights within float tolerance.
+for update in EmbeddingUpdate:
+    trained, _ = train(scratch / update.value, MODELS["pooling"], dataclasses.replace(config, embedding_update=update), strategy)
+    reference = plain_training(MODELS["pooling"], dataclasses.replace(config, embedding_update=update), strategy)
+    for deduplicated, raw in zip(trained, reference, strict=True):
+        np.testing.assert_allclose(deduplicated, raw, rtol=1e-5, atol=1e-6)
+    print("dedup", update.value, "ok")
+
+# 2. Odd splits, one smaller than the replicas: every replica gets rows, the metrics are those of one example at a time.
+for name, model_config in MODELS.items():
+    with strategy.scope():
+        model = classifier(model_config)
+    trainer = Trainer(strategy, model, config, str(scratch / f"eval-{name}"), None, 0.01)
+    for size in (1, 13):
+        examples = reviews(size, seed=size)
+        batches = strategy.experimental_distribute_dataset(data.evaluation_batches(examples, 8, 2, replicas=2))
+        rows = [[int(tf.shape(part)[0]) for part in strategy.experimental_local_results(tokens)] for tokens, _, _ in batches]
+        assert all(min(replicas) > 0 for replicas in rows), (name, size, rows)
+        result = trainer.evaluate(examples, size)
+        scores = np.array([float(model(tokens[None], training=False)[0, 0]) for tokens, _ in examples.as_numpy_iterator()])
+        labels = np.array([label for _, label in examples.as_numpy_iterator()])
+        loss = float(np.mean(keras.losses.binary_crossentropy(labels[:, None], scores[:, None])))
+        assert result["examples"] == size and result["accuracy"] == np.mean((scores > 0.5) == (labels > 0.5)), (name, size, result)
+        assert abs(result["loss"] - loss) < 1e-5 * max(1.0, loss), (name, size, result["loss"], loss)
+        expected_auc = auc(labels, scores)
+        assert (result["auc"] is None) == (expected_auc is None) and (expected_auc is None or abs(result["auc"] - expected_auc) < 1e-6)
+    print("evaluate", name, "ok", rows)
+'''
+
+
+def test_two_replicas_deduplicate_gradients_and_never_evaluate_an_empty_batch():
+    result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
+    assert result.stdout.count(" ok") == 2 + 4, result.stdout
