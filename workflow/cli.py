@@ -5,8 +5,9 @@ ranges, runs its stage (wf-preprocess and wf-word2vec through the
 orchestrator's locked up-to-date check: one that waited for another writer
 of its stage skips it when that one left it up to date), and turns a user
 error (bad input, bad config value) into one line on stderr and exit status 2
-instead of a traceback. The config tree travels inside the package
-(``workflow/conf``), so an installed wheel finds it from any folder.
+instead of a traceback. The config tree is ``conf/`` at the top of the
+checkout and travels inside the wheel as ``workflow/conf`` (:func:`config_tree`),
+so an installed wheel finds it from any folder.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any import loads TensorFlow: its C++ INFO/WARNING lines drown the progress output
 os.environ.setdefault("TF_DISABLE_SCATTER_OP_DETERMINISM", "1")  # GPU scatters of unique rows stay on the device: workflow/training/__init__.py
 
+import importlib.util
 import sys
 from pathlib import Path
 from typing import Callable
@@ -30,8 +32,21 @@ from workflow.errors import USER_ERROR_EXIT, user_error
 from workflow.stderr import import_tensorflow_quietly
 
 schema.register()
-CONFIG_MODULE = "workflow.conf"
-CONFIG_PATH = f"pkg://{CONFIG_MODULE}"
+CONFIG_MODULE = "workflow.conf"  # where a wheel carries the tree (pyproject.toml maps conf/ to it)
+CHECKOUT_CONF = Path(__file__).resolve().parents[1] / "conf"  # where a checkout has it: beside workflow/
+
+
+def config_tree() -> str:
+    """Hydra's config path: the installed package's tree, or a checkout's top-level ``conf/``.
+
+    A checkout's ``workflow`` package (the one the tests import) has no
+    ``conf`` inside it, so it reads the tree beside it, the same files the
+    wheel ships.
+    """
+    return f"pkg://{CONFIG_MODULE}" if importlib.util.find_spec(CONFIG_MODULE) is not None else str(CHECKOUT_CONF)
+
+
+CONFIG_PATH = config_tree()
 
 
 def run_stage(cfg: DictConfig, stage: Callable[[schema.Config, dict], object], command: str | None = None,
@@ -112,7 +127,9 @@ def run_all(cfg: DictConfig) -> None:
 
 def compose(*overrides: str) -> DictConfig:
     """The config the entry points would compose with these overrides (for scripts, benchmarks and tests)."""
-    with hydra.initialize_config_module(CONFIG_MODULE, version_base="1.3"):
+    initialize = (hydra.initialize_config_module(CONFIG_MODULE, version_base="1.3") if CONFIG_PATH.startswith("pkg://")
+                  else hydra.initialize_config_dir(CONFIG_PATH, version_base="1.3"))
+    with initialize:
         return hydra.compose("config", overrides=list(overrides))
 
 

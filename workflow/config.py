@@ -1,6 +1,6 @@
-"""Typed schema of the Hydra config tree (``workflow/conf/``), registered in ConfigStore.
+"""Typed schema of the Hydra config tree (``conf/``), registered in ConfigStore.
 
-The YAML files under ``workflow/conf/`` are merged onto these dataclasses, so a typo in
+The YAML files under ``conf/`` are merged onto these dataclasses, so a typo in
 a key or a value of the wrong type fails when the config is composed, before
 any work starts. Range checks that a type cannot express live in
 :func:`validate`, which every entry point calls first.

@@ -18,7 +18,7 @@ from workflow.errors import USER_ERROR_EXIT, user_error
 from workflow.stderr import import_tensorflow_quietly
 
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # Hydra's
-QUIET_LOGGERS = ("absl", "tensorflow", "apache_beam", "gensim")  # as in workflow/conf/config.yaml's job_logging
+QUIET_LOGGERS = ("absl", "tensorflow", "apache_beam", "gensim")  # as in conf/config.yaml's job_logging
 
 
 def train_job(config: Config, resolved: dict) -> dict:

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.mark.slow
 def test_the_wheel_carries_its_config_and_its_entry_points_run_from_any_folder(tmp_path):
     source = tmp_path / "source"  # a copy, so that building leaves no build/ or .egg-info in the checkout
-    shutil.copytree(ROOT / "workflow", source / "workflow", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("workflow", "conf"):
+        shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
     build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
@@ -26,7 +27,7 @@ def test_the_wheel_carries_its_config_and_its_entry_points_run_from_any_folder(t
     assert build.returncode == 0, build.stderr[-3000:]
     (wheel,) = (tmp_path / "dist").glob("embedding_workflow-*.whl")
     packaged = set(zipfile.ZipFile(wheel).namelist())
-    config_files = {str(path.relative_to(ROOT)) for path in (ROOT / "workflow" / "conf").rglob("*.yaml")}
+    config_files = {f"workflow/{path.relative_to(ROOT)}" for path in (ROOT / "conf").rglob("*.yaml")}  # conf/ ships as workflow/conf/
     assert config_files and config_files <= packaged, sorted(config_files - packaged)
     assert "workflow/sample_data/aclImdb_sample.tar.gz" in packaged
 

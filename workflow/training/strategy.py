@@ -38,7 +38,7 @@ def configure_logical_devices(config: StrategyConfig) -> None:
 
 
 def make_strategy(config: StrategyConfig) -> tf.distribute.Strategy:
-    """The strategy named by ``strategy.kind`` (see workflow/conf/strategy/)."""
+    """The strategy named by ``strategy.kind`` (see conf/strategy/)."""
     configure_logical_devices(config)
     if config.kind is StrategyKind.multiworker:
         if "TF_CONFIG" not in os.environ:
