@@ -48,7 +48,7 @@ def main() -> None:
 
     from workflow.config import EmbeddingMode, EmbeddingUpdate
     from workflow.training import data
-    from workflow.training.loop import Trainer
+    from workflow.training.trainer import Trainer
     from workflow.training.model import build_classifier
     from workflow.training.stage import TrainingInputs
 

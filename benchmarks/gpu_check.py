@@ -7,7 +7,8 @@ Measured on synthetic IMDB-shaped reviews (benchmarks/synthetic.py; no
 dataset needed), cnn3 at its configured size, batch 64 per replica:
 
 * ``single``: examples/s on one GPU for the fine-tuned table updated lazily
-  and densely, op determinism on and off, float32 and mixed_bfloat16, with
+  and densely, op determinism on and off, float32 and mixed_bfloat16 (and the
+  lazy update in loss-scaled mixed_float16, for GPUs before Ampere), with
   each variant's peak GPU memory (``tf.config.experimental.get_memory_info``);
 * ``all_gpus``: the same for lazy and dense (determinism on, float32) under
   MirroredStrategy over every GPU (NCCL), when there are >= 2 physical GPUs;
@@ -45,7 +46,7 @@ from tensorflow.python.framework import config as tf_config
 
 from synthetic import synthetic_reviews, timed_trainer
 from workflow.config import EmbeddingMode, EmbeddingUpdate, Precision
-from workflow.training.loop import auc
+from workflow.training.evaluation import auc
 
 
 @dataclass
@@ -61,11 +62,13 @@ class Sizes:
 
 FULL = Sizes("cnn3", 50_000, 100, 64, 800, 40, (50_000, 400_000, 1_600_000))
 SMOKE = Sizes("pooling", 1_000, 8, 8, 64, 3, (1_000, 4_000))
-F32, BF16, LAZY, DENSE = Precision.float32, Precision.mixed_bfloat16, EmbeddingUpdate.lazy, EmbeddingUpdate.dense
-# (update, deterministic, precision): every combination on one GPU, three on all; a subset covering each setting for the smoke run.
-SINGLE = {"full": [(update, deterministic, precision) for update in EmbeddingUpdate for deterministic in (True, False) for precision in (F32, BF16)],
-          "smoke": [(LAZY, True, F32), (LAZY, False, BF16), (DENSE, True, F32)]}
-ALL = {"full": [(LAZY, True, F32), (DENSE, True, F32), (LAZY, True, BF16)], "smoke": [(LAZY, True, F32)]}
+F32, BF16, F16 = Precision.float32, Precision.mixed_bfloat16, Precision.mixed_float16
+LAZY, DENSE = EmbeddingUpdate.lazy, EmbeddingUpdate.dense
+# (update, deterministic, precision): every combination on one GPU (float16: lazy, deterministic), four on all; a subset covering each setting for the smoke run.
+SINGLE = {"full": [(update, deterministic, precision) for update in EmbeddingUpdate for deterministic in (True, False) for precision in (F32, BF16)]
+          + [(LAZY, True, F16)],
+          "smoke": [(LAZY, True, F32), (LAZY, False, BF16), (DENSE, True, F32), (LAZY, True, F16)]}
+ALL = {"full": [(LAZY, True, F32), (DENSE, True, F32), (LAZY, True, BF16), (LAZY, True, F16)], "smoke": [(LAZY, True, F32)]}
 
 
 def peak_mb(device: str | None) -> float | None:

@@ -3,9 +3,9 @@
 Each (model, precision) pair is built and traced once, then timed in
 ``--rounds`` alternating rounds of ``--steps`` steps (the trainer's own step,
 fine-tuned table, lazy update, batch 64, synthetic IMDB-shaped reviews from
-benchmarks/synthetic.py); medians are reported with the bfloat16/float32
-ratio. On a CPU, bfloat16 pays where the CPU has AMX-BF16 (``amx_bf16`` in
-/proc/cpuinfo).
+benchmarks/synthetic.py; float16 with its loss scaling); medians are
+reported with their ratio to float32. On a CPU, bfloat16 pays where the CPU
+has AMX-BF16 (``amx_bf16`` in /proc/cpuinfo).
 
     python benchmarks/precision_benchmark.py
     python benchmarks/precision_benchmark.py --models cnn3 bilstm --steps 20 --rounds 5
@@ -25,7 +25,7 @@ from synthetic import MODELS, timed_trainer
 from workflow.config import Precision
 from workflow.training.precision import cpu_has_amx_bf16
 
-PRECISIONS = (Precision.float32, Precision.mixed_bfloat16)
+PRECISIONS = (Precision.float32, Precision.mixed_bfloat16, Precision.mixed_float16)
 
 
 def main() -> None:
@@ -46,10 +46,9 @@ def main() -> None:
             timings[pair].append(timed.seconds_per_step(args.steps))
         print(f"  round {round_ + 1}: " + ", ".join(f"{m}/{p.value} {1000 * t[-1]:.1f}" for (m, p), t in timings.items()), flush=True)
     for model in args.models:
-        f32, bf16 = (statistics.median(timings[model, precision]) for precision in PRECISIONS)
-        print(f"{model:>8}: float32 {1000 * f32:7.1f} ms/step, mixed_bfloat16 {1000 * bf16:7.1f} ms/step (median), "
-              f"bfloat16/float32 {bf16 / f32:.2f}")
-
+        f32, *mixed = (statistics.median(timings[model, precision]) for precision in PRECISIONS)
+        print(f"{model:>8}: float32 {1000 * f32:7.1f} ms/step; " + "; ".join(
+            f"{precision.value} {1000 * seconds:7.1f} ms/step ({seconds / f32:.2f}x)" for precision, seconds in zip(PRECISIONS[1:], mixed)))
 
 if __name__ == "__main__":
     main()

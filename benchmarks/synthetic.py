@@ -17,7 +17,7 @@ import tensorflow as tf
 
 from workflow.config import EmbeddingMode, EmbeddingUpdate, Encoder, ModelConfig, Precision, TrainerConfig
 from workflow.training import data
-from workflow.training.loop import Trainer
+from workflow.training.trainer import Trainer
 from workflow.training.model import build_classifier
 
 MODELS = {  # conf/model/*.yaml, at their sizes

@@ -31,7 +31,9 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from omegaconf import OmegaConf
 
 from workflow import config as schema
-from workflow.artifacts import RunLayout, read_json, run_dir
+from workflow import config_checks
+from workflow.artifacts import read_json
+from workflow.training.layout import RunLayout, run_dir
 from workflow.preprocess.output import PreprocessOutput
 from workflow.cli import compose
 
@@ -39,7 +41,7 @@ from workflow.cli import compose
 def compose_config(workdir: str, overrides: list[str]) -> schema.Config:
     schema.register()
     cfg = compose(f"workdir={workdir}", *overrides)
-    schema.validate(cfg)
+    config_checks.validate(cfg)
     return OmegaConf.to_object(cfg)
 
 
@@ -48,7 +50,7 @@ def throughput(workdir: str, repeats: int, overrides: list[str]) -> None:
     import tensorflow as tf
 
     from workflow.training import data
-    from workflow.training.loop import Trainer
+    from workflow.training.trainer import Trainer
     from workflow.training.model import build_classifier
     from workflow.training.stage import TrainingInputs
 

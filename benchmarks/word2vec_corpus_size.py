@@ -21,10 +21,10 @@ from collections import Counter
 from omegaconf import OmegaConf
 
 from workflow import config as schema
-from workflow.artifacts import PAD, UNK
 from workflow.cli import compose
 from workflow.embeddings.quality import evaluate
 from workflow.embeddings.word2vec import train_word2vec
+from workflow.preprocess.layout import PAD, UNK
 from workflow.preprocess.output import PreprocessOutput
 
 

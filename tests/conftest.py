@@ -14,6 +14,7 @@ import pytest
 from omegaconf import DictConfig, OmegaConf
 
 from workflow import config as schema
+from workflow import config_checks
 from workflow.cli import compose
 
 schema.register()
@@ -66,7 +67,7 @@ def make_config(tmp_path: Path) -> Callable[..., DictConfig]:
 
 
 def typed(cfg: DictConfig) -> schema.Config:
-    schema.validate(cfg)
+    config_checks.validate(cfg)
     return OmegaConf.to_object(cfg)
 
 

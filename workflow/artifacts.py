@@ -1,4 +1,4 @@
-"""The artefact contract: every file name a stage writes or reads, in one place.
+"""What every stage shares to write its outputs: files, digests, manifests, one writer, atomic publishing.
 
 One writer per stage folder, and one step that readers see. A stage holds
 the folder's writer lock (``<workdir>/.locks/<stage>.lock``, workflow/locks.py)
@@ -29,37 +29,10 @@ own), stays a real folder under the same lock, swapped with its staging
 folder in one ``renameat2(RENAME_EXCHANGE)`` (two renames where the kernel or
 filesystem lacks it).
 
-Layout of ``<workdir>/preprocess/``::
-
-    vocab.tsv                              token<TAB>count, row number = id
-    stats.json                             per split: read/written/rejected, tokens, OOV, lengths
-    examples/<split>-NNNNN.tfrecord.gz     tf.train.Example: tokens, label, rating, doc_id
-    corpus/{train,unsup}-NNNNN.txt         training-side text, one document a line, tokens by spaces
-    rejected/rejected-NNNNN.jsonl          one JSON object a rejected record: source, doc_id, split, reason
-    manifest.json                          cache key, every file above with its SHA-256, counts, durations (written last)
-
-Layout of ``<workdir>/word2vec/`` (vectors trained on the corpus; an imported
-file's are in ``<workdir>/imported/<file name>/``, the same files)::
-
-    vectors.bin                            the word vectors, word2vec binary format (no pickle)
-    embedding_matrix.npy                   float32 (vocabulary size, dim); row i = vector of id i
-    coverage.json                          share of vocabulary types and corpus tokens with a vector
-    quality.json                           analogies, WordSim-353, nearest neighbours of probe words
-    manifest.json                          cache key, vocab.tsv and matrix digests, dim, quality settings, timings (written last)
-
-Layout of ``<workdir>/runs/<run name>/`` (one training run; written in place,
-so that an interrupted run can resume; ``metrics.json`` last marks it finished;
-a finished run of another configuration moves to ``<workdir>/kept-runs/``)::
-
-    identity.json                          the run's cache key: config, digests of what it reads, global batch (written first)
-    checkpoints/ckpt-N.*                   model + optimizer every trainer.checkpoint_every_steps
-    checkpoints/state.json                 which checkpoint, epoch, step in epoch, history so far
-    best/                                  weights of the epoch with the best validation accuracy (the last epoch without validation)
-    tensorboard/{train,validation}/        scalars: loss, accuracy, learning rate
-    export/model.keras                     the trained classifier (token ids in, probability out)
-    export/serving/                        SavedModel: raw strings in (tokenizer + vocabulary inside), probability out
-    test_predictions.csv                   one row a test review, in doc_id order: doc_id, label, probability (the report's paired bootstrap)
-    metrics.json                           test accuracy, AUC, loss, epochs, wall time, examples/s, config
+Each stage folder holds its own layout, the file names it writes and reads:
+``preprocess/layout.py``, ``embeddings/layout.py``, ``training/layout.py``.
+This module is what they share: files on any Beam filesystem, digests,
+manifests, staging and publishing.
 
 The preprocessing folder may also be on an object store (``s3://``,
 ``gs://``): Beam workers write through ``apache_beam.io.filesystems.FileSystems``.
@@ -86,21 +59,16 @@ import logging
 import os
 import shutil
 import uuid
-from dataclasses import dataclass
 from typing import Any, Iterator
 
+from apache_beam.io.filesystem import FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
 from workflow import locks
 from workflow.errors import ContractError
 
 log = logging.getLogger(__name__)
-PAD, UNK = "<pad>", "<unk>"
-PAD_ID, UNK_ID = 0, 1
 MANIFEST = "manifest.json"
-SPLITS = ("train", "validation", "test")  # labelled splits written as examples
-UNSUP = "unsup"  # unlabelled documents: corpus only
-TRAINING_SIDE = ("train", UNSUP)  # the only text that builds the vocabulary and the corpus
 
 
 def join(*parts: str) -> str:
@@ -111,129 +79,30 @@ def is_local(path: str) -> bool:
     return FileSystems.get_scheme(path) in (None, "file")
 
 
-@dataclass(frozen=True)
-class PreprocessLayout:
-    """File names inside one preprocessing output folder (final or staging)."""
-
-    root: str
-
-    @property
-    def vocab(self) -> str:
-        return join(self.root, "vocab.tsv")
-
-    @property
-    def stats(self) -> str:
-        return join(self.root, "stats.json")
-
-    @property
-    def manifest(self) -> str:
-        return join(self.root, MANIFEST)
-
-    def examples_prefix(self, split: str) -> str:
-        return join(self.root, "examples", split)
-
-    def examples_glob(self, split: str) -> str:
-        return self.examples_prefix(split) + "-*.tfrecord.gz"
-
-    def corpus_prefix(self, split: str) -> str:
-        return join(self.root, "corpus", split)
-
-    @property
-    def corpus_glob(self) -> str:
-        return join(self.root, "corpus", "*.txt")
-
-    @property
-    def rejected_prefix(self) -> str:
-        return join(self.root, "rejected", "rejected")
-
-    @property
-    def rejected_glob(self) -> str:
-        return self.rejected_prefix + "-*.jsonl"
-
-    @property
-    def spill_dir(self) -> str:
-        """The tokenised labelled documents, between the read and the encoding; deleted before the manifest."""
-        return join(self.root, "spill")
-
-
-@dataclass(frozen=True)
-class Word2VecLayout:
-    """File names inside one word2vec output folder (final or staging)."""
-
-    root: str
-
-    @property
-    def vectors(self) -> str:
-        return join(self.root, "vectors.bin")
-
-    @property
-    def matrix(self) -> str:
-        return join(self.root, "embedding_matrix.npy")
-
-    @property
-    def coverage(self) -> str:
-        return join(self.root, "coverage.json")
-
-    @property
-    def quality(self) -> str:
-        return join(self.root, "quality.json")
-
-    @property
-    def manifest(self) -> str:
-        return join(self.root, MANIFEST)
-
-
-@dataclass(frozen=True)
-class RunLayout:
-    """File names inside one training run folder."""
-
-    root: str
-
-    @property
-    def identity(self) -> str:
-        return os.path.join(self.root, "identity.json")
-
-    @property
-    def checkpoints(self) -> str:
-        return os.path.join(self.root, "checkpoints")
-
-    @property
-    def state(self) -> str:
-        return os.path.join(self.checkpoints, "state.json")
-
-    @property
-    def best(self) -> str:
-        return os.path.join(self.root, "best")
-
-    @property
-    def tensorboard(self) -> str:
-        return os.path.join(self.root, "tensorboard")
-
-    @property
-    def export(self) -> str:
-        return os.path.join(self.root, "export", "model.keras")
-
-    @property
-    def serving(self) -> str:
-        return os.path.join(self.root, "export", "serving")
-
-    @property
-    def metrics(self) -> str:
-        return os.path.join(self.root, "metrics.json")
-
-
-def run_dir(workdir: str, run_name: str) -> str:
-    return os.path.join(workdir, "runs", run_name)
-
-
 def stage_dir(workdir: str, stage: str) -> str:
     return join(workdir, stage)
 
 
-def matching_files(pattern: str) -> list[str]:
-    """Sorted paths matching a glob (any Beam filesystem); [] when none."""
-    result = FileSystems.match([pattern])[0]
-    return sorted(metadata.path for metadata in result.metadata_list)
+class StageFile:
+    """A file (or folder) name inside a stage folder, as an attribute of the stage's layout.
+
+    ``vocab = StageFile("vocab.tsv")`` in a layout class with a ``root`` makes
+    ``layout.vocab`` the path ``join(layout.root, "vocab.tsv")``.
+    """
+
+    def __init__(self, *parts: str):
+        self._parts = parts
+
+    def __get__(self, layout: Any, owner: type | None = None) -> Any:
+        return self if layout is None else join(layout.root, *self._parts)  # on the class: the descriptor itself
+
+
+def matching(pattern: str) -> list[FileMetadata]:
+    """The files a path or glob names (any Beam filesystem), sorted by path; [] when it names none.
+
+    A filesystem that cannot be listed (no credentials, an unknown scheme) raises Beam's ``BeamIOError``.
+    """
+    return sorted(FileSystems.match([pattern])[0].metadata_list, key=lambda meta: meta.path)
 
 
 # --------------------------------------------------------------------------- files
@@ -278,28 +147,24 @@ def write_json_atomic(path: str, payload: Any) -> None:
     os.replace(temporary, path)
 
 
-def read_vocab(path: str) -> list[tuple[str, int]]:
-    """``vocab.tsv`` as ``[(token, count), ...]``; list index = token id."""
-    rows = []
-    for line_number, line in enumerate(read_text(path).splitlines(), start=1):
-        token, sep, count = line.partition("\t")
-        if not sep or not count.isdigit():
-            raise ValueError(f"{path}:{line_number}: expected 'token<TAB>count', got {line!r}")
-        rows.append((token, int(count)))
-    return rows
-
-
 def read_manifest(stage_root: str) -> dict | None:
     """The stage's manifest, or None when the stage never finished."""
     path = join(stage_root, MANIFEST)
     return read_json(path) if FileSystems.exists(path) else None
 
 
-def require_manifest(stage_root: str, command: str) -> dict:
-    """The manifest of a finished stage; ContractError telling what to run otherwise."""
+def require_manifest(stage_root: str, command: str, format_name: str, format_version: int) -> dict:
+    """The manifest of a finished stage in the format this code reads; ContractError telling what to run otherwise.
+
+    ``format_version``: the stage's ``FORMAT_VERSION``, which its key records; ``format_name`` names it in the error.
+    """
     manifest = read_manifest(stage_root)
     if manifest is None:
         raise ContractError(f"no finished stage in {stage_root} (no {MANIFEST}): run {command} first")
+    recorded = manifest.get("key", {}).get("format_version")
+    if recorded != format_version:
+        raise ContractError(f"{join(stage_root, MANIFEST)} is in {format_name} format {recorded}, this code reads format "
+                            f"{format_version}: re-run {command}")
     return manifest
 
 
@@ -310,10 +175,10 @@ def listed_files(root: str) -> dict[str, dict]:
     only listed files and can check them.
     """
     listed = {}
-    for path in matching_files(join(root, "**")):
-        name = path[len(root.rstrip("/")) + 1:]
+    for meta in matching(join(root, "**")):
+        name = meta.path[len(root.rstrip("/")) + 1:]
         if name != MANIFEST:
-            listed[name] = {"sha256": file_sha256(path)}
+            listed[name] = {"sha256": file_sha256(meta.path)}
     return listed
 
 
@@ -391,7 +256,7 @@ def pinned_version(folder: str) -> Iterator[str]:
 def _remove_stale(parent: str, name: str) -> None:
     """Under the writer lock: every staging folder is an interrupted run's; old versions go unless a run pins them."""
     if not is_local(parent):
-        _delete_objects(matching_files(join(parent, f".{name}.staging-*", "**")))
+        _delete_matching(join(parent, f".{name}.staging-*", "**"))
         return
     if not os.path.isdir(parent):
         return
@@ -463,8 +328,8 @@ def _publish_objects(staging: str, final_dir: str) -> None:
     manifest = join(final_dir, MANIFEST)
     if FileSystems.exists(manifest):
         FileSystems.delete([manifest])
-    _delete_objects(matching_files(join(final_dir, "**")))
-    files = [path for path in matching_files(join(staging, "**")) if not path.endswith("/" + MANIFEST)]
+    _delete_matching(join(final_dir, "**"))
+    files = [meta.path for meta in matching(join(staging, "**")) if not meta.path.endswith("/" + MANIFEST)]
     FileSystems.rename(files, [final_dir + path[len(staging):] for path in files])
     FileSystems.rename([join(staging, MANIFEST)], [manifest])
     delete_tree(staging)
@@ -475,9 +340,10 @@ def delete_tree(path: str) -> None:
     if is_local(path):
         shutil.rmtree(path, ignore_errors=True)
     else:
-        _delete_objects(matching_files(join(path, "**")))
+        _delete_matching(join(path, "**"))
 
 
-def _delete_objects(paths: list[str]) -> None:
+def _delete_matching(pattern: str) -> None:
+    paths = [meta.path for meta in matching(pattern)]
     if paths:
         FileSystems.delete(paths)

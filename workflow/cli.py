@@ -19,6 +19,7 @@ os.environ.setdefault("TF_DISABLE_SCATTER_OP_DETERMINISM", "1")  # GPU scatters 
 
 import importlib.util
 import sys
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -28,11 +29,13 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from workflow import config as schema
+from workflow import config_checks, console
 from workflow.errors import USER_ERROR_EXIT, user_error
-from workflow.stderr import import_tensorflow_quietly
+from workflow.stderr import import_tensorflow_quietly  # before anything imports Beam: it drops Beam's import-time warning
 
 schema.register()
 CONFIG_MODULE = "workflow.conf"  # where a wheel carries the tree (pyproject.toml maps conf/ to it)
+BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"  # Hydra's default: one job after the other
 CHECKOUT_CONF = Path(__file__).resolve().parents[1] / "conf"  # where a checkout has it: beside workflow/
 
 
@@ -57,13 +60,14 @@ def run_stage(cfg: DictConfig, stage: Callable[[schema.Config, dict], object], c
     ``tensorflow``: import TensorFlow (quietly) once the config is valid, so a bad config fails at once.
     """
     try:
-        schema.validate(cfg)
+        config_checks.validate(cfg)
         if command is not None:
-            schema.require_local_workdir(cfg.workdir, command)
+            config_checks.require_local_workdir(cfg.workdir, command)
         if tensorflow:
             import_tensorflow_quietly(job_log_file())
         resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
         typed: schema.Config = OmegaConf.to_object(cfg)
+        console.show_steps(typed.terminal.steps)
         status = stage(typed, resolved)
     except Exception as error:  # noqa: BLE001 - reduced to one line when it is the user's to fix
         found = user_error(error)
@@ -82,7 +86,7 @@ def preprocess(cfg: DictConfig) -> None:
     from workflow.preprocess import stage
 
     run_stage(cfg, lambda config, resolved: orchestrate.bring_up_to_date("preprocess", stage, config, resolved, always=True,
-                                                                         log_file=job_log_file()))
+                                                                         describe=console.preprocess_summary, log_file=job_log_file()))
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
@@ -91,7 +95,8 @@ def word2vec(cfg: DictConfig) -> None:
     from workflow import orchestrate
     from workflow.embeddings import stage
 
-    run_stage(cfg, lambda config, resolved: orchestrate.bring_up_to_date("word2vec", stage, config, resolved, always=True), "wf-word2vec")
+    run_stage(cfg, lambda config, resolved: orchestrate.bring_up_to_date("word2vec", stage, config, resolved, always=True,
+                                                                         describe=console.word2vec_summary), "wf-word2vec")
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
@@ -100,19 +105,47 @@ def train(cfg: DictConfig) -> None:
     from workflow import processes
 
     if HydraConfig.initialized() and HydraConfig.get().mode is RunMode.MULTIRUN:
-        # One job of a sweep, trained in a process of its own (this one needs no TensorFlow): a failure is
-        # raised, not exited, so that Hydra records it and runs the other jobs.
-        run_stage(cfg, lambda config, resolved: processes.train_or_raise(config, resolved, job_log_file()), "wf-train")
+        # One job of a sweep, trained in a process of its own (this one needs no TensorFlow) that logs as this job
+        # does: a failure is raised, not exited, so that Hydra records it and runs the other jobs.
+        if HydraConfig.get().launcher._target_ != BASIC_LAUNCHER and cfg.terminal.progress == schema.ProgressDisplay.auto:
+            cfg.terminal.progress = schema.ProgressDisplay.lines  # jobs side by side: their bars would be drawn over each other
+        run_stage(cfg, lambda config, resolved: processes.train_or_raise(config, resolved, job_log_file(), job_logging()), "wf-train")
     else:
-        run_stage(cfg, processes.train_job, "wf-train", tensorflow=True)
+        run_stage(cfg, train_here, "wf-train", tensorflow=True)
+
+
+def train_here(config: schema.Config, resolved: dict) -> dict:
+    """wf-train's one run, in this process, and its stage line: ``done in`` (with its test accuracy), or ``skipped`` when
+    the run had finished with this key (its metrics.json is older than this command)."""
+    from workflow import processes
+    from workflow.training.layout import RunLayout, run_dir
+
+    started = time.time()
+    metrics = processes.train_job(config, resolved)
+    test = metrics.get("test") or {}
+    accuracy = f"test accuracy {test['accuracy']:.4f}" if test.get("accuracy") is not None else "no test split"
+    finished = RunLayout(run_dir(config.workdir, config.trainer.run_name)).metrics
+    if metrics and os.path.getmtime(finished) < started:
+        console.stage_line("training", f"skipped (up to date: {config.trainer.run_name} finished with this key; {accuracy})")
+    elif metrics:
+        console.stage_done("training", time.time() - started, f"{config.trainer.run_name}: {accuracy}")
+    return metrics
+
+
+def report_here(config: schema.Config, resolved: dict) -> None:
+    """wf-report: the report, its stage line and the results table."""
+    from workflow.report import stage
+
+    with console.running("report", "asked for by name") as running:
+        manifest = stage.run(config, resolved)
+        running.summary = console.count(len(manifest["inputs"]["runs"]), "run")
+    console.results(config.workdir)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
 def report(cfg: DictConfig) -> None:
     """Stage 4: results.md/.csv, figures, TensorBoard projector and insight over finished runs."""
-    from workflow.report import stage
-
-    run_stage(cfg, stage.run, "wf-report", tensorflow=True)
+    run_stage(cfg, report_here, "wf-report", tensorflow=True)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
@@ -137,6 +170,12 @@ def job_log_file() -> str:
     """The log file Hydra opened for this job (the Beam workers' output goes there too)."""
     hydra_config = HydraConfig.get()
     return str(Path(hydra_config.runtime.output_dir) / f"{hydra_config.job.name}.log")
+
+
+def job_logging() -> dict:
+    """This job's logging configuration (conf/config.yaml's ``hydra.job_logging``, resolved: its file handler writes
+    :func:`job_log_file`), for the process a training job runs in (processes.py) to log as the job does."""
+    return OmegaConf.to_container(HydraConfig.get().job_logging, resolve=True)
 
 
 if __name__ == "__main__":

@@ -3,26 +3,22 @@
 The YAML files under ``conf/`` are merged onto these dataclasses, so a typo in
 a key or a value of the wrong type fails when the config is composed, before
 any work starts. Range checks that a type cannot express live in
-:func:`validate`, which every entry point calls first.
+``config_checks.validate``, which every entry point calls first; the
+``${...}`` resolvers and the values derived from the config in resolvers.py.
 """
 
 from __future__ import annotations
 
 import enum
-import os
-import re
 from dataclasses import dataclass, field
-from importlib import resources
 from typing import Any, Dict, List, Optional
 
 from hydra.core.config_store import ConfigStore
-from omegaconf import MISSING, DictConfig, OmegaConf
+from omegaconf import MISSING
 
-from workflow.errors import ConfigError
-from workflow.text import DEFAULT_TOKEN_PATTERN, check_pattern
+from workflow.text import DEFAULT_TOKEN_PATTERN
 
-SAMPLE_ARCHIVE = "aclImdb_sample.tar.gz"
-POOLING_STATISTICS = ("mean", "max")
+POOLING_STATISTICS = ("mean", "max")  # what model.pooling may list
 
 
 class CorpusFormat(enum.Enum):
@@ -64,6 +60,17 @@ class Encoder(enum.Enum):
     bilstm = "bilstm"  # bidirectional LSTM over the masked sequence
 
 
+class EmbeddingScale(enum.Enum):
+    """The scale of the pretrained rows the table starts from (see workflow/training/scale.py)."""
+
+    as_trained = "as_trained"  # the vectors' own norms (word2vec's run from ~0.3 to ~6 with frequency)
+    row = "row"  # every row rescaled to the random initializer's expected row norm, direction kept
+    table = "table"  # one factor for the whole table: its median row norm becomes the random initializer's
+
+    def __str__(self) -> str:
+        return self.value
+
+
 class EmbeddingUpdate(enum.Enum):
     """How Adam updates the Embedding table (see workflow/training/optimizer.py)."""
 
@@ -79,6 +86,7 @@ class Precision(enum.Enum):
 
     float32 = "float32"
     mixed_bfloat16 = "mixed_bfloat16"  # bfloat16 compute; tables, optimizer state and the output unit in float32
+    mixed_float16 = "mixed_float16"  # float16 compute, as mixed_bfloat16, with dynamic loss scaling
     auto = "auto"  # mixed_bfloat16 where the device computes bfloat16 natively (AMX CPUs, GPUs of compute capability >= 8.0)
 
 
@@ -139,7 +147,7 @@ class PreprocessConfig:
     max_size: int = 50_000  # including <pad> and <unk>
     validation_fraction: float = 0.1
     validation_by_film: bool = True  # aclImdb: whole films to validation (train/urls_*.txt), so no film straddles train and validation
-    test_fraction: Optional[float] = None  # share of train carved out as test; None = auto (see carved_test_fraction())
+    test_fraction: Optional[float] = None  # share of train carved out as test; None = auto (see resolvers.carved_test_fraction())
     read_parallelism: int = 2  # workers that each stream a (non-splittable) archive and keep 1/N of it
     read_block_mb: float = 64.0  # an uncompressed JSONL or text file is read in blocks of this size, by many workers
 
@@ -173,6 +181,7 @@ class EmbeddingConfig:
     mode: EmbeddingMode = EmbeddingMode.finetune
     vectors: Optional[str] = None  # None: train word2vec on the corpus; else a file to import
     vectors_format: VectorsFormat = VectorsFormat.auto
+    scale: EmbeddingScale = EmbeddingScale.as_trained  # frozen/finetune: the pretrained rows' norms; random mode reads no matrix
 
 
 @dataclass
@@ -184,6 +193,7 @@ class ModelConfig:
     pooling: List[str] = field(default_factory=lambda: ["mean", "max"])  # statistics over time, concatenated (pooling and cnn)
     hidden_units: int = 0  # pooling encoder: a ReLU layer before the output (0 = linear, as fastText)
     bigram_buckets: int = 0  # pooling encoder: rows of hashed token bigrams beside the token rows (fastText); 0 = none
+    trigram_buckets: int = 0  # pooling encoder: rows of hashed token trigrams, as bigram_buckets; 0 = none
     windows: List[int] = field(default_factory=lambda: [3, 4, 5])  # cnn
     filters: int = 100  # cnn: feature maps per window size
     lstm_units: int = 64  # bilstm: units per direction
@@ -246,6 +256,20 @@ class BeamConfig:
     shared_workdir: bool = False  # Flink/Spark: a local workdir and data paths are storage every worker sees at the same path
 
 
+class ProgressDisplay(enum.Enum):
+    auto = "auto"  # a live bar per training job on a terminal (TTY), one line per epoch elsewhere or under a parallel launcher
+    bar = "bar"
+    lines = "lines"
+
+
+@dataclass
+class TerminalConfig:
+    """What the terminal shows; operational, in no stage's key. Everything always goes to the log files."""
+
+    progress: ProgressDisplay = ProgressDisplay.auto
+    steps: bool = False  # true: the per-step training lines on the terminal too (they always go to each run's log file)
+
+
 @dataclass
 class Config:
     workdir: str = MISSING
@@ -260,153 +284,12 @@ class Config:
     strategy: StrategyConfig = field(default_factory=StrategyConfig)
     sweep: SweepConfig = field(default_factory=SweepConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
-
-
-AUTO_TEST_FRACTION = 0.2
-
-
-def carved_test_fraction(config: Any) -> float:
-    """The share of train that becomes the test split.
-
-    ``preprocess.test_fraction`` when set; otherwise 0.2 for a CSV/JSONL/text
-    training file (such a corpus has no test split of its own) and 0 for
-    aclImdb (which has one).
-    """
-    if config.preprocess.test_fraction is not None:
-        return float(config.preprocess.test_fraction)
-    own_test_split = (config.data.format in (CorpusFormat.aclimdb, "aclimdb") or config.data.split in (SourceSplit.test, "test")
-                      or config.data.splits.test)
-    return 0.0 if own_test_split else AUTO_TEST_FRACTION
-
-
-def carved_validation_fraction(config: Any) -> float:
-    """The share of train that becomes the validation split: none when ``data.splits`` names a validation file."""
-    return 0.0 if config.data.splits.validation else float(config.preprocess.validation_fraction)
-
-
-def sample_path() -> str:
-    """Path of the bundled aclImdb sample shipped inside the package."""
-    return str(resources.files("workflow") / "sample_data" / SAMPLE_ARCHIVE)
-
-
-def vectors_source(vectors: Optional[str]) -> str:
-    """A run-name part for the vector source: ``word2vec`` (trained here) or the imported file's name, e.g. ``glove.6B.100d``."""
-    if not vectors:
-        return "word2vec"
-    name = os.path.basename(vectors.rstrip("/"))
-    for suffix in (".gz", ".bin", ".txt", ".vec"):
-        name = name.removesuffix(suffix)
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "vectors"
-
-
-def label_budget_part(budget: Optional[int]) -> str:
-    """A run-name suffix for a label budget: ``-labels1000``, or nothing for all labels."""
-    return "" if budget is None else f"-labels{budget}"
-
-
-def local_dir(workdir: str) -> str:
-    """``workdir`` itself, or ``outputs/<scheme>/<bucket>/<path>`` for an object-store workdir: Hydra's logs are local files."""
-    scheme, separator, rest = workdir.partition("://")
-    return os.path.join("outputs", scheme, rest.strip("/")) if separator else workdir
-
-
-def require_local_workdir(workdir: str, command: str) -> None:
-    """ConfigError unless ``workdir`` is a local path: only the Beam job (wf-preprocess) writes to an object store."""
-    _require("://" not in workdir, "workdir", workdir,
-             f"{command} needs a local workdir; only wf-preprocess writes to an object store (s3://, gs://). "
-             "Copy <workdir>/preprocess to a local workdir (e.g. aws s3 cp --recursive, gcloud storage cp -r) and run there")
-
-
-def package_wheel() -> str:
-    """The wheel ``pip wheel --no-deps -w dist .`` builds of this version: what Dataflow's workers install."""
-    from workflow import __version__
-
-    return f"dist/embedding_workflow-{__version__}-py3-none-any.whl"
+    terminal: TerminalConfig = field(default_factory=TerminalConfig)
 
 
 def register() -> None:
-    """Register the schema and the ``${sample_data:}``, ``${vectors_source:...}``, ``${label_budget_part:...}``, ``${local_dir:...}``
-    and ``${package_wheel:}`` resolvers (idempotent)."""
+    """Register the schema in ConfigStore and the config's ``${...}`` resolvers (workflow/resolvers.py) in OmegaConf (idempotent)."""
+    from workflow import resolvers  # it reads this module's enums: imported here, so that the import goes one way
+
     ConfigStore.instance().store(name="schema", node=Config)
-    if not OmegaConf.has_resolver("label_budget_part"):
-        OmegaConf.register_new_resolver("label_budget_part", label_budget_part)
-    if not OmegaConf.has_resolver("sample_data"):
-        OmegaConf.register_new_resolver("sample_data", sample_path)
-    if not OmegaConf.has_resolver("vectors_source"):
-        OmegaConf.register_new_resolver("vectors_source", vectors_source)
-    if not OmegaConf.has_resolver("local_dir"):
-        OmegaConf.register_new_resolver("local_dir", local_dir)
-    if not OmegaConf.has_resolver("package_wheel"):
-        OmegaConf.register_new_resolver("package_wheel", package_wheel)
-
-
-def _require(condition: bool, key: str, value: Any, why: str) -> None:
-    if not condition:
-        raise ConfigError(f"{key}={value!r}: {why}")
-
-
-def validate(cfg: DictConfig) -> None:
-    """Check what types cannot: ranges and cross-field rules. Raises ConfigError."""
-    pre = cfg.preprocess
-    _require(pre.min_count >= 1, "preprocess.min_count", pre.min_count, "must be >= 1")
-    _require(pre.read_block_mb > 0, "preprocess.read_block_mb", pre.read_block_mb, "must be > 0")
-    _require(pre.max_size >= 3, "preprocess.max_size", pre.max_size, "must be >= 3 (<pad>, <unk> and one token)")
-    _require(0 <= pre.validation_fraction < 1, "preprocess.validation_fraction", pre.validation_fraction, "must be in [0, 1)")
-    carved = carved_test_fraction(cfg)
-    _require(0 <= carved < 1, "preprocess.test_fraction", pre.test_fraction, "must be in [0, 1)")
-    _require(
-        pre.validation_fraction + carved < 1,
-        "preprocess.test_fraction",
-        pre.test_fraction,
-        "validation_fraction + test_fraction must leave some training data",
-    )
-    _require(pre.read_parallelism >= 1, "preprocess.read_parallelism", pre.read_parallelism, "must be >= 1")
-    try:
-        check_pattern(pre.tokenizer.pattern)
-    except ValueError as error:
-        raise ConfigError(f"preprocess.{error}") from None
-    _require(cfg.beam.num_workers >= 1, "beam.num_workers", cfg.beam.num_workers, "must be >= 1")
-    w2v = cfg.word2vec
-    _require(w2v.sg in (0, 1), "word2vec.sg", w2v.sg, "must be 0 (CBOW) or 1 (skip-gram)")
-    for key in ("vector_size", "window", "epochs", "min_count", "workers"):
-        _require(w2v[key] >= 1, f"word2vec.{key}", w2v[key], "must be >= 1")
-    _require(w2v.negative >= 0, "word2vec.negative", w2v.negative, "must be >= 0")
-    model = cfg.model
-    for key in ("max_len", "filters", "lstm_units"):
-        _require(model[key] >= 1, f"model.{key}", model[key], "must be >= 1")
-    _require(0 <= model.dropout < 1, "model.dropout", model.dropout, "must be in [0, 1)")
-    _require(model.hidden_units >= 0, "model.hidden_units", model.hidden_units, "must be >= 0")
-    _require(model.bigram_buckets >= 0, "model.bigram_buckets", model.bigram_buckets, "must be >= 0")
-    _require(model.bigram_buckets == 0 or model.encoder in (Encoder.pooling, "pooling"), "model.bigram_buckets", model.bigram_buckets,
-             "bigram rows join the token vectors as a bag: only with model.encoder=pooling")
-    _require(len(model.windows) > 0 and all(w >= 1 for w in model.windows), "model.windows", list(model.windows), "must be a non-empty list of sizes >= 1")
-    unknown = set(model.pooling) - set(POOLING_STATISTICS)
-    _require(len(model.pooling) > 0 and not unknown, "model.pooling", list(model.pooling), f"must be a non-empty subset of {list(POOLING_STATISTICS)}")
-    trainer = cfg.trainer
-    _require(trainer.label_budget is None or trainer.label_budget >= 1, "trainer.label_budget", trainer.label_budget, "must be >= 1 (or null: all)")
-    for key in ("batch_size", "epochs", "min_epoch_examples", "shuffle_buffer", "sort_pool_batches", "log_every_steps", "checkpoint_every_steps",
-                "steps_per_loop"):
-        _require(trainer[key] >= 1, f"trainer.{key}", trainer[key], "must be >= 1")
-    _require(trainer.width_multiple >= 0, "trainer.width_multiple", trainer.width_multiple, "must be >= 0 (0 or 1: off)")
-    _require(trainer.learning_rate > 0, "trainer.learning_rate", trainer.learning_rate, "must be > 0")
-    _require(trainer.early_stopping_patience >= 0, "trainer.early_stopping_patience", trainer.early_stopping_patience, "must be >= 0")
-    _require(bool(trainer.run_name) and "/" not in trainer.run_name, "trainer.run_name", trainer.run_name, "must be a non-empty folder name")
-    _require(len(cfg.sweep.modes) > 0 and len(cfg.sweep.seeds) > 0 and len(cfg.sweep.label_budgets) > 0, "sweep",
-             OmegaConf.to_container(cfg.sweep), "needs at least one mode, one seed and one label budget")
-    for budget in cfg.sweep.label_budgets:
-        _require(budget is None or budget >= 1, "sweep.label_budgets", list(cfg.sweep.label_budgets), "must be counts >= 1 (or null: all)")
-    if cfg.sweep.vectors is not None:
-        sources = list(cfg.sweep.vectors)
-        names = [vectors_source(source) for source in sources]
-        _require(len(sources) > 0 and len(set(names)) == len(names), "sweep.vectors", sources,
-                 "must list at least one source, each with its own file name (null: word2vec on the corpus)")
-    for key in ("projector_tokens", "neighbours", "example_tokens"):
-        _require(cfg.report[key] >= 1, f"report.{key}", cfg.report[key], "must be >= 1")
-    _require(cfg.strategy.logical_devices >= 0, "strategy.logical_devices", cfg.strategy.logical_devices, "must be >= 0")
-    for split, pattern in ((split, pattern) for split, pattern in cfg.data.splits.items() if pattern):
-        _require(cfg.data.format not in (CorpusFormat.aclimdb, "aclimdb"), f"data.splits.{split}", pattern,
-                 "aclImdb has its own splits; data.splits is for CSV, JSONL and text corpora")
-        _require(split != str(getattr(cfg.data.split, "value", cfg.data.split)), f"data.splits.{split}", pattern,
-                 f"data.path already holds the {split} split (data.split)")
-    for label, value in cfg.data.label_map.items():
-        _require(value in (0, 1), f"data.label_map.{label}", value, "labels must map to 0 or 1")
+    resolvers.register()

@@ -23,19 +23,23 @@ import logging
 import os
 import time
 from types import ModuleType
+from typing import Callable
 
 from omegaconf import DictConfig
 
-from workflow import locks, sweep
-from workflow.artifacts import RunLayout, run_dir, stage_dir
+from workflow import console, locks, sweep
 from workflow.caching import why_outdated
 from workflow.config import Config
+from workflow.resolvers import vector_sources
+from workflow.training.layout import RunLayout, run_dir
 
 log = logging.getLogger(__name__)
 
 
-def bring_up_to_date(name: str, stage: ModuleType, config: Config, resolved: dict, always: bool = False, **run_options) -> None:
-    """Run ``stage`` unless its manifest records the key it has now; say which, and why.
+def bring_up_to_date(name: str, stage: ModuleType, config: Config, resolved: dict, always: bool = False,
+                     describe: Callable[[Config], str] | None = None, **run_options) -> None:
+    """Run ``stage`` unless its manifest records the key it has now; say which, and why, in the stage's line
+    (workflow/console.py: ``skipped (up to date)``, or ``done in 21.3 s (<describe(config)>)``).
 
     One critical section: the writer lock of the stage's folder (``stage.folder(config)``,
     workflow/locks.py) is held from the key check to the publish, so a second run of the
@@ -49,9 +53,14 @@ def bring_up_to_date(name: str, stage: ModuleType, config: Config, resolved: dic
         why = why_outdated(stage.recorded_key(config), stage_key)
         if why is None and (waited or not always):
             log.info("%s: up to date (its manifest records this key%s), skipped", name, "; written by the run it waited for" if waited else "")
+            console.stage_line(name, "skipped (up to date" + ("; written by the run it waited for)" if waited else ")"))
             return
-        log.info("%s: runs (%s)", name, why or "asked for by name")
-        stage.run(config, resolved, stage_key=stage_key, **run_options)
+        why = why or "asked for by name"
+        log.info("%s: runs (%s)", name, why)
+        with console.running(name, why) as running:
+            stage.run(config, resolved, stage_key=stage_key, **run_options)
+            changed = why if why.startswith("changed") else None  # "no finished output", "asked for by name": no news
+            running.summary = "; ".join(part for part in (describe(config) if describe else None, changed) if part) or None
 
 
 def with_vectors(config: Config, vectors: str | None) -> Config:
@@ -61,19 +70,6 @@ def with_vectors(config: Config, vectors: str | None) -> Config:
     return one
 
 
-def run_names(cfg: DictConfig, config: Config) -> list[str]:
-    """The run folder of every training job (source x label budget x mode x seed), as ``trainer.run_name`` names it."""
-    names = []
-    for vectors in sweep.vector_sources(config):
-        for budget in config.sweep.label_budgets:
-            for mode in config.sweep.modes:
-                for seed in config.sweep.seeds:
-                    job = copy.deepcopy(cfg)
-                    job.embedding.vectors, job.embedding.mode, job.seed, job.trainer.label_budget = vectors, mode.value, seed, budget
-                    names.append(job.trainer.run_name)
-    return names
-
-
 def run(cfg: DictConfig, config: Config, resolved: dict, log_file: str, task_overrides: list[str], hydra_overrides: list[str]) -> int:
     """The whole workflow for ``config.workdir``; the exit status (1 when a training job failed).
 
@@ -81,20 +77,32 @@ def run(cfg: DictConfig, config: Config, resolved: dict, log_file: str, task_ove
     """
     from workflow.embeddings import stage as word2vec_stage
     from workflow.preprocess import stage as preprocess_stage
-    from workflow.report import stage as report_stage
 
     started = time.time()
-    bring_up_to_date("preprocess", preprocess_stage, config, resolved, log_file=log_file)
-    for vectors in sweep.vector_sources(config):
+    bring_up_to_date("preprocess", preprocess_stage, config, resolved, describe=console.preprocess_summary, log_file=log_file)
+    for vectors in vector_sources(config):
         source = with_vectors(config, vectors)
         name = "word2vec" if vectors is None else f"vectors {vectors}"
-        bring_up_to_date(name, word2vec_stage, source, resolved)
+        bring_up_to_date(name, word2vec_stage, source, resolved, describe=console.word2vec_summary)
         if word2vec_stage.refresh_quality(source):
             log.info("%s: quality settings changed, quality.json re-evaluated (vectors kept)", name)
+            console.stage_line(name, "quality.json re-evaluated (word2vec.quality changed; the vectors kept)")
+    finished, failed = train(cfg, config, log_file, task_overrides, hydra_overrides)
+    if finished:
+        report(config, resolved, finished, failed)
+    log.info("workflow done in %.0f s: %d of %d training jobs finished", time.time() - started, len(finished), len(finished) + len(failed))
+    lines = [f"Failed:      {job['run']}: {job['log']}" for job in failed] + [f"Log:         {log_file}"]
+    console.terminal.write("\n".join(lines))
+    return 1 if failed else 0
 
-    names = run_names(cfg, config)
+
+def train(cfg: DictConfig, config: Config, log_file: str, task_overrides: list[str], hydra_overrides: list[str]) -> tuple[list[str], list[dict]]:
+    """The training sweep (sweep.py); the run folders that finished, and ``{"run", "log"}`` of each job that did not."""
+    names = sweep.run_names(cfg, config)
     sweep_dir = os.path.join(os.path.dirname(log_file), "train")
     log.info("training %d job(s); their logs: %s/<run name>/%s", len(names), sweep_dir, sweep.JOB_LOG)
+    console.stage_line("training", f"{console.count(len(names), 'run')} (their logs: {sweep.job_log(sweep_dir, '<run name>')})")
+    started = time.time()
     status = sweep.launch(config, task_overrides, hydra_overrides, sweep_dir, log_file)
     if status != 0:
         log.error("the training sweep exited with status %d; Hydra's account of it: %s", status, log_file)
@@ -105,16 +113,19 @@ def run(cfg: DictConfig, config: Config, resolved: dict, log_file: str, task_ove
             finished.append(folder)
         else:
             failed.append({"run": name, "log": sweep.job_log(sweep_dir, name)})
-            log.error("training %s did not finish; its log: %s", name, failed[-1]["log"])
+            log.info("training %s did not finish; its log: %s", name, failed[-1]["log"])  # the terminal: a Failed: line at the end
+    console.stage_done("training", time.time() - started, f"{len(finished)} of {console.count(len(names), 'run')} finished")
+    return finished, failed
 
-    report = os.path.join(stage_dir(config.workdir, "report"), "results.md")
-    if finished:
-        if not config.report.runs:  # report on this sweep's runs, not on everything in <workdir>/runs
-            config.report.runs = finished
+
+def report(config: Config, resolved: dict, finished: list[str], failed: list[dict]) -> None:
+    """The report on this sweep's runs (not on everything in <workdir>/runs, unless ``report.runs`` says otherwise), its
+    line, and the results table."""
+    from workflow.report import stage as report_stage
+
+    if not config.report.runs:
+        config.report.runs = finished
+    with console.running("report", console.count(len(finished), "finished run")) as running:
         report_stage.run(config, resolved, failed=failed)
-    log.info("workflow done in %.0f s: %d of %d training jobs finished", time.time() - started, len(finished), len(names))
-    if finished:
-        print(f"\nReport:      {report}\nTensorBoard: tensorboard --logdir {config.workdir}   (curves; projector: run report/projector)")
-    for job in failed:
-        print(f"Failed:      {job['run']}: {job['log']}")
-    return 1 if failed else 0
+        running.summary = console.count(len(finished), "run")
+    console.results(config.workdir)

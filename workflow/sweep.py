@@ -11,29 +11,60 @@ handed on; without one, Hydra's basic launcher runs the jobs one after the
 other. Every job trains in a process of its own (``processes.py``) and writes
 its log to ``<sweep dir>/<run name>/train.log``; a job that fails is recorded
 by Hydra and the others go on. wf-run reads the outcome from the run folders
-(a finished run has ``metrics.json``), so it works the same whoever launched it.
+(a finished run has ``metrics.json``), so it works the same whoever launched it;
+:func:`run_names` names them in the order of the jobs, from the same axes.
+
+Under a launcher of its own (jobs side by side) the jobs show their progress
+as lines (``terminal.progress=lines``), unless wf-run was told otherwise: bars
+of parallel jobs would be drawn over each other.
 """
 
 from __future__ import annotations
 
+import copy
+import itertools
 import logging
 import os
 import subprocess
 import sys
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
 
 from workflow.config import Config
+from workflow.resolvers import vector_sources
 
 log = logging.getLogger(__name__)
 
 # wf-run overrides that the sweep itself sets, per job.
 SWEPT = ("sweep.", "sweep=", "seed=", "embedding.mode=", "trainer.label_budget=", "embedding.vectors=")
 LAUNCHER = ("hydra/launcher=", "hydra.launcher.")
+SEQUENTIAL_LAUNCHER = "hydra/launcher=basic"  # Hydra's default: one job after the other
+PROGRESS = "terminal.progress="
 JOB_LOG = "train.log"
 
 
-def vector_sources(config: Config) -> list[str | None]:
-    """The vector sources the sweep compares: ``sweep.vectors``, or ``embedding.vectors`` alone (None: word2vec on the corpus)."""
-    return list(config.sweep.vectors) if config.sweep.vectors is not None else [config.embedding.vectors]
+def axes(config: Config) -> list[tuple[str, list[Any]]]:
+    """The swept keys and their values, outermost first: Hydra's basic sweeper crosses them in this order, the order of the jobs."""
+    return [("embedding.vectors", vector_sources(config)), ("trainer.label_budget", list(config.sweep.label_budgets)),
+            ("embedding.mode", [mode.value for mode in config.sweep.modes]), ("seed", list(config.sweep.seeds))]
+
+
+def jobs(config: Config) -> list[dict[str, Any]]:
+    """Every job's swept values (``{"embedding.vectors": None, "trainer.label_budget": 250, ...}``), in the order of the jobs."""
+    keys = [key for key, _ in axes(config)]
+    return [dict(zip(keys, values)) for values in itertools.product(*(values for _, values in axes(config)))]
+
+
+def run_names(cfg: DictConfig, config: Config) -> list[str]:
+    """The run folder of every job, in the order of the jobs, as ``trainer.run_name`` names it with the job's values."""
+    names = []
+    for job in jobs(config):
+        one = copy.deepcopy(cfg)
+        for key, value in job.items():
+            OmegaConf.update(one, key, value, merge=False)
+        names.append(one.trainer.run_name)
+    return names
 
 
 def _quoted(path: str | None) -> str:
@@ -43,20 +74,26 @@ def _quoted(path: str | None) -> str:
     return "'" + path.replace("'", "\\'") + "'"
 
 
+def _value(key: str, value: Any) -> str:
+    """One swept value as an override value."""
+    if key == "embedding.vectors":
+        return _quoted(value)
+    return "null" if value is None else str(value)
+
+
 def sweep_overrides(config: Config) -> list[str]:
-    """``embedding.vectors=...``, ``trainer.label_budget=...``, ``embedding.mode=...``, ``seed=...``: in this order, the order of the jobs."""
-    sources = ",".join(_quoted(path) for path in vector_sources(config))
-    budgets = ",".join("null" if budget is None else str(budget) for budget in config.sweep.label_budgets)
-    modes = ",".join(mode.value for mode in config.sweep.modes)
-    seeds = ",".join(str(seed) for seed in config.sweep.seeds)
-    return [f"embedding.vectors={sources}", f"trainer.label_budget={budgets}", f"embedding.mode={modes}", f"seed={seeds}"]
+    """``embedding.vectors=...``, ``trainer.label_budget=...``, ``embedding.mode=...``, ``seed=...``: :func:`axes`, in its order."""
+    return [f"{key}={','.join(_value(key, value) for value in values)}" for key, values in axes(config)]
 
 
 def multirun_arguments(config: Config, task_overrides: list[str], hydra_overrides: list[str], sweep_dir: str) -> list[str]:
     """The ``wf-train -m`` argument list: wf-run's overrides less the swept ones, the sweep, the launcher, the job folders."""
     kept = [override for override in task_overrides if not override.lstrip("+~").startswith(SWEPT)]
     launcher = [override for override in hydra_overrides if override.startswith(LAUNCHER)]
-    return ["-m", *kept, *sweep_overrides(config), *launcher,
+    side_by_side = any(override != SEQUENTIAL_LAUNCHER for override in launcher)
+    told = any(override.lstrip("+~").startswith(PROGRESS) for override in kept)
+    lines = [f"{PROGRESS}lines"] if side_by_side and not told else []
+    return ["-m", *kept, *sweep_overrides(config), *launcher, *lines,
             f"hydra.sweep.dir={sweep_dir}", "hydra.sweep.subdir=${trainer.run_name}", "hydra.job.name=train"]
 
 
@@ -67,8 +104,9 @@ def job_log(sweep_dir: str, run_name: str) -> str:
 def launch(config: Config, task_overrides: list[str], hydra_overrides: list[str], sweep_dir: str, log_file: str) -> int:
     """Run the sweep; Hydra's exit status (non-zero when a job failed).
 
-    The jobs' progress lines come to this process's standard output; Hydra's
-    own error report of a failed job goes to ``log_file``.
+    The jobs' progress (lines or bars) comes to this process's standard output; Hydra's
+    own lines (conf/config.yaml sends them to standard error) and its error report of a
+    failed job go to ``log_file``.
     """
     arguments = multirun_arguments(config, task_overrides, hydra_overrides, sweep_dir)
     log.info("training sweep: wf-train %s", " ".join(arguments))

@@ -21,11 +21,8 @@ from dataclasses import dataclass
 from re import _constants, _parser  # the pattern's syntax tree, for the whitespace check
 from functools import cached_property
 
-import re2
-
 DEFAULT_TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z]+)?"
 HTML_BREAK_PATTERN = r"<br\s*/?>"
-
 
 
 @dataclass(frozen=True)
@@ -149,8 +146,12 @@ def check_pattern(pattern: str) -> None:
     groups instead of the tokens; use ``(?:...)``); a pattern that matches the
     empty string; a pattern that can match whitespace (tokens are joined by
     spaces in the corpus and split on whitespace by the serving model); and
-    ``\S`` inside a character class.
+    ``\S`` inside a character class. Only this driver-side check needs RE2's own
+    compiler (``re2``), so only it imports it: a Beam worker, which only
+    tokenises, never loads it.
     """
+    import re2
+
     try:
         compiled = re.compile(pattern, re.ASCII)
     except re.error as error:

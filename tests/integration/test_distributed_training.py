@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 
 from tests.conftest import compose_config, synthetic_reviews, typed, write_aclimdb_archive
-from workflow.artifacts import RunLayout, read_json
+from workflow.artifacts import read_json
+from workflow.training.layout import RunLayout
 from workflow.embeddings import stage as word2vec_stage
 from workflow.preprocess import stage as preprocess_stage
 from workflow.training.model import load_classifier
@@ -115,7 +116,8 @@ def test_two_worker_processes_train_like_two_replicas(workdir, two_replicas):
 
 
 def test_two_workers_killed_mid_epoch_resume_from_the_chiefs_checkpoint(workdir, tmp_path):
-    command = (*SMALL_RUN, "trainer.epochs=2", "trainer.batch_size=4", "trainer.checkpoint_every_steps=10")
+    # terminal.steps=true: the "checkpoint ... saved" lines, which go to the log file only by default, on the output too
+    command = (*SMALL_RUN, "trainer.epochs=2", "trainer.batch_size=4", "trainer.checkpoint_every_steps=10", "terminal.steps=true")
     chief, other = start_workers(workdir, *command, "trainer.run_name=workers-killed", other_output=tmp_path / "other.log")
     for line in chief.stdout:  # wait for a mid-epoch checkpoint of epoch 2, then kill both workers
         if re.search(r"checkpoint .* saved \(epoch 2, step [1-9]", line):
@@ -145,7 +147,8 @@ def test_two_workers_killed_mid_epoch_resume_from_the_chiefs_checkpoint(workdir,
 
 def test_kill_9_mid_epoch_then_same_command_resumes(workdir):
     """Killed and resumed with 8 steps per call, against 1 step per call uninterrupted: the same weights and history, bit for bit."""
-    command = (*SMALL_RUN, "trainer.epochs=2", "trainer.batch_size=4", "trainer.checkpoint_every_steps=10")
+    # terminal.steps=true: the "checkpoint ... saved" lines, which go to the log file only by default, on the output too
+    command = (*SMALL_RUN, "trainer.epochs=2", "trainer.batch_size=4", "trainer.checkpoint_every_steps=10", "terminal.steps=true")
     process = wf_train(workdir, *command, "trainer.steps_per_loop=8", "trainer.run_name=killed")
     for line in process.stdout:  # wait for the first mid-epoch checkpoint of epoch 2
         if re.search(r"checkpoint .* saved \(epoch 2, step [1-9]", line):

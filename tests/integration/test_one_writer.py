@@ -74,8 +74,8 @@ def published_files(folder: Path) -> dict[str, bytes]:
 def test_two_wf_preprocess_at_once_make_the_output_once(tmp_path, tiny_archive):
     workdir = tmp_path / "work"
     outputs = together(workdir / "preprocess", "preprocess", tmp_path, f"data.path={tiny_archive}", f"workdir={workdir}", *BEAM)
-    ran = [output for output in outputs if "preprocess: runs (no finished output)" in output]
-    skipped = [output for output in outputs if "preprocess: up to date (its manifest records this key; written by the run it waited for)" in output]
+    ran = [output for output in outputs if "preprocess   done in " in output]
+    skipped = [output for output in outputs if "preprocess   skipped (up to date; written by the run it waited for)" in output]
     assert len(ran) == 1 and len(skipped) == 1, outputs
     assert "read 7 = written 7 + rejected 0" in ran[0] and "read 7" not in skipped[0]
 

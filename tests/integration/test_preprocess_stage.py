@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import subprocess
@@ -12,9 +13,10 @@ import pytest
 import tensorflow as tf
 
 from tests.conftest import TINY_REVIEWS, typed, write_aclimdb_archive, write_aclimdb_folder
-from workflow.artifacts import PreprocessLayout, matching_files, read_json, read_vocab
+from workflow.artifacts import read_json
 from workflow.preprocess import stage
-from workflow.preprocess.output import PreprocessOutput
+from workflow.preprocess.layout import PreprocessLayout
+from workflow.preprocess.output import PreprocessOutput, read_vocab
 from workflow.training.data import split_examples
 from workflow.errors import InputError
 
@@ -30,7 +32,7 @@ def run(make_config, *overrides) -> PreprocessLayout:
 def examples(layout: PreprocessLayout, split: str) -> dict[str, dict]:
     """doc_id -> {tokens, label, rating}, parsed with TensorFlow."""
     parsed = {}
-    for path in matching_files(layout.examples_glob(split)):
+    for path in sorted(glob.glob(layout.examples_glob(split))):
         for record in tf.data.TFRecordDataset(path, compression_type="GZIP"):
             feature = tf.train.Example.FromString(record.numpy()).features.feature
             parsed[feature["doc_id"].bytes_list.value[0].decode()] = {
@@ -59,7 +61,7 @@ def test_exact_vocabulary_and_encoded_examples(make_config, tiny_archive):
 def test_test_text_never_reaches_vocabulary_or_corpus(make_config, tiny_archive):
     layout = run(make_config, f"data.path={tiny_archive}", "preprocess.min_count=1")
     vocabulary = {token for token, _ in read_vocab(layout.vocab)}
-    corpus = " ".join(Path(path).read_text() for path in matching_files(layout.corpus_glob)).split()
+    corpus = " ".join(Path(path).read_text() for path in sorted(glob.glob(layout.corpus_glob))).split()
     assert "testonlyword" not in vocabulary and "testonlyword" not in corpus
     assert {"story", "acting", "the"} <= vocabulary  # rare training-side words are in with min_count=1
     assert all(example["tokens"][0] == 1 for example in examples(layout, "test").values())  # <unk>
@@ -80,7 +82,7 @@ def test_bad_records_are_rejected_counted_and_reported(make_config, tmp_path):
         assert row["records_read"] == row["records_written"] + row["records_rejected"], split
     assert (stats["splits"]["train"]["records_rejected"], stats["splits"]["test"]["records_rejected"]) == (3, 1)
     assert stats["totals"] == {"records_read": 11, "records_written": 7, "records_rejected": 4}
-    rejected = [json.loads(line) for path in matching_files(layout.rejected_glob) for line in Path(path).read_text().splitlines()]
+    rejected = [json.loads(line) for path in sorted(glob.glob(layout.rejected_glob)) for line in Path(path).read_text().splitlines()]
     reasons = {row["doc_id"]: row["reason"] for row in rejected}
     assert reasons["train/pos/10_7"].startswith("undecodable bytes")
     assert reasons["train/neg/11_1"].startswith("empty text")
@@ -114,7 +116,7 @@ def test_the_portable_runner_writes_the_bundled_sample_byte_for_byte(make_config
     in_process = run(make_config, "data=sample", f"workdir={tmp_path / 'in-process'}")
     portable = run(make_config, "data=sample", f"workdir={tmp_path / 'portable'}", "beam=portable")
     same_files(in_process.root, portable.root)
-    assert len(matching_files(portable.examples_glob("train"))) >= 1 and len(matching_files(portable.corpus_glob)) >= 2
+    assert len(glob.glob(portable.examples_glob("train"))) >= 1 and len(glob.glob(portable.corpus_glob)) >= 2
     assert read_json(portable.manifest)["runner"] == "PortableRunner"
 
 
@@ -245,12 +247,12 @@ def test_a_jsonl_file_read_in_blocks_by_two_workers_keeps_every_document_and_lin
                  "beam.running_mode=multi_processing", "beam.num_workers=2")
     for name in ("vocab.tsv", "stats.json"):
         assert Path(whole.root, name).read_bytes() == Path(blocks.root, name).read_bytes(), name
-    assert len(matching_files(blocks.corpus_glob)) > 10 > len(matching_files(whole.corpus_glob))
-    corpus_lines = lambda layout: sorted(line for path in matching_files(layout.corpus_glob) for line in Path(path).read_text().splitlines())  # noqa: E731
+    assert len(glob.glob(blocks.corpus_glob)) > 10 > len(glob.glob(whole.corpus_glob))
+    corpus_lines = lambda layout: sorted(line for path in sorted(glob.glob(layout.corpus_glob)) for line in Path(path).read_text().splitlines())  # noqa: E731
     assert corpus_lines(blocks) == corpus_lines(whole)
     for split in ("train", "validation", "test"):
         assert examples(blocks, split) == examples(whole, split)
-    rejected = [json.loads(line) for path in matching_files(blocks.rejected_glob) for line in Path(path).read_text().splitlines()]
+    rejected = [json.loads(line) for path in sorted(glob.glob(blocks.rejected_glob)) for line in Path(path).read_text().splitlines()]
     assert sorted(row["doc_id"] for row in rejected) == ["reviews.jsonl:11", "reviews.jsonl:21"]
     stats = read_json(blocks.stats)["totals"]
     assert stats["records_read"] == 60 + 40 and stats["records_rejected"] == 2

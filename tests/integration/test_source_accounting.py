@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import random
 from pathlib import Path
@@ -9,13 +10,14 @@ from pathlib import Path
 from tests.conftest import TINY_REVIEWS, write_aclimdb_folder
 from tests.damaged_corpora import PlantedFile, csv_file, jsonl_file, text_file
 from tests.integration.test_preprocess_stage import examples, run
-from workflow.artifacts import PreprocessLayout, matching_files, read_json
+from workflow.artifacts import read_json
+from workflow.preprocess.layout import PreprocessLayout
 
 ALL_SPLITS = ("train", "validation", "test")
 
 
 def rejected_rows(layout: PreprocessLayout) -> list[dict]:
-    return [json.loads(line) for path in matching_files(layout.rejected_glob) for line in Path(path).read_text().splitlines()]
+    return [json.loads(line) for path in sorted(glob.glob(layout.rejected_glob)) for line in Path(path).read_text().splitlines()]
 
 
 def written_ids(layout: PreprocessLayout) -> set[str]:
@@ -53,7 +55,7 @@ def test_a_bom_hides_no_header_and_no_first_line(make_config, tmp_path):
     stats = read_json(layout.stats)
     assert stats["files"][str(text_path)] == {"lines": 3, "blank_lines": 1, "records": 2, "written": 2, "rejected": 0}
     assert Path(layout.root, "corpus").exists() and "\ufeff" not in "".join(
-        Path(path).read_text() for path in matching_files(layout.corpus_glob))
+        Path(path).read_text() for path in sorted(glob.glob(layout.corpus_glob)))
 
 
 def test_field_values_an_example_cannot_hold_are_rejected_and_the_rest_parse_in_tensorflow(make_config, tmp_path):

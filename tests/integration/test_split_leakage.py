@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 from pathlib import Path
@@ -10,8 +11,10 @@ import pytest
 
 from tests.conftest import typed
 from tests.integration.test_preprocess_stage import examples
-from workflow.artifacts import PreprocessLayout, matching_files, read_json, read_vocab
+from workflow.artifacts import read_json
 from workflow.preprocess import stage
+from workflow.preprocess.layout import PreprocessLayout
+from workflow.preprocess.output import read_vocab
 
 
 def rows(file_format: str, records: list[tuple[str, str, str]]) -> str:
@@ -36,10 +39,10 @@ def test_an_id_in_train_and_test_is_rejected_from_training_and_a_repeat_keeps_it
     assert sorted(examples(layout, "test")) == ["leak", "t1"]
     vocabulary = {token for token, _ in read_vocab(layout.vocab)}
     assert "plain" in vocabulary and not {"leakedword", "repeatword"} & vocabulary, "neither the leaked nor the repeated text is trained on"
-    corpus = "".join(Path(path).read_text() for path in matching_files(layout.corpus_glob))
+    corpus = "".join(Path(path).read_text() for path in sorted(glob.glob(layout.corpus_glob)))
     assert "leakedword" not in corpus and "repeatword" not in corpus
     rejected = sorted((row["split"], row["doc_id"], row["source"].rsplit("/", 1)[-1], row["reason"])
-                      for path in matching_files(layout.rejected_glob) for row in map(json.loads, Path(path).read_text().splitlines()))
+                      for path in sorted(glob.glob(layout.rejected_glob)) for row in map(json.loads, Path(path).read_text().splitlines()))
     line = 2 if file_format == "csv" else 1  # the first record's line: after the header in CSV
     assert rejected == [
         ("test", "t1", f"test.{file_format}:{line + 2}", f"repeated id (first copy at {test}:{line})"),

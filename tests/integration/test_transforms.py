@@ -1,9 +1,17 @@
-"""The composite transforms under TestPipeline, checked with assert_that."""
+"""The composite transforms under TestPipeline, checked with assert_that.
+
+The readers are exercised as the job wires them (pipeline.build_pipeline):
+``CorpusTasks`` -> ``TokenizeTask``, which reads each task's records and
+writes what they hold; what comes out is the spilled documents, the
+rejections and the corpus lines.
+"""
 
 from __future__ import annotations
 
+import glob
 import gzip
 import json
+import os
 
 import apache_beam as beam
 import pytest
@@ -12,9 +20,15 @@ from apache_beam.testing import test_pipeline as beam_testing
 from apache_beam.testing.util import assert_that, equal_to
 
 from tests.conftest import TINY_REVIEWS, typed, write_aclimdb_folder
+from workflow.artifacts import read_json
+from workflow.preprocess.layout import PreprocessLayout
 from workflow.preprocess.parse import RecordParser
-from workflow.preprocess.readers import ReadCorpus
+from workflow.preprocess.pipeline import build_pipeline
+from workflow.preprocess.readers import CorpusTasks
 from workflow.preprocess.records import RawRecord
+from workflow.preprocess.settings import JobSettings
+from workflow.preprocess.stage import job_settings
+from workflow.preprocess.task_outputs import COUNTS, FILES, FILMS, REJECTED, WRITTEN, TokenizeTask, spilled_documents
 from workflow.text import Tokenizer
 
 LABELS = {"pos": 1, "neg": 0}
@@ -23,6 +37,26 @@ LABELS = {"pos": 1, "neg": 0}
 def make_pipeline() -> beam.Pipeline:
     # Name the runner: Beam 2.77's default DirectRunner tries to download Prism first.
     return beam_testing.TestPipeline(runner=FnApiRunner())
+
+
+def read_step(pipeline: beam.Pipeline, settings: JobSettings, layout: PreprocessLayout, parallelism: int):
+    """The job's read step as build_pipeline wires it, with no split carved out of train: (documents, rejections).
+
+    Documents: ``(doc_id, split, tokens, label, rating)`` of the labelled records, from the spill files
+    (EncodeTask's input); rejections: ``(doc_id, reason)``. Training-side text is in ``layout``'s corpus files.
+    """
+    parser = RecordParser(settings.tokenizer, dict(settings.label_map))
+    tasks = pipeline | "Tasks" >> CorpusTasks(settings.corpus, parallelism)
+    read = tasks | "Tokenize" >> beam.ParDo(
+        TokenizeTask(settings.corpus, parser, layout, 0.0, 0.0, {}, False), beam.pvalue.AsMultiMap(pipeline | "NoRepeatedIds" >> beam.Create([])),
+    ).with_outputs(COUNTS, WRITTEN, REJECTED, FILMS, FILES, main="spills")
+    documents = read.spills | "Spilled" >> beam.FlatMap(lambda spilled: spilled_documents(spilled[1])) | "Fields" >> beam.Map(tuple)
+    return documents, read[REJECTED] | "Reasons" >> beam.Map(lambda rejection: (rejection.doc_id, rejection.reason))
+
+
+def corpus_lines(layout: PreprocessLayout, split: str) -> list[str]:
+    return sorted(line for path in sorted(glob.glob(layout.corpus_glob)) if os.path.basename(path).startswith(f"{split}-")
+                  for line in open(path, encoding="utf-8").read().splitlines())
 
 
 def raw(doc_id, text, label="pos", split="train", error=None):
@@ -49,34 +83,37 @@ def test_record_parser_gives_tokens_or_the_reason_for_rejecting():
 
 def test_read_aclimdb_folder_and_archive_agree(tmp_path, tiny_archive, make_config):
     folder = write_aclimdb_folder(tmp_path / "unpacked", TINY_REVIEWS)
-    expected = sorted(
-        (name.split("/", 1)[1][:-4], data.decode()) for name, data in TINY_REVIEWS.items() if name.endswith(".txt")
-    )
+    tokenizer = Tokenizer()
+    expected = sorted((name.split("/", 1)[1][:-4], " ".join(tokenizer(data.decode())))
+                      for name, data in TINY_REVIEWS.items() if name.endswith(".txt") and "/unsup/" not in name)
     for path in (folder, tiny_archive):
-        data = typed(make_config(f"data.path={path}")).data
+        layout = PreprocessLayout(str(tmp_path / f"out-{path.name}"))
         with make_pipeline() as pipeline:
-            records = pipeline | ReadCorpus(data, parallelism=2) | beam.Map(lambda r: (r.doc_id, r.text))
-            assert_that(records, equal_to(expected))
+            documents, rejections = read_step(pipeline, job_settings(typed(make_config(f"data.path={path}"))), layout, parallelism=2)
+            assert_that(documents | beam.Map(lambda document: (document[0], document[2])), equal_to(expected))
+            assert_that(rejections, equal_to([]), label="NoRejections")
+        assert corpus_lines(layout, "unsup") == ["the plot of the film is fine"]
 
 
-def test_read_archive_ratings_labels_and_splits(tiny_archive, make_config):
-    data = typed(make_config(f"data.path={tiny_archive}")).data
+def test_read_archive_ratings_labels_and_splits(tmp_path, tiny_archive, make_config):
+    layout = PreprocessLayout(str(tmp_path / "out"))
     with make_pipeline() as pipeline:
-        records = pipeline | ReadCorpus(data, parallelism=3) | beam.Map(lambda r: (r.doc_id, r.split, r.label, r.rating))
+        documents, _ = read_step(pipeline, job_settings(typed(make_config(f"data.path={tiny_archive}"))), layout, parallelism=3)
         assert_that(
-            records,
+            documents | beam.Map(lambda document: (document[0], document[1], document[3], document[4])),
             equal_to(
                 [
-                    ("train/pos/0_9", "train", "pos", 9),
-                    ("train/pos/1_8", "train", "pos", 8),
-                    ("train/neg/2_1", "train", "neg", 1),
-                    ("train/neg/3_2", "train", "neg", 2),
-                    ("train/unsup/4_0", "unsup", None, 0),
-                    ("test/pos/5_10", "test", "pos", 10),
-                    ("test/neg/6_3", "test", "neg", 3),
+                    ("train/pos/0_9", "train", 1, 9),
+                    ("train/pos/1_8", "train", 1, 8),
+                    ("train/neg/2_1", "train", 0, 1),
+                    ("train/neg/3_2", "train", 0, 2),
+                    ("test/pos/5_10", "test", 1, 10),
+                    ("test/neg/6_3", "test", 0, 3),
                 ]
             ),
         )
+    assert corpus_lines(layout, "unsup") == ["the plot of the film is fine"]  # train/unsup/4_0: unlabelled, corpus only
+    assert len(corpus_lines(layout, "train")) == 4
 
 
 @pytest.mark.parametrize("compressed", [False, True])
@@ -84,55 +121,57 @@ def test_read_csv_with_columns_ids_and_gzip(tmp_path, make_config, compressed):
     text = 'review,sentiment,id,stars\n"Loved it, truly",positive,a1,9\n"Multi\nline",negative,a2,2\nno label,,a3,\n'
     path = tmp_path / ("r.csv.gz" if compressed else "r.csv")
     path.write_bytes(gzip.compress(text.encode()) if compressed else text.encode())
-    data = typed(
+    config = typed(
         make_config("data=csv", f"data.path={path}", "data.text_field=review", "data.label_field=sentiment", "data.id_field=id", "data.rating_field=stars")
-    ).data
+    )
     with make_pipeline() as pipeline:
-        records = pipeline | ReadCorpus(data, parallelism=1) | beam.Map(lambda r: (r.doc_id, r.text, r.label, r.rating))
-        assert_that(records, equal_to([("a1", "Loved it, truly", "positive", 9), ("a2", "Multi\nline", "negative", 2), ("a3", "no label", None, 0)]))
+        documents, rejections = read_step(pipeline, job_settings(config), PreprocessLayout(str(tmp_path / "out")), parallelism=1)
+        assert_that(documents, equal_to([("a1", "train", "loved it truly", 1, 9), ("a2", "train", "multi line", 0, 2)]))
+        assert_that(rejections, equal_to([("a3", "missing label")]), label="Rejected")
 
 
 def test_read_jsonl_glob_with_bad_lines_and_extra_text(tmp_path, make_config):
     (tmp_path / "a.jsonl").write_text(json.dumps({"text": "good", "label": 1}) + "\n{broken\n[1, 2]\n")
     (tmp_path / "b.jsonl").write_text(json.dumps({"label": 0}) + "\n")
     (tmp_path / "extra.txt").write_text("first doc\nsecond doc\n")
-    data = typed(make_config("data=jsonl", f"data.path={tmp_path}/*.jsonl", f"data.unlabelled=[{tmp_path}/extra.txt]")).data
+    config = typed(make_config("data=jsonl", f"data.path={tmp_path}/*.jsonl", f"data.unlabelled=[{tmp_path}/extra.txt]"))
+    layout = PreprocessLayout(str(tmp_path / "out"))
     with make_pipeline() as pipeline:
-        records = pipeline | ReadCorpus(data, parallelism=1) | beam.Map(lambda r: (r.doc_id, r.split, r.text, r.label, r.error and r.error.split(":")[0]))
+        documents, rejections = read_step(pipeline, job_settings(config), layout, parallelism=1)
+        assert_that(documents, equal_to([("a.jsonl:1", "train", "good", 1, 0)]))
         assert_that(
-            records,
-            equal_to(
-                [
-                    ("a.jsonl:1", "train", "good", "1", None),
-                    ("a.jsonl:2", "train", None, None, "invalid JSON"),
-                    ("a.jsonl:3", "train", None, None, "JSON line is not an object"),
-                    ("b.jsonl:1", "train", None, "0", "missing text field 'text'"),
-                    ("extra.txt:1", "unsup", "first doc", None, None),
-                    ("extra.txt:2", "unsup", "second doc", None, None),
-                ]
-            ),
+            rejections | beam.Map(lambda rejected: (rejected[0], rejected[1].split(":")[0])),
+            equal_to([("a.jsonl:2", "invalid JSON"), ("a.jsonl:3", "JSON line is not an object"), ("b.jsonl:1", "missing text field 'text'")]),
+            label="Rejected",
         )
+    assert corpus_lines(layout, "unsup") == ["first doc", "second doc"]
 
 
 def test_every_source_is_read_by_one_stage_without_a_flatten(tmp_path, make_config):
     """A Flatten of several stages' large outputs loses elements in Beam 2.77's multi-worker FnApiRunner
-    (benchmarks/beam_flatten_loss.py): every source's read tasks are created together, and one stage reads them all."""
+    (benchmarks/beam_flatten_loss.py): in the job, every source's read tasks are created together and one stage
+    reads them all; the one Flatten merges counts."""
     for name in ("train.jsonl", "test.jsonl"):
         (tmp_path / name).write_text(json.dumps({"text": "good", "label": 1}) + "\n")
     (tmp_path / "extra.txt").write_text("first doc\n")
-    data = typed(make_config("data=jsonl", f"data.path={tmp_path}/train.jsonl", f"data.splits.test={tmp_path}/test.jsonl",
-                             f"data.unlabelled=[{tmp_path}/extra.txt]")).data
+    config = typed(make_config("data=jsonl", f"data.path={tmp_path}/train.jsonl", f"data.splits.test={tmp_path}/test.jsonl",
+                               f"data.unlabelled=[{tmp_path}/extra.txt]", "preprocess.validation_fraction=0"))
+    layout = PreprocessLayout(str(tmp_path / "out"))
     pipeline = make_pipeline()
-    records = pipeline | ReadCorpus(data, parallelism=2)
-    flattens = []
+    build_pipeline(pipeline, job_settings(config), layout, {}, False)
+    flattens, tokenize_inputs = [], []
 
-    class Flattens(beam.pipeline.PipelineVisitor):
+    class Visitor(beam.pipeline.PipelineVisitor):
         def visit_transform(self, node):
             if isinstance(node.transform, beam.Flatten):
-                flattens.append(node)
+                flattens.append(node.full_label)
+            if node.full_label.startswith("Tokenize/"):
+                tokenize_inputs.extend(value.producer.full_label.split("/")[:2] for value in node.main_inputs.values())
 
-    pipeline.visit(Flattens())
-    assert flattens == []
-    assert records.producer.full_label == "ReadCorpus/ReadTasks"
-    assert_that(records | beam.Map(lambda r: (r.doc_id, r.split)), equal_to([("train.jsonl:1", "train"), ("test.jsonl:1", "test"), ("extra.txt:1", "unsup")]))
+    pipeline.visit(Visitor())
+    assert flattens == ["AllWritten"]
+    assert tokenize_inputs == [["Tasks", "SpreadTasks"]], "the job reads the tasks CorpusTasks spreads, in one step"
     pipeline.run().wait_until_finish()
+    stats = read_json(layout.stats)["splits"]
+    assert {split: stats[split]["records_written"] for split in ("train", "validation", "test", "unsup")} == {
+        "train": 1, "validation": 0, "test": 1, "unsup": 1}

@@ -25,7 +25,8 @@ from tests.unit.test_steps import MODELS, TRAINER, classifier, plain_training, t
 from tests.unit.test_training_parts import reviews
 from workflow.config import EmbeddingUpdate
 from workflow.training import data
-from workflow.training.loop import Trainer, auc
+from workflow.training.evaluation import auc
+from workflow.training.trainer import Trainer
 
 strategy = tf.distribute.MirroredStrategy([device.name for device in tf.config.list_logical_devices("CPU")])
 assert strategy.num_replicas_in_sync == 2

@@ -16,13 +16,15 @@ import pytest
 from gensim.models.keyedvectors import KeyedVectors
 
 from tests.conftest import typed
-from workflow.artifacts import Word2VecLayout, read_json, read_vocab
+from workflow.artifacts import read_json
 from workflow.embeddings import stage as word2vec_stage
 from workflow.config import VectorsFormat
+from workflow.embeddings.layout import Word2VecLayout
 from workflow.embeddings.output import Word2VecOutput
 from workflow.embeddings.vectors_io import load_vectors
 from workflow.errors import ContractError, VectorsError
 from workflow.preprocess import stage as preprocess_stage
+from workflow.preprocess.output import read_vocab
 
 FILLER = "the a of and to is in it this that was as with for film movie".split()
 

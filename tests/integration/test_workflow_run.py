@@ -12,9 +12,11 @@ import shutil
 import subprocess
 import sys
 import http.client
+import io
 import urllib.parse
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -22,8 +24,11 @@ from gensim.models import KeyedVectors
 
 from tests import tensorboard_ui
 from tests.conftest import SMALL, command, run_name, synthetic_reviews, workflow_reviews, write_aclimdb_archive
-from workflow.artifacts import RunLayout, read_json, read_vocab
+from workflow.artifacts import read_json
+from workflow.preprocess.output import PreprocessOutput, read_vocab
 from workflow.text import Tokenizer
+from workflow.training import data
+from workflow.training.layout import RunLayout
 from workflow.training.model import load_classifier
 
 def rerun(workdir: Path, *overrides: str, archive: Path | None = None) -> str:
@@ -125,8 +130,8 @@ def test_second_run_reuses_everything_and_settings_that_cannot_change_a_result_r
     workdir, _ = workflow_run
     again = rerun(workdir, "trainer.log_every_steps=7", "trainer.checkpoint_every_steps=11", "word2vec.quality.topn=3",
                   "report.neighbours=4")
-    assert "preprocess: up to date" in again and "word2vec: up to date" in again
-    assert "quality.json re-evaluated (vectors kept)" in again
+    assert "preprocess   skipped (up to date)" in again and "word2vec     skipped (up to date)" in again
+    assert "word2vec     quality.json re-evaluated (word2vec.quality changed; the vectors kept)" in again
     assert again.count("already finished with this configuration and these inputs") == 3
     assert len(read_json(str(workdir / "word2vec" / "quality.json"))["neighbours"]["plot"]) == 3
 
@@ -148,8 +153,9 @@ def test_a_word2vec_change_reruns_what_depends_on_it_and_keeps_the_old_runs(work
     workdir = tmp_path / "work"
     shutil.copytree(workflow_run[0], workdir)
     changed = rerun(workdir, "word2vec.vector_size=8", archive=workflow_run[0].parent / "synthetic.tar.gz")
-    assert "preprocess: up to date" in changed
-    assert "word2vec: runs (changed: config.word2vec.vector_size (16 -> 8))" in changed
+    assert "preprocess   skipped (up to date)" in changed
+    assert re.search(r"^word2vec     done in \d+\.\d s \(\d+ x 8 matrix; .*; changed: config\.word2vec\.vector_size \(16 -> 8\)\)$", changed,
+                     flags=re.MULTILINE), "the stage line says why it ran"
     # frozen and finetune read the new matrix; random's dimension follows word2vec.vector_size
     assert changed.count("holds a finished run of another configuration") == 3
     assert len(list((workdir / "kept-runs").iterdir())) == 3, "finished runs are kept, never deleted"
@@ -184,15 +190,43 @@ def test_tensorboard_serves_the_projector_tables(workflow_run):
         finetuned = np.frombuffer(fetch(f"{base}data/plugin/projector/tensor?run={run}&name={urllib.parse.quote(run_name('finetune'))}&num_rows=40"), dtype=np.float32)
         table = load_classifier(RunLayout(str(workdir / "runs" / run_name("finetune"))).export).get_layer("embedding").embeddings.numpy()
         np.testing.assert_array_equal(finetuned.reshape(40, dim), table[2:42])
-        metadata = fetch(f"{base}data/plugin/projector/metadata?run={run}&name=word2vec").decode()
-        vocabulary = read_vocab(str(workdir / "preprocess" / "vocab.tsv"))
-        assert metadata.splitlines() == ["token\tcount"] + [f"{token}\t{count}" for token, count in vocabulary[2:42]]
+        metadata = {name: list(csv.DictReader(io.StringIO(fetch(f"{base}data/plugin/projector/metadata?run={run}&name="
+                                                                 f"{urllib.parse.quote(name)}").decode()), delimiter="\t"))
+                    for name in names}
         scalars = json.loads(fetch(base + "data/plugin/scalars/tags"))
         assert "epoch_accuracy" in scalars[f"runs/{run_name('finetune')}/tensorboard/validation"]
+    check_projector_metadata(workdir, metadata)
+
+
+def check_projector_metadata(workdir: Path, metadata: dict[str, list[dict[str, str]]]) -> None:
+    """Each table's metadata as the plugin serves it, against what the workdir's own files say."""
+    vocabulary = read_vocab(str(workdir / "preprocess" / "vocab.tsv"))
+    # NBSVM's log-count ratio, recomputed here from the labelled training reviews (every label: no budget in this sweep).
+    positive, negative = np.zeros(len(vocabulary)), np.zeros(len(vocabulary))
+    for ids, label in data.split_examples(PreprocessOutput(str(workdir)).example_files("train"), 1 << 30):
+        (positive if float(label) > 0.5 else negative)[np.unique(ids.numpy())] += 1
+    p, q = positive + 1, negative + 1
+    polarity = (np.log(p / p.sum()) - np.log(q / q.sum()))[2:42]
+    matrix = np.load(workdir / "word2vec" / "embedding_matrix.npy")
+    tables = {mode: load_classifier(RunLayout(str(workdir / "runs" / run_name(mode))).export).get_layer("embedding").embeddings.numpy()
+              for mode in ("frozen", "finetune", "random")}
+    random_start = keras.ops.convert_to_numpy(keras.initializers.RandomUniform(-0.05, 0.05, seed=0)(matrix.shape))
+    moved = {"frozen": np.zeros(40), "finetune": np.linalg.norm(tables["finetune"] - matrix, axis=1)[2:42],
+             "random": np.linalg.norm(tables["random"] - random_start, axis=1)[2:42]}
+    moved["word2vec"] = moved["finetune"]  # the vectors carry what fine-tuning did to them
+    for name, rows in metadata.items():
+        assert list(rows[0]) == ["token", "count", "polarity", "in_labelled_training", "moved"], name
+        assert [(row["token"], int(row["count"])) for row in rows] == vocabulary[2:42], name
+        np.testing.assert_allclose([float(row["polarity"]) for row in rows], polarity, atol=5e-5, err_msg=name)
+        assert [row["in_labelled_training"] for row in rows] == [str(int(found)) for found in (positive + negative)[2:42] > 0], name
+        mode = name.split("-", 1)[0] if name != "word2vec" else name
+        np.testing.assert_allclose([float(row["moved"]) for row in rows], moved[mode], rtol=5e-4, err_msg=name)
+    assert all(row["moved"] == "0" for row in metadata[run_name("frozen")]) and min(moved["finetune"]) > 0 and min(moved["random"]) > 0
 
 
 def test_the_projector_tab_shows_a_person_the_tables_by_name_with_their_labels(workflow_run, tmp_path):
-    """Headless Chromium on TensorBoard's projector tab: what a person reads, and a screenshot."""
+    """Headless Chromium on TensorBoard's projector tab: what a person reads, the metadata columns offered to colour by,
+    and a screenshot coloured by polarity."""
     reason = tensorboard_ui.missing_browser()
     if reason:
         pytest.skip(reason)
@@ -200,12 +234,17 @@ def test_the_projector_tab_shows_a_person_the_tables_by_name_with_their_labels(w
     vocabulary = [token for token, _ in read_vocab(str(workdir / "preprocess" / "vocab.tsv"))[2:42]]
     dim = np.load(workdir / "word2vec" / "embedding_matrix.npy").shape[1]
     screenshot = tmp_path / "projector.png"
-    view = tensorboard_ui.view_projector(workdir / "report", vocabulary[0], screenshot)
+    view = tensorboard_ui.view_projector(workdir / "report", vocabulary[0], screenshot, color_by="polarity")
     names = ["word2vec", run_name("frozen"), run_name("finetune"), run_name("random")]
     assert view.tensors_found == 4
     assert view.tensor_menu == {name: f"40x{dim}" for name in names}
     assert (view.points, view.dimension) == (40, dim)
-    assert view.label_fields == ["token", "count"]
+    columns = ["token", "count", "polarity", "in_labelled_training", "moved"]
+    assert view.label_fields == columns
+    # The columns a person colours by. The projector offers a column that is numeric or has at most 50 distinct values
+    # (TensorBoard 2.21): with 40 points, the token column too.
+    assert set(columns[1:]) <= set(view.color_fields) <= set(columns), view.color_fields
+    assert view.colored_by == "polarity"
     assert sorted(view.matches) == sorted(token for token in vocabulary if vocabulary[0] in token)
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
 
@@ -308,7 +347,11 @@ def test_the_sweep_through_hydras_joblib_launcher_matches_the_sequential_one_and
                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
     output = process.stdout + process.stderr
     assert process.returncode == 1, output[-3000:]
-    assert "word2vec: up to date" in output and "Joblib.Parallel(n_jobs=2" in output
+    assert "word2vec     skipped (up to date)" in output
+    # Hydra's own lines and the sweep's command line: the log file; jobs side by side show lines, not bars.
+    log = Path(re.search(r"^Log: +(\S+)$", output, flags=re.MULTILINE).group(1)).read_text()
+    assert "Joblib.Parallel(n_jobs=2" in log and "Joblib.Parallel" not in output
+    assert re.search(r"training sweep: wf-train -m .* terminal\.progress=lines ", log)
     sequential = read_json(str(workdir / "runs" / run_name("random") / "metrics.json"))
     parallel = read_json(str(copy / "runs" / run_name("random") / "metrics.json"))
     assert parallel["identity"] == sequential["identity"] and parallel["test"] == sequential["test"]
@@ -352,7 +395,7 @@ def test_a_sweep_compares_vector_sources_in_one_report(workflow_run, tmp_path):
     path = tmp_path / "flipped.16d.txt"
     vectors.save_word2vec_format(str(path), binary=False, write_header=False)
     again = rerun(workdir, "sweep.modes=[finetune]", f"sweep.vectors=[null,'{path}']")
-    assert "word2vec: up to date" in again and f"vectors {path}: runs (no finished output)" in again
+    assert "word2vec     skipped (up to date)" in again and re.search(rf"^vectors {re.escape(str(path))} done in ", again, flags=re.MULTILINE)
     assert again.count("already finished with this configuration and these inputs") == 1
     imported = read_json(str(workdir / "imported" / "flipped.16d" / "manifest.json"))
     assert imported["inputs"]["vectors"]["format"] == "glove" and imported["inputs"]["vectors"]["path"] == str(path)
@@ -375,7 +418,8 @@ def test_changed_test_reviews_retrain_and_retest(workflow_run):
     before = read_json(str(workdir / "runs" / run_name("finetune") / "metrics.json"))
     write_aclimdb_archive(archive, flipped)  # the same path: only the content tells
     again = rerun(workdir)
-    assert re.search(r"preprocess: runs \(changed: .*inputs\.sha256", again) and "word2vec: up to date" in again
+    assert re.search(r"^preprocess   done in .*; changed: .*inputs\.sha256", again, flags=re.MULTILINE)
+    assert "word2vec     skipped (up to date)" in again
     assert again.count("holds a finished run of another configuration (changed: inputs.examples_sha256") == 3
     after = read_json(str(workdir / "runs" / run_name("finetune") / "metrics.json"))
     assert after["identity"]["inputs"]["examples_sha256"] != before["identity"]["inputs"]["examples_sha256"]

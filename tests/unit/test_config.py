@@ -1,4 +1,4 @@
-"""The typed config: bad keys and values fail at compose time, ranges in validate()."""
+"""The typed config: bad keys and values fail at compose time, ranges in config_checks.validate()."""
 
 import pytest
 from hydra.errors import ConfigCompositionException
@@ -6,7 +6,9 @@ from omegaconf.errors import ValidationError
 
 from tests.conftest import typed
 from workflow import sweep
-from workflow.config import ConfigError, CorpusFormat, RunningMode, sample_path
+from workflow.config import CorpusFormat, RunningMode
+from workflow.errors import ConfigError
+from workflow.resolvers import sample_path
 
 
 def test_default_config_is_the_bundled_sample(make_config):
@@ -43,6 +45,14 @@ def test_wrong_type_and_bad_enum_fail_at_compose(make_config):
         ("sweep.label_budgets=[250,-1]", "sweep.label_budgets"),
         ("model.bigram_buckets=100", "model.bigram_buckets"),  # cnn3: bigrams only join a bag of vectors
         ("sweep.vectors=[/a/glove.txt,/b/glove.txt]", "sweep.vectors"),  # one name, one folder and one run name each
+        ("word2vec.sg=2", "word2vec.sg"),
+        ("word2vec.window=0", "word2vec.window"),
+        ("model.trigram_buckets=-1", "model.trigram_buckets"),
+        ("trainer.steps_per_loop=0", "trainer.steps_per_loop"),
+        ("report.neighbours=0", "report.neighbours"),
+        ("beam.num_workers=0", "beam.num_workers"),
+        ("strategy.logical_devices=-1", "strategy.logical_devices"),
+        ("preprocess.read_parallelism=0", "preprocess.read_parallelism"),
     ],
 )
 def test_validate_names_the_key(make_config, override, key):

@@ -18,6 +18,7 @@ from workflow.preprocess.examples import encode_example, varint
 from workflow.preprocess.parse import RecordParser
 from workflow.preprocess.readers import corpus_tasks, rating_value, read_task
 from workflow.preprocess.records import RawRecord, assign_split, fingerprint
+from workflow.preprocess.settings import CorpusSettings
 from workflow.text import Tokenizer
 
 PARSER = RecordParser(Tokenizer(), {"pos": 1, "neg": 0})
@@ -26,7 +27,7 @@ PARSER = RecordParser(Tokenizer(), {"pos": 1, "neg": 0})
 def read_lines(tmp_path: Path, file_format: CorpusFormat, data: bytes, suffix: str) -> list[RawRecord]:
     path = tmp_path / f"input.{suffix}"
     path.write_bytes(data)
-    config = DataConfig(name="values", format=file_format, path=str(path), id_field="id", rating_field="rating")
+    config = CorpusSettings.of(DataConfig(name="values", format=file_format, path=str(path), id_field="id", rating_field="rating"))
     kind, split, fmt, what = corpus_tasks(config, 1, 1 << 20)[0]
     return list(read_task((kind, split, fmt, (what, 0) if kind == "lines" else what), config))
 

@@ -7,6 +7,7 @@ import pytest
 from tests.conftest import typed
 from workflow.errors import ConfigError
 from workflow.preprocess.leakage import SPLIT_RANK, check_split_sources, rejected_copies
+from workflow.preprocess.settings import CorpusSettings
 
 TEST, VALIDATION, TRAIN, UNSUP = (SPLIT_RANK.index(split) for split in ("test", "validation", "train", "unsup"))
 
@@ -39,8 +40,8 @@ def test_a_file_matched_by_two_splits_stops_the_job_naming_both_keys(make_config
         (tmp_path / name).write_text("text,label\ngood,pos\n")
     config = typed(make_config("data=csv", f"data.path={tmp_path}/*.csv", f"data.splits.test={tmp_path}/test.csv"))
     with pytest.raises(ConfigError) as raised:
-        check_split_sources(config.data)
+        check_split_sources(CorpusSettings.of(config.data))
     message = str(raised.value)
     assert message.startswith(f"{tmp_path}/test.csv is matched by both data.path='{tmp_path}/*.csv' and data.splits.test=")
     assert "\n" not in message
-    check_split_sources(typed(make_config("data=csv", f"data.path={tmp_path}/train.csv", f"data.splits.test={tmp_path}/test.csv")).data)
+    check_split_sources(CorpusSettings.of(typed(make_config("data=csv", f"data.path={tmp_path}/train.csv", f"data.splits.test={tmp_path}/test.csv")).data))

@@ -56,3 +56,14 @@ def test_a_bfloat16_run_trains_float32_moments(tmp_path, monkeypatch):
     assert all(np.isfinite(record["loss"]) for record in trainer.state.history)
     assert all(variable.dtype == "float32" for variable in trainer.optimizer.variables if "iteration" not in variable.path)
     assert np.any(trainer.model.get_layer("embedding").embeddings.numpy() != matrix), "the table was fine-tuned"
+
+
+def test_a_float16_run_scales_its_loss_and_trains(tmp_path, monkeypatch):
+    matrix = np.random.default_rng(3).normal(0, 0.3, (200, 8)).astype(np.float32)
+    monkeypatch.setattr("tests.unit.test_steps.classifier", lambda model_config: build_classifier(
+        200, 8, EmbeddingMode.finetune, model_config, 3, matrix, Precision.mixed_float16))
+    _, trainer = train(tmp_path, MODELS["cnn"], dataclasses.replace(TRAINER, epochs=1, precision=Precision.mixed_float16))
+    assert trainer.model.get_layer("convolutions").compute_dtype == "float16"
+    assert trainer.loss_scale is not None and 1.0 <= float(trainer.loss_scale.scale.numpy()) <= 2.0**15
+    assert all(np.isfinite(record["loss"]) for record in trainer.state.history)
+    assert np.any(trainer.model.get_layer("embedding").embeddings.numpy() != matrix), "the table was fine-tuned"

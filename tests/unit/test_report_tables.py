@@ -10,7 +10,7 @@ import pytest
 
 import numpy as np
 
-from workflow.artifacts import RunLayout
+from workflow.training.layout import RunLayout
 from workflow.report import tables
 from workflow.report.runs import FinishedRun, find_runs, group_configurations
 
@@ -124,9 +124,16 @@ def test_a_run_without_validation_reports_no_validation_accuracy():
 def test_the_report_says_how_each_mode_was_trained():
     markdown = tables.training_markdown([finished("random", 0, 0.8), finished("frozen", 0, 0.79), finished("frozen", 1, 0.8)])
     rows = markdown.splitlines()[2:]
-    assert rows[0] == ("| frozen | cnn3 | not trained | 20 | after 3 epochs without a better validation accuracy | 0.005 | 64 | "
-                       "4 (3), 4 (3) |")
-    assert rows[1].startswith("| random | cnn3 | trained from U(-0.05, 0.05), lazy update |")
+    assert rows[0] == ("| frozen | cnn3 | not trained, rows at their trained norms | 20 | after 3 epochs without a better validation accuracy "
+                       "| 0.005 | 64 | 4 (3), 4 (3) |")
+    assert rows[1].startswith("| random | cnn3 | trained from U(-0.05, 0.05), lazy update |")  # no pretrained rows: no scale
+
+
+def test_the_report_states_the_scale_of_the_pretrained_rows():
+    rescaled = finished("finetune", 0, 0.8)
+    rescaled.metrics["config"]["embedding"] = {"mode": "finetune", "scale": "row"}
+    [row] = tables.training_markdown([rescaled]).splitlines()[2:]
+    assert "| trained from the pretrained vectors, lazy update, rows rescaled to the random row norm (each) |" in row
 
 
 def test_runs_of_several_vector_sources_are_compared_per_source(tmp_path):

@@ -23,12 +23,13 @@ from workflow.preprocess.parse import RecordParser
 from workflow.preprocess.pipeline import assemble_stats
 from workflow.preprocess.readers import corpus_tasks, read_task
 from workflow.preprocess.records import RawRecord
+from workflow.preprocess.settings import CorpusSettings
 from workflow.text import Tokenizer
 
 PARSER = RecordParser(Tokenizer(), LABELS)
 
 
-def read_everything(data: DataConfig, block_bytes: int) -> tuple[list[RawRecord], dict[str, FileCounts]]:
+def read_everything(data: CorpusSettings, block_bytes: int) -> tuple[list[RawRecord], dict[str, FileCounts]]:
     """What the job's read tasks yield and count, task by task as TokenizeTask reads them (the line numbering of CorpusTasks)."""
     tasks = corpus_tasks(data, 1, block_bytes)
     newlines = collections.defaultdict(list)
@@ -70,8 +71,8 @@ def check_file(planted: PlantedFile, records: list[RawRecord], counts: FileCount
     counts.summary(path)  # reconciles: records = written + rejected, lines = blank + header + lines in records
 
 
-def data_config(file_format: CorpusFormat, path: str, **fields) -> DataConfig:
-    return DataConfig(name="damaged", format=file_format, path=path, **fields)
+def data_config(file_format: CorpusFormat, path: str, **fields) -> CorpusSettings:
+    return CorpusSettings.of(DataConfig(name="damaged", format=file_format, path=path, **fields))
 
 
 def test_csv_files_with_planted_damage_lose_no_record(tmp_path: Path):

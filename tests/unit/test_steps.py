@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 from pathlib import Path
 
 import keras
@@ -15,9 +16,10 @@ from tensorflow.python.framework import op_def_registry
 from tests.unit.test_training_parts import reviews
 from workflow.config import EmbeddingMode, EmbeddingUpdate, Encoder, ModelConfig, TrainerConfig
 from workflow.training import data
-from workflow.training.loop import Trainer
 from workflow.training.model import build_classifier
 from workflow.training.optimizer import EmbeddingAdam
+from workflow.training.progress import STEPS
+from workflow.training.trainer import Trainer
 
 VOCABULARY, DIM, SEED = 200, 8, 3  # reviews() ids reach 100 + 96
 MODELS = {
@@ -91,10 +93,19 @@ def scalars(folder: Path) -> list[tuple[str, int, float]]:
 
 
 @pytest.mark.parametrize("encoder,update", [("pooling", EmbeddingUpdate.lazy), ("cnn", EmbeddingUpdate.dense)])
-def test_any_steps_per_loop_trains_bit_for_bit_as_the_plain_step_and_logs_the_same_numbers(tmp_path, determinism, encoder, update):
+def test_any_steps_per_loop_trains_bit_for_bit_as_the_plain_step_and_logs_the_same_numbers(tmp_path, determinism, encoder, update,
+                                                                                             caplog):
     config = dataclasses.replace(TRAINER, embedding_update=update)
     reference = plain_training(MODELS[encoder], config)
+    caplog.set_level(logging.INFO)
     one, one_trainer = train(tmp_path / "one", MODELS[encoder], config)
+    shown = [record.getMessage() for record in caplog.records if record.name.startswith("workflow.") and record.name != STEPS.name]
+    assert [line.split(":")[0] for line in shown] == ["steps epoch 1/2", "steps epoch 2/2"], "one line per epoch at the terminal"
+    assert not any(character in line for line in shown for character in "\x1b\r"), "no control characters (not a TTY)"
+    steps_log = [record.getMessage() for record in caplog.records if record.name == STEPS.name]
+    saved = [line.split(" saved ")[1] for line in steps_log if line.startswith("checkpoint ")]
+    assert saved == ["(epoch 1, step 5)", "(epoch 1, step 10)", "(end of epoch 1)", "(epoch 2, step 3)", "(epoch 2, step 8)", "(end of epoch 2)"], \
+        "every save goes to the steps logger (the log file), none to the terminal"
     eight, eight_trainer = train(tmp_path / "eight", MODELS[encoder], dataclasses.replace(config, steps_per_loop=8))
     for plain, single, looped in zip(reference, one, eight, strict=True):
         np.testing.assert_array_equal(single, plain)

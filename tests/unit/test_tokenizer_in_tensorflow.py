@@ -7,8 +7,8 @@ import tarfile
 import pytest
 import tensorflow as tf
 
-from workflow.config import sample_path
-from workflow.serving.text_model import tf_tokens
+from workflow.resolvers import sample_path
+from workflow.training.export import tf_tokens
 from workflow.text import Tokenizer
 
 TRICKY = [

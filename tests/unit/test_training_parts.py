@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from workflow.config import EmbeddingMode, Encoder, ModelConfig
 from workflow.training import data
-from workflow.training.loop import auc
+from workflow.training.evaluation import auc
 from workflow.training.model import build_classifier
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 from gensim.models.keyedvectors import KeyedVectors
 
-from workflow.artifacts import PAD_ID
+from workflow.preprocess.layout import PAD_ID
 
 
 def build_matrix(vocabulary: list[tuple[str, int]], vectors: KeyedVectors, seed: int) -> tuple[np.ndarray, dict]:

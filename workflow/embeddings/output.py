@@ -17,9 +17,10 @@ from functools import cached_property
 
 import numpy as np
 
-from workflow.artifacts import Word2VecLayout, current_version, file_sha256, join, read_json, read_manifest, require_manifest, stage_dir
-from workflow.config import vectors_source
+from workflow.artifacts import current_version, file_sha256, join, read_json, read_manifest, require_manifest, stage_dir
+from workflow.embeddings.layout import Word2VecLayout
 from workflow.errors import ContractError
+from workflow.resolvers import vectors_source
 
 STAGE = "word2vec"
 IMPORTED = "imported"
@@ -44,14 +45,7 @@ class Word2VecOutput:
 
     @cached_property
     def manifest(self) -> dict:
-        manifest = require_manifest(self.layout.root, "wf-word2vec")
-        if "matrix_sha256" not in manifest.get("outputs", {}):
-            raise ContractError(f"{self.layout.manifest} was written by an older version: re-run wf-word2vec")
-        recorded = manifest.get("key", {}).get("format_version")
-        if recorded != FORMAT_VERSION:
-            raise ContractError(f"{self.layout.manifest} is in word2vec format {recorded}, this code reads format "
-                                f"{FORMAT_VERSION}: re-run wf-word2vec")
-        return manifest
+        return require_manifest(self.layout.root, "wf-word2vec", "word2vec", FORMAT_VERSION)
 
     @property
     def trained_here(self) -> bool:

@@ -29,12 +29,14 @@ import time
 import gensim
 import numpy as np
 from apache_beam.io.filesystems import FileSystems
+from gensim.models.keyedvectors import KeyedVectors
 
 from workflow import __version__
 from workflow import locks
-from workflow.artifacts import Word2VecLayout, file_sha256, is_local, read_manifest, staged_output, write_json, write_json_atomic
+from workflow.artifacts import file_sha256, is_local, read_manifest, staged_output, write_json, write_json_atomic
 from workflow.caching import plain, section
 from workflow.config import Config, VectorsFormat
+from workflow.embeddings.layout import Word2VecLayout
 from workflow.embeddings.matrix import build_matrix
 from workflow.embeddings.output import FORMAT_VERSION, STAGE, Word2VecOutput, vectors_dir
 from workflow.embeddings.quality import evaluate, small_corpus_notice
@@ -125,6 +127,25 @@ def check_same_preprocessing(preprocess: PreprocessOutput, stage_key: dict) -> N
         raise ContractError(f"{preprocess.layout.root}: preprocessing was published anew since this stage's key was computed: run it again")
 
 
+def obtain_vectors(config: Config, preprocess: PreprocessOutput, vocabulary: list[tuple[str, int]], staging: str,
+                   stage_key: dict) -> tuple[KeyedVectors, dict]:
+    """The vectors of ``embedding.vectors`` (trained on the corpus when None, else imported) and what the manifest says of their source."""
+    embedding = config.embedding
+    if embedding.vectors is None:
+        corpus = os.path.join(staging, ".corpus.txt")
+        concatenate_corpus(preprocess.corpus_files(), corpus)
+        log.info("word2vec: %s, dim %d, %d epochs, %d workers on %s", "skip-gram" if config.word2vec.sg else "CBOW",
+                 config.word2vec.vector_size, config.word2vec.epochs, config.word2vec.workers, preprocess.layout.corpus_glob)
+        vectors, words_per_second = train_word2vec(corpus, vocabulary, config.word2vec)
+        os.remove(corpus)
+        return vectors, {"kind": "word2vec", "words_per_second": round(words_per_second)}
+    vectors_format = resolve_format(embedding.vectors, embedding.vectors_format)
+    log.info("importing %s vectors from %s", vectors_format.value, embedding.vectors)
+    vectors = load_vectors(embedding.vectors, vectors_format, keep={token for token, _ in vocabulary})
+    log.info("kept the vectors of %d vocabulary words (dim %d)", len(vectors), vectors.vector_size)
+    return vectors, {"kind": "import", **stage_key["inputs"]["imported_vectors"], "format": vectors_format.value}
+
+
 def run(config: Config, resolved_config: dict, stage_key: dict | None = None) -> dict:
     """Vectors -> ``<workdir>/word2vec``; returns the manifest (``stage_key``: :func:`key`, if computed already)."""
     started = time.time()
@@ -137,20 +158,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None) ->
         check_same_preprocessing(preprocess, stage_key)
         vocabulary = preprocess.vocabulary()
         layout = Word2VecLayout(staging)
-        if embedding.vectors is None:
-            corpus = os.path.join(staging, ".corpus.txt")
-            concatenate_corpus(preprocess.corpus_files(), corpus)
-            log.info("word2vec: %s, dim %d, %d epochs, %d workers on %s", "skip-gram" if config.word2vec.sg else "CBOW",
-                     config.word2vec.vector_size, config.word2vec.epochs, config.word2vec.workers, preprocess.layout.corpus_glob)
-            vectors, words_per_second = train_word2vec(corpus, vocabulary, config.word2vec)
-            os.remove(corpus)
-            source = {"kind": "word2vec", "words_per_second": round(words_per_second)}
-        else:
-            vectors_format = resolve_format(embedding.vectors, embedding.vectors_format)
-            log.info("importing %s vectors from %s", vectors_format.value, embedding.vectors)
-            vectors = load_vectors(embedding.vectors, vectors_format, keep={token for token, _ in vocabulary})
-            log.info("kept the vectors of %d vocabulary words (dim %d)", len(vectors), vectors.vector_size)
-            source = {"kind": "import", **stage_key["inputs"]["imported_vectors"], "format": vectors_format.value}
+        vectors, source = obtain_vectors(config, preprocess, vocabulary, staging, stage_key)
         save_vectors(vectors, layout.vectors)
         matrix, coverage = build_matrix(vocabulary, vectors, config.word2vec.seed)
         np.save(layout.matrix, matrix)

@@ -18,7 +18,7 @@ from gensim.models import Word2Vec
 from gensim.models.callbacks import CallbackAny2Vec
 from gensim.models.keyedvectors import KeyedVectors
 
-from workflow.artifacts import PAD, UNK
+from workflow.preprocess.layout import PAD, UNK
 from workflow.config import Word2VecConfig
 
 log = logging.getLogger(__name__)

@@ -25,52 +25,44 @@ from __future__ import annotations
 from typing import Iterable, Iterator
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
-from workflow.config import CorpusFormat, DataConfig
 from workflow.errors import ConfigError
-from workflow.preprocess.readers import Task, read_task
+from workflow.preprocess.readers import Task, named_files, read_task
+from workflow.preprocess.settings import ACLIMDB, CSV, JSONL, CorpusSettings
 
 SPLIT_RANK = ("test", "validation", "train", "unsup")  # the copy of an id in the first of these splits is kept
 Occurrence = tuple[int, int, int, str]  # (split rank, task index, position in the task, source "file:line")
 TaskRejections = tuple[int, tuple[int, str]]  # (task index, (position in the task, reason))
 
 
-def split_sources(data: DataConfig) -> dict[str, str]:
+def split_sources(data: CorpusSettings) -> dict[str, str]:
     """Every config key that names input files, with its path or glob: ``{"data.path": ..., "data.splits.test": ...}``."""
-    named = {"data.path": data.path, **{f"data.splits.{split}": path for split, path in data.splits.given().items()}}
+    named = {"data.path": data.path, **{f"data.splits.{split}": path for split, path in data.splits}}
     return named | {f"data.unlabelled[{index}]": path for index, path in enumerate(data.unlabelled)}
 
 
-def check_split_sources(data: DataConfig) -> None:
-    """ConfigError, before any work, when one file is matched by the paths of two config keys."""
-    if data.format is CorpusFormat.aclimdb:
+def check_split_sources(data: CorpusSettings) -> None:
+    """ConfigError, before any work, when one file is matched by the paths of two config keys (InputError when one names none)."""
+    if data.format == ACLIMDB:
         return  # one source, whose paths say the split (config validation forbids data.splits there)
     claimed: dict[str, str] = {}
     for key, pattern in split_sources(data).items():
-        for path in _matched(pattern):
+        for path in (meta.path for meta in named_files(pattern)):
             if path in claimed:
                 raise ConfigError(f"{path} is matched by both {claimed[path]}={split_sources(data)[claimed[path]]!r} and "
                                   f"{key}={pattern!r}: a file belongs to one split (narrow the glob)")
             claimed[path] = key
 
 
-def _matched(pattern: str) -> list[str]:
-    try:
-        return [meta.path for meta in FileSystems.match([pattern])[0].metadata_list]
-    except Exception:  # noqa: BLE001 - a path that names nothing is reported, naming it, when the inputs are listed
-        return []
-
-
-def needs_id_pass(data: DataConfig) -> bool:
+def needs_id_pass(data: CorpusSettings) -> bool:
     """Whether ids can repeat: only ids read from a field of a CSV or JSONL record."""
-    return data.format in (CorpusFormat.csv, CorpusFormat.jsonl) and bool(data.id_field)
+    return data.format in (CSV, JSONL) and bool(data.id_field)
 
 
 class _TaskIds(beam.DoFn):
     """``(task index, task)`` -> ``(doc_id, Occurrence)`` for every record the readers could read (the others are rejected anyway)."""
 
-    def __init__(self, data: DataConfig):
+    def __init__(self, data: CorpusSettings):
         self._data = data
 
     def process(self, indexed: tuple[int, Task]) -> Iterator[tuple[str, Occurrence]]:
@@ -99,7 +91,7 @@ class DuplicateIds(beam.PTransform):
     the first corpus line is written, that no training line is a test text.
     """
 
-    def __init__(self, data: DataConfig):
+    def __init__(self, data: CorpusSettings):
         super().__init__()
         self._data = data
 

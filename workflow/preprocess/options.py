@@ -24,6 +24,8 @@ from omegaconf import OmegaConf
 from workflow.config import BeamConfig, Config
 from workflow.errors import ConfigError
 from workflow.preprocess import portable
+from workflow.preprocess.leakage import split_sources
+from workflow.preprocess.settings import CorpusSettings
 
 FN_API_RUNNER = "FnApiRunner"
 PORTABLE_RUNNER = "PortableRunner"
@@ -54,10 +56,7 @@ def check_paths_reach_workers(config: Config) -> None:
     runner = config.beam.runner
     if runner != DATAFLOW_RUNNER and runner not in CLUSTER_RUNNERS:
         return
-    data = config.data
-    named = {"workdir": config.workdir, "data.path": data.path,
-             **{f"data.splits.{split}": path for split, path in data.splits.given().items()},
-             **{f"data.unlabelled[{index}]": path for index, path in enumerate(data.unlabelled)}}
+    named = {"workdir": config.workdir, **split_sources(CorpusSettings.of(config.data))}
     for key, path in named.items():
         if FileSystems.get_scheme(path) not in (None, "file"):
             continue

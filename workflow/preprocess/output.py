@@ -18,9 +18,9 @@ import contextlib
 from functools import cached_property
 from typing import Iterator
 
-from workflow.artifacts import (SPLITS, PreprocessLayout, current_version, file_sha256, join, pinned_version, read_json, read_vocab,
-                                require_manifest, stage_dir)
+from workflow.artifacts import current_version, file_sha256, join, pinned_version, read_json, read_text, require_manifest, stage_dir
 from workflow.errors import ContractError
+from workflow.preprocess.layout import SPLITS, PreprocessLayout
 from workflow.text import Tokenizer
 
 STAGE = "preprocess"
@@ -45,14 +45,7 @@ class PreprocessOutput:
 
     @cached_property
     def manifest(self) -> dict:
-        manifest = require_manifest(self.layout.root, "wf-preprocess")
-        if "corpus_sha256" not in manifest.get("outputs", {}) or "tokenizer" not in manifest:
-            raise ContractError(f"{self.layout.manifest} was written by an older version (it lists no files): re-run wf-preprocess")
-        recorded = manifest.get("key", {}).get("format_version")
-        if recorded != FORMAT_VERSION:
-            raise ContractError(f"{self.layout.manifest} is in preprocessing format {recorded}, this code reads format "
-                                f"{FORMAT_VERSION}: re-run wf-preprocess")
-        return manifest
+        return require_manifest(self.layout.root, "wf-preprocess", "preprocessing", FORMAT_VERSION)
 
     @property
     def vocab_sha256(self) -> str:
@@ -98,6 +91,17 @@ class PreprocessOutput:
     def corpus_sha256(self) -> str:
         """Digest of the corpus shards, in order: what trained word vectors depend on (not only the vocabulary)."""
         return self.manifest["outputs"]["corpus_sha256"]
+
+
+def read_vocab(path: str) -> list[tuple[str, int]]:
+    """``vocab.tsv`` as ``[(token, count), ...]``; list index = token id."""
+    rows = []
+    for line_number, line in enumerate(read_text(path).splitlines(), start=1):
+        token, sep, count = line.partition("\t")
+        if not sep or not count.isdigit():
+            raise ValueError(f"{path}:{line_number}: expected 'token<TAB>count', got {line!r}")
+        rows.append((token, int(count)))
+    return rows
 
 
 @contextlib.contextmanager

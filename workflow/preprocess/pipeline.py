@@ -22,35 +22,27 @@ import json
 
 import apache_beam as beam
 
-from workflow.artifacts import SPLITS, TRAINING_SIDE, UNK_ID, UNSUP, PreprocessLayout, write_text
-from workflow.config import Config, carved_test_fraction, carved_validation_fraction
-from workflow.errors import EmptyCorpusError
+from workflow.artifacts import write_text
 from workflow.preprocess.counting import (FileTotals, MergeFileCounts, MergeSplitCounts, SplitCounts, SplitTotals, build_vocabulary,
                                           render_vocabulary, split_summary)
 from workflow.preprocess.examples import VarintTable
+from workflow.preprocess.layout import SPLITS, TRAINING_SIDE, UNK_ID, UNSUP, PreprocessLayout
 from workflow.preprocess.leakage import DuplicateIds, needs_id_pass
 from workflow.preprocess.parse import RecordParser
 from workflow.preprocess.readers import CorpusTasks
-from workflow.preprocess.shards import WriteSortedShards
+from workflow.preprocess.settings import JobSettings
+from workflow.preprocess.shards import WriteSortedLines
 from workflow.preprocess.task_outputs import COUNTS, FILES, FILMS, REJECTED, WRITTEN, EncodeTask, TokenizeTask
-from workflow.text import Tokenizer
 
 ALL_SPLITS = SPLITS + (UNSUP,)
 
 
-def tokenizer_from(config: Config) -> Tokenizer:
-    settings = config.preprocess.tokenizer
-    return Tokenizer(pattern=settings.pattern, lowercase=settings.lowercase, strip_html=settings.strip_html)
-
-
 def vocabulary_from_counts(totals: SplitTotals, min_count: int, max_size: int) -> list[tuple[str, int]]:
-    """Merge the training-side splits' counts into the vocabulary list."""
+    """Merge the training-side splits' counts into the vocabulary list (an empty corpus is the stage's to refuse: stage.run)."""
     merged: collections.Counter = collections.Counter()
     for split, counts in totals.items():
         if split in TRAINING_SIDE:
             merged.update(counts.token_counts)
-    if not merged:
-        raise EmptyCorpusError("empty corpus: no training-side document has any token")
     return build_vocabulary(merged, min_count, max_size)
 
 
@@ -100,23 +92,23 @@ class WriteText(beam.PTransform):
         return text | "Write" >> beam.Map(write)
 
 
-def build_pipeline(pipeline: beam.Pipeline, config: Config, layout: PreprocessLayout, films: dict[str, str], films_in_archives: bool) -> None:
+def build_pipeline(pipeline: beam.Pipeline, settings: JobSettings, layout: PreprocessLayout, films: dict[str, str], films_in_archives: bool) -> None:
     """Add the whole preprocessing job to ``pipeline``, writing into ``layout``.
 
     ``films``: review -> film read before the job (films.py), or {};
     ``films_in_archives``: archive tasks learn them from their url files.
     """
-    pre = config.preprocess
-    parser = RecordParser(tokenizer_from(config), config.data.label_map)
-    tasks = pipeline | "Tasks" >> CorpusTasks(config.data, pre.read_parallelism, max(1, int(pre.read_block_mb * 2**20)))
-    repeated_ids = tasks | "RepeatedIds" >> DuplicateIds(config.data) if needs_id_pass(config.data) else pipeline | "NoRepeatedIds" >> beam.Create([])
+    corpus = settings.corpus
+    parser = RecordParser(settings.tokenizer, dict(settings.label_map))
+    tasks = pipeline | "Tasks" >> CorpusTasks(corpus, settings.read_parallelism, settings.block_bytes)
+    repeated_ids = tasks | "RepeatedIds" >> DuplicateIds(corpus) if needs_id_pass(corpus) else pipeline | "NoRepeatedIds" >> beam.Create([])
     tokenized = tasks | "Tokenize" >> beam.ParDo(
-        TokenizeTask(config.data, parser, layout, carved_validation_fraction(config), carved_test_fraction(config), films, films_in_archives),
+        TokenizeTask(corpus, parser, layout, settings.validation_fraction, settings.test_fraction, films, films_in_archives),
         beam.pvalue.AsMultiMap(repeated_ids),
     ).with_outputs(COUNTS, WRITTEN, REJECTED, FILMS, FILES, main="spills")
 
     totals = tokenized[COUNTS] | "MergeCounts" >> beam.CombineGlobally(MergeSplitCounts())
-    vocabulary = totals | "Vocabulary" >> beam.Map(vocabulary_from_counts, pre.min_count, pre.max_size)
+    vocabulary = totals | "Vocabulary" >> beam.Map(vocabulary_from_counts, settings.min_count, settings.max_size)
     _ = vocabulary | "RenderVocabulary" >> beam.Map(render_vocabulary) | "WriteVocabulary" >> WriteText(layout.vocab)
 
     table = vocabulary | "VarintTable" >> beam.Map(lambda vocab: VarintTable([token for token, _ in vocab], UNK_ID))
@@ -124,7 +116,7 @@ def build_pipeline(pipeline: beam.Pipeline, config: Config, layout: PreprocessLa
     _ = (
         tokenized[REJECTED]
         | "RejectionJson" >> beam.Map(lambda r: [(r.doc_id, json.dumps(r._asdict(), sort_keys=True, ensure_ascii=True).encode())])
-        | "WriteRejected" >> WriteSortedShards(layout.rejected_prefix, ".jsonl", 1)
+        | "WriteRejected" >> WriteSortedLines(layout.rejected)
     )
 
     films_seen = tokenized[FILMS] | "Films" >> beam.CombineGlobally(lambda seen: max(seen, default=(0, 0)))

@@ -32,13 +32,14 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
-from workflow.config import CorpusFormat, DataConfig
+from workflow.artifacts import matching
 from workflow.errors import InputError
 from workflow.preprocess import tar_stream
 from workflow.preprocess.counting import FileCounts
 from workflow.preprocess.csv_records import BOM, CsvFraming, decode
 from workflow.preprocess.line_blocks import Block, count_newlines, file_blocks, numbered, read_block
 from workflow.preprocess.records import RawRecord
+from workflow.preprocess.settings import ACLIMDB, CSV, TEXT, CorpusSettings
 
 ACLIMDB_SPLITS = ("train", "test")
 ACLIMDB_LABELS = ("pos", "neg", "unsup")
@@ -167,7 +168,7 @@ class _FieldRecords:
     that is not a finite, non-negative integer below 2**63 (:func:`rating_value`).
     """
 
-    def __init__(self, data: DataConfig, split: str):
+    def __init__(self, data: CorpusSettings, split: str):
         self._split = split
         self._id, self._text, self._label, self._rating = data.id_field, data.text_field, data.label_field, data.rating_field
         self._name = ""  # basename of the file of the last record (one per reader)
@@ -262,7 +263,7 @@ def rating_value(value: object) -> tuple[int, Optional[str]]:
 class _CsvFile:
     """One CSV file (``.gz`` decompressed by extension) -> RawRecords, framed line by line (csv_records.py)."""
 
-    def __init__(self, data: DataConfig, split: str):
+    def __init__(self, data: CorpusSettings, split: str):
         self._data = data
         self._records = _FieldRecords(data, split)
 
@@ -309,7 +310,7 @@ class _LineFile:
     NUL byte is rejected.
     """
 
-    def __init__(self, data: DataConfig, file_format: CorpusFormat, split: str):
+    def __init__(self, data: CorpusSettings, file_format: str, split: str):
         self._format = file_format
         self._split = split
         self._records = _FieldRecords(data, split)
@@ -331,7 +332,7 @@ class _LineFile:
         if b"\0" in data:
             return self._records.rejected(path, number, "NUL byte in the line")
         line = decode(data).rstrip("\r\n")
-        if self._format is CorpusFormat.text:
+        if self._format == TEXT:
             return RawRecord(f"{posixpath.basename(path)}:{number}", self._split, f"{path}:{number}", line, None, 0, None, path)
         try:
             fields = json.loads(line)
@@ -347,41 +348,38 @@ class _LineFile:
 # --------------------------------------------------------------------------- entry point
 
 
-def _match(pattern: str) -> list[FileMetadata]:
+def named_files(pattern: str) -> list[FileMetadata]:
+    """The files a path or glob of the config names, sorted; InputError naming it when it names none or cannot be listed."""
     try:
-        found = FileSystems.match([pattern])[0].metadata_list
-    except Exception as error:  # Beam raises BeamIOError for a missing single path
-        raise InputError(f"data.path={pattern!r}: no such file or folder ({error})") from None
+        found = matching(pattern)
+    except (OSError, ValueError) as error:  # Beam's BeamIOError (an unreadable store), ValueError (an unknown scheme)
+        raise InputError(f"data.path={pattern!r}: cannot be listed ({error})") from None
     if not found:
         raise InputError(f"data.path={pattern!r}: no such file or folder")
-    return sorted(found, key=lambda meta: meta.path)
+    return found
 
 
-def matched_paths(pattern: str) -> list[str]:
-    """Files a path or glob names; InputError naming it when there are none."""
-    return [meta.path for meta in _match(pattern)]
-
-
-def input_files(data: DataConfig) -> list[FileMetadata]:
+def input_files(data: CorpusSettings) -> list[FileMetadata]:
     """Every file the corpus config names; InputError naming the path that names nothing."""
-    if data.format is CorpusFormat.aclimdb and not is_archive(data.path):
+    if data.format == ACLIMDB and not is_archive(data.path):
         found = review_files(data.path)
         if not found:
             raise InputError(f"data.path={data.path!r}: no aclImdb review files (<split>/<pos|neg|unsup>/*.txt) found")
         # The url files decide which reviews go to validation (films.py): they are inputs too.
-        url_files = [FileSystems.join(aclimdb_root(data.path), "train", name) for name in URL_FILES]
-        found += [meta for url_file in url_files for meta in FileSystems.match([url_file])[0].metadata_list]
+        found += [meta for name in URL_FILES for meta in matching(FileSystems.join(aclimdb_root(data.path), "train", name))]
     else:
-        found = _match(data.path)
-    for pattern in [*data.splits.given().values(), *data.unlabelled]:
-        found += _match(pattern)
+        found = named_files(data.path)
+    for _, pattern in data.splits:
+        found += named_files(pattern)
+    for pattern in data.unlabelled:
+        found += named_files(pattern)
     return found
 
 
 Task = tuple  # (kind, split, format, what to read): cheap to move between workers
 
 
-def corpus_tasks(data: DataConfig, parallelism: int, block_bytes: int) -> list[Task]:
+def corpus_tasks(data: CorpusSettings, parallelism: int, block_bytes: int) -> list[Task]:
     """The read tasks of the configured corpus, in a fixed order (their index names their output files).
 
     Archive parts, groups of review files of about ``block_bytes``, CSV files,
@@ -389,23 +387,23 @@ def corpus_tasks(data: DataConfig, parallelism: int, block_bytes: int) -> list[T
     :class:`CorpusTasks`).
     """
     tasks: list[Task] = []
-    if data.format is CorpusFormat.aclimdb and is_archive(data.path):
-        tasks += [("archive", None, None, (path, part, parallelism)) for path in matched_paths(data.path) for part in range(parallelism)]
-    elif data.format is CorpusFormat.aclimdb:
+    if data.format == ACLIMDB and is_archive(data.path):
+        tasks += [("archive", None, None, (meta.path, part, parallelism)) for meta in named_files(data.path) for part in range(parallelism)]
+    elif data.format == ACLIMDB:
         tasks += [("reviews", None, None, group) for group in _size_groups(review_files(data.path), block_bytes)]
     else:
-        for split, pattern in {data.split.value: data.path, **data.splits.given()}.items():
-            if data.format is CorpusFormat.csv:
-                tasks += [("csv", split, None, path) for path in matched_paths(pattern)]
+        for split, pattern in ((data.split, data.path), *data.splits):
+            if data.format == CSV:
+                tasks += [("csv", split, None, meta.path) for meta in named_files(pattern)]
             else:
-                tasks += _line_tasks(data.format.value, split, pattern, block_bytes)
+                tasks += _line_tasks(data.format, split, pattern, block_bytes)
     for pattern in data.unlabelled:
-        tasks += _line_tasks(CorpusFormat.text.value, "unsup", pattern, block_bytes)
+        tasks += _line_tasks(TEXT, "unsup", pattern, block_bytes)
     return tasks
 
 
 def _line_tasks(file_format: str, split: str, pattern: str, block_bytes: int) -> list[Task]:
-    return [("lines", split, file_format, block) for meta in _match(pattern) for block in file_blocks(meta.path, meta.size_in_bytes, block_bytes)]
+    return [("lines", split, file_format, block) for meta in named_files(pattern) for block in file_blocks(meta.path, meta.size_in_bytes, block_bytes)]
 
 
 def _size_groups(files: list[FileMetadata], block_bytes: int) -> list[tuple[str, ...]]:
@@ -430,7 +428,7 @@ class CorpusTasks(beam.PTransform):
     the newlines counted in every earlier range.
     """
 
-    def __init__(self, data: DataConfig, parallelism: int, block_bytes: int = 64 << 20):
+    def __init__(self, data: CorpusSettings, parallelism: int, block_bytes: int = 64 << 20):
         super().__init__()
         self._tasks = list(enumerate(corpus_tasks(data, parallelism, block_bytes)))
         self._blocks = [what for _, (kind, _, _, what) in self._tasks if kind == "lines"]
@@ -449,25 +447,12 @@ def _with_line_numbers(indexed: tuple[int, Task], newlines: dict[str, list[tuple
     return (index, (kind, split, file_format, numbered(what, newlines))) if kind == "lines" else indexed
 
 
-class ReadCorpus(beam.PTransform):
-    """All documents of the configured corpus (+ extra unlabelled text) as RawRecords, read task by task."""
-
-    def __init__(self, data: DataConfig, parallelism: int, block_bytes: int = 64 << 20):
-        super().__init__()
-        self._data = data
-        self._tasks = CorpusTasks(data, parallelism, block_bytes)
-
-    def expand(self, pipeline: beam.Pipeline) -> beam.PCollection[RawRecord]:
-        return pipeline | "Tasks" >> self._tasks | "ReadTasks" >> beam.FlatMap(lambda indexed, data: read_task(indexed[1], data), self._data)
-
-
 def review_files(root: str) -> list[FileMetadata]:
     """Every review file of an aclImdb folder, sorted by path."""
-    found = [meta for pattern in aclimdb_folder_patterns(root) for meta in FileSystems.match([pattern])[0].metadata_list]
-    return sorted(found, key=lambda meta: meta.path)
+    return sorted((meta for pattern in aclimdb_folder_patterns(root) for meta in matching(pattern)), key=lambda meta: meta.path)
 
 
-def read_task(task: Task, data: DataConfig, on_url_file: Optional[UrlFileSink] = None, tally: Optional[Tally] = None) -> Iterator[RawRecord]:
+def read_task(task: Task, data: CorpusSettings, on_url_file: Optional[UrlFileSink] = None, tally: Optional[Tally] = None) -> Iterator[RawRecord]:
     """The records of one read task, in the order of its input; ``on_url_file``: see :func:`read_archive_part`.
 
     ``tally``: input file -> :class:`FileCounts`, filled as the records are
@@ -483,4 +468,4 @@ def read_task(task: Task, data: DataConfig, on_url_file: Optional[UrlFileSink] =
         return (record for path in what for record in read_review_file(path, tally))
     if kind == "csv":
         return _CsvFile(data, split).records(what, tally)
-    return _LineFile(data, CorpusFormat(file_format), split).records(what, tally)
+    return _LineFile(data, file_format, split).records(what, tally)

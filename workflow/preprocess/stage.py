@@ -19,18 +19,21 @@ import time
 import apache_beam as beam
 
 from workflow import __version__
-from workflow.artifacts import SPLITS, TRAINING_SIDE, PreprocessLayout, delete_tree, listed_files, read_json, read_manifest, staged_output, write_json
+from workflow.artifacts import delete_tree, listed_files, read_json, read_manifest, staged_output, write_json
 from workflow.caching import combined_digest, files_digest, section
 from workflow.config import Config, CorpusFormat
 from workflow.errors import EmptyCorpusError
 from workflow.preprocess.films import folder_films
 from workflow.preprocess.job_metrics import OUTCOMES, counter_name, job_counters
+from workflow.preprocess.layout import SPLITS, TRAINING_SIDE, PreprocessLayout
 from workflow.preprocess.leakage import check_split_sources
 from workflow.preprocess.options import check_paths_reach_workers, pipeline_setup, runner_description, use_filesystem_options
 from workflow.preprocess.output import FORMAT_VERSION, STAGE, PreprocessOutput
 from workflow.preprocess.output import folder as output_folder
 from workflow.preprocess.pipeline import ALL_SPLITS, build_pipeline
 from workflow.preprocess.readers import input_files, is_archive
+from workflow.preprocess.settings import CorpusSettings, JobSettings
+from workflow.resolvers import carved_test_fraction, carved_validation_fraction
 from workflow.stderr import stderr_to
 
 log = logging.getLogger(__name__)
@@ -40,15 +43,21 @@ def key(config: Config) -> dict:
     """What the preprocessing output depends on (see the module docstring)."""
     check_paths_reach_workers(config)
     use_filesystem_options(config.beam)
-    check_split_sources(config.data)
+    corpus = CorpusSettings.of(config.data)
+    check_split_sources(corpus)
     return {
         "format_version": FORMAT_VERSION,
         "config": {
             "data": section(config.data, without=("name",)),
             "preprocess": section(config.preprocess),
         },
-        "inputs": files_digest(input_files(config.data)),
+        "inputs": files_digest(input_files(corpus)),
     }
+
+
+def job_settings(config: Config) -> JobSettings:
+    """What the Beam job reads of the config, as plain values (preprocess/settings.py): built here, on the driver."""
+    return JobSettings.of(config, carved_validation_fraction(config), carved_test_fraction(config))
 
 
 def folder(config: Config) -> str:
@@ -85,7 +94,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
         pipeline_started = time.time()
         with stderr_to(log_file), pipeline_setup(config.beam, log_file) as (runner, options):
             with beam.Pipeline(runner=runner, options=options) as pipeline:
-                build_pipeline(pipeline, config, layout, films, films_in_archives)
+                build_pipeline(pipeline, job_settings(config), layout, films, films_in_archives)
             counters = job_counters(pipeline.result)  # while a job service started for the job still answers
         pipeline_seconds = time.time() - pipeline_started
         delete_tree(layout.spill_dir)
@@ -94,19 +103,12 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
         training_docs = sum(stats["splits"][split]["records_written"] for split in TRAINING_SIDE)
         if training_docs == 0:
             raise EmptyCorpusError(f"empty corpus: no training-side document in {config.data.path!r}")
-        files = listed_files(staging)
-        examples = [name for name in files if name.startswith(tuple(f"examples/{split}-" for split in SPLITS))]
-        corpus = [name for name in files if name.startswith("corpus/")]
         manifest = {
             "stage": STAGE,
             "key": stage_key,
             "config": resolved_config,
             "counts": {**stats["totals"], "vocabulary_size": stats["vocabulary_size"]},
-            "outputs": {
-                "files": files,
-                "examples_sha256": combined_digest((name, files[name]["sha256"]) for name in examples),
-                "corpus_sha256": combined_digest((name, files[name]["sha256"]) for name in corpus),
-            },
+            "outputs": listed_outputs(staging),
             "beam_counters": counters,  # what the runner's UI showed (job_metrics.py), equal to stats.json's counts
             "validation_split": stats["validation_split"],
             "tokenizer": dataclasses.asdict(config.preprocess.tokenizer),  # what the exported model must reproduce
@@ -117,6 +119,18 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
         write_json(layout.manifest, manifest)
     log_summary(stats, final_dir, manifest["durations_s"]["total"])
     return manifest
+
+
+def listed_outputs(staging: str) -> dict:
+    """The manifest's ``outputs``: every file with its SHA-256, and one digest of the examples and one of the corpus."""
+    files = listed_files(staging)
+    examples = [name for name in files if name.startswith(tuple(f"examples/{split}-" for split in SPLITS))]
+    corpus = [name for name in files if name.startswith("corpus/")]
+    return {
+        "files": files,
+        "examples_sha256": combined_digest((name, files[name]["sha256"]) for name in examples),
+        "corpus_sha256": combined_digest((name, files[name]["sha256"]) for name in corpus),
+    }
 
 
 def check_counters(counters: dict[str, int], stats: dict) -> None:

@@ -34,16 +34,16 @@ from apache_beam import pvalue
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
-from workflow.artifacts import SPLITS, TRAINING_SIDE, UNSUP, PreprocessLayout, join
-from workflow.config import DataConfig
+from workflow.preprocess import job_metrics
 from workflow.preprocess.counting import FileCounts, SplitCounts
 from workflow.preprocess.examples import VarintTable, encode_example, tfrecord_frame
-from workflow.preprocess import job_metrics
 from workflow.preprocess.films import films_in_url_file
+from workflow.preprocess.layout import SPLITS, TRAINING_SIDE, UNSUP, PreprocessLayout
 from workflow.preprocess.parse import RecordParser
 from workflow.preprocess.readers import Task, read_task
 from workflow.preprocess.records import Document, RawRecord, Rejection, assign_split
-from workflow.preprocess.shards import shard_path
+from workflow.preprocess.settings import CorpusSettings
+from workflow.preprocess.shards import unpickled
 
 COUNTS, WRITTEN, REJECTED, FILMS, FILES = "counts", "written", "rejected", "films", "files"
 SPILL_BATCH = 1024  # documents pickled together in a spill file
@@ -74,8 +74,8 @@ class _TaskFiles:
 
     def __init__(self, stack: contextlib.ExitStack, layout: PreprocessLayout, index: int):
         self._stack = stack
-        self.corpus = _LazyFiles(stack, lambda split: shard_path(layout.corpus_prefix(split), index, ".txt"))
-        self.spill_path = join(layout.spill_dir, f"{index:05d}.pickle")
+        self.corpus = _LazyFiles(stack, lambda split: layout.corpus_file(split, index))
+        self.spill_path = layout.spill_file(index)
         self.spill: Optional[IO[bytes]] = None
         self.counts: dict[str, SplitCounts] = collections.defaultdict(SplitCounts)
         self.sources: dict[str, FileCounts] = {}  # input file -> what the readers counted in it, and the outcomes
@@ -115,7 +115,7 @@ class TokenizeTask(beam.DoFn):
     them, wait in a temporary file of the worker until then.
     """
 
-    def __init__(self, data: DataConfig, parser: RecordParser, layout: PreprocessLayout,
+    def __init__(self, data: CorpusSettings, parser: RecordParser, layout: PreprocessLayout,
                  validation_fraction: float, test_fraction: float, films: dict[str, str], films_in_archives: bool):
         self._data, self._parser, self._layout = data, parser, layout
         self._fractions, self._films, self._films_in_archives = (validation_fraction, test_fraction), films, films_in_archives
@@ -139,7 +139,7 @@ class TokenizeTask(beam.DoFn):
                 yield from self._take(record, films, files)
             if waiting is not None:
                 waiting.seek(0)
-                for record in _unpickled(waiting):
+                for record in unpickled(waiting):
                     yield from self._take(record, films, files)
             files.flush()
         for split, split_counts in files.counts.items():
@@ -175,18 +175,10 @@ class TokenizeTask(beam.DoFn):
         files.add(Document(record.doc_id, record.split, " ".join(tokens), self._parser.label(record), record.rating))
 
 
-def _unpickled(handle: IO[bytes]) -> Iterator:
-    while True:
-        try:
-            yield pickle.load(handle)
-        except EOFError:
-            return
-
-
 def spilled_documents(path: str) -> Iterator[Document]:
     """The documents :class:`TokenizeTask` spilled, in their order."""
     with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-        for batch in _unpickled(handle):
+        for batch in unpickled(handle):
             yield from batch
 
 
@@ -200,7 +192,7 @@ class EncodeTask(beam.DoFn):
     def process(self, spilled: tuple[int, str], table: VarintTable) -> Iterator[tuple[str, int]]:
         index, path = spilled
         with contextlib.ExitStack() as stack:
-            examples = _LazyFiles(stack, lambda split: shard_path(self._layout.examples_prefix(split), index, ".tfrecord.gz"), compress=True)
+            examples = _LazyFiles(stack, lambda split: self._layout.examples_file(split, index), compress=True)
             for document in spilled_documents(path):
                 example = encode_example(document.doc_id, document.label, document.rating, table.encode_ids(document.tokens))
                 examples.write(document.split, tfrecord_frame(example))

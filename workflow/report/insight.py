@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import keras
 
-from workflow.artifacts import UNK_ID
+from workflow.preprocess.layout import UNK_ID
 from workflow.preprocess.output import PreprocessOutput
 from workflow.report.runs import FinishedRun, mode_rank
 from workflow.training import data

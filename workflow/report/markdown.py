@@ -135,5 +135,6 @@ def render(blocks: list[dict], table: list[dict], explained: dict, stats: dict, 
         _insight(explained),
         "## TensorBoard", "",
         f"`tensorboard --logdir {workdir}` shows every run's curves (runs/<run>/tensorboard) and, in the Projector tab "
-        f"(run `report/projector`), the embedding tables {tables_in_projector}, labelled by `metadata.tsv` (token, count).", "",
+        f"(run `report/projector`), the embedding tables {tables_in_projector}, each with `metadata/<table>.tsv` (token, count, "
+        "polarity, in_labelled_training, moved: its Color by menu offers the last four).", "",
     ])

@@ -22,7 +22,8 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from workflow.artifacts import RunLayout, read_json, run_dir
+from workflow.artifacts import read_json
+from workflow.training.layout import RunLayout, run_dir
 
 
 MODE_ORDER = ("frozen", "finetune", "random")  # the order of every table and figure

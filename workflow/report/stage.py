@@ -9,8 +9,10 @@ Layout::
     accuracy_per_mode.png   test accuracy per mode, mean ± std and each seed (accuracy_per_mode-<k>.png per configuration k when several)
     accuracy_per_label_budget.png   test accuracy against labelled reviews, one line and 95% band per mode (label-budget sweeps; -<k> likewise)
     insight.json            the data behind "What the Embedding layer learned"
-    projector/              TensorBoard projector: the first source's vectors and each arm's trained table
-    manifest.json
+    projector/              TensorBoard projector: the first source's vectors and each arm's trained table, with metadata
+                            columns to colour them by (polarity, in labelled training, moved: projector.py)
+    manifest.json           per configuration, the summary (with each arm's 95% t-interval over seeds), budgets and
+                            comparisons; the failed runs (read by report/output.py's ReportOutput)
 """
 
 from __future__ import annotations
@@ -19,21 +21,24 @@ import logging
 import os
 import time
 
-from workflow import __version__, sweep
+import numpy as np
+
+from workflow import __version__
 from workflow.artifacts import stage_dir, staged_output, write_json, write_text
-from workflow.config import Config, vectors_source
+from workflow.config import Config
 from workflow.embeddings.output import Word2VecOutput
 from workflow.embeddings.quality import small_corpus_notice
 from workflow.errors import ContractError
 from workflow.preprocess.output import PreprocessOutput
 from workflow.report import insight, plots, tables
+from workflow.report import statistics as intervals
 from workflow.report.markdown import render
-from workflow.report.projector import write_projector
-from workflow.report.runs import Configuration, FinishedRun, find_runs, group_configurations, mode_rank
+from workflow.report.output import FORMAT_VERSION, STAGE
+from workflow.report.projector import projected_tables, write_projector
+from workflow.report.runs import Configuration, FinishedRun, find_runs, group_configurations
+from workflow.resolvers import vector_sources, vectors_source
 from workflow.training import predictions
-from workflow.training.model import embedding_matrix, load_classifier
 
-STAGE = "report"
 log = logging.getLogger(__name__)
 
 
@@ -63,9 +68,20 @@ def configuration_block(configuration: Configuration, table: list[dict], outcome
             "figures": figures}
 
 
+def with_intervals(summary: list[dict], rows: list[dict]) -> list[dict]:
+    """The summary entries, each with the 95% t-interval over seeds of its test accuracy (None with one seed)."""
+    entries = []
+    for entry in summary:
+        accuracies = [row["test_accuracy"] for row in rows if row["test_accuracy"] is not None and (row["labelled_reviews"], row["mode"])
+                      == (entry["labelled_reviews"], entry["mode"])]
+        interval = intervals.t_interval(np.array(accuracies)) if len(accuracies) > 1 else None
+        entries.append({**entry, "test_accuracy_interval": interval})
+    return entries
+
+
 def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
     """The report over the finished runs of ``report.runs``; ``failed`` lists the sweep's jobs that did not finish
-    (``{"run", "log"}``), shown in results.md."""
+    (``{"run", "log"}``), shown in results.md. Returns the manifest (read back by report/output.py)."""
     started = time.time()
     paths = list(config.report.runs) or [os.path.join(config.workdir, "runs")]
     try:
@@ -75,18 +91,11 @@ def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
     if not runs:
         raise ContractError(f"no finished training run (metrics.json) under {', '.join(paths)}: run wf-train (or wf-run) first")
     preprocess = PreprocessOutput(config.workdir)
-    vocab_sha256 = preprocess.vocab_sha256
-    vocabulary = preprocess.vocabulary()
-    # The first source the sweep compares is traced before and after fine-tuning. Through the contract
-    # check: a matrix built from another vocabulary is an error, not a silent mismatch.
-    source = sweep.vector_sources(config)[0]
-    word2vec = Word2VecOutput(config.workdir, source)
-    pretrained = word2vec.matrix(vocab_sha256, len(vocabulary)) if word2vec.exists() else None
-    notice = small_corpus_notice(word2vec.coverage()["corpus_tokens"]) if pretrained is not None and word2vec.trained_here else None
-    if notice:
-        log.warning("small corpus: %s", notice)
-    comparable = same_vocabulary(runs, vocab_sha256)
+    comparable = same_vocabulary(runs, preprocess.vocab_sha256)
     log.info("report over %d run(s) (%d on this workdir's vocabulary) from %s", len(runs), len(comparable), ", ".join(paths))
+    # The first source the sweep compares is traced before and after fine-tuning.
+    source, vocabulary = vector_sources(config)[0], preprocess.vocabulary()
+    pretrained, notice = pretrained_table(config.workdir, source, preprocess.vocab_sha256, len(vocabulary))
 
     with staged_output(stage_dir(config.workdir, STAGE)) as staging:
         table = tables.rows(runs)
@@ -98,27 +107,49 @@ def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
         explained = insight.explain(preprocess, [token for token, _ in vocabulary], pretrained, vectors_source(source), comparable,
                                     list(settings.probes), settings.neighbours, settings.example_tokens)
         write_json(os.path.join(staging, "insight.json"), explained)
-        projected = {} if pretrained is None else {vectors_source(source): pretrained}
-        first_of_arm: dict[str, FinishedRun] = {}
-        for run in comparable:
-            first_of_arm.setdefault(run.label, run)
-        for arm in sorted(first_of_arm, key=mode_rank):
-            projected[first_of_arm[arm].name] = embedding_matrix(load_classifier(first_of_arm[arm].layout.export))
-        shapes = write_projector(os.path.join(staging, "projector"), projected, vocabulary, settings.projector_tokens)
+        shapes = projector(staging, config.workdir, preprocess, source, pretrained, comparable, settings.projector_tokens)
         write_text(os.path.join(staging, "results.md"),
                    render(blocks, table, explained, preprocess.stats(), shapes, paths, config.workdir, list(failed), notice))
-        manifest = {
-            "stage": STAGE,
-            "config": resolved_config,
-            "inputs": {"runs": [run.layout.root for run in runs], "vocab_sha256": vocab_sha256},
-            "outputs": {"configurations": [{"number": block["number"], "differs_in": block["differs_in"], "summary": block["summary"],
-                                            "label_budgets": block["budgets"], "comparisons": tables.comparisons_json(block["found"])}
-                                           for block in blocks],
-                        "projector": shapes, "failed_runs": list(failed)},
-            "durations_s": {"total": round(time.time() - started, 2)},
-            "versions": {"workflow": __version__},
-        }
+        manifest = report_manifest(resolved_config, runs, preprocess.vocab_sha256, blocks, table, shapes, list(failed), started)
         write_json(os.path.join(staging, "manifest.json"), manifest)
-    report_dir = stage_dir(config.workdir, STAGE)
-    log.info("report: %s (%d runs, %.1f s)", os.path.join(report_dir, "results.md"), len(runs), time.time() - started)
+    log.info("report: %s (%d runs, %.1f s)", os.path.join(stage_dir(config.workdir, STAGE), "results.md"), len(runs), time.time() - started)
     return manifest
+
+
+def pretrained_table(workdir: str, source: str | None, vocab_sha256: str, vocabulary_size: int) -> tuple[np.ndarray | None, str | None]:
+    """The matrix of vector source ``source`` (None when that stage never ran) and, for word2vec trained on a small
+    corpus, the notice results.md leads with. Through the contract check: a matrix built from another vocabulary is an
+    error, not a silent mismatch."""
+    word2vec = Word2VecOutput(workdir, source)
+    if not word2vec.exists():
+        return None, None
+    pretrained = word2vec.matrix(vocab_sha256, vocabulary_size)
+    notice = small_corpus_notice(word2vec.coverage()["corpus_tokens"]) if word2vec.trained_here else None
+    if notice:
+        log.info("small corpus: %s", notice)  # the word2vec stage warned when it trained them; results.md says it first
+    return pretrained, notice
+
+
+def projector(staging: str, workdir: str, preprocess: PreprocessOutput, source: str | None, pretrained: np.ndarray | None,
+              comparable: list[FinishedRun], tokens: int) -> dict:
+    """projector/: the source's pretrained table and the trained table of each arm's first run, with their metadata
+    columns (projector.py); their shapes."""
+    tables_shown = projected_tables(workdir, preprocess, vectors_source(source), pretrained, comparable)
+    return write_projector(os.path.join(staging, "projector"), tables_shown, preprocess.vocabulary(), tokens)
+
+
+def report_manifest(resolved_config: dict, runs: list[FinishedRun], vocab_sha256: str, blocks: list[dict], table: list[dict],
+                    shapes: dict, failed: list[dict], started: float) -> dict:
+    """manifest.json (its reader: report/output.py)."""
+    configurations = [{"number": block["number"], "differs_in": block["differs_in"],
+                       "summary": with_intervals(block["summary"], [row for row in table if row["configuration"] == block["number"]]),
+                       "label_budgets": block["budgets"], "comparisons": tables.comparisons_json(block["found"])} for block in blocks]
+    return {
+        "stage": STAGE,
+        "format_version": FORMAT_VERSION,
+        "config": resolved_config,
+        "inputs": {"runs": [run.layout.root for run in runs], "vocab_sha256": vocab_sha256},
+        "outputs": {"configurations": configurations, "projector": shapes, "failed_runs": failed},
+        "durations_s": {"total": round(time.time() - started, 2)},
+        "versions": {"workflow": __version__},
+    }

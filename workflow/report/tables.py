@@ -188,6 +188,8 @@ def comparisons_json(found: list[dict]) -> list[dict]:
     return [{**entry, "difference": asdict(entry["difference"])} for entry in found]
 
 
+ROW_SCALES = {"as_trained": "at their trained norms", "row": "rescaled to the random row norm (each)",
+              "table": "rescaled to the random row norm (one factor for the table)"}
 TRAINED_TABLE = {"frozen": "not trained", "finetune": "trained from the pretrained vectors", "random": "trained from U(-0.05, 0.05)"}
 
 
@@ -205,6 +207,9 @@ def training_markdown(runs: list[FinishedRun]) -> str:
         patience = trainer["early_stopping_patience"]
         ran = ", ".join(f"{run.metrics['epochs_run']} ({run.metrics['best_epoch'] if run.has_validation else 'last'})" for run in group)
         table = TRAINED_TABLE.get(mode_of(mode), mode) + ("" if mode_of(mode) == "frozen" else f", {trainer['embedding_update']} update")
+        if mode_of(mode) != "random":
+            scale = config.get("embedding", {}).get("scale", "as_trained")
+            table += f", rows {ROW_SCALES.get(scale, scale)}"
         stopping = (f"off: {NO_VALIDATION}" if not group[0].has_validation
                     else f"after {patience} epochs without a better validation accuracy" if patience else "off")
         lines.append(f"| {mode} | {model.get('name', model['encoder'])} | {table} | "

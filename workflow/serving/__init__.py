@@ -1,1 +1,1 @@
-"""Inference: the classifier exported with its tokenizer and vocabulary, and ``wf-predict``."""
+"""Inference: ``wf-predict`` loads the SavedModel each run exports (workflow/training/export.py) with TensorFlow alone."""

@@ -96,19 +96,19 @@ class WindowConvolutions(keras.layers.Layer):
         return {**super().get_config(), "windows": self.windows, "filters": self.filters, "statistics": self.statistics, "seed": self.seed}
 
 
-@keras.saving.register_keras_serializable(package="workflow")
-class HashedBigrams(keras.layers.Layer):
-    """fastText's bigram features: token ids ``[batch, time]`` -> bigram ids ``[batch, time - 1]`` in ``[1, buckets]``.
+class HashedNgrams(keras.layers.Layer):
+    """fastText's n-gram features: token ids ``[batch, time]`` -> n-gram ids ``[batch, time - ORDER + 1]`` in ``[1, buckets]``.
 
-    Each pair of neighbouring ids is hashed (a fixed integer hash, the same in
-    training and serving) into one of ``buckets`` rows of a second table; a
-    pair that touches padding gets 0, which that table masks. The hash is
-    linear in both ids modulo the prime 2^31 - 1, then taken modulo the table:
-    pairs spread over every row as random ones would (int64 holds it for ids
-    below ~3 million). ``HASH`` names it in the training run's cache key.
+    Each run of ``ORDER`` neighbouring ids is hashed (a fixed integer hash, the
+    same in training and serving) into one of ``buckets`` rows of a table of its
+    own; an n-gram that touches padding gets 0, which that table masks. The
+    hash folds the ids in one at a time, linear in each modulo the prime
+    2^31 - 1, then takes the result modulo the table: n-grams spread over
+    every row as random ones would (int64 holds it for ids below ~3 million).
+    ``HASH`` names it in the training run's cache key.
     """
 
-    HASH = "(previous * 2654435761 + current * 1000003) mod (2^31 - 1) mod buckets + 1"
+    ORDER = 0
 
     def __init__(self, buckets: int, **kwargs):
         super().__init__(**kwargs)
@@ -116,12 +116,28 @@ class HashedBigrams(keras.layers.Layer):
 
     def call(self, tokens):
         tokens = ops.cast(tokens, "int64")
-        previous, current = tokens[:, :-1], tokens[:, 1:]
-        bucket = (previous * 2_654_435_761 + current * 1_000_003) % 2_147_483_647 % self.buckets + 1
-        return ops.cast(ops.where((previous > 0) & (current > 0), bucket, 0), "int32")
+        width = ops.shape(tokens)[1] - self.ORDER + 1
+        hashed, real = tokens[:, :width], tokens[:, :width] > 0
+        for offset in range(1, self.ORDER):
+            following = tokens[:, offset:offset + width]
+            hashed = (hashed * 2_654_435_761 + following * 1_000_003) % 2_147_483_647
+            real = real & (following > 0)
+        return ops.cast(ops.where(real, hashed % self.buckets + 1, 0), "int32")
 
     def get_config(self):
         return {**super().get_config(), "buckets": self.buckets}
+
+
+@keras.saving.register_keras_serializable(package="workflow")
+class HashedBigrams(HashedNgrams):
+    ORDER = 2
+    HASH = "(previous * 2654435761 + current * 1000003) mod (2^31 - 1) mod buckets + 1"
+
+
+@keras.saving.register_keras_serializable(package="workflow")
+class HashedTrigrams(HashedNgrams):
+    ORDER = 3
+    HASH = "h = (first * 2654435761 + second * 1000003) mod (2^31 - 1); (h * 2654435761 + third * 1000003) mod (2^31 - 1) mod buckets + 1"
 
 
 def build_encoder(config: ModelConfig, seed: int) -> keras.layers.Layer:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 
-from workflow.config import Config, vectors_source
+from workflow.config import Config
+from workflow.resolvers import vectors_source
 
 TEST_ACCURACY, VALIDATION_ACCURACY = "hparams/test_accuracy", "hparams/validation_accuracy"
 

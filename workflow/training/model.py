@@ -12,8 +12,10 @@ mode decides where the table starts and whether it trains:
 
 With ``model.bigram_buckets`` (fastText's bigrams, pooling encoder only), a
 second table holds one row per hashed pair of neighbouring tokens; its
-vectors join the token vectors before pooling. It has no pretrained vectors,
-so it starts from the random initializer and trains in every mode.
+vectors join the token vectors before pooling. ``model.trigram_buckets`` adds
+a third table, of hashed runs of three tokens. These tables have no
+pretrained vectors, so they start from the random initializer and train in
+every mode.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ import numpy as np
 from workflow.config import EmbeddingMode, ModelConfig, Precision
 from workflow.training.dropout import GlobalBatchDropout
 from workflow.training.embedding_layer import RowGatherEmbedding
-from workflow.training.encoders import HashedBigrams, build_encoder
+from workflow.training.encoders import HashedBigrams, HashedTrigrams, build_encoder
 from workflow.training.precision import OUTPUT_DTYPE, dtype_policy
 
 EMBEDDING_LAYER = "embedding"
 BIGRAM_EMBEDDING_LAYER = "bigram_embedding"
+TRIGRAM_EMBEDDING_LAYER = "trigram_embedding"
 
 
 def build_classifier(
@@ -61,10 +64,15 @@ def _layers(vocabulary_size: int, dim: int, mode: EmbeddingMode, config: ModelCo
         name=EMBEDDING_LAYER,
     )
     vectors = embedding(tokens)
-    if config.bigram_buckets:
-        bigrams = RowGatherEmbedding(config.bigram_buckets + 1, dim, mask_zero=True, name=BIGRAM_EMBEDDING_LAYER,
-                                     embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed + 3))
-        vectors = keras.layers.Concatenate(axis=1, name="tokens_and_bigrams")([vectors, bigrams(HashedBigrams(config.bigram_buckets)(tokens))])
+    bags = [vectors]
+    for ngrams, buckets, name, seed_offset in ((HashedBigrams, config.bigram_buckets, BIGRAM_EMBEDDING_LAYER, 3),
+                                               (HashedTrigrams, config.trigram_buckets, TRIGRAM_EMBEDDING_LAYER, 4)):
+        if buckets:
+            table = RowGatherEmbedding(buckets + 1, dim, mask_zero=True, name=name,
+                                       embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed + seed_offset))
+            bags.append(table(ngrams(buckets)(tokens)))
+    if len(bags) > 1:
+        vectors = keras.layers.Concatenate(axis=1, name="tokens_and_ngrams")(bags)
     encoded = build_encoder(config, seed)(vectors)
     hidden = GlobalBatchDropout(config.dropout, seed=seed, name="dropout")(encoded)
     if config.hidden_units:

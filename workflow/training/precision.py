@@ -5,6 +5,9 @@ float32 variables, so the Embedding tables (whose rows are cast after the
 gather), the optimizer's moments and every update stay float32; the output
 unit computes in float32 too, so the loss and the probabilities are float32.
 bfloat16 has float32's exponent range: no loss scaling is needed.
+``mixed_float16`` is the same policy in float16, whose five exponent bits
+need the loss scaled (loss_scale.py): for GPUs before Ampere, whose tensor
+cores compute float16 but not bfloat16; ``auto`` never picks it.
 
 ``auto`` picks bfloat16 where it is native and float32 elsewhere: on GPUs of
 compute capability >= 8.0 (Ampere and later) and on CPUs with AMX-BF16

@@ -17,7 +17,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from workflow.artifacts import RunLayout
+from workflow.training.layout import RunLayout
 from workflow.training import data
 
 FILE = "test_predictions.csv"

@@ -28,8 +28,9 @@ import shutil
 import time
 
 from workflow import locks
-from workflow.artifacts import RunLayout, read_json, write_json_atomic
+from workflow.artifacts import read_json, write_json_atomic
 from workflow.caching import why_outdated
+from workflow.training.layout import RunLayout
 
 log = logging.getLogger(__name__)
 KEPT_RUNS = "kept-runs"

@@ -22,27 +22,33 @@ import platform
 import shutil
 import time
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from workflow import __version__
-from workflow.artifacts import RunLayout, run_dir, write_json_atomic
+from workflow.artifacts import write_json_atomic
 from workflow.caching import section
-from workflow.config import Config, EmbeddingMode, vectors_source
+from workflow.config import Config, EmbeddingMode, EmbeddingScale
 from workflow.embeddings.output import Word2VecOutput
 from workflow.errors import ContractError
 from workflow.preprocess import output as preprocess_output
 from workflow.preprocess.output import PreprocessOutput
-from workflow.serving.text_model import export_text_model
+from workflow.resolvers import vectors_source
 from workflow.training import data, precision, predictions
-from workflow.training.encoders import HashedBigrams
+from workflow.training.checkpoints import TrainState
+from workflow.training.encoders import HashedBigrams, HashedTrigrams
+from workflow.training.export import export_text_model
 from workflow.training.hparams import run_hparams, write_session
-from workflow.training.loop import Trainer, TrainState
+from workflow.training.layout import RunLayout, run_dir
 from workflow.training.model import build_classifier, embedding_matrix
+from workflow.training.scale import rescale
 from workflow.training.run_folder import open_run_folder
+from workflow.training.progress import STEPS
 from workflow.training.strategy import describe, is_chief, make_strategy
+from workflow.training.trainer import Trainer
 
 log = logging.getLogger(__name__)
 FORMAT_VERSION = 1  # what a run folder holds; bump it when that changes (1: the first versioned format)
@@ -82,6 +88,7 @@ class TrainingInputs:
         if config.embedding.mode is not EmbeddingMode.random:
             check_vector_source(config, word2vec)
             pretrained, matrix_sha256 = word2vec.matrix(preprocess.vocab_sha256, len(vocabulary)), word2vec.matrix_sha256
+            pretrained = rescale(pretrained, config.embedding.scale)
         elif config.embedding.vectors is not None:  # random rows as wide as the imported matrix the other modes start from
             check_vector_source(config, word2vec)
             width = word2vec.manifest["outputs"]["dim"]
@@ -102,12 +109,19 @@ def check_vector_source(config: Config, word2vec: Word2VecOutput) -> None:
             f"embedding.vectors={config.embedding.vectors!r}: run wf-word2vec with the same embedding.vectors first (wf-run does)")
 
 
+def rescaled(config: Config) -> bool:
+    """Whether the run starts from pretrained rows at another scale than trained."""
+    return config.embedding.mode is not EmbeddingMode.random and config.embedding.scale is not EmbeddingScale.as_trained
+
+
 def key(config: Config, inputs: TrainingInputs, global_batch_size: int) -> dict:
     """What this run's result depends on (see the module docstring)."""
     return {
         "format_version": FORMAT_VERSION,
         "config": {
             "embedding_mode": config.embedding.mode.value,
+            # only rescaled rows: random mode reads none, and the rows as trained are what every earlier run started from
+            **({"embedding_scale": config.embedding.scale.value} if rescaled(config) else {}),
             "model": section(config.model),
             "trainer": section(config.trainer, without=OPERATIONAL_TRAINER_KEYS),
             "seed": config.seed,
@@ -121,6 +135,7 @@ def key(config: Config, inputs: TrainingInputs, global_batch_size: int) -> dict:
         "embedding_dim": inputs.dim(),
         "global_batch_size": global_batch_size,
         **({"bigram_hash": HashedBigrams.HASH} if config.model.bigram_buckets else {}),
+        **({"trigram_hash": HashedTrigrams.HASH} if config.model.trigram_buckets else {}),
     }
 
 
@@ -138,10 +153,7 @@ def train_run(config: Config, resolved_config: dict, preprocess: PreprocessOutpu
     started = time.time()
     inputs = TrainingInputs.read(config, preprocess)
     strategy = make_strategy(config.strategy)
-    # auto depends on the machine: the key (and the model) get what it resolves to here.
-    config.trainer = replace(config.trainer, precision=precision.resolve(config.trainer.precision))
-    if config.trainer.deterministic:
-        tf.config.experimental.enable_op_determinism()
+    resolve_machine_settings(config)
     chief, replicas = is_chief(strategy), strategy.num_replicas_in_sync
     global_batch_size = config.trainer.batch_size * replicas
     run_key = key(config, inputs, global_batch_size)
@@ -153,56 +165,94 @@ def train_run(config: Config, resolved_config: dict, preprocess: PreprocessOutpu
         return finished
 
     learning_rate = config.trainer.learning_rate * (replicas if config.trainer.scale_learning_rate else 1)
-    log.info("%s: %s embedding (%s x %d), %s encoder, global batch %d, learning rate %g", layout.root, config.embedding.mode.value,
-             len(inputs.vocabulary), inputs.dim(), config.model.encoder.value, global_batch_size, learning_rate)
-    log.info("strategy: %s", describe(strategy))
-    has_validation = inputs.sizes["validation"] > 0
-    if not has_validation:
-        log.warning("%s: all %d epochs (trainer.epochs), no early stopping", SELECTION[False], config.trainer.epochs)
-    model, state, test, rows_changed = train_and_test(config, inputs, strategy, layout, learning_rate)
+    announce(config, inputs, strategy, layout, learning_rate)
+    trained = train_and_test(config, inputs, strategy, layout, learning_rate)
     if not chief:
         return {}
+    export(config, inputs, layout, trained)
+    metrics = run_metrics(config, resolved_config, inputs, strategy, run_key, learning_rate, trained, started)
+    write_session(layout.tensorboard, config.trainer.run_name, {**run_hparams(config, inputs.sizes["train"]), "selection": metrics["selection"]},
+                  trained.test["accuracy"] if trained.test else None, trained.state.best_accuracy)
+    write_json_atomic(layout.metrics, metrics)
+    test = trained.test
+    state = trained.state
+    tested = (f"epoch {state.best_epoch} of {state.epoch} tested{' (stopped early)' if state.stopped_early else ''}" if metrics["selection"] == SELECTION[True]
+              else f"{SELECTION[False]} ({state.epoch})")
+    log.info("%s done in %.1f s, %s: test accuracy %s, AUC %s", config.trainer.run_name, metrics["wall_time_s"], tested,
+             f"{test['accuracy']:.4f}" if test else "n/a", f"{test['auc']:.4f}" if test and test["auc"] else "n/a")
+    return metrics
+
+
+def resolve_machine_settings(config: Config) -> None:
+    """What depends on the machine, settled before the key is computed: ``trainer.precision=auto`` resolved (the key and
+    the model get what it resolves to here), op determinism on where ``trainer.deterministic``."""
+    config.trainer = replace(config.trainer, precision=precision.resolve(config.trainer.precision))
+    if config.trainer.deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def announce(config: Config, inputs: TrainingInputs, strategy: tf.distribute.Strategy, layout: RunLayout, learning_rate: float) -> None:
+    """What the run trains and where, in its log file; the terminal names the run on each epoch line."""
+    global_batch_size = config.trainer.batch_size * strategy.num_replicas_in_sync
+    STEPS.info("%s: %s embedding (%s x %d), %s encoder, global batch %d, learning rate %g", layout.root, config.embedding.mode.value,
+             len(inputs.vocabulary), inputs.dim(), config.model.encoder.value, global_batch_size, learning_rate)
+    STEPS.info("strategy: %s", describe(strategy))
+    if inputs.sizes["validation"] == 0:
+        log.warning("%s: all %d epochs (trainer.epochs), no early stopping", SELECTION[False], config.trainer.epochs)
+
+
+def export(config: Config, inputs: TrainingInputs, layout: RunLayout, trained: Trained) -> None:
+    """The trained classifier (export/model.keras), its raw-string SavedModel (export/serving/, export.py) and, with a
+    test split, the test predictions."""
     os.makedirs(os.path.dirname(layout.export), exist_ok=True)
-    model.save(layout.export)
-    export_text_model(model, [token for token, _ in inputs.vocabulary], inputs.preprocess.tokenizer(), config.model.max_len, layout.serving)
-    if test:
-        predictions.write(layout, model, inputs.preprocess.example_files("test"), config.model.max_len)
-    metrics = {
+    trained.model.save(layout.export)
+    export_text_model(trained.model, [token for token, _ in inputs.vocabulary], inputs.preprocess.tokenizer(), config.model.max_len,
+                      layout.serving)
+    if trained.test:
+        predictions.write(layout, trained.model, inputs.preprocess.example_files("test"), config.model.max_len)
+
+
+def run_metrics(config: Config, resolved_config: dict, inputs: TrainingInputs, strategy: tf.distribute.Strategy, run_key: dict,
+                learning_rate: float, trained: Trained, started: float) -> dict:
+    """metrics.json of a finished run (``started``: its ``time.time()`` at the start)."""
+    replicas = strategy.num_replicas_in_sync
+    global_batch_size = config.trainer.batch_size * replicas
+    return {
         "run": config.trainer.run_name,
         "mode": config.embedding.mode.value,
         "seed": config.seed,
         "label_budget": config.trainer.label_budget,
         "vector_source": vectors_source(config.embedding.vectors),
-        "test": test,
-        "selection": SELECTION[has_validation],
-        **training_summary(state, global_batch_size),
+        "embedding_scale": config.embedding.scale.value if config.embedding.mode is not EmbeddingMode.random else None,
+        "test": trained.test,
+        "selection": SELECTION[inputs.sizes["validation"] > 0],
+        **training_summary(trained.state, global_batch_size),
         "wall_time_s": round(time.time() - started, 2),
         "replicas": replicas,
         "strategy": describe(strategy),
         "global_batch_size": global_batch_size,
         "learning_rate": learning_rate,
         "examples": inputs.sizes,
-        "embedding_rows_changed": rows_changed,
+        "embedding_rows_changed": trained.rows_changed,
         "identity": run_key,
         "config": resolved_config,
         "process_id": os.getpid(),
         "versions": {"workflow": __version__, "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
     }
-    write_session(layout.tensorboard, config.trainer.run_name, {**run_hparams(config, inputs.sizes["train"]), "selection": SELECTION[has_validation]},
-                  test["accuracy"] if test else None, state.best_accuracy)
-    write_json_atomic(layout.metrics, metrics)
-    log.info("%s done in %.1f s: test accuracy %s, AUC %s -> %s", config.trainer.run_name, metrics["wall_time_s"],
-             f"{test['accuracy']:.4f}" if test else "n/a", f"{test['auc']:.4f}" if test and test["auc"] else "n/a", layout.metrics)
-    return metrics
+
+
+class Trained(NamedTuple):
+    """What :func:`train_and_test` returns."""
+
+    model: keras.Model
+    state: TrainState  # the final training state
+    test: dict | None  # the test metrics (None without a test split)
+    rows_changed: int  # embedding rows that training changed
 
 
 def train_and_test(config: Config, inputs: TrainingInputs, strategy: tf.distribute.Strategy, layout: RunLayout,
-                   learning_rate: float) -> tuple[keras.Model, TrainState, dict | None, int]:
-    """Build, train (resuming), restore the best validation epoch (the last epoch without validation), test.
-
-    Returns the model, the final training state, the test metrics and the
-    number of embedding rows that training changed.
-    """
+                   learning_rate: float) -> Trained:
+    """Build, train (resuming), restore the best validation epoch (the last epoch without validation), test."""
     chief = is_chief(strategy)
     # A non-chief worker's own checkpoints go to a scratch folder that nobody reads; it is removed at the end.
     scratch = None if chief else os.path.join(layout.root, f".worker-{strategy.cluster_resolver.task_id}")
@@ -216,7 +266,7 @@ def train_and_test(config: Config, inputs: TrainingInputs, strategy: tf.distribu
                                  config.trainer.precision)
     initial_embedding = embedding_matrix(model)
     trainer = Trainer(strategy, model, config.trainer, layout.checkpoints, layout.tensorboard if chief else None, learning_rate,
-                      scratch_dir=None if chief else os.path.join(scratch, "checkpoints"))
+                      scratch_dir=None if chief else os.path.join(scratch, "checkpoints"), display=config.terminal.progress)
     trainer.restore()
     best_weights = os.path.join(layout.best, "model.weights.h5")
     if chief:
@@ -229,7 +279,7 @@ def train_and_test(config: Config, inputs: TrainingInputs, strategy: tf.distribu
     trainer.close()
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)
-    return model, state, test, int(np.any(embedding_matrix(model) != initial_embedding, axis=1).sum())
+    return Trained(model, state, test, int(np.any(embedding_matrix(model) != initial_embedding, axis=1).sum()))
 
 
 def training_summary(state: TrainState, global_batch_size: int) -> dict:

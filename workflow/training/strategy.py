@@ -13,7 +13,8 @@ import os
 
 import tensorflow as tf
 
-from workflow.config import ConfigError, StrategyConfig, StrategyKind
+from workflow.config import StrategyConfig, StrategyKind
+from workflow.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

@@ -1,11 +1,14 @@
-"""A SavedModel that takes raw review strings: the Beam job's tokenizer in TF ops, the vocabulary inside.
+"""The serving export of a trained run: a SavedModel that takes raw review strings (``<run>/export/serving/``).
 
-``serve(texts)`` with ``texts`` a ``[batch]`` string tensor returns
+The Beam job's tokenizer in TF ops, the vocabulary inside. ``serve(texts)``
+with ``texts`` a ``[batch]`` string tensor returns
 ``{"probability": [batch] float32, "label": [batch] int32}``. The steps mirror
 ``workflow.text.Tokenizer`` (ASCII lowercase, ``<br />`` to space, tokens =
 matches of the pattern) with RE2 string ops, then ids from a hash table built
 from vocab.tsv (unknown tokens -> ``<unk>``), truncated to ``max_len`` and padded.
-Loading it needs TensorFlow only: ``tf.saved_model.load(path).serve(...)``.
+Loading it needs TensorFlow only: ``tf.saved_model.load(path).serve(...)``;
+that is all ``wf-predict`` (workflow/serving/predict.py) does, so serving imports
+nothing of training, and training nothing of serving.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
-from workflow.artifacts import UNK_ID
+from workflow.preprocess.layout import UNK_ID
 from workflow.text import HTML_BREAK_PATTERN, Tokenizer, re2_pattern
 
 

@@ -1,0 +1,118 @@
+"""What the config's types cannot check: ranges and cross-field rules, section by section.
+
+Every entry point calls :func:`validate` on the composed config before any
+work starts, so that a bad value fails naming its key (``ConfigError``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from workflow.config import POOLING_STATISTICS, CorpusFormat, Encoder
+from workflow.errors import ConfigError
+from workflow.resolvers import carved_test_fraction, vectors_source
+from workflow.text import check_pattern
+
+
+def _require(condition: bool, key: str, value: Any, why: str) -> None:
+    if not condition:
+        raise ConfigError(f"{key}={value!r}: {why}")
+
+
+def _at_least(section: Any, name: str, keys: tuple[str, ...], minimum: int) -> None:
+    for key in keys:
+        _require(section[key] >= minimum, f"{name}.{key}", section[key], f"must be >= {minimum}")
+
+
+def validate(cfg: DictConfig) -> None:
+    """Check what types cannot: ranges and cross-field rules. Raises ConfigError naming the key."""
+    for check in (_check_preprocess, _check_word2vec, _check_model, _check_trainer, _check_sweep, _check_report, _check_data):
+        check(cfg)
+    _require(cfg.beam.num_workers >= 1, "beam.num_workers", cfg.beam.num_workers, "must be >= 1")
+    _require(cfg.strategy.logical_devices >= 0, "strategy.logical_devices", cfg.strategy.logical_devices, "must be >= 0")
+
+
+def _check_data(cfg: DictConfig) -> None:
+    for split, pattern in ((split, pattern) for split, pattern in cfg.data.splits.items() if pattern):
+        _require(cfg.data.format not in (CorpusFormat.aclimdb, "aclimdb"), f"data.splits.{split}", pattern,
+                 "aclImdb has its own splits; data.splits is for CSV, JSONL and text corpora")
+        _require(split != str(getattr(cfg.data.split, "value", cfg.data.split)), f"data.splits.{split}", pattern,
+                 f"data.path already holds the {split} split (data.split)")
+    for label, value in cfg.data.label_map.items():
+        _require(value in (0, 1), f"data.label_map.{label}", value, "labels must map to 0 or 1")
+
+
+def _check_preprocess(cfg: DictConfig) -> None:
+    pre = cfg.preprocess
+    _at_least(pre, "preprocess", ("min_count", "read_parallelism"), 1)
+    _require(pre.read_block_mb > 0, "preprocess.read_block_mb", pre.read_block_mb, "must be > 0")
+    _require(pre.max_size >= 3, "preprocess.max_size", pre.max_size, "must be >= 3 (<pad>, <unk> and one token)")
+    _require(0 <= pre.validation_fraction < 1, "preprocess.validation_fraction", pre.validation_fraction, "must be in [0, 1)")
+    carved = carved_test_fraction(cfg)
+    _require(0 <= carved < 1, "preprocess.test_fraction", pre.test_fraction, "must be in [0, 1)")
+    _require(pre.validation_fraction + carved < 1, "preprocess.test_fraction", pre.test_fraction,
+             "validation_fraction + test_fraction must leave some training data")
+    try:
+        check_pattern(pre.tokenizer.pattern)
+    except ValueError as error:
+        raise ConfigError(f"preprocess.{error}") from None
+
+
+def _check_word2vec(cfg: DictConfig) -> None:
+    w2v = cfg.word2vec
+    _require(w2v.sg in (0, 1), "word2vec.sg", w2v.sg, "must be 0 (CBOW) or 1 (skip-gram)")
+    _at_least(w2v, "word2vec", ("vector_size", "window", "epochs", "min_count", "workers"), 1)
+    _require(w2v.negative >= 0, "word2vec.negative", w2v.negative, "must be >= 0")
+
+
+def _check_model(cfg: DictConfig) -> None:
+    model = cfg.model
+    _at_least(model, "model", ("max_len", "filters", "lstm_units"), 1)
+    _at_least(model, "model", ("hidden_units", "bigram_buckets", "trigram_buckets"), 0)
+    _require(0 <= model.dropout < 1, "model.dropout", model.dropout, "must be in [0, 1)")
+    for key in ("bigram_buckets", "trigram_buckets"):
+        _require(model[key] == 0 or model.encoder in (Encoder.pooling, "pooling"), f"model.{key}", model[key],
+                 "n-gram rows join the token vectors as a bag: only with model.encoder=pooling")
+    _require(len(model.windows) > 0 and all(w >= 1 for w in model.windows), "model.windows", list(model.windows),
+             "must be a non-empty list of sizes >= 1")
+    unknown = set(model.pooling) - set(POOLING_STATISTICS)
+    _require(len(model.pooling) > 0 and not unknown, "model.pooling", list(model.pooling),
+             f"must be a non-empty subset of {list(POOLING_STATISTICS)}")
+
+
+def _check_trainer(cfg: DictConfig) -> None:
+    trainer = cfg.trainer
+    _require(trainer.label_budget is None or trainer.label_budget >= 1, "trainer.label_budget", trainer.label_budget,
+             "must be >= 1 (or null: all)")
+    _at_least(trainer, "trainer", ("batch_size", "epochs", "min_epoch_examples", "shuffle_buffer", "sort_pool_batches",
+                                   "log_every_steps", "checkpoint_every_steps", "steps_per_loop"), 1)
+    _require(trainer.width_multiple >= 0, "trainer.width_multiple", trainer.width_multiple, "must be >= 0 (0 or 1: off)")
+    _require(trainer.learning_rate > 0, "trainer.learning_rate", trainer.learning_rate, "must be > 0")
+    _require(trainer.early_stopping_patience >= 0, "trainer.early_stopping_patience", trainer.early_stopping_patience, "must be >= 0")
+    _require(bool(trainer.run_name) and "/" not in trainer.run_name, "trainer.run_name", trainer.run_name, "must be a non-empty folder name")
+
+
+def _check_sweep(cfg: DictConfig) -> None:
+    sweep = cfg.sweep
+    _require(len(sweep.modes) > 0 and len(sweep.seeds) > 0 and len(sweep.label_budgets) > 0, "sweep",
+             OmegaConf.to_container(sweep), "needs at least one mode, one seed and one label budget")
+    for budget in sweep.label_budgets:
+        _require(budget is None or budget >= 1, "sweep.label_budgets", list(sweep.label_budgets), "must be counts >= 1 (or null: all)")
+    if sweep.vectors is not None:
+        sources = list(sweep.vectors)
+        names = [vectors_source(source) for source in sources]
+        _require(len(sources) > 0 and len(set(names)) == len(names), "sweep.vectors", sources,
+                 "must list at least one source, each with its own file name (null: word2vec on the corpus)")
+
+
+def _check_report(cfg: DictConfig) -> None:
+    _at_least(cfg.report, "report", ("projector_tokens", "neighbours", "example_tokens"), 1)
+
+
+def require_local_workdir(workdir: str, command: str) -> None:
+    """ConfigError unless ``workdir`` is a local path: only the Beam job (wf-preprocess) writes to an object store."""
+    _require("://" not in workdir, "workdir", workdir,
+             f"{command} needs a local workdir; only wf-preprocess writes to an object store (s3://, gs://). "
+             "Copy <workdir>/preprocess to a local workdir (e.g. aws s3 cp --recursive, gcloud storage cp -r) and run there")

@@ -1,0 +1,104 @@
+"""Values derived from the config: the ``${...}`` resolvers its YAML files use, and the split fractions it implies.
+
+The resolvers (registered by ``workflow.config.register``) make run names
+(``${vectors_source:...}``, ``${label_budget_part:...}``,
+``${embedding_scale_part:...}``: ``finetune-cnn3-glove.6B.100d-labels250-seed0``)
+and paths (``${sample_data:}``, ``${local_dir:...}``, ``${package_wheel:}``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib import resources
+from typing import Any, Optional
+
+from omegaconf import OmegaConf
+
+from workflow import __version__
+from workflow.config import CorpusFormat, EmbeddingMode, EmbeddingScale, SourceSplit
+
+SAMPLE_ARCHIVE = "aclImdb_sample.tar.gz"
+AUTO_TEST_FRACTION = 0.2
+
+
+def carved_test_fraction(config: Any) -> float:
+    """The share of train that becomes the test split.
+
+    ``preprocess.test_fraction`` when set; otherwise 0.2 for a CSV/JSONL/text
+    training file (such a corpus has no test split of its own) and 0 for
+    aclImdb (which has one).
+    """
+    if config.preprocess.test_fraction is not None:
+        return float(config.preprocess.test_fraction)
+    own_test_split = (config.data.format in (CorpusFormat.aclimdb, "aclimdb") or config.data.split in (SourceSplit.test, "test")
+                      or config.data.splits.test)
+    return 0.0 if own_test_split else AUTO_TEST_FRACTION
+
+
+def carved_validation_fraction(config: Any) -> float:
+    """The share of train that becomes the validation split: none when ``data.splits`` names a validation file."""
+    return 0.0 if config.data.splits.validation else float(config.preprocess.validation_fraction)
+
+
+def sample_path() -> str:
+    """Path of the bundled aclImdb sample shipped inside the package."""
+    return str(resources.files("workflow") / "sample_data" / SAMPLE_ARCHIVE)
+
+
+def vectors_source(vectors: Optional[str]) -> str:
+    """A run-name part for the vector source: ``word2vec`` (trained here) or the imported file's name, e.g. ``glove.6B.100d``."""
+    if not vectors:
+        return "word2vec"
+    name = os.path.basename(vectors.rstrip("/"))
+    for suffix in (".gz", ".bin", ".txt", ".vec"):
+        name = name.removesuffix(suffix)
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "vectors"
+
+
+def vector_sources(config: Any) -> list[Optional[str]]:
+    """The vector sources a config compares: ``sweep.vectors``, or ``embedding.vectors`` alone (None: word2vec on the corpus).
+
+    The embedding stage runs once per source, the training sweep crosses them with its other axes, and the report
+    traces the first one's table before and after fine-tuning.
+    """
+    return list(config.sweep.vectors) if config.sweep.vectors is not None else [config.embedding.vectors]
+
+
+def label_budget_part(budget: Optional[int]) -> str:
+    """A run-name suffix for a label budget: ``-labels1000``, or nothing for all labels."""
+    return "" if budget is None else f"-labels{budget}"
+
+
+def embedding_scale_part(mode: Any, scale: Any) -> str:
+    """A run-name suffix for rescaled pretrained rows (``-rownorm``, ``-tablenorm``); nothing for the rows as trained or in random mode."""
+    scale, mode = str(getattr(scale, "value", scale)), str(getattr(mode, "value", mode))
+    return "" if scale == EmbeddingScale.as_trained.value or mode == EmbeddingMode.random.value else f"-{scale}norm"
+
+
+def local_dir(workdir: str) -> str:
+    """``workdir`` itself, or ``outputs/<scheme>/<bucket>/<path>`` for an object-store workdir: Hydra's logs are local files."""
+    scheme, separator, rest = workdir.partition("://")
+    return os.path.join("outputs", scheme, rest.strip("/")) if separator else workdir
+
+
+def package_wheel() -> str:
+    """The wheel ``pip wheel --no-deps -w dist .`` builds of this version: what Dataflow's workers install."""
+    return f"dist/embedding_workflow-{__version__}-py3-none-any.whl"
+
+
+RESOLVERS = {
+    "sample_data": sample_path,
+    "vectors_source": vectors_source,
+    "label_budget_part": label_budget_part,
+    "embedding_scale_part": embedding_scale_part,
+    "local_dir": local_dir,
+    "package_wheel": package_wheel,
+}
+
+
+def register() -> None:
+    """Register every resolver of :data:`RESOLVERS` with OmegaConf (idempotent)."""
+    for name, resolver in RESOLVERS.items():
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)

@@ -1,0 +1,42 @@
+"""What a training run writes: the file names of ``<workdir>/runs/<run name>/``.
+
+One training run, written in place so that an interrupted run can resume;
+``metrics.json`` last marks it finished; a finished run of another
+configuration moves to ``<workdir>/kept-runs/`` (run_folder.py)::
+
+    identity.json                          the run's cache key: config, digests of what it reads, global batch (written first)
+    checkpoints/ckpt-N.*                   model + optimizer every trainer.checkpoint_every_steps
+    checkpoints/state.json                 which checkpoint, epoch, step in epoch, history so far
+    best/                                  weights of the epoch with the best validation accuracy (the last epoch without validation)
+    tensorboard/{train,validation}/        scalars: loss, accuracy, learning rate
+    export/model.keras                     the trained classifier (token ids in, probability out)
+    export/serving/                        SavedModel: raw strings in (tokenizer + vocabulary inside), probability out
+    test_predictions.csv                   one row a test review, in doc_id order: doc_id, label, probability (the report's paired bootstrap)
+    metrics.json                           test accuracy, AUC, loss, epochs, wall time, examples/s, config
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from workflow.artifacts import StageFile
+
+
+def run_dir(workdir: str, run_name: str) -> str:
+    return os.path.join(workdir, "runs", run_name)
+
+
+@dataclass(frozen=True)
+class RunLayout:
+    """File names inside one training run folder."""
+
+    root: str
+    identity = StageFile("identity.json")
+    checkpoints = StageFile("checkpoints")
+    state = StageFile("checkpoints", "state.json")
+    best = StageFile("best")
+    tensorboard = StageFile("tensorboard")
+    export = StageFile("export", "model.keras")
+    serving = StageFile("export", "serving")
+    metrics = StageFile("metrics.json")

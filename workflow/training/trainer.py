@@ -1,0 +1,247 @@
+"""The distributed training loop: one ``strategy.run`` step, ``steps_per_loop`` steps per call, epochs until done.
+
+Keras 3's ``fit`` does not run under MultiWorkerMirroredStrategy
+(keras-team/keras#20585), so the step is written out: every replica computes
+the loss of its share of the global batch, scaled by
+``tf.nn.compute_average_loss(global_batch_size=...)``, and the strategy sums
+the gradients. The same code then serves one device, MirroredStrategy and
+MultiWorkerMirroredStrategy, and 1 replica or N replicas reach the same
+weights for the same global batch. Each replica sums its Embedding gradient
+to one row per token (optimizer.sum_duplicate_rows) before the strategy
+gathers the sparse gradients: MirroredStrategy has no all-reduce for
+``IndexedSlices``, so every row a replica sends crosses the interconnect.
+
+One ``tf.function`` call runs up to ``trainer.steps_per_loop`` steps (Orbit's
+``steps_per_loop``), in a ``tf.while_loop``; the step results stay on the
+devices (steps.py) and a call ends early at a log step, a checkpoint step or
+the epoch's end, so any ``steps_per_loop`` trains, logs and checkpoints the
+same steps with the same numbers.
+
+The :class:`Trainer` owns the step and the loop over epochs, as Orbit's
+Controller does, and hands each job to its module: checkpoints.py (state,
+resume, the workers' agreement), epochs.py (the tested epoch, early
+stopping), evaluation.py (loss, accuracy, AUC), summaries.py (TensorBoard
+scalars), progress.py (the terminal and the log).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any, Callable
+
+import keras
+import tensorflow as tf
+
+from workflow.config import EmbeddingUpdate, Precision, ProgressDisplay, TrainerConfig
+from workflow.training import data, epochs
+from workflow.training.checkpoints import Checkpoints, TrainState, barrier, check_same_step
+from workflow.training.evaluation import Evaluator
+from workflow.training.loss_scale import DynamicLossScale
+from workflow.training.optimizer import EmbeddingAdam, sum_duplicate_rows
+from workflow.training.progress import STEPS, Progress
+from workflow.training.steps import StepSums
+from workflow.training.summaries import Summaries
+
+log = logging.getLogger(__name__)
+
+
+class Trainer:
+    """Trains ``model`` on ``strategy``; writes checkpoints under ``checkpoint_dir`` and scalars under ``tensorboard_dir``."""
+
+    def __init__(
+        self,
+        strategy: tf.distribute.Strategy,
+        model: keras.Model,
+        config: TrainerConfig,
+        checkpoint_dir: str,
+        tensorboard_dir: str | None,
+        learning_rate: float,
+        scratch_dir: str | None = None,
+        display: ProgressDisplay = ProgressDisplay.auto,
+    ):
+        """``checkpoint_dir``: the chief's checkpoints, which every worker restores; ``scratch_dir``: where a
+        non-chief worker's own saves go (None on the chief); ``display``: what the terminal shows (progress.py)."""
+        self.strategy, self.model, self.config, self.display = strategy, model, config, display
+        self.global_batch_size = config.batch_size * strategy.num_replicas_in_sync
+        self.learning_rate = learning_rate
+        with strategy.scope():
+            self.optimizer = EmbeddingAdam(learning_rate, lazy=config.embedding_update is EmbeddingUpdate.lazy)
+            self.optimizer.build(model.trainable_variables)
+            # float16's range needs the loss scaled (loss_scale.py); bfloat16 and float32 have float32's exponent
+            self.loss_scale = DynamicLossScale() if config.precision is Precision.mixed_float16 else None
+        self.checkpoint_dir = checkpoint_dir
+        # The dropout layers' seed-generator states are not weights; saving them too makes a
+        # resumed run draw the same dropout masks as an uninterrupted one.
+        random_states = [variable for variable in model.non_trainable_variables if "seed_generator" in variable.path]
+        scaling = {} if self.loss_scale is None else {"loss_scale": self.loss_scale}
+        self.checkpoints = Checkpoints(tf.train.Checkpoint(model=model, optimizer=self.optimizer, random_states=random_states, **scaling),
+                                       checkpoint_dir, scratch_dir)
+        self.state = TrainState()
+        self.summaries = Summaries(tensorboard_dir)
+        self.sums = StepSums(strategy)
+        self.train_steps = tf.function(self._distributed_train_steps)
+        self.evaluator = Evaluator(strategy, model, self.global_batch_size, config)
+
+    # ------------------------------------------------------------------ steps
+
+    def _replica_train_step(self, tokens: tf.Tensor, labels: tf.Tensor) -> None:
+        """One replica's share ``[batch, width]`` of the global batch: gradients applied, sums added on the device."""
+        with tf.GradientTape() as tape:
+            probabilities = self.model(tokens, training=True)
+            per_example = keras.losses.binary_crossentropy(labels[:, None], probabilities)
+            loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
+            if self.loss_scale is not None:
+                loss = self.loss_scale.scaled(loss)
+        variables = self.model.trainable_variables
+        gradients = [sum_duplicate_rows(gradient) if isinstance(gradient, tf.IndexedSlices) else gradient
+                     for gradient in tape.gradient(loss, variables)]
+        if self.loss_scale is None:
+            self.optimizer.apply_gradients(zip(gradients, variables))
+        else:
+            self.loss_scale.apply(self.optimizer, gradients, variables)
+        correct = tf.reduce_sum(tf.cast(tf.equal(probabilities[:, 0] > 0.5, labels > 0.5), tf.float32))
+        self.sums.add(tf.reduce_sum(per_example), correct)
+
+    def _distributed_train_steps(self, iterator, steps: tf.Tensor) -> None:
+        """``steps`` (a scalar tensor: one trace for any count) training steps in one call; results in ``self.sums``."""
+        for _ in tf.range(steps):
+            self.strategy.run(self._replica_train_step, args=next(iterator))
+
+    # ------------------------------------------------------------------ resume
+
+    def restore(self) -> None:
+        """Load the chief's last checkpoint and state.json if a previous attempt left them."""
+        self.barrier()  # the chief has prepared its run folder before anyone reads it
+        self.state = self.checkpoints.restore() or self.state
+        step = self.state.global_step
+        check_same_step(self.strategy, step, self.checkpoint_dir)
+        if step:
+            log.info("resuming from %s: epoch %d, step %d of that epoch (global step %d)",
+                     self.state.checkpoint, self.state.epoch + 1, self.state.step_in_epoch, step)
+
+    def barrier(self) -> None:
+        """Wait until every worker gets here (a no-op on one worker)."""
+        barrier(self.strategy)
+
+    def _save(self) -> None:
+        self.checkpoints.save(self.state)
+
+    # ------------------------------------------------------------------ loops
+
+    def fit(self, train: tf.data.Dataset, train_size: int, validation: tf.data.Dataset | None, validation_size: int,
+            seed: int, on_best: Callable[[], None]) -> TrainState:
+        """Train for ``config.epochs`` epochs (fewer when early stopping triggers); returns the final state."""
+        passes = data.passes_per_epoch(train_size, self.config.min_epoch_examples)
+        steps_per_epoch = train_size * passes // self.global_batch_size
+        if passes > 1:
+            STEPS.info("%d training examples: an epoch is %d passes over them (trainer.min_epoch_examples=%d)",
+                       train_size, passes, self.config.min_epoch_examples)
+        if steps_per_epoch == 0:
+            raise ValueError(f"{train_size} training examples make no full global batch of {self.global_batch_size}")
+        state, config = self.state, self.config
+        widths_logged = False
+        with Progress(config.run_name, config.epochs, steps_per_epoch, self.global_batch_size, self.display) as progress:
+            while state.epoch < config.epochs and not state.stopped_early:
+                if not widths_logged:  # one extra pass over the input pipeline, once per attempt
+                    STEPS.info("epoch %d: %d batches of %d distinct widths (trainer.width_multiple=%d)", state.epoch + 1,
+                               steps_per_epoch - state.step_in_epoch, data.distinct_widths(self._epoch_batches(train, seed, passes)),
+                               config.width_multiple)
+                    widths_logged = True
+                examples_per_s = self._train_epoch(self._epoch_batches(train, seed, passes), steps_per_epoch, progress)
+                self._end_epoch(validation, validation_size, on_best, progress, examples_per_s)
+        return state
+
+    def _train_epoch(self, batches: tf.data.Dataset, steps_per_epoch: int, progress: Progress) -> float:
+        """Train the rest of the current epoch on ``batches``; returns the examples per second its training steps took."""
+        state, config = self.state, self.config
+        iterator = iter(self.strategy.experimental_distribute_dataset(batches))
+        progress.start_epoch(state.epoch + 1, state.step_in_epoch, state.best_accuracy)
+        first_step, seconds_before = state.step_in_epoch, state.train_seconds
+        unread_steps, since = 0, time.perf_counter()
+        while state.step_in_epoch < steps_per_epoch:
+            steps = self._steps_to_boundary(steps_per_epoch)
+            self.train_steps(iterator, tf.constant(steps))
+            unread_steps += steps
+            state.step_in_epoch += steps
+            state.global_step += steps
+            log_step = state.global_step % config.log_every_steps == 0
+            checkpoint_step = state.global_step % config.checkpoint_every_steps == 0 and state.step_in_epoch < steps_per_epoch
+            if not (log_step or checkpoint_step or state.step_in_epoch == steps_per_epoch):
+                if progress.due(state.step_in_epoch):  # a look at this worker's running sums (read into the epoch's at boundaries)
+                    self._show_running(progress, unread_steps)
+                continue
+            # A boundary: the same steps for any steps_per_loop, so the epoch's sums add up the same partial sums.
+            last = self._read_sums(unread_steps)
+            state.train_seconds += time.perf_counter() - since
+            unread_steps = 0
+            sums = state.epoch_sums
+            progress.update(state.step_in_epoch, loss=sums["loss"] / sums["examples"], accuracy=sums["correct"] / sums["examples"])
+            if log_step:
+                self.summaries.scalars("train", state.global_step, loss=last["last_loss"] / self.global_batch_size,
+                                       accuracy=last["last_correct"] / self.global_batch_size, learning_rate=self.learning_rate)
+            if checkpoint_step:
+                self._save()
+            since = time.perf_counter()
+        seconds = state.train_seconds - seconds_before
+        return (steps_per_epoch - first_step) * self.global_batch_size / seconds if seconds > 0 else 0.0
+
+    def _read_sums(self, unread_steps: int) -> dict[str, float]:
+        """The device's sums since the last read, added to the epoch's (``unread_steps`` steps) and reset; returns them."""
+        device = self.sums.read()
+        self.sums.reset()
+        sums = self.state.epoch_sums
+        sums["loss"] += device["loss"]
+        sums["correct"] += device["correct"]
+        sums["examples"] += unread_steps * self.global_batch_size
+        return device
+
+    def _show_running(self, progress: Progress, unread_steps: int) -> None:
+        """The epoch's running loss and accuracy from this worker's device sums (no collective, nothing reset)."""
+        sums = self.state.epoch_sums
+        running, share = self.sums.read_local()
+        examples = sums["examples"] + unread_steps * self.global_batch_size
+        progress.update(self.state.step_in_epoch, loss=(sums["loss"] + running["loss"] / share) / examples,
+                        accuracy=(sums["correct"] + running["correct"] / share) / examples)
+
+    def _epoch_batches(self, train: tf.data.Dataset, seed: int, passes: int) -> tf.data.Dataset:
+        """The rest of the current epoch's batches, as a new dataset (iterating one dataset twice would reshuffle it)."""
+        state, config = self.state, self.config
+        return data.training_batches(train, self.global_batch_size, seed, state.epoch, config.shuffle_buffer, config.sort_pool_batches,
+                                     skip_batches=state.step_in_epoch, passes=passes, width_multiple=config.width_multiple)
+
+    def _steps_to_boundary(self, steps_per_epoch: int) -> int:
+        """Steps for the next call: ``steps_per_loop``, fewer where a log step, a checkpoint step or the epoch's end comes first."""
+        state, config = self.state, self.config
+        return min(config.steps_per_loop, steps_per_epoch - state.step_in_epoch,
+                   config.log_every_steps - state.global_step % config.log_every_steps,
+                   config.checkpoint_every_steps - state.global_step % config.checkpoint_every_steps)
+
+    def _end_epoch(self, validation: tf.data.Dataset | None, validation_size: int, on_best: Callable[[], None],
+                   progress: Progress, examples_per_s: float) -> None:
+        """Validate, record, select (``on_best`` for a kept epoch), maybe stop early, and checkpoint the epoch's end."""
+        state = self.state
+        record = epochs.record(state)
+        self.summaries.scalars("train", state.epoch + 1, epoch_loss=record["loss"], epoch_accuracy=record["accuracy"],
+                               epoch_learning_rate=self.learning_rate)
+        if validation is not None:
+            result = self.evaluate(validation, validation_size)
+            record.update({f"val_{key}": value for key, value in result.items() if key != "examples"})
+            self.summaries.scalars("validation", state.epoch + 1, epoch_loss=result["loss"], epoch_accuracy=result["accuracy"])
+        state.history.append(record)
+        kept = epochs.select(state, record.get("val_accuracy"), self.config.early_stopping_patience, self.config.epochs)
+        progress.end_epoch(record, state.best_accuracy, examples_per_s)
+        if kept:
+            on_best()
+        if state.stopped_early:
+            STEPS.info("early stopping: no better validation accuracy for %d epochs (best %.4f at epoch %d)",
+                     self.config.early_stopping_patience, state.best_accuracy, state.best_epoch)
+        epochs.advance(state)
+        self._save()
+
+    def evaluate(self, examples: tf.data.Dataset, size: int) -> dict[str, Any]:
+        """Loss, accuracy and AUC over every example of a split (evaluation.py)."""
+        return self.evaluator.evaluate(examples, size)
+
+    def close(self) -> None:
+        self.summaries.close()
