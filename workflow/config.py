@@ -111,9 +111,6 @@ class SplitPaths:
     test: Optional[str] = None
     unsup: Optional[str] = None
 
-    def given(self) -> dict[str, str]:
-        return {split: path for split, path in vars(self).items() if path}
-
 
 @dataclass
 class DataConfig:

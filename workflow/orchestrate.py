@@ -126,6 +126,6 @@ def report(config: Config, resolved: dict, finished: list[str], failed: list[dic
     if not config.report.runs:
         config.report.runs = finished
     with console.running("report", console.count(len(finished), "finished run")) as running:
-        report_stage.run(config, resolved, failed=failed)
-        running.summary = console.count(len(finished), "run")
+        manifest = report_stage.run(config, resolved, failed=failed)
+        running.summary = console.count(len(manifest["inputs"]["runs"]), "run")
     console.results(config.workdir)

@@ -19,9 +19,6 @@ from workflow.console import show_steps
 from workflow.errors import USER_ERROR_EXIT, user_error
 from workflow.stderr import import_tensorflow_quietly  # before anything imports Beam: it drops Beam's import-time warning
 
-LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # Hydra's
-QUIET_LOGGERS = ("absl", "tensorflow", "apache_beam", "gensim")  # as in conf/config.yaml's job_logging
-
 
 def train_job(config: Config, resolved: dict) -> dict:
     """One training job in this process."""
@@ -34,14 +31,8 @@ class TrainingJobFailed(RuntimeError):
     """A training job's process exited with a non-zero status (its log says why)."""
 
 
-def _child(config: Config, resolved: dict, log_file: str, logging_config: dict | None = None) -> None:
-    if logging_config is not None:  # the sweep job's own (conf/config.yaml's hydra.job_logging): same terminal, same log file
-        logging.config.dictConfig(logging_config)
-    else:
-        logging.basicConfig(level=logging.INFO, format=LOG_FORMAT,
-                            handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(log_file)], force=True)
-        for noisy in QUIET_LOGGERS:
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+def _child(config: Config, resolved: dict, log_file: str, logging_config: dict) -> None:
+    logging.config.dictConfig(logging_config)  # the sweep job's own (conf/config.yaml's hydra.job_logging): same terminal, same log file
     show_steps(config.terminal.steps)
     logging.getLogger(__name__).info("training %s in process %d", config.trainer.run_name, os.getpid())
     import_tensorflow_quietly(log_file)
@@ -56,12 +47,9 @@ def _child(config: Config, resolved: dict, log_file: str, logging_config: dict |
         sys.exit(USER_ERROR_EXIT)
 
 
-def train_in_fresh_process(config: Config, resolved: dict, log_file: str, logging_config: dict | None = None) -> int:
-    """Run one training job in a spawned process that logs to ``log_file`` (and stdout); its exit code.
-
-    ``logging_config``: a ``logging.config.dictConfig`` for it (whose file handler writes ``log_file``); by default
-    every INFO line to both.
-    """
+def train_in_fresh_process(config: Config, resolved: dict, log_file: str, logging_config: dict) -> int:
+    """Run one training job in a spawned process that logs as ``logging_config`` says (a ``logging.config.dictConfig``
+    whose file handler writes ``log_file``); its exit code."""
     if multiprocessing.get_start_method(allow_none=True) not in (None, *multiprocessing.get_all_start_methods()):
         # joblib's loky workers (hydra/launcher=joblib) set a start method of their own, which a spawned
         # child is told to set too and cannot: it knows only the standard ones.
@@ -72,7 +60,7 @@ def train_in_fresh_process(config: Config, resolved: dict, log_file: str, loggin
     return process.exitcode if process.exitcode >= 0 else 128 - process.exitcode  # killed by signal N: 128 + N, as a shell says
 
 
-def train_or_raise(config: Config, resolved: dict, log_file: str, logging_config: dict | None = None) -> None:
+def train_or_raise(config: Config, resolved: dict, log_file: str, logging_config: dict) -> None:
     """:func:`train_in_fresh_process`; TrainingJobFailed when it does not exit 0."""
     exit_code = train_in_fresh_process(config, resolved, log_file, logging_config)
     if exit_code != 0:

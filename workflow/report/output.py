@@ -49,7 +49,3 @@ class ReportOutput:
         "comparisons"}``; a summary entry is ``{"mode", "vectors", "labelled_reviews", "runs", "seeds", "test_accuracy":
         [mean, std] | None, "test_accuracy_interval": [low, high] | None (one seed: None), ...}``."""
         return self.manifest["outputs"]["configurations"]
-
-    def failed_runs(self) -> list[dict]:
-        """The sweep's jobs that did not finish: ``{"run", "log"}``."""
-        return self.manifest["outputs"]["failed_runs"]

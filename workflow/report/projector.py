@@ -178,7 +178,10 @@ def projected_tables(workdir: str, preprocess: PreprocessOutput, source_name: st
         moved = None if start is None else row_shift(start, trained)
         table = ProjectedTable(run.name, trained, labelled(run.metrics.get("label_budget")), moved)
         tables.append(table)
-        if tuned_from_source is None and run.mode == "finetune" and run.vectors == source_name:
+        # the pretrained table's "moved" column: what fine-tuning did to those very rows, so only from a run that started from
+        # them as trained (a rescaled run moved other rows)
+        scale = run.metrics["config"].get("embedding", {}).get("scale", "as_trained")
+        if tuned_from_source is None and run.mode == "finetune" and run.vectors == source_name and scale == "as_trained":
             tuned_from_source = table
     if pretrained is not None:
         like = tuned_from_source

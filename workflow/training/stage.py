@@ -1,9 +1,10 @@
 """Run one training job: inputs checked, model built under the strategy, trained, tested, exported.
 
-Output: ``<workdir>/runs/<trainer.run_name>/`` (see workflow/artifacts.py and
-run_folder.py). The run's cache key (:func:`key`) is what its result depends
-on: the embedding mode, the model, the trainer settings that change training
-(not its logging or checkpoint cadence), the seed, the global batch, and the
+Output: ``<workdir>/runs/<trainer.run_name>/`` (see layout.py and run_folder.py).
+The run's cache key (:func:`key`) is what its result depends on: the embedding
+mode and, when it rescales them, the scale of the pretrained rows; the model
+(with the hash of its n-gram rows); the trainer settings that change training
+(not its logging or checkpoint cadence); the seed, the global batch, and the
 digests of everything it reads: the labelled examples, the vocabulary and the
 pretrained matrix, and the tokenizer the exported serving model embeds. A finished run with the same key is re-used; a
 checkpointed one resumes. ``FORMAT_VERSION`` is in the key: bump it when what a run writes changes, so that no run of
@@ -109,6 +110,10 @@ def check_vector_source(config: Config, word2vec: Word2VecOutput) -> None:
             f"embedding.vectors={config.embedding.vectors!r}: run wf-word2vec with the same embedding.vectors first (wf-run does)")
 
 
+# Model settings added after runs were first keyed: in the key only when they are on, so that every earlier run keeps its key.
+ADDED_MODEL_KEYS = {"trigram_buckets": 0}
+
+
 def rescaled(config: Config) -> bool:
     """Whether the run starts from pretrained rows at another scale than trained."""
     return config.embedding.mode is not EmbeddingMode.random and config.embedding.scale is not EmbeddingScale.as_trained
@@ -122,7 +127,7 @@ def key(config: Config, inputs: TrainingInputs, global_batch_size: int) -> dict:
             "embedding_mode": config.embedding.mode.value,
             # only rescaled rows: random mode reads none, and the rows as trained are what every earlier run started from
             **({"embedding_scale": config.embedding.scale.value} if rescaled(config) else {}),
-            "model": section(config.model),
+            "model": section(config.model, without=[key for key, off in ADDED_MODEL_KEYS.items() if getattr(config.model, key) == off]),
             "trainer": section(config.trainer, without=OPERATIONAL_TRAINER_KEYS),
             "seed": config.seed,
         },
