@@ -18,8 +18,8 @@ def test_the_smoke_run_writes_every_measurement(tmp_path):
     assert report["smoke"] and len(report["devices"]) == 2 and report["scatter_determinism_disabled"] == "1"
     variants = report["single"] + report["all_gpus"]
     assert {(v["update"], v["deterministic"], v["precision"]) for v in report["single"]} == {
-        ("lazy", True, "float32"), ("lazy", False, "mixed_bfloat16"), ("dense", True, "float32")}
-    assert [v["replicas"] for v in variants] == [1, 1, 1, 2]
+        ("lazy", True, "float32"), ("lazy", False, "mixed_bfloat16"), ("dense", True, "float32"), ("lazy", True, "mixed_float16")}
+    assert [v["replicas"] for v in variants] == [1, 1, 1, 1, 2]
     assert all(v["examples_per_s"] > 0 and v["ms_per_step"] > 0 and "peak_memory_mb" in v for v in variants)
     evaluation = report["bilstm_odd_evaluation"]
     assert evaluation["ok"] and evaluation["replicas"] == 2 and [split["size"] for split in evaluation["splits"]] == [1, 33]
