@@ -125,9 +125,10 @@ def workflow_reviews() -> dict[str, bytes]:
     return synthetic_reviews(150, 50, 100, seed=2) | UNLABELLED_ONLY
 
 
-def run_name(mode: str, seed: int = 0) -> str:
-    """The run folder name of the default encoder over this workdir's own word2vec vectors."""
-    return f"{mode}-cnn3-word2vec-seed{seed}"
+def run_name(mode: str, seed: int = 0, model: str = "cnn3", labels: int | None = None) -> str:
+    """The run folder name of ``model`` (the default encoder) over this workdir's own word2vec vectors, at the default scale
+    (``row``), with ``labels`` labelled reviews (None: all)."""
+    return f"{mode}-{model}-word2vec{'' if mode == 'random' else '-rownorm'}{'' if labels is None else f'-labels{labels}'}-seed{seed}"
 
 
 def command(entry: str, *arguments: str, cwd: Path) -> str:

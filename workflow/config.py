@@ -178,7 +178,7 @@ class EmbeddingConfig:
     mode: EmbeddingMode = EmbeddingMode.finetune
     vectors: Optional[str] = None  # None: train word2vec on the corpus; else a file to import
     vectors_format: VectorsFormat = VectorsFormat.auto
-    scale: EmbeddingScale = EmbeddingScale.as_trained  # frozen/finetune: the pretrained rows' norms; random mode reads no matrix
+    scale: EmbeddingScale = EmbeddingScale.row  # frozen/finetune: the pretrained rows' norms; random mode reads no matrix
 
 
 @dataclass

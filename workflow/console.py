@@ -5,7 +5,7 @@
     preprocess   done in 14.2 s (read 4,000 = written 4,000 + rejected 0: 886 train, 114 validation, 1,000 test, 2,000 unlabelled; 18,569 words)
     word2vec     skipped (up to date)
     training     3 runs (their logs: <log folder>/train/<run name>/train.log)
-    frozen-cnn3-word2vec-seed0 epoch 1/20: loss 0.6931, accuracy 0.5100, validation accuracy 0.5300 (best 0.5300), 1,950 examples/s
+    frozen-cnn3-word2vec-rownorm-seed0 epoch 1/20: loss 0.6931, accuracy 0.5100, validation accuracy 0.5300 (best 0.5300), 1,950 examples/s
     ...
     training     done in 301.2 s (3 of 3 runs finished)
     report       done in 4.1 s (3 runs)

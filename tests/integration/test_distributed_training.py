@@ -176,7 +176,7 @@ def test_kill_9_mid_epoch_then_same_command_resumes(workdir):
 
 def test_multirun_jobs_run_in_separate_processes(workdir):
     output = finish(wf_train(workdir, "-m", *SMALL_RUN, "embedding=frozen,random", "trainer.epochs=1", "seed=5"))
-    frozen, random = metrics(workdir, "frozen-cnn3-word2vec-seed5"), metrics(workdir, "random-cnn3-word2vec-seed5")
+    frozen, random = metrics(workdir, "frozen-cnn3-word2vec-rownorm-seed5"), metrics(workdir, "random-cnn3-word2vec-seed5")
     assert frozen["mode"] == "frozen" and random["mode"] == "random"
     assert frozen["process_id"] != random["process_id"]
     job_logs = sorted((workdir / "multirun").glob("*/*/*.log"))

@@ -81,7 +81,7 @@ def test_runs_of_another_model_get_a_configuration_of_their_own(workflow_run, tm
     with open(workdir / "report" / "results.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
     assert sorted((row["configuration"], row["run"]) for row in table) == sorted(
-        [("1", run_name(mode)) for mode in ("frozen", "finetune", "random")] + [("2", f"{mode}-pooling-word2vec-seed0") for mode in ("frozen", "finetune", "random")])
+        [("1", run_name(mode)) for mode in ("frozen", "finetune", "random")] + [("2", run_name(mode, model="pooling")) for mode in ("frozen", "finetune", "random")])
     assert "These runs come from 2 configurations" in results
     headings = re.findall(r"^## (Configuration \d.*)$", results, flags=re.MULTILINE)
     assert len(headings) == 2 and all("`config.model.name=" in heading and "`config.trainer.epochs=" in heading for heading in headings)
@@ -211,7 +211,9 @@ def check_projector_metadata(workdir: Path, metadata: dict[str, list[dict[str, s
     tables = {mode: load_classifier(RunLayout(str(workdir / "runs" / run_name(mode))).export).get_layer("embedding").embeddings.numpy()
               for mode in ("frozen", "finetune", "random")}
     random_start = keras.ops.convert_to_numpy(keras.initializers.RandomUniform(-0.05, 0.05, seed=0)(matrix.shape))
-    moved = {"frozen": np.zeros(40), "finetune": np.linalg.norm(tables["finetune"] - matrix, axis=1)[2:42],
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)  # the default scale, row: every row at a random row's norm
+    rescaled_start = matrix * 0.05 * np.sqrt(matrix.shape[1] / 3) / np.where(norms > 0, norms, 1)
+    moved = {"frozen": np.zeros(40), "finetune": np.linalg.norm(tables["finetune"] - rescaled_start, axis=1)[2:42],
              "random": np.linalg.norm(tables["random"] - random_start, axis=1)[2:42]}
     moved["word2vec"] = moved["finetune"]  # the vectors carry what fine-tuning did to them
     for name, rows in metadata.items():
@@ -373,7 +375,7 @@ def test_a_label_budget_sweep_leads_the_report_with_accuracy_against_labelled_re
     again = rerun(workdir, "sweep.modes=[finetune,random]", "sweep.label_budgets=[40,null]")
     assert again.count("already finished with this configuration and these inputs") == 2
     for mode in ("finetune", "random"):
-        assert read_json(str(workdir / "runs" / f"{mode}-cnn3-word2vec-labels40-seed0" / "metrics.json"))["examples"]["train"] == 40
+        assert read_json(str(workdir / "runs" / run_name(mode, labels=40) / "metrics.json"))["examples"]["train"] == 40
     results = (workdir / "report" / "results.md").read_text()
     assert results.index("## Test accuracy against labelled reviews") < results.index("## Test accuracy per mode")
     assert re.search(r"\| 40 \| \d\.\d{4} ± 0\.0000 \| \d\.\d{4} ± 0\.0000 \|", results)
@@ -399,7 +401,7 @@ def test_a_sweep_compares_vector_sources_in_one_report(workflow_run, tmp_path):
     assert again.count("already finished with this configuration and these inputs") == 1
     imported = read_json(str(workdir / "imported" / "flipped.16d" / "manifest.json"))
     assert imported["inputs"]["vectors"]["format"] == "glove" and imported["inputs"]["vectors"]["path"] == str(path)
-    metrics = read_json(str(workdir / "runs" / "finetune-cnn3-flipped.16d-seed0" / "metrics.json"))
+    metrics = read_json(str(workdir / "runs" / "finetune-cnn3-flipped.16d-rownorm-seed0" / "metrics.json"))
     word2vec = read_json(str(workdir / "word2vec" / "manifest.json"))
     assert metrics["vector_source"] == "flipped.16d"
     assert metrics["identity"]["inputs"]["matrix_sha256"] == imported["outputs"]["matrix_sha256"] != word2vec["outputs"]["matrix_sha256"]

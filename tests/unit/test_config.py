@@ -68,17 +68,17 @@ def test_imdb_needs_a_path(make_config):
 
 def test_run_name_says_what_the_run_trains(make_config):
     config = typed(make_config("embedding=frozen", "seed=3", "model=cnn", "strategy=mirrored"))
-    assert config.trainer.run_name == "frozen-cnn-word2vec-seed3"
+    assert config.trainer.run_name == "frozen-cnn-word2vec-rownorm-seed3"
     imported = typed(make_config("embedding.vectors=/data/glove.6B.100d.txt", "embedding.vectors_format=glove"))
-    assert imported.trainer.run_name == "finetune-cnn3-glove.6B.100d-seed0"
-    assert typed(make_config("trainer.label_budget=250")).trainer.run_name == "finetune-cnn3-word2vec-labels250-seed0"
+    assert imported.trainer.run_name == "finetune-cnn3-glove.6B.100d-rownorm-seed0"
+    assert typed(make_config("trainer.label_budget=250")).trainer.run_name == "finetune-cnn3-word2vec-rownorm-labels250-seed0"
     assert config.model.windows == [3, 4, 5] and config.model.filters == 100 and config.model.dropout == 0.5
 
 
 def test_an_experiment_config_sets_a_whole_setup(make_config):
     config = typed(make_config("experiment=imdb_bigrams", "data.path=/data/aclImdb_v1.tar.gz"))
     assert config.data.name == "imdb" and config.model.name == "pooling" and config.model.bigram_buckets == 1_000_000
-    assert [mode.value for mode in config.sweep.modes] == ["finetune"] and config.trainer.run_name == "finetune-pooling-word2vec-seed0"
+    assert [mode.value for mode in config.sweep.modes] == ["finetune"] and config.trainer.run_name == "finetune-pooling-word2vec-rownorm-seed0"
 
 
 def test_the_sweep_hands_each_vector_source_to_wf_train_as_it_is(make_config):

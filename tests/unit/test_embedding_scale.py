@@ -53,7 +53,7 @@ def test_the_scale_names_and_keys_a_run_only_where_it_acts(make_config):
             config = typed(make_config(f"embedding.mode={mode}", f"embedding.scale={scale}"))
             names[mode, scale] = config.trainer.run_name
             assert rescaled(config) == (mode != "random" and scale != "as_trained")
-    assert names["finetune", "as_trained"] == "finetune-cnn3-word2vec-seed0"  # the name every earlier run has
-    assert names["finetune", "row"] == "finetune-cnn3-word2vec-rownorm-seed0"
+    assert names["finetune", "as_trained"] == "finetune-cnn3-word2vec-seed0"  # the name of every run from before row became the default
+    assert names["finetune", "row"] == "finetune-cnn3-word2vec-rownorm-seed0" == typed(make_config()).trainer.run_name
     assert names["frozen", "table"] == "frozen-cnn3-word2vec-tablenorm-seed0"
     assert len({names["random", scale] for scale in ("as_trained", "row", "table")}) == 1  # random rows have no scale to set

@@ -109,7 +109,18 @@ def test_two_matrices_of_one_source_name_are_never_averaged():
     assert len(configurations) == 1 and configurations[0].key["inputs"]["matrix_sha256"] == {"word2vec": "matrix of word2vec"}
     _, configurations = group_configurations([one, two, baseline])
     assert [[run.name for run in configuration.runs] for configuration in configurations] == [[one.name], [two.name], [baseline.name]]
-    assert configurations[2].heading == {"inputs.matrix_sha256.word2vec": None}
+    assert configurations[2].heading == {"config.embedding_scale.word2vec": None, "inputs.matrix_sha256.word2vec": None}
+
+
+def test_one_matrix_at_two_scales_is_never_averaged():
+    """The scale, like the matrix, is read by frozen and finetune runs only: random runs join the one scale a sweep used."""
+    rescaled, as_trained, baseline = finished("finetune", 0, 0.8), finished("finetune", 1, 0.7), finished("random", 0, 0.75)
+    rescaled.metrics["identity"]["config"]["embedding_scale"] = "row"  # the key of rows as trained holds no scale
+    _, [configuration] = group_configurations([rescaled, baseline])
+    assert configuration.key["config"]["embedding_scale"] == {"word2vec": "row"} and len(configuration.runs) == 2
+    _, configurations = group_configurations([rescaled, as_trained, baseline])
+    assert [[run.name for run in configuration.runs] for configuration in configurations] == [[rescaled.name], [as_trained.name], [baseline.name]]
+    assert configurations[0].heading["config.embedding_scale.word2vec"] == "row"
 
 
 def test_a_run_without_validation_reports_no_validation_accuracy():

@@ -17,12 +17,16 @@ def stand_in_inputs() -> SimpleNamespace:
 
 
 def test_new_settings_at_their_defaults_keep_the_recorded_key(make_config):
-    assert stage.key(typed(make_config()), stand_in_inputs(), 64) == RECORDED
+    """The rows as trained (the default then) keep the recorded key; ``row``, the default since, adds only the scale."""
+    assert stage.key(typed(make_config("embedding.scale=as_trained")), stand_in_inputs(), 64) == RECORDED
+    default = stage.key(typed(make_config()), stand_in_inputs(), 64)
+    assert default["config"].pop("embedding_scale") == "row" and default == RECORDED
 
 
 def test_a_new_setting_that_acts_enters_the_key(make_config):
-    trigrams = stage.key(typed(make_config("model=pooling", "model.trigram_buckets=100")), stand_in_inputs(), 64)
+    trigrams = stage.key(typed(make_config("model=pooling", "model.trigram_buckets=100", "embedding.scale=as_trained")), stand_in_inputs(), 64)
     assert trigrams["config"]["model"]["trigram_buckets"] == 100 and "trigram_hash" in trigrams
-    rescaled = stage.key(typed(make_config("embedding.scale=row")), stand_in_inputs(), 64)
-    assert rescaled["config"]["embedding_scale"] == "row"
-    assert stage.key(typed(make_config("terminal.progress=lines", "terminal.steps=true")), stand_in_inputs(), 64) == RECORDED
+    tabled = stage.key(typed(make_config("embedding.scale=table")), stand_in_inputs(), 64)
+    assert tabled["config"]["embedding_scale"] == "table"
+    operational = ("terminal.progress=lines", "terminal.steps=true", "embedding.scale=as_trained")
+    assert stage.key(typed(make_config(*operational)), stand_in_inputs(), 64) == RECORDED

@@ -20,6 +20,7 @@ from workflow.preprocess.output import PreprocessOutput
 from workflow.report.runs import FinishedRun, mode_rank
 from workflow.training import data
 from workflow.training.model import EMBEDDING_LAYER, embedding_matrix, load_classifier
+from workflow.training.scale import rescale
 
 UNSEEN_BUCKETS = ((0.0, 0.01), (0.01, 0.02), (0.02, 0.05), (0.05, 1.01))
 NO_LIMIT = 1 << 30
@@ -123,7 +124,8 @@ def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: list[np.ndar
 def explain(preprocess: PreprocessOutput, vocabulary: list[str], pretrained: np.ndarray | None, vectors: str, runs: list[FinishedRun],
             probes: list[str], neighbour_count: int, example_tokens: int) -> dict:
     """Everything the report's "What the Embedding layer learned" section shows, as plain data (``vocabulary``: tokens by id;
-    ``pretrained``: the matrix of the vector source ``vectors``, whose fine-tuned run is traced)."""
+    ``pretrained``: the matrix of the vector source ``vectors`` as trained, whose fine-tuned run is traced from where it
+    started: that matrix at the run's ``embedding.scale``)."""
     budgets: dict[int, list[FinishedRun]] = {}
     for run in runs:
         budgets.setdefault(run.labelled, []).append(run)
@@ -139,18 +141,19 @@ def explain(preprocess: PreprocessOutput, vocabulary: list[str], pretrained: np.
     if finetuned is not None:
         model = load_classifier(finetuned.layout.export)
         after = embedding_matrix(model)
+        start = None if pretrained is None else rescale(pretrained, finetuned.row_scale)  # the table the run started from
         example = test_reviews[0] if test_reviews else train_reviews[0]
         result["run"] = finetuned.name
-        result["example"] = {"before": trace_review(example, vocabulary, pretrained, example_tokens) if pretrained is not None else None,
+        result["example"] = {"before": trace_review(example, vocabulary, start, example_tokens) if start is not None else None,
                              "after": trace_review(example, vocabulary, after, example_tokens)}
         batch = np.zeros((min(8, len(test_reviews)), 32), dtype=np.int32)
         for row, ids in enumerate(test_reviews[: len(batch)]):
             batch[row, : min(32, len(ids))] = ids[:32]
         result["one_hot_max_difference"] = one_hot_check(model, batch)
         result["one_hot_batch_shape"] = list(batch.shape)
-        if pretrained is not None:
-            result["moved"] = moved_rows(pretrained, after, seen)
-            before = neighbours(pretrained, vocabulary, probes, neighbour_count)
+        if start is not None:
+            result["moved"] = moved_rows(start, after, seen)
+            before = neighbours(start, vocabulary, probes, neighbour_count)
             after_tuning = neighbours(after, vocabulary, probes, neighbour_count)
             result["neighbours"] = {word: {"before": before[word], "after": after_tuning[word]} for word in probes}
     if test_reviews and runs:

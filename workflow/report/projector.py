@@ -4,7 +4,7 @@ Keras 3's ``TensorBoard(embeddings_freq=...)`` writes .weights.h5 files the
 projector cannot read (keras-team/keras#20210), so this writes what the plugin
 reads: one name-based TF checkpoint holding a ``[tokens, dim]`` tensor per table,
 named as the projector's tensor menu shows it (``word2vec``,
-``finetune-cnn3-word2vec-seed0``; an object-based ``tf.train.Checkpoint``
+``finetune-cnn3-word2vec-rownorm-seed0``; an object-based ``tf.train.Checkpoint``
 would show ``<name>/.ATTRIBUTES/VARIABLE_VALUE``), one metadata file per
 table and ``projector_config.pbtxt``. An event file makes the folder a
 TensorBoard run, so ``tensorboard --logdir <workdir>`` lists it beside the
@@ -26,7 +26,8 @@ more than one column), then one line per projected row (vocabulary rows
   rebuilt, e.g. the vectors were re-trained since).
 
 The pretrained vectors' table carries the columns of the fine-tuned run that
-started from it (the arm shown beside it), so that colouring the vectors by
+started from it (the arm shown beside it; ``moved`` from its start at the run's
+``embedding.scale``), so that colouring the vectors by
 ``moved`` shows what fine-tuning changed; without such a run, polarity over
 every labelled training review and no ``moved``. The projector offers every
 numeric column in its "Color by" menu (a gradient; 0/1 as two colours) and
@@ -44,7 +45,6 @@ import numpy as np
 import tensorflow as tf
 from tensorboard.plugins import projector
 
-from workflow.config import EmbeddingScale
 from workflow.embeddings.output import Word2VecOutput
 from workflow.errors import ContractError
 from workflow.preprocess.output import PreprocessOutput
@@ -143,8 +143,7 @@ def starting_table(workdir: str, vocab_sha256: str, run: FinishedRun, trained: n
         try:
             vectors = Word2VecOutput(workdir, embedding.get("vectors"))
             same = vectors.exists() and vectors.matrix_sha256 == run.metrics["identity"]["inputs"]["matrix_sha256"]
-            scale = EmbeddingScale(embedding.get("scale", "as_trained"))
-            start = rescale(vectors.matrix(vocab_sha256, len(trained)), scale) if same else None
+            start = rescale(vectors.matrix(vocab_sha256, len(trained)), run.row_scale) if same else None
         except ContractError as error:  # the vectors' folder changed since (re-run, another format)
             log.info("projector: %s: %s; no 'moved' column for it", run.name, error)
             return None
@@ -178,10 +177,9 @@ def projected_tables(workdir: str, preprocess: PreprocessOutput, source_name: st
         moved = None if start is None else row_shift(start, trained)
         table = ProjectedTable(run.name, trained, labelled(run.metrics.get("label_budget")), moved)
         tables.append(table)
-        # the pretrained table's "moved" column: what fine-tuning did to those very rows, so only from a run that started from
-        # them as trained (a rescaled run moved other rows)
-        scale = run.metrics["config"].get("embedding", {}).get("scale", "as_trained")
-        if tuned_from_source is None and run.mode == "finetune" and run.vectors == source_name and scale == "as_trained":
+        # the pretrained table's "moved" column: how far fine-tuning took each of its rows from where the run started them
+        # (at the run's embedding.scale)
+        if tuned_from_source is None and run.mode == "finetune" and run.vectors == source_name:
             tuned_from_source = table
     if pretrained is not None:
         like = tuned_from_source

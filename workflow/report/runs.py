@@ -3,11 +3,13 @@
 A configuration is what a run's cache key (``identity`` in metrics.json, see
 workflow/training/stage.py ``key``) holds, less what the report's tables
 vary: the seed (averaged over), the mode, the label budget and the vector
-source (the tables' axes). The mode changes the key in two places, the mode
-itself and the matrix digest (random mode reads no matrix), so both leave
-the configuration; the matrix digest comes back per vector source
-(``inputs.matrix_sha256.<source>``), so that two matrices of one source
-name are never averaged. Runs of different configurations never share a row.
+source (the tables' axes). The mode changes the key in three places, the mode
+itself, the matrix digest and the scale of its rows (random mode reads no
+matrix), so all three leave the configuration; the matrix digest and the
+scale come back per vector source (``inputs.matrix_sha256.<source>``,
+``config.embedding_scale.<source>``), so that two matrices of one source
+name, or one matrix at two scales, are never averaged. Runs of different
+configurations never share a row.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 from omegaconf import OmegaConf
 
 from workflow.artifacts import read_json
+from workflow.config import EmbeddingScale
 from workflow.training.layout import RunLayout, run_dir
 
 
@@ -55,6 +58,11 @@ class FinishedRun:
     @property
     def name(self) -> str:
         return self.metrics["run"]
+
+    @property
+    def row_scale(self) -> EmbeddingScale:
+        """The scale its pretrained rows started at (``embedding.scale``; a run from before the setting: as trained)."""
+        return EmbeddingScale(self.metrics["config"].get("embedding", {}).get("scale", EmbeddingScale.as_trained.value))
 
     @property
     def mode(self) -> str:
@@ -112,11 +120,12 @@ class Configuration:
     runs: list[FinishedRun]
 
 
-MODE_DEPENDENT = (("config", "embedding_mode"), ("config", "seed"), ("config", "trainer", "label_budget"), ("inputs", "matrix_sha256"))
+MODE_DEPENDENT = (("config", "embedding_mode"), ("config", "embedding_scale"), ("config", "seed"), ("config", "trainer", "label_budget"),
+                  ("inputs", "matrix_sha256"))
 
 
 def base_configuration(identity: dict) -> dict:
-    """A run's cache key less seed, mode, label budget and matrix digest."""
+    """A run's cache key less seed, mode, label budget, matrix digest and row scale."""
     key = copy.deepcopy(identity)
     for path in MODE_DEPENDENT:
         parent = key
@@ -137,33 +146,47 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix.rstrip("."): value}
 
 
-def _with_matrices(base: dict, matrices: dict[str, str]) -> dict:
-    return {**base, "inputs": {**base.get("inputs", {}), "matrix_sha256": matrices}} if matrices else base
+def pretrained_rows(identity: dict) -> tuple[str, str] | None:
+    """What a frozen or finetune run started from: (matrix digest, row scale); None for a random run.
+
+    A key without ``embedding_scale`` is of rows as trained (training/stage.py keys the scale only when it rescales).
+    """
+    digest = identity["inputs"].get("matrix_sha256")
+    return (digest, identity["config"].get("embedding_scale", EmbeddingScale.as_trained.value)) if digest else None
+
+
+def _with_pretrained(base: dict, rows: dict[str, tuple[str, str]]) -> dict:
+    if not rows:
+        return base
+    return {**base, "config": {**base.get("config", {}), "embedding_scale": {source: scale for source, (_, scale) in rows.items()}},
+            "inputs": {**base.get("inputs", {}), "matrix_sha256": {source: digest for source, (digest, _) in rows.items()}}}
 
 
 def configuration_keys(runs: list[FinishedRun]) -> list[dict]:
     """Each run's configuration key (see the module docstring).
 
     Runs of one base configuration share one key, with ``inputs.matrix_sha256``
-    mapping each vector source to the one matrix its frozen and finetune runs
-    read (random runs read none: they are the baseline of either). When a
-    source was read as several matrices, those runs split by (source, matrix),
-    and the random runs of that base form a configuration of their own.
+    and ``config.embedding_scale`` mapping each vector source to the one
+    matrix, at the one scale, that its frozen and finetune runs started from
+    (random runs read none: they are the baseline of either). When a source
+    was read as several matrices or at several scales, those runs split by
+    (source, matrix, scale), and the random runs of that base form a
+    configuration of their own.
     """
     bases = [base_configuration(run.metrics["identity"]) for run in runs]
-    digests: dict[str, dict[str, set[str]]] = {}
+    read: dict[str, dict[str, set[tuple[str, str]]]] = {}
     for run, base in zip(runs, bases):
-        digest = run.metrics["identity"]["inputs"].get("matrix_sha256")
-        if digest:
-            digests.setdefault(_canonical(base), {}).setdefault(run.vectors, set()).add(digest)
+        rows = pretrained_rows(run.metrics["identity"])
+        if rows:
+            read.setdefault(_canonical(base), {}).setdefault(run.vectors, set()).add(rows)
     keys = []
     for run, base in zip(runs, bases):
-        by_source = digests.get(_canonical(base), {})
+        by_source = read.get(_canonical(base), {})
         if all(len(found) == 1 for found in by_source.values()):
-            keys.append(_with_matrices(base, {source: next(iter(found)) for source, found in sorted(by_source.items())}))
+            keys.append(_with_pretrained(base, {source: next(iter(found)) for source, found in sorted(by_source.items())}))
         else:
-            digest = run.metrics["identity"]["inputs"].get("matrix_sha256")
-            keys.append(_with_matrices(base, {run.vectors: digest} if digest else {}))
+            rows = pretrained_rows(run.metrics["identity"])
+            keys.append(_with_pretrained(base, {run.vectors: rows} if rows else {}))
     return keys
 
 

@@ -208,8 +208,7 @@ def training_markdown(runs: list[FinishedRun]) -> str:
         ran = ", ".join(f"{run.metrics['epochs_run']} ({run.metrics['best_epoch'] if run.has_validation else 'last'})" for run in group)
         table = TRAINED_TABLE.get(mode_of(mode), mode) + ("" if mode_of(mode) == "frozen" else f", {trainer['embedding_update']} update")
         if mode_of(mode) != "random":
-            scale = config.get("embedding", {}).get("scale", "as_trained")
-            table += f", rows {ROW_SCALES.get(scale, scale)}"
+            table += f", rows {ROW_SCALES[group[0].row_scale.value]}"
         stopping = (f"off: {NO_VALIDATION}" if not group[0].has_validation
                     else f"after {patience} epochs without a better validation accuracy" if patience else "off")
         lines.append(f"| {mode} | {model.get('name', model['encoder'])} | {table} | "

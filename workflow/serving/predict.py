@@ -4,7 +4,7 @@
     wf-predict workdir=/runs/imdb "an unexpectedly moving film"
     wf-predict data=imdb --file reviews.txt                    # one review per line ('-': standard input)
     echo "dull" | wf-predict workdir=/runs/imdb                # reviews on standard input
-    wf-predict model=/runs/imdb/runs/finetune-cnn3-word2vec-seed0 "..."   # a run folder or its export/serving
+    wf-predict model=/runs/imdb/runs/finetune-cnn3-word2vec-rownorm-seed0 "..."   # a run folder or its export/serving
 
 Arguments of the form ``key=value`` without whitespace whose key is a config
 key (``workdir=``, ``data=``...) are Hydra overrides, as for every ``wf-*``
