@@ -2,7 +2,7 @@
 
 The resolvers (registered by ``workflow.config.register``) make run names
 (``${vectors_source:...}``, ``${label_budget_part:...}``,
-``${embedding_scale_part:...}``: ``finetune-cnn3-glove.6B.100d-labels250-seed0``)
+``${embedding_scale_part:...}``: ``finetune-cnn3-glove.6B.100d-rownorm-labels250-seed0``)
 and paths (``${sample_data:}``, ``${local_dir:...}``, ``${package_wheel:}``).
 """
 

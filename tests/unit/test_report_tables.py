@@ -115,7 +115,7 @@ def test_two_matrices_of_one_source_name_are_never_averaged():
 def test_one_matrix_at_two_scales_is_never_averaged():
     """The scale, like the matrix, is read by frozen and finetune runs only: random runs join the one scale a sweep used."""
     rescaled, as_trained, baseline = finished("finetune", 0, 0.8), finished("finetune", 1, 0.7), finished("random", 0, 0.75)
-    rescaled.metrics["identity"]["config"]["embedding_scale"] = "row"  # the key of rows as trained holds no scale
+    rescaled.metrics["identity"]["config"]["embedding_scale"] = rescaled.metrics["embedding_scale"] = "row"  # rows as trained: no scale in the key
     _, [configuration] = group_configurations([rescaled, baseline])
     assert configuration.key["config"]["embedding_scale"] == {"word2vec": "row"} and len(configuration.runs) == 2
     _, configurations = group_configurations([rescaled, as_trained, baseline])
@@ -143,6 +143,7 @@ def test_the_report_says_how_each_mode_was_trained():
 def test_the_report_states_the_scale_of_the_pretrained_rows():
     rescaled = finished("finetune", 0, 0.8)
     rescaled.metrics["config"]["embedding"] = {"mode": "finetune", "scale": "row"}
+    rescaled.metrics["embedding_scale"] = "row"  # as training/stage.py records it
     [row] = tables.training_markdown([rescaled]).splitlines()[2:]
     assert "| trained from the pretrained vectors, lazy update, rows rescaled to the random row norm (each) |" in row
 

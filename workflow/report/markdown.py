@@ -24,7 +24,7 @@ def _records(stats: dict) -> str:
 def _example(explained: dict) -> str:
     example = explained["example"]
     before = example["before"] or [None] * len(example["after"])
-    lines = ["| token | id | row before (word2vec), first 4 values | row after fine-tuning |", "|---|---|---|---|"]
+    lines = ["| token | id | row where fine-tuning started (word2vec at its embedding.scale), first 4 values | row after fine-tuning |", "|---|---|---|---|"]
     for old, new in zip(before, example["after"]):
         lines.append(f"| `{new['token']}` | {new['id']} | {old['row'] if old else '-'} | {new['row']} |")
     return "\n".join(lines)
@@ -48,8 +48,8 @@ def _insight(explained: dict) -> str:
             f"{explained['labelled_training_reviews']:,} labelled training reviews, {moved['seen_moved']:,} rows moved "
             f"(mean shift {moved['mean_shift_seen']:.3f}); of the {moved['unseen_tokens']:,} tokens that never occur there "
             f"(they are in the vocabulary through unlabelled text), {moved['unseen_moved']:,} moved. A row only gets a "
-            "gradient when its token is in a batch, so fine-tuning leaves the word2vec vectors of every other token as they "
-            "were: at test time those tokens keep their pretrained meaning, while the tokens around them have shifted.", "",
+            "gradient when its token is in a batch, so fine-tuning leaves the (rescaled) word2vec vectors of every other token "
+            "as they were: at test time those tokens keep their pretrained meaning, while the tokens around them have shifted.", "",
             "**Nearest neighbours (cosine), before and after fine-tuning.**", "",
             "| word | before (word2vec) | after fine-tuning |", "|---|---|---|",
         ]

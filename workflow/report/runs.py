@@ -61,8 +61,8 @@ class FinishedRun:
 
     @property
     def row_scale(self) -> EmbeddingScale:
-        """The scale its pretrained rows started at (``embedding.scale``; a run from before the setting: as trained)."""
-        return EmbeddingScale(self.metrics["config"].get("embedding", {}).get("scale", EmbeddingScale.as_trained.value))
+        """The scale its pretrained rows started at (metrics.json's ``embedding_scale``; a run from before the setting: as trained)."""
+        return EmbeddingScale(self.metrics.get("embedding_scale") or EmbeddingScale.as_trained.value)
 
     @property
     def mode(self) -> str:
