@@ -189,8 +189,8 @@ class ModelConfig:
     dropout: float = 0.5
     pooling: List[str] = field(default_factory=lambda: ["mean", "max"])  # statistics over time, concatenated (pooling and cnn)
     hidden_units: int = 0  # pooling encoder: a ReLU layer before the output (0 = linear, as fastText)
-    bigram_buckets: int = 0  # pooling encoder: rows of hashed token bigrams beside the token rows (fastText); 0 = none
-    trigram_buckets: int = 0  # pooling encoder: rows of hashed token trigrams, as bigram_buckets; 0 = none
+    bigram_buckets: int = 0  # rows of hashed token bigrams in a bag with the token rows (fastText): pooled, or beside a cnn; 0 = none
+    trigram_buckets: int = 0  # rows of hashed token trigrams, as bigram_buckets; 0 = none
     windows: List[int] = field(default_factory=lambda: [3, 4, 5])  # cnn
     filters: int = 100  # cnn: feature maps per window size
     lstm_units: int = 64  # bilstm: units per direction

@@ -73,8 +73,8 @@ def _check_model(cfg: DictConfig) -> None:
     _at_least(model, "model", ("hidden_units", "bigram_buckets", "trigram_buckets"), 0)
     _require(0 <= model.dropout < 1, "model.dropout", model.dropout, "must be in [0, 1)")
     for key in ("bigram_buckets", "trigram_buckets"):
-        _require(model[key] == 0 or model.encoder in (Encoder.pooling, "pooling"), f"model.{key}", model[key],
-                 "n-gram rows join the token vectors as a bag: only with model.encoder=pooling")
+        _require(model[key] == 0 or model.encoder in (Encoder.pooling, "pooling", Encoder.cnn, "cnn"), f"model.{key}", model[key],
+                 "n-gram rows join the token vectors as a bag: only with model.encoder=pooling or cnn")
     _require(len(model.windows) > 0 and all(w >= 1 for w in model.windows), "model.windows", list(model.windows),
              "must be a non-empty list of sizes >= 1")
     unknown = set(model.pooling) - set(POOLING_STATISTICS)

@@ -43,7 +43,6 @@ def test_wrong_type_and_bad_enum_fail_at_compose(make_config):
         ("trainer.learning_rate=0", "trainer.learning_rate"),
         ("trainer.label_budget=0", "trainer.label_budget"),
         ("sweep.label_budgets=[250,-1]", "sweep.label_budgets"),
-        ("model.bigram_buckets=100", "model.bigram_buckets"),  # cnn3: bigrams only join a bag of vectors
         ("sweep.vectors=[/a/glove.txt,/b/glove.txt]", "sweep.vectors"),  # one name, one folder and one run name each
         ("word2vec.sg=2", "word2vec.sg"),
         ("word2vec.window=0", "word2vec.window"),
@@ -75,10 +74,20 @@ def test_run_name_says_what_the_run_trains(make_config):
     assert config.model.windows == [3, 4, 5] and config.model.filters == 100 and config.model.dropout == 0.5
 
 
+def test_ngram_rows_need_a_bag_to_join(make_config):
+    """pooling pools them with the token vectors, cnn pools them beside its convolutions; a bilstm reads a sequence, not a bag."""
+    assert typed(make_config("model.bigram_buckets=100")).model.bigram_buckets == 100
+    with pytest.raises(Exception, match="model.bigram_buckets"):
+        typed(make_config("model=bilstm", "model.bigram_buckets=100"))
+
+
 def test_an_experiment_config_sets_a_whole_setup(make_config):
     config = typed(make_config("experiment=imdb_bigrams", "data.path=/data/aclImdb_v1.tar.gz"))
     assert config.data.name == "imdb" and config.model.name == "pooling" and config.model.bigram_buckets == 1_000_000
     assert [mode.value for mode in config.sweep.modes] == ["finetune"] and config.trainer.run_name == "finetune-pooling-word2vec-rownorm-seed0"
+    wide = typed(make_config("experiment=imdb_wide", "data.path=/data/aclImdb_v1.tar.gz", "embedding=frozen"))
+    assert wide.model.encoder.value == "cnn" and wide.model.bigram_buckets == 1_000_000
+    assert [mode.value for mode in wide.sweep.modes] == ["frozen"] and wide.trainer.run_name == "frozen-cnn3_bigrams-word2vec-rownorm-seed0"
 
 
 def test_the_sweep_hands_each_vector_source_to_wf_train_as_it_is(make_config):

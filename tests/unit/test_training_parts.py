@@ -127,6 +127,27 @@ def test_padding_does_not_change_the_prediction(encoder):
     np.testing.assert_allclose(model(short).numpy(), model(padded).numpy(), rtol=1e-5, atol=1e-6)
 
 
+def test_a_cnn_with_bigram_rows_is_two_classifiers_whose_probabilities_are_averaged():
+    """Wide and deep (experiment=imdb_wide): convolutions over the token vectors and a bag of token and bigram rows, each
+    with its own sigmoid; in frozen mode the token table stays fixed and the bigram table trains. A bag that is already
+    sure of a review still leaves the convolutions a gradient: the mean reaches 1 only when both are sure."""
+    matrix = np.random.default_rng(2).normal(size=(50, 8)).astype(np.float32)
+    config = ModelConfig(encoder=Encoder.cnn, windows=[2], filters=4, pooling=["max"], bigram_buckets=30)
+    model = build_classifier(50, 8, EmbeddingMode.frozen, config, 0, matrix)
+    assert not model.get_layer("embedding").trainable and model.get_layer("bigram_embedding").trainable
+    review = np.array([[5, 6, 7, 0, 0]], dtype=np.int32)
+    branches = tf.keras.Model(model.inputs[0], [model.get_layer("convolutions_probability").output, model.get_layer("bag_probability").output])
+    deep, wide = (output.numpy() for output in branches(review))
+    np.testing.assert_allclose(model(review).numpy(), (deep + wide) / 2, rtol=1e-6)
+    np.testing.assert_allclose(model(review).numpy(), model(np.pad(review, ((0, 0), (0, 6)))).numpy(), rtol=1e-5, atol=1e-6)
+    bag_output = model.get_layer("bag_probability")
+    bag_output.bias.assign(np.full(bag_output.bias.shape, 30.0, dtype=np.float32))  # the bag: probability 1.0 for every review
+    kernel = model.get_layer("convolutions").convolutions[0].kernel
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean(tf.keras.losses.binary_crossentropy(np.ones((1, 1), np.float32), model(review, training=True)))
+    assert float(tf.reduce_max(tf.abs(tape.gradient(loss, kernel)))) > 1e-4
+
+
 def test_embedding_lookup_is_one_hot_times_matrix():
     matrix = np.random.default_rng(1).normal(size=(20, 4)).astype(np.float32)
     model = build_classifier(20, 4, EmbeddingMode.frozen, ModelConfig(), 0, matrix)

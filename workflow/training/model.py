@@ -10,12 +10,15 @@ mode decides where the table starts and whether it trains:
 * ``finetune``: the pretrained matrix, trained with the rest of the model;
 * ``random``: the layer's own initializer (uniform in [-0.05, 0.05]); no pretrained matrix is read.
 
-With ``model.bigram_buckets`` (fastText's bigrams, pooling encoder only), a
-second table holds one row per hashed pair of neighbouring tokens; its
-vectors join the token vectors before pooling. ``model.trigram_buckets`` adds
-a third table, of hashed runs of three tokens. These tables have no
-pretrained vectors, so they start from the random initializer and train in
-every mode.
+With ``model.bigram_buckets`` (fastText's bigrams), a second table holds one
+row per hashed pair of neighbouring tokens; its vectors join the token
+vectors in a bag. ``model.trigram_buckets`` adds a third table, of hashed
+runs of three tokens. These tables have no pretrained vectors, so they start
+from the random initializer and train in every mode. The pooling encoder
+pools the bag; the cnn encoder makes the network wide and deep: the
+convolutions read the token vectors and end in a sigmoid of their own, the
+bag's masked mean ends in another, and the output is the mean of the two
+probabilities (``experiment=imdb_wide``).
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-from workflow.config import EmbeddingMode, ModelConfig, Precision
+from workflow.config import EmbeddingMode, Encoder, ModelConfig, Precision
 from workflow.training.dropout import GlobalBatchDropout
 from workflow.training.embedding_layer import RowGatherEmbedding
-from workflow.training.encoders import HashedBigrams, HashedTrigrams, build_encoder
+from workflow.training.encoders import HashedBigrams, HashedTrigrams, MaskedPooling, build_encoder
 from workflow.training.precision import OUTPUT_DTYPE, dtype_policy
 
 EMBEDDING_LAYER = "embedding"
@@ -64,24 +67,37 @@ def _layers(vocabulary_size: int, dim: int, mode: EmbeddingMode, config: ModelCo
         name=EMBEDDING_LAYER,
     )
     vectors = embedding(tokens)
-    bags = [vectors]
+    bag = [vectors]
     for ngrams, buckets, name, seed_offset in ((HashedBigrams, config.bigram_buckets, BIGRAM_EMBEDDING_LAYER, 3),
                                                (HashedTrigrams, config.trigram_buckets, TRIGRAM_EMBEDDING_LAYER, 4)):
         if buckets:
             table = RowGatherEmbedding(buckets + 1, dim, mask_zero=True, name=name,
                                        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed + seed_offset))
-            bags.append(table(ngrams(buckets)(tokens)))
-    if len(bags) > 1:
-        vectors = keras.layers.Concatenate(axis=1, name="tokens_and_ngrams")(bags)
-    encoded = build_encoder(config, seed)(vectors)
-    hidden = GlobalBatchDropout(config.dropout, seed=seed, name="dropout")(encoded)
-    if config.hidden_units:
-        hidden = keras.layers.Dense(config.hidden_units, activation="relu", name="hidden",
-                                    kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1))(hidden)
-        hidden = GlobalBatchDropout(config.dropout, seed=seed + 1, name="hidden_dropout")(hidden)
-    probability = keras.layers.Dense(1, activation="sigmoid", name="sentiment", dtype=OUTPUT_DTYPE,
-                                     kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2))(hidden)
+            bag.append(table(ngrams(buckets)(tokens)))
+    bag_vectors = keras.layers.Concatenate(axis=1, name="tokens_and_ngrams")(bag) if len(bag) > 1 else vectors
+    if config.encoder is Encoder.pooling or len(bag) == 1:
+        probability = _probability(build_encoder(config, seed)(bag_vectors), config, seed, "sentiment")
+    else:
+        # Two classifiers in one network, their probabilities averaged: each is pushed to fit every review on its own
+        # (the mean reaches 1 only when both do), so the bag, which memorises within a few epochs, cannot starve the
+        # convolutions of gradient as it does when their features share one output unit.
+        convolutions = _probability(build_encoder(config, seed)(vectors), config, seed, "convolutions_probability")
+        bag_mean = MaskedPooling(["mean"], name="bag")(bag_vectors)
+        probability = keras.layers.Average(name="sentiment", dtype=OUTPUT_DTYPE)(
+            [convolutions, _probability(bag_mean, config, seed + 10, "bag_probability")])
     return keras.Model(tokens, probability, name=f"{config.encoder.value}_classifier"), embedding
+
+
+def _probability(encoded, config: ModelConfig, seed: int, name: str):
+    """``[batch, features]`` -> dropout (a hidden layer with ``model.hidden_units``) -> sigmoid ``[batch, 1]``, float32."""
+    prefix = "" if name == "sentiment" else f"{name.split('_')[0]}_"
+    hidden = GlobalBatchDropout(config.dropout, seed=seed, name=f"{prefix}dropout")(encoded)
+    if config.hidden_units:
+        hidden = keras.layers.Dense(config.hidden_units, activation="relu", name=f"{prefix}hidden",
+                                    kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 1))(hidden)
+        hidden = GlobalBatchDropout(config.dropout, seed=seed + 1, name=f"{prefix}hidden_dropout")(hidden)
+    return keras.layers.Dense(1, activation="sigmoid", name=name, dtype=OUTPUT_DTYPE,
+                              kernel_initializer=keras.initializers.GlorotUniform(seed=seed + 2))(hidden)
 
 
 def embedding_matrix(model: keras.Model) -> np.ndarray:
