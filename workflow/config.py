@@ -188,7 +188,7 @@ class ModelConfig:
     max_len: int = 800  # tokens kept from the start of each review
     dropout: float = 0.5
     pooling: List[str] = field(default_factory=lambda: ["mean", "max"])  # statistics over time, concatenated (pooling and cnn)
-    hidden_units: int = 0  # pooling encoder: a ReLU layer before the output (0 = linear, as fastText)
+    hidden_units: int = 0  # a ReLU layer before each output unit (0 = linear, as fastText)
     bigram_buckets: int = 0  # rows of hashed token bigrams in a bag with the token rows (fastText): pooled, or beside a cnn; 0 = none
     trigram_buckets: int = 0  # rows of hashed token trigrams, as bigram_buckets; 0 = none
     windows: List[int] = field(default_factory=lambda: [3, 4, 5])  # cnn

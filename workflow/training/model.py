@@ -1,4 +1,4 @@
-"""The classifier: ``Embedding(vocab, dim, mask_zero=True)`` -> encoder -> dropout -> sigmoid.
+"""The classifier: ``Embedding(vocab, dim, mask_zero=True)`` -> encoder -> dropout -> sigmoid (wide and deep: two of them, averaged).
 
 The Embedding layer is a lookup table: row i of its ``[vocab, dim]`` matrix is
 the vector of token id i (the same as a one-hot row times the matrix); it is
@@ -17,7 +17,7 @@ runs of three tokens. These tables have no pretrained vectors, so they start
 from the random initializer and train in every mode. The pooling encoder
 pools the bag; the cnn encoder makes the network wide and deep: the
 convolutions read the token vectors and end in a sigmoid of their own, the
-bag's masked mean ends in another, and the output is the mean of the two
+bag's masked mean (mean only, as fastText) ends in another, and the output is the mean of the two
 probabilities (``experiment=imdb_wide``).
 """
 
@@ -76,21 +76,22 @@ def _layers(vocabulary_size: int, dim: int, mode: EmbeddingMode, config: ModelCo
             bag.append(table(ngrams(buckets)(tokens)))
     bag_vectors = keras.layers.Concatenate(axis=1, name="tokens_and_ngrams")(bag) if len(bag) > 1 else vectors
     if config.encoder is Encoder.pooling or len(bag) == 1:
-        probability = _probability(build_encoder(config, seed)(bag_vectors), config, seed, "sentiment")
+        probability = _probability(build_encoder(config, seed)(bag_vectors), config, seed, "sentiment", prefix="")
     else:
         # Two classifiers in one network, their probabilities averaged: each is pushed to fit every review on its own
         # (the mean reaches 1 only when both do), so the bag, which memorises within a few epochs, cannot starve the
         # convolutions of gradient as it does when their features share one output unit.
-        convolutions = _probability(build_encoder(config, seed)(vectors), config, seed, "convolutions_probability")
+        convolutions_probability = _probability(build_encoder(config, seed)(vectors), config, seed, "convolutions_probability",
+                                                prefix="convolutions_")
         bag_mean = MaskedPooling(["mean"], name="bag")(bag_vectors)
-        probability = keras.layers.Average(name="sentiment", dtype=OUTPUT_DTYPE)(
-            [convolutions, _probability(bag_mean, config, seed + 10, "bag_probability")])
+        bag_probability = _probability(bag_mean, config, seed + 10, "bag_probability", prefix="bag_")
+        probability = keras.layers.Average(name="sentiment", dtype=OUTPUT_DTYPE)([convolutions_probability, bag_probability])
     return keras.Model(tokens, probability, name=f"{config.encoder.value}_classifier"), embedding
 
 
-def _probability(encoded, config: ModelConfig, seed: int, name: str):
-    """``[batch, features]`` -> dropout (a hidden layer with ``model.hidden_units``) -> sigmoid ``[batch, 1]``, float32."""
-    prefix = "" if name == "sentiment" else f"{name.split('_')[0]}_"
+def _probability(encoded, config: ModelConfig, seed: int, name: str, prefix: str):
+    """``[batch, features]`` -> dropout (then a ReLU layer and dropout, with ``model.hidden_units``) -> sigmoid ``[batch, 1]``
+    in float32; ``prefix`` names its dropout and hidden layers (``""``: the one-classifier network's names)."""
     hidden = GlobalBatchDropout(config.dropout, seed=seed, name=f"{prefix}dropout")(encoded)
     if config.hidden_units:
         hidden = keras.layers.Dense(config.hidden_units, activation="relu", name=f"{prefix}hidden",
