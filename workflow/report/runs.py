@@ -146,13 +146,10 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
     return {prefix.rstrip("."): value}
 
 
-def pretrained_rows(identity: dict) -> tuple[str, str] | None:
-    """What a frozen or finetune run started from: (matrix digest, row scale); None for a random run.
-
-    A key without ``embedding_scale`` is of rows as trained (training/stage.py keys the scale only when it rescales).
-    """
-    digest = identity["inputs"].get("matrix_sha256")
-    return (digest, identity["config"].get("embedding_scale", EmbeddingScale.as_trained.value)) if digest else None
+def pretrained_rows(run: FinishedRun) -> tuple[str, str] | None:
+    """What a frozen or finetune run started from: (matrix digest, row scale); None for a random run."""
+    digest = run.metrics["identity"]["inputs"].get("matrix_sha256")
+    return (digest, run.row_scale.value) if digest else None
 
 
 def _with_pretrained(base: dict, rows: dict[str, tuple[str, str]]) -> dict:
@@ -176,7 +173,7 @@ def configuration_keys(runs: list[FinishedRun]) -> list[dict]:
     bases = [base_configuration(run.metrics["identity"]) for run in runs]
     read: dict[str, dict[str, set[tuple[str, str]]]] = {}
     for run, base in zip(runs, bases):
-        rows = pretrained_rows(run.metrics["identity"])
+        rows = pretrained_rows(run)
         if rows:
             read.setdefault(_canonical(base), {}).setdefault(run.vectors, set()).add(rows)
     keys = []
@@ -185,7 +182,7 @@ def configuration_keys(runs: list[FinishedRun]) -> list[dict]:
         if all(len(found) == 1 for found in by_source.values()):
             keys.append(_with_pretrained(base, {source: next(iter(found)) for source, found in sorted(by_source.items())}))
         else:
-            rows = pretrained_rows(run.metrics["identity"])
+            rows = pretrained_rows(run)
             keys.append(_with_pretrained(base, {run.vectors: rows} if rows else {}))
     return keys
 
