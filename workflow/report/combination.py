@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 
@@ -99,14 +100,14 @@ def check_declaration(path: str, runs: list[FinishedRun], how: str) -> str:
     if missing:
         raise NotDeclared(f"{path} does not declare this combination: it does not name {', '.join(missing)}")
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    folder = os.path.dirname(os.path.abspath(path))
+    absolute = os.path.abspath(path)
 
     def git(*arguments: str) -> subprocess.CompletedProcess:
-        return subprocess.run(["git", "-C", folder, *arguments], capture_output=True, text=True)
+        return subprocess.run(["git", "-C", os.path.dirname(absolute), *arguments], capture_output=True, text=True)
 
-    if git("rev-parse", "--is-inside-work-tree").returncode != 0:
+    if shutil.which("git") is None or git("rev-parse", "--is-inside-work-tree").returncode != 0:
         return f"{path} (sha256 {digest[:12]}; not in a git work tree: nothing shows when it was written)"
-    if git("ls-files", "--error-unmatch", os.path.abspath(path)).returncode != 0 or git("status", "--porcelain", "--", os.path.abspath(path)).stdout.strip():
+    if git("ls-files", "--error-unmatch", absolute).returncode != 0 or git("status", "--porcelain", "--", absolute).stdout.strip():
         raise NotDeclared(f"{path} has changes that are not committed: commit the declaration before scoring test")
-    commit = git("log", "-1", "--format=%h %cs", "--", os.path.abspath(path)).stdout.strip()
+    commit = git("log", "-1", "--format=%h %cs", "--", absolute).stdout.strip()
     return f"{path} (sha256 {digest[:12]}, committed in {commit})"

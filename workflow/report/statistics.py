@@ -160,15 +160,20 @@ def review_bootstrap(per_review: np.ndarray, resamples: int, rng: np.random.Gene
     return rng.multinomial(n, counts / n, size=resamples) @ values / n
 
 
-def film_bootstrap(per_review: np.ndarray, films: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
-    """Means of ``resamples`` resamples of ``per_review``, whole films drawn with replacement.
+def film_numbers(films: np.ndarray) -> np.ndarray:
+    """Each review's film as a number from 0 (``films``: str ``[reviews]``); a review without a film (``""``) is a film of its own."""
+    named = np.where(films == "", np.char.add("review:", np.arange(len(films)).astype(str)), films)
+    return np.unique(named, return_inverse=True)[1]
+
+
+def film_bootstrap(per_review: np.ndarray, film_of_review: np.ndarray, resamples: int, rng: np.random.Generator) -> np.ndarray:
+    """Means of ``resamples`` resamples of ``per_review``, whole films (``film_of_review``: :func:`film_numbers`) drawn
+    with replacement.
 
     A resample draws as many films as there are, each with all its reviews,
     and takes the mean over the reviews drawn (so a resample's size varies
-    with the films drawn). A review without a film (``""``) is a film of its own.
+    with the films drawn).
     """
-    named = np.where(films == "", np.char.add("review:", np.arange(len(films)).astype(str)), films)
-    _, film_of_review = np.unique(named, return_inverse=True)
     totals, sizes = np.bincount(film_of_review, weights=per_review), np.bincount(film_of_review).astype(np.float64)
     count = len(totals)
     means = []
@@ -188,9 +193,9 @@ def bootstrap_interval(per_review: np.ndarray, films: np.ndarray | None = None, 
     """
     rng = np.random.default_rng(seed)
     if films is not None and (films != "").any():
-        means = film_bootstrap(per_review, films, resamples, rng)
-        units = len(set(films[films != ""].tolist())) + int((films == "").sum())
-        return BootstrapInterval(*_percentile_interval(means), FILMS, units)
+        film_of_review = film_numbers(films)
+        means = film_bootstrap(per_review, film_of_review, resamples, rng)
+        return BootstrapInterval(*_percentile_interval(means), FILMS, int(film_of_review.max()) + 1)
     return BootstrapInterval(*_percentile_interval(review_bootstrap(per_review, resamples, rng)), REVIEWS, len(per_review))
 
 
