@@ -46,6 +46,7 @@ from workflow.training.hparams import run_hparams, write_session
 from workflow.training.layout import RunLayout, run_dir
 from workflow.training.model import build_classifier, embedding_matrix
 from workflow.training.scale import rescale
+from workflow.training.scoring import write_predictions
 from workflow.training.run_folder import open_run_folder
 from workflow.training.progress import STEPS
 from workflow.training.strategy import describe, is_chief, make_strategy
@@ -207,14 +208,16 @@ def announce(config: Config, inputs: TrainingInputs, strategy: tf.distribute.Str
 
 
 def export(config: Config, inputs: TrainingInputs, layout: RunLayout, trained: Trained) -> None:
-    """The trained classifier (export/model.keras), its raw-string SavedModel (export/serving/, export.py) and, with a
-    test split, the test predictions."""
+    """The trained classifier (export/model.keras), its raw-string SavedModel (export/serving/, export.py) and its
+    predictions on the validation and test splits it has (scoring.py, predictions.py)."""
     os.makedirs(os.path.dirname(layout.export), exist_ok=True)
     trained.model.save(layout.export)
     export_text_model(trained.model, [token for token, _ in inputs.vocabulary], inputs.preprocess.tokenizer(), config.model.max_len,
                       layout.serving)
-    if trained.test:
-        predictions.write(layout, trained.model, inputs.preprocess.example_files("test"), config.model.max_len)
+    for split in predictions.SPLITS:
+        if inputs.sizes[split]:
+            write_predictions(layout, split, trained.model, inputs.preprocess.example_files(split), config.model.max_len,
+                              inputs.preprocess.films)
 
 
 def run_metrics(config: Config, resolved_config: dict, inputs: TrainingInputs, strategy: tf.distribute.Strategy, run_key: dict,
