@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 REFERENCE = ROOT / "docs" / "reference.md"
 COMMANDS = ("wf-run", "wf-preprocess", "wf-word2vec", "wf-train", "wf-report", "wf-predict")
-ANYWHERE = ("wf-preprocess", "wf-predict")  # the commands that accept a workdir on an object store (or need none)
+LOCAL_WORKDIR_NOT_REQUIRED = ("wf-preprocess", "wf-predict")  # wf-preprocess writes to object stores too; wf-predict reads a model
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 INLINE = re.compile(r"`((?:[^`\n]|\n(?!\n))+)`")  # inline code may wrap a line, not a paragraph
 PLACEHOLDER = re.compile(r"<[^<>]+>")
@@ -175,7 +175,7 @@ def check(command_name: str, overrides: tuple[str, ...]) -> None:
     cfg = composed(overrides)
     if command_name != "wf-predict":
         config_checks.validate(cfg)
-    if command_name not in ANYWHERE:
+    if command_name not in LOCAL_WORKDIR_NOT_REQUIRED:
         config_checks.require_local_workdir(cfg.workdir, command_name)
 
 
