@@ -69,3 +69,7 @@ def run_action(cluster: LocalCluster, action: str) -> list[str]:
         stopped = cluster.down()
         return [f"{cluster.engine}: stopped {', '.join(stopped)}" if stopped else f"{cluster.engine}: nothing was running"]
     return cluster.status()
+
+
+if __name__ == "__main__":
+    main()

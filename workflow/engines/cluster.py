@@ -116,13 +116,21 @@ class LocalCluster(ABC):
         if to_start:
             self.write_config()
         environment = self.environment()
-        for name, process in to_start.items():
-            running[name] = daemons.start(name, process.command, {**environment, **dict(process.env)}, self.log_dir / f"{name}.log",
-                                          self.folder)
-            daemons.save(self.folder / RECORD, running, {"beam_options": self.beam_options()})
-        watched = list(running.values())
-        state = daemons.wait_for(f"{self.engine} with its {WORKERS} workers", self.workers_ready, watched, timeout_s)
-        daemons.wait_for(f"Beam job server at {self.job_endpoint}", lambda: daemons.port_open("localhost", self.job_port), watched, timeout_s)
+        started: dict[str, Daemon] = {}
+        try:
+            for name, process in to_start.items():
+                started[name] = running[name] = daemons.start(name, process.command, {**environment, **dict(process.env)},
+                                                              self.log_dir / f"{name}.log", self.folder)
+                daemons.save(self.folder / RECORD, running, {"beam_options": self.beam_options()})
+            watched = list(running.values())
+            state = daemons.wait_for(f"{self.engine} with its {WORKERS} workers", self.workers_ready, watched, timeout_s)
+            daemons.wait_for(f"Beam job server at {self.job_endpoint}", lambda: daemons.port_open("localhost", self.job_port), watched,
+                             timeout_s)
+        except BaseException:  # an up that did not finish leaves nothing of its own running
+            daemons.stop(list(started.values()))
+            daemons.save(self.folder / RECORD, {name: daemon for name, daemon in running.items() if name not in started},
+                         {"beam_options": self.beam_options()})
+            raise
         return state
 
     def down(self) -> list[str]:
