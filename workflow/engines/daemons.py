@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, TypeVar
 
 STOP_GRACE_S = 10
+KILL_WAIT_S = 5  # SIGKILL is delivered at once, but a process takes a moment to go
 POLL_S = 0.25
 T = TypeVar("T")
 
@@ -84,34 +85,41 @@ def start(name: str, command: list[str], env: dict[str, str], log: Path, cwd: Pa
     with open(log, "ab") as output:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT, env=env, cwd=cwd,
                                    start_new_session=True)
-    started = process_start_time(process.pid)
-    # The Popen object is dropped on purpose: the process outlives this command. Reaping is left to whoever
-    # outlives it (init, or the test process, which waits in stop()).
     _CHILDREN[process.pid] = process
-    return Daemon(name, process.pid, started or "", str(log))
+    return Daemon(name, process.pid, process_start_time(process.pid) or "", str(log))
 
 
-_CHILDREN: dict[int, subprocess.Popen] = {}  # processes started by this Python process, reaped when stopped
+# Processes started by this Python process, so that it reaps those it stops (a test session stopping its clusters);
+# those of a command that exits (wf-cluster up) outlive it and are reaped by init.
+_CHILDREN: dict[int, subprocess.Popen] = {}
 
 
 def stop(daemons: list[Daemon], grace_s: float = STOP_GRACE_S) -> None:
-    """SIGTERM every group, then SIGKILL what still runs after ``grace_s``; reaps the processes this process started."""
+    """SIGTERM every group, then SIGKILL what still runs after ``grace_s``; returns once every group is gone."""
     for daemon in daemons:
         daemon.signal_group(signal.SIGTERM)
-    deadline = time.monotonic() + grace_s
-    while any(daemon.group_alive() for daemon in daemons) and time.monotonic() < deadline:
-        _reap()
-        time.sleep(POLL_S)
-    for daemon in daemons:
-        if daemon.group_alive():
+    if not _gone(daemons, grace_s):
+        for daemon in daemons:
             daemon.signal_group(signal.SIGKILL)
-    _reap()
+        _gone(daemons, KILL_WAIT_S)
+
+
+def _gone(daemons: list[Daemon], timeout_s: float) -> bool:
+    """Wait until no process of these groups runs (reaping those this process started); False if some still do."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        _reap()
+        if not any(daemon.group_alive() for daemon in daemons):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(POLL_S)
 
 
 def kill(daemon: Daemon) -> None:
     """SIGKILL the whole group at once: a machine or container lost, with every process on it."""
     daemon.signal_group(signal.SIGKILL)
-    _reap()
+    _gone([daemon], KILL_WAIT_S)
 
 
 def _reap() -> None:
