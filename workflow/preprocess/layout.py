@@ -4,7 +4,7 @@ Layout of one preprocessing output folder (the published version, or a run's
 staging folder; publishing: workflow/artifacts.py)::
 
     vocab.tsv                              token<TAB>count, row number = id
-    stats.json                             per split: read/written/rejected, tokens, OOV, lengths
+    stats.json                             per split: read/written/rejected, tokens, OOV, lengths; per input file; top rejection reasons
     examples/<split>-NNNNN.tfrecord.gz     tf.train.Example: tokens, label, rating, doc_id
     corpus/{train,unsup}-NNNNN.txt         training-side text, one document a line, tokens by spaces
     rejected/rejected-00000.jsonl          one JSON object a rejected record (doc_id order): source, doc_id, split, reason; none when none is
@@ -40,6 +40,7 @@ class PreprocessLayout:
     corpus_glob = StageFile("corpus", "*.txt")
     rejected = StageFile("rejected", "rejected-00000.jsonl")
     rejected_glob = StageFile("rejected", "rejected-*.jsonl")
+    rejected_dir = StageFile("rejected")
     spill_dir = StageFile("spill")  # the tokenised labelled documents, between the read and the encoding; deleted before the manifest
 
     def examples_file(self, split: str, task: int) -> str:
