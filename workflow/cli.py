@@ -62,6 +62,7 @@ def run_stage(cfg: DictConfig, stage: Callable[[schema.Config, dict], object], c
     """
     try:
         config_checks.validate(cfg)
+        config_checks.require_writable_workdir(cfg.workdir)
         if command is not None:
             config_checks.require_local_workdir(cfg.workdir, command)
         if tensorflow:

@@ -7,6 +7,7 @@ work starts, so that a bad value fails naming its key (``ConfigError``).
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
@@ -139,3 +140,17 @@ def require_local_workdir(workdir: str, command: str) -> None:
     _require("://" not in workdir, "workdir", workdir,
              f"{command} needs a local workdir; only wf-preprocess writes to an object store (s3://, gs://). "
              "Copy <workdir>/preprocess to a local workdir (e.g. aws s3 cp --recursive, gcloud storage cp -r) and run there")
+
+
+def require_writable_workdir(workdir: str) -> None:
+    """ConfigError unless a local ``workdir`` is a folder this process can write, or can be made in one (an object
+    store's workdir is checked by its own filesystem)."""
+    if "://" in workdir:
+        return
+    _require(not os.path.lexists(workdir) or os.path.isdir(workdir), "workdir", workdir, "is a file, not a folder")
+    existing = os.path.abspath(workdir)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    _require(os.path.isdir(existing), "workdir", workdir, f"cannot be made: {existing} is a file, not a folder")
+    _require(os.access(existing, os.W_OK | os.X_OK), "workdir", workdir,
+             f"cannot be written: {existing} is read-only (a read-only filesystem, or no write permission)")

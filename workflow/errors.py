@@ -76,8 +76,8 @@ def user_error(error: BaseException) -> BaseException | None:
     """
     seen: BaseException | None = error
     while seen is not None:
-        if isinstance(seen, USER_ERRORS):
-            return seen
+        if isinstance(seen, USER_ERRORS):  # Beam adds " [while running '<step>']" to the message of what a step raised
+            return seen if " [while running" not in str(seen) else type(seen)(str(seen).split(" [while running")[0])
         text = str(seen)
         for kind in USER_ERRORS:
             marker = f"{kind.__name__}: "

@@ -63,7 +63,7 @@ def unreadable(path: str) -> Optional[str]:
         if error.errno == errno.ELOOP:
             return "a symbolic link loop"
         if os.path.islink(path):
-            return f"a broken symbolic link (to {os.readlink(path)!r}, which does not exist)"
+            return "a broken symbolic link (its target does not exist)"
         return f"cannot be read ({error.strerror})"
     mode = status.st_mode
     if stat.S_ISREG(mode):

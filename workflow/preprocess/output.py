@@ -55,10 +55,11 @@ class PreprocessOutput:
 
     def vocabulary(self) -> list[tuple[str, int]]:
         """``[(token, count), ...]``, list index = id; checked against the manifest's digest."""
+        expected = self.vocab_sha256  # first: no finished stage is a ContractError naming the command to run
         digest = file_sha256(self.layout.vocab)
-        if digest != self.vocab_sha256:
+        if digest != expected:
             raise ContractError(f"{self.layout.vocab} changed after its manifest was written "
-                                f"(sha256 {digest[:12]} != {self.vocab_sha256[:12]}): re-run wf-preprocess")
+                                f"(sha256 {digest[:12]} != {expected[:12]}): re-run wf-preprocess")
         return read_vocab(self.layout.vocab)
 
     def tokenizer(self) -> Tokenizer:
