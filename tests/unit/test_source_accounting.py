@@ -284,3 +284,16 @@ def test_a_repeated_archive_member_keeps_its_last_copy_as_tar_does_and_every_oth
     from_folder, _ = read_everything(data_config(CorpusFormat.aclimdb, str(folder)), 1 << 20)
     written = lambda found: {record.doc_id: record.text for record in found if not isinstance(PARSER(record), str)}  # noqa: E731
     assert written(from_folder) == written(records)
+
+
+def test_a_file_that_vanishes_after_it_was_listed_fails_its_task_naming_it(tmp_path: Path):
+    """Listed when the job was planned, gone when its task reads it: one InputError naming the file and the cause."""
+    rng = random.Random(6)
+    for file_format, make in ((CorpusFormat.csv, lambda path: csv_file(path, rng, 5, "v")), (CorpusFormat.jsonl, lambda path: jsonl_file(path, rng, 5, "v"))):
+        planted = make(tmp_path / f"vanishing.{file_format.value}")
+        data = data_config(file_format, str(planted.path))
+        tasks = corpus_tasks(data, 1, 1 << 20)
+        planted.path.unlink()
+        with pytest.raises(InputError, match=rf"^{planted.path}: cannot read \(FileNotFoundError: .*No such file"):
+            for kind, split, fmt, what in tasks:
+                list(read_task((kind, split, fmt, (what, 0) if kind == "lines" else what), data))

@@ -129,14 +129,15 @@ def read_archive_part(path: str, part: int, parts: int, on_url_file: Optional[Ur
                     last_copy[member.name] = index
                     if index % parts == part:
                         counts.records += 1
-                        pickle.dump((index, _archive_record(path, member)), waiting, protocol=pickle.HIGHEST_PROTOCOL)
+                        data = member.read() if member.is_file else None  # raw bytes: decoded once, when yielded
+                        pickle.dump((index, member.name, member.is_dir, data), waiting, protocol=pickle.HIGHEST_PROTOCOL)
         except (tar_stream.TarFormatError, EOFError, zlib.error, OSError) as error:
             raise InputError(f"{path}: truncated or corrupt archive ({type(error).__name__}: {error})") from error
         waiting.seek(0)
-        for position, record in unpickled(waiting):
-            member = record.source[len(path) + 1:]  # "<archive>!<member>"
-            if last_copy[member] != position:
-                record = record._replace(text=None, error=f"repeated archive member: review member {last_copy[member] + 1} of the "
+        for position, name, is_dir, data in unpickled(waiting):
+            record = _archive_record(path, name, is_dir, data)
+            if last_copy[name] != position:
+                record = record._replace(text=None, error=f"repeated archive member: review member {last_copy[name] + 1} of the "
                                                           "archive is a later copy of it, which is kept (as tar extracts the last copy)")
             yield record
 
@@ -146,13 +147,10 @@ def _is_train_url_file(member: str) -> bool:
     return len(parts) >= 2 and parts[-2] == "train" and parts[-1] in URL_FILES
 
 
-def _archive_record(path: str, member: tar_stream.Member) -> RawRecord:
-    source = f"{path}!{member.name}"
-    if member.is_dir:
-        return aclimdb_record(member.name, None, "a folder, not a review file")._replace(source=source, input_file=path)
-    if not member.is_file:
-        return aclimdb_record(member.name, None, "unreadable member: not a regular file")._replace(source=source, input_file=path)
-    return aclimdb_record(member.name, member.read())._replace(source=source, input_file=path)
+def _archive_record(path: str, name: str, is_dir: bool, data: Optional[bytes]) -> RawRecord:
+    """The record of review member ``name``: ``data`` holds a regular file's bytes, None for any other member."""
+    error = "a folder, not a review file" if is_dir else "unreadable member: not a regular file" if data is None else None
+    return aclimdb_record(name, data, error)._replace(source=f"{path}!{name}", input_file=path)
 
 
 def read_review_file(path: str, tally: Optional[Tally] = None) -> Iterator[RawRecord]:
