@@ -26,7 +26,7 @@ import errno
 import os
 import re
 import stat
-from typing import NamedTuple, Optional
+from typing import Iterable, Iterator, NamedTuple, Optional
 
 from apache_beam.io.filesystem import FileMetadata, FileSystem
 from apache_beam.io.filesystems import FileSystems
@@ -91,8 +91,7 @@ def matched(path: str, key: str) -> Matched:
             raise InputError(f"{key}={path!r} is a folder: name the files in it, e.g. {key}={os.path.join(path, '*')!r}")
         if reason is not None:
             raise InputError(f"{key}={path!r}: {reason}")
-        status = os.stat(path)
-        return Matched([FileMetadata(path, status.st_size, status.st_mtime)], [])
+        return Matched([_metadata(path)], [])
     if not is_pattern(path):
         raise InputError(f"{key}={path!r}: no such file or folder")
     found = _walk(path)
@@ -107,24 +106,38 @@ def _walk(pattern: str) -> Matched:
     literal = _GLOB_START.match(pattern).group(0)
     root = literal if literal.endswith("/") else os.path.dirname(literal)
     levels = None if "**" in pattern else pattern[len(root):].lstrip("/").count("/") + 1  # below root, where matches lie
+
+    def candidates() -> Iterator[str]:
+        for folder, folders, names in os.walk(root or "."):
+            depth = 0 if folder == (root or ".") else os.path.relpath(folder, root or ".").count(os.sep) + 1
+            if levels is not None and depth + 1 < levels:
+                continue  # matches lie deeper
+            entries = folders + names
+            if levels is not None:
+                folders[:] = []  # nothing deeper can match
+            for name in entries:
+                path = os.path.join(folder, name) if root else os.path.relpath(os.path.join(folder, name))
+                if regex.match(path):
+                    yield path
+
+    return _classified(candidates())
+
+
+def _classified(paths: Iterable[str]) -> Matched:
+    """``paths`` split into readable files (with their size) and refused entries, each sorted by path."""
     files, refused = [], []
-    for folder, folders, names in os.walk(root or ".", onerror=None):
-        depth = 0 if folder == (root or ".") else os.path.relpath(folder, root or ".").count(os.sep) + 1
-        if levels is not None and depth + 1 >= levels:
-            candidates, folders[:] = folders + names, []  # nothing deeper can match
+    for path in paths:
+        reason = unreadable(path)
+        if reason is None:
+            files.append(_metadata(path))
         else:
-            candidates = folders + names if levels is None else []
-        for name in candidates:
-            path = os.path.join(folder, name) if root else os.path.relpath(os.path.join(folder, name))
-            if not regex.match(path):
-                continue
-            reason = unreadable(path)
-            if reason is None:
-                status = os.stat(path)
-                files.append(FileMetadata(path, status.st_size, status.st_mtime))
-            else:
-                refused.append(Refused(path, reason))
+            refused.append(Refused(path, reason))
     return Matched(sorted(files, key=lambda meta: meta.path), sorted(refused))
+
+
+def _metadata(path: str) -> FileMetadata:
+    status = os.stat(path)
+    return FileMetadata(path, status.st_size, status.st_mtime)
 
 
 def _on_store(path: str, key: str) -> Matched:
@@ -151,15 +164,4 @@ def folder_entries(folder: str, suffix: str) -> Matched:
             raise InputError(f"{folder}: cannot be listed ({error})") from None
     if not os.path.isdir(folder):
         return Matched([], [])
-    files, refused = [], []
-    for name in sorted(os.listdir(folder)):
-        if not name.endswith(suffix):
-            continue
-        path = os.path.join(folder, name)
-        reason = unreadable(path)
-        if reason is None:
-            status = os.stat(path)
-            files.append(FileMetadata(path, status.st_size, status.st_mtime))
-        else:
-            refused.append(Refused(path, reason))
-    return Matched(files, refused)
+    return _classified(os.path.join(folder, name) for name in os.listdir(folder) if name.endswith(suffix))
