@@ -224,6 +224,7 @@ class TrainerConfig:
     width_multiple: int = 0  # batch widths rounded up to a multiple of this (bounded shapes); 0 or 1 = the longest review
     precision: Precision = Precision.float32  # auto resolves per machine; the run's key records what it resolved to
     deterministic: bool = True  # tf.config.experimental.enable_op_determinism
+    score_test: bool = True  # false: the test split is never scored (runs that choose settings on validation)
 
 
 @dataclass

@@ -8,10 +8,12 @@ folder (``stage.folder(config)``) from the comparison to the publish, so that
 concurrent runs on one workdir (two commands, or a Hydra launcher's parallel
 jobs) make each output once; the embedding stage once per vector
 source (``sweep.vectors``, or ``embedding.vectors``). The training jobs
-(sources x ``sweep.label_budgets`` x ``sweep.modes`` x ``sweep.seeds``) are one Hydra
-multirun of ``wf-train`` (``sweep.py``), each job in a process of its own with a
-log of its own, launched by whichever Hydra launcher wf-run was given; a job
-that finds its run finished with the same key re-uses it. A failed job does
+(sources x ``sweep.label_budgets`` x ``sweep.modes`` x ``sweep.seeds``) are trained
+one after the other in this process, or, when wf-run was given a Hydra launcher
+(or a strategy that needs a fresh process), are one Hydra multirun of
+``wf-train`` launched by it, each job in a process of its own (``sweep.py``);
+either way each job has a log of its own, and a job that finds its run
+finished with the same key re-uses it. A failed job does
 not stop the others: the report covers the runs that finished and lists the
 failed ones, and the command exits 1 at the end.
 """
@@ -103,9 +105,12 @@ def train(cfg: DictConfig, config: Config, log_file: str, task_overrides: list[s
     log.info("training %d job(s); their logs: %s/<run name>/%s", len(names), sweep_dir, sweep.JOB_LOG)
     console.stage_line("training", f"{console.count(len(names), 'run')} (their logs: {sweep.job_log(sweep_dir, '<run name>')})")
     started = time.time()
-    status = sweep.launch(config, task_overrides, hydra_overrides, sweep_dir, log_file)
-    if status != 0:
-        log.error("the training sweep exited with status %d; Hydra's account of it: %s", status, log_file)
+    if sweep.trains_here(config, hydra_overrides):
+        sweep.train_here(cfg, config, sweep_dir)
+    else:
+        status = sweep.launch(config, task_overrides, hydra_overrides, sweep_dir, log_file)
+        if status != 0:
+            log.error("the training sweep exited with status %d; Hydra's account of it: %s", status, log_file)
     finished, failed = [], []
     for name in names:
         folder = run_dir(config.workdir, name)

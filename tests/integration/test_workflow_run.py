@@ -50,25 +50,32 @@ def test_run_writes_every_stage_and_the_report(workflow_run):
     assert "small corpus: word2vec learned from 0.0 M tokens" in output and "> **Small corpus.** word2vec learned from" in results
     assert "embedding.vectors=/path/to/vectors.txt" in results
     assert re.search(r"\| \d\.\d{4} \([+-]\d+\.\d points\) \|", results), "every run shows its validation-test gap"
-    # One seed: each comparison is a difference on 1 seed whose only interval is the bootstrap over test reviews, and no claim.
-    assert re.search(r"finetune − random with \d+ labelled reviews: [+-]\d+\.\d points on 1 seed; with one seed the bootstrap over "
-                     r"test reviews \([+-]\d+\.\d to [+-]\d+\.\d\) is the only interval, and it leaves seed noise out: no claim\.", results)
+    # One seed: each comparison is a difference on 1 seed whose only interval is the bootstrap over test reviews (the synthetic
+    # corpus names no films), and no claim.
+    assert re.search(r"finetune against random with \d+ labelled reviews: (\d+\.\d points (higher|lower)|the same accuracy) on 1 seed; "
+                     r"with one seed the only interval is over test sampling, given these trained models, [+-]\d+\.\d to [+-]\d+\.\d by a "
+                     r"bootstrap over 100 test reviews \(finetune − random, points\), and it leaves seed noise out: no claim\.", results)
+    assert "resamples test reviews where the predictions name no film" in results
     assert "Configuration 1" not in results, "one configuration: no configuration headings"
     for figure in ("learning_curves.png", "accuracy_per_mode.png"):
         assert (report / figure).read_bytes().startswith(b"\x89PNG")
 
 
-def test_every_run_stores_its_test_predictions_review_by_review(workflow_run):
-    """test_predictions.csv (doc_id, label, probability), in doc_id order; its accuracy is the run's test accuracy."""
+def test_every_run_stores_its_test_and_validation_predictions_review_by_review(workflow_run):
+    """test_predictions.csv and validation_predictions.csv (doc_id, label, probability, film), in doc_id order; the test
+    file's accuracy is the run's test accuracy, the validation file's its best validation accuracy (the weights tested)."""
     workdir, _ = workflow_run
     for mode in ("frozen", "finetune", "random"):
         folder = workdir / "runs" / run_name(mode)
-        with open(folder / "test_predictions.csv", newline="") as handle:
-            rows = list(csv.DictReader(handle))
-        test = read_json(str(folder / "metrics.json"))["test"]
-        assert len(rows) == test["examples"] == 100 and [row["doc_id"] for row in rows] == sorted(row["doc_id"] for row in rows)
-        accuracy = np.mean([(float(row["probability"]) > 0.5) == (row["label"] == "1") for row in rows])
-        assert abs(accuracy - test["accuracy"]) <= 1 / len(rows)
+        metrics = read_json(str(folder / "metrics.json"))
+        for split, expected in (("test", metrics["test"]["accuracy"]), ("validation", metrics["validation_best_accuracy"])):
+            with open(folder / f"{split}_predictions.csv", newline="") as handle:
+                rows = list(csv.DictReader(handle))
+            assert len(rows) == metrics["examples"][split] and [row["doc_id"] for row in rows] == sorted(row["doc_id"] for row in rows)
+            assert all(row["film"] == "" for row in rows), "the synthetic corpus has no url files: no films"
+            accuracy = np.mean([(float(row["probability"]) > 0.5) == (row["label"] == "1") for row in rows])
+            assert abs(accuracy - expected) <= 1 / len(rows)
+        assert metrics["examples"]["test"] == 100
 
 
 def test_runs_of_another_model_get_a_configuration_of_their_own(workflow_run, tmp_path):
@@ -380,8 +387,9 @@ def test_a_label_budget_sweep_leads_the_report_with_accuracy_against_labelled_re
     assert results.index("## Test accuracy against labelled reviews") < results.index("## Test accuracy per mode")
     assert re.search(r"\| 40 \| \d\.\d{4} ± 0\.0000 \| \d\.\d{4} ± 0\.0000 \|", results)
     # Per budget, a paired difference with its interval (the bootstrap alone: one seed), and no claim from one seed.
-    assert re.search(r"\| 40 \| finetune − random \| 1 \| [+-]\d+\.\d \| n/a \| [+-]\d+\.\d to [+-]\d+\.\d \| n/a \|", results)
-    assert re.search(r"finetune − random with 40 labelled reviews: [+-]\d+\.\d points on 1 seed; with one seed the bootstrap", results)
+    assert re.search(r"\| 40 \| finetune − random \| 1 \| [+-]\d+\.\d \| n/a \| [+-]\d+\.\d to [+-]\d+\.\d \(100 reviews\) \| n/a \|", results)
+    assert re.search(r"finetune against random with 40 labelled reviews: .* on 1 seed; with one seed the only interval is over test "
+                     r"sampling", results)
     assert "The labelled reviews of a budget are the same for every seed" in results
     assert "With 40 labelled training reviews" in results, "accuracy by unseen share, per budget"
     assert (workdir / "report" / "accuracy_per_label_budget.png").read_bytes().startswith(b"\x89PNG")

@@ -11,6 +11,7 @@ import pytest
 import numpy as np
 
 from workflow.training.layout import RunLayout
+from workflow.training.predictions import Predictions
 from workflow.report import tables
 from workflow.report.runs import FinishedRun, find_runs, group_configurations
 
@@ -70,22 +71,81 @@ def test_label_budgets_give_a_table_per_count_and_each_comparison_an_interval_th
     assert set(found) == {(count, comparison) for count in (250, 900) for comparison in ("finetune − random", "frozen − random")}
     assert found[250, "finetune − random"]["difference"].mean == pytest.approx(0.1567, abs=1e-4)
     markdown = tables.comparisons_markdown(list(found.values()))
-    assert "finetune adds +15.7 points over random with 250 labelled reviews (95% CI +14.2 to +17.1 over 3 seeds)." in markdown
-    assert "finetune − random with 900 labelled reviews: +0.3 points, no difference detectable with 3 seeds (95% CI " in markdown
-    assert "seeds would detect a difference of this size (alpha 0.05, power 0.8" in markdown
+    assert "finetune gains 15.7 points over random with 250 labelled reviews (95% CI 14.2 to 17.1 over 3 seeds)." in markdown
+    assert ("finetune against random with 900 labelled reviews: 0.3 points higher on average over 3 seeds, no difference "
+            "detectable (95% CI of finetune − random: ") in markdown
+    needed = found[900, "finetune − random"]["difference"].seeds_needed
+    assert (f"about {needed.estimate:,} seeds would detect a difference of this size with power 0.8 (alpha 0.05), anywhere from "
+            f"{needed.low:,} to {needed.high:,}: the paired standard deviation (") in markdown
+    assert f"| {needed.estimate:,} ({needed.low:,} to {needed.high:,}) |" in markdown, "the table shows the range too"
     assert "not which reviews were labelled" in markdown and "| n/a |" in markdown, "no predictions: no bootstrap"
+    assert "No run stored its test predictions, so there is no bootstrap over the test set." in markdown
+
+
+def stored(correct: np.ndarray, films: np.ndarray | None = None) -> Predictions:
+    """Test predictions of ``len(correct)`` reviews, every label positive: a review is right when its probability is 0.9."""
+    count = len(correct)
+    return Predictions(np.array([f"r{i:04d}" for i in range(count)]), np.ones(count, dtype=int), np.where(correct, 0.9, 0.1), films)
 
 
 def test_one_seed_makes_no_claim_and_names_the_bootstrap_as_its_only_interval():
     runs, [configuration] = group_configurations([finished("finetune", 0, 0.81), finished("random", 0, 0.79)])
     correct = {"finetune": np.arange(100) < 81, "random": np.arange(100) < 79}
-    outcomes = {run.layout.root: (np.array([f"r{i}" for i in range(100)]), correct[run.mode]) for run in runs}
+    outcomes = {run.layout.root: stored(correct[run.mode]) for run in runs}
     [entry] = tables.comparisons(configuration.runs, outcomes)
-    low, high = entry["difference"].bootstrap_interval
-    assert low < 0.02 < high and entry["difference"].seed_interval is None
-    assert tables.claim(entry).startswith("finetune − random with 900 labelled reviews: +2.0 points on 1 seed; with one seed the "
-                                          "bootstrap over test reviews (")
-    assert tables.claim(entry).endswith("is the only interval, and it leaves seed noise out: no claim.")
+    bootstrap = entry["difference"].bootstrap
+    assert bootstrap.low < 0.02 < bootstrap.high and entry["difference"].seed_interval is None
+    assert tables.claim(entry).startswith("finetune against random with 900 labelled reviews: 2.0 points higher on 1 seed; with one seed "
+                                          "the only interval is over test sampling, given these trained models, ")
+    assert tables.claim(entry).endswith(" by a bootstrap over 100 test reviews (finetune − random, points), and it leaves seed noise "
+                                        "out: no claim.")
+
+
+def test_losses_are_said_as_costs_with_the_interval_in_the_same_direction():
+    accuracies = {"frozen": (0.70, 0.71, 0.69), "random": (0.78, 0.80, 0.79)}
+    runs, [configuration] = group_configurations([finished(mode, seed, values[seed]) for mode, values in accuracies.items() for seed in (0, 1, 2)])
+    [entry] = tables.comparisons(configuration.runs, {})
+    low, high = entry["difference"].seed_interval
+    assert high < 0 and tables.claim(entry) == (f"frozen costs 9.0 points against random with 900 labelled reviews "
+                                                f"(95% CI {-100 * high:.1f} to {-100 * low:.1f} over 3 seeds).")
+    assert "adds" not in tables.comparisons_markdown([entry]) and "| -9.0 |" in tables.comparisons_markdown([entry])
+
+
+def test_the_bootstrap_resamples_films_where_every_run_names_them_and_the_report_says_which():
+    rng = np.random.default_rng(0)
+    films = np.array([f"tt{i // 5}" for i in range(500)])
+    runs, [configuration] = group_configurations([finished(mode, seed, 0.8) for mode in ("finetune", "frozen", "random") for seed in (0, 1)])
+    correct = {run.layout.root: rng.random(500) < (0.85 if run.mode == "finetune" else 0.8) for run in runs}
+    with_films = {root: stored(outcome, films) for root, outcome in correct.items()}
+    by_comparison = {entry["comparison"]: entry for entry in tables.comparisons(configuration.runs, with_films)}
+    bootstrap = by_comparison["finetune − random"]["difference"].bootstrap
+    assert (bootstrap.over, bootstrap.units) == ("films", 100)
+    markdown = tables.comparisons_markdown(list(by_comparison.values()))
+    assert f"| {100 * bootstrap.low:+.1f} to {100 * bootstrap.high:+.1f} (100 films) |" in markdown
+    assert "by a bootstrap over 100 test films" in markdown and "The bootstrap resamples whole test films" in markdown
+    assert "test sampling, given these trained models" in markdown and "resamples test reviews" not in markdown
+    # One run from before films were recorded: its comparison falls back to reviews, and the note says both.
+    older = next(run.layout.root for run in runs if run.mode == "frozen")
+    mixed = {**with_films, older: stored(correct[older])}
+    by_comparison = {entry["comparison"]: entry for entry in tables.comparisons(configuration.runs, mixed)}
+    assert by_comparison["frozen − random"]["difference"].bootstrap.over == "reviews"
+    assert by_comparison["finetune − random"]["difference"].bootstrap.over == "films"
+    markdown = tables.comparisons_markdown(list(by_comparison.values()))
+    assert "(500 reviews) |" in markdown and "(100 films) |" in markdown
+    assert "resamples whole test films" in markdown and "resamples test reviews where the predictions name no film" in markdown
+
+
+def test_seeds_that_cancel_exactly_make_a_report_not_a_crash():
+    """+k/25000, −k/25000, 0: no difference observed, so no seed count to show."""
+    random_arm = {0: 0.8800, 1: 0.8700, 2: 0.8750}
+    finetune = {0: 0.8800 + 3 / 25000, 1: 0.8700 - 3 / 25000, 2: 0.8750}
+    runs, [configuration] = group_configurations([finished("finetune", seed, finetune[seed]) for seed in (0, 1, 2)]
+                                                 + [finished("random", seed, random_arm[seed]) for seed in (0, 1, 2)])
+    [entry] = tables.comparisons(configuration.runs, {})
+    assert entry["difference"].mean == 0.0 and entry["difference"].seeds_needed is None
+    assert tables.claim(entry).startswith("finetune against random with 900 labelled reviews: the same accuracy on average over 3 "
+                                          "seeds, no difference detectable (95% CI of finetune − random: ")
+    assert "seeds would detect" not in tables.comparisons_markdown([entry])
 
 
 def test_runs_of_two_models_are_two_configurations_never_one_row():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
 from gensim.models.keyedvectors import KeyedVectors
 from gensim.test.utils import datapath
 
@@ -32,9 +33,52 @@ def small_corpus_notice(corpus_tokens: int) -> str | None:
             "embedding.vectors=/path/to/vectors.txt embedding.vectors_format=word2vec_text (or word2vec_binary, glove).")
 
 
-def _question_count(path: str) -> int:
+ANALOGY_BLOCK = 1024  # questions scored per matrix product: [block, restrict_vocab] float32 at a time
+
+
+def _analogy_questions(path: str) -> tuple[int, list[tuple[str, str, str, str]]]:
+    """(the questions in the file, each question ``(a, b, c, expected)`` upper-cased), as gensim reads them."""
+    questions = []
     with open(path, encoding="utf-8") as handle:
-        return sum(1 for line in handle if line.strip() and not line.startswith(":"))
+        for line in handle:
+            words = line.split()
+            if line.startswith(": ") or len(words) != 4:
+                continue
+            questions.append(tuple(word.upper() for word in words))
+    return len(questions), questions
+
+
+def word_analogies(vectors: KeyedVectors, path: str, restrict_vocab: int) -> tuple[float, int, int]:
+    """(accuracy, questions, scored) of 3CosAdd analogies: gensim's ``evaluate_word_analogies``, question for question
+    (case-insensitive, the most frequent of a word's case variants, the best of the top 5 that is not a question
+    word), with the scores of a block of questions in one matrix product instead of one ``most_similar`` each: on
+    the bundled sample's 6,353 scored questions that is well under a second instead of several.
+    """
+    keys = vectors.index_to_key[:restrict_vocab]
+    vocabulary = {key.upper(): index for index, key in reversed(list(enumerate(keys)))}
+    count, questions = _analogy_questions(path)
+    scored = [question for question in questions if all(word in vocabulary for word in question)]
+    if not scored:
+        return 0.0, count, 0
+    unit = vectors.get_normed_vectors()[:len(keys)]
+    indices = np.array([[vocabulary[word] for word in question[:3]] for question in scored])
+    correct = 0
+    for start in range(0, len(scored), ANALOGY_BLOCK):
+        block = indices[start:start + ANALOGY_BLOCK]
+        mean = (unit[block[:, 1]] + unit[block[:, 2]] - unit[block[:, 0]]) / 3
+        mean /= np.linalg.norm(mean, axis=1, keepdims=True)
+        scores = mean @ unit.T
+        np.put_along_axis(scores, block, -np.inf, axis=1)  # gensim's most_similar leaves out the question's words
+        top = np.argpartition(-scores, 5, axis=1)[:, :5] if scores.shape[1] > 5 else np.argsort(-scores, axis=1)
+        for offset, candidates in enumerate(top):
+            question = scored[start + offset]
+            predicted = None
+            for candidate in candidates[np.argsort(-scores[offset, candidates], kind="stable")]:
+                predicted = keys[candidate].upper()
+                if predicted not in question[:3]:
+                    break
+            correct += predicted == question[3]
+    return correct / len(scored), count, len(scored)
 
 
 def _word_pairs(vectors: KeyedVectors, restrict_vocab: int) -> dict:
@@ -52,11 +96,7 @@ def _word_pairs(vectors: KeyedVectors, restrict_vocab: int) -> dict:
 
 def evaluate(vectors: KeyedVectors, probes: list[str], topn: int, restrict_vocab: int) -> dict:
     """quality.json's content; logs a readable summary."""
-    analogy_path = datapath(ANALOGIES)
-    accuracy, sections = vectors.evaluate_word_analogies(analogy_path, restrict_vocab=restrict_vocab)
-    total = next(s for s in sections if s["section"] == "Total accuracy")
-    scored = len(total["correct"]) + len(total["incorrect"])
-    questions = _question_count(analogy_path)
+    accuracy, questions, scored = word_analogies(vectors, datapath(ANALOGIES), restrict_vocab)
     report_pairs = _word_pairs(vectors, restrict_vocab)
     neighbours = {
         word: [[other, round(float(score), 4)] for other, score in vectors.most_similar(word, topn=topn)] if word in vectors.key_to_index else None

@@ -1,49 +1,102 @@
-"""Which film each aclImdb training review is about, so that validation can be carved out by film.
+"""Which film each labelled aclImdb review is about: validation is carved out by film, and films.tsv records them.
 
-aclImdb ships ``train/urls_pos.txt`` and ``train/urls_neg.txt``: line ``i``
-is the IMDb page (``.../title/tt0453418/usercomments``) of the film that
-review ``i`` (file ``i_<rating>.txt``) is about. Up to 30 reviews share a
-film, and the same words (names, plot) recur in them: a validation split that
-holds some reviews of a film whose other reviews are in training overestimates
-test accuracy (the official test set shares no film with train). Carving
-validation by a fingerprint of the film instead of the review keeps every
-film on one side.
+aclImdb ships ``<split>/urls_pos.txt`` and ``<split>/urls_neg.txt`` for
+train and test: line ``i`` is the IMDb page (``.../title/tt0453418/usercomments``)
+of the film that review ``i`` (file ``i_<rating>.txt``) is about. Up to 30
+reviews share a film, and the same words (names, plot) recur in them:
+
+* a validation split that holds some reviews of a film whose other reviews are
+  in training overestimates test accuracy (the official test set shares no
+  film with train). Carving validation by a fingerprint of the film instead
+  of the review keeps every film on one side.
+* the reviews of one test film are not independent draws, so a bootstrap
+  that resamples test reviews understates the error; the report resamples
+  films, read from ``films.tsv`` (one line a labelled review:
+  ``review<TAB>film``, the review named as its doc id less the rating,
+  ``test/pos/123``), which the preprocessing stage writes beside the examples.
 
 A folder's url files are read before the job (:func:`folder_films`; the
 mapping, 25,000 short strings, travels with the read tasks). In a ``.tar.gz``
-they come after all 100,000 reviews, so each archive task learns them as its
-stream passes them and decides the split of its training reviews then
+they come after all reviews, so each archive task learns the training ones as
+its stream passes them and decides the split of its training reviews then
 (task_outputs.py): no extra pass over the archive before the job starts.
+films.tsv, needed by no task, is written after the job (:func:`corpus_films`:
+for an archive, one more streamed pass, about as long as decompressing it).
 """
 
 from __future__ import annotations
 
 import re
 
+from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
-from workflow.preprocess.readers import URL_FILES, aclimdb_root
+from workflow.artifacts import matching, read_text, write_text
+from workflow.preprocess import tar_stream
+from workflow.preprocess.readers import ACLIMDB_SPLITS, URL_FILES, aclimdb_root, is_archive
 
 _FILM = re.compile(r"/title/(tt\d+)")
 
 
-def films_in_url_file(label: str, text: str) -> dict[str, str]:
-    """``"train/<label>/<i>" -> film id`` for every line of a url file that names one."""
+def review_key(doc_id: str) -> str:
+    """``"test/pos/123_9"`` -> ``"test/pos/123"``: the review a url file's line names (an aclImdb doc id less its rating)."""
+    return doc_id.rsplit("_", 1)[0]
+
+
+def films_in_url_file(label: str, text: str, split: str = "train") -> dict[str, str]:
+    """``"<split>/<label>/<i>" -> film id`` for every line of a url file that names one."""
     found = {}
     for number, line in enumerate(text.splitlines()):
         match = _FILM.search(line)
         if match:
-            found[f"train/{label}/{number}"] = match.group(1)
+            found[f"{split}/{label}/{number}"] = match.group(1)
     return found
 
 
-def folder_films(path: str) -> dict[str, str]:
-    """``"train/pos/123" -> "tt0453418"`` for the labelled training reviews of an aclImdb folder; {} without url files."""
+def folder_films(path: str, splits: tuple[str, ...] = ("train",)) -> dict[str, str]:
+    """``"train/pos/123" -> "tt0453418"`` for the labelled reviews of ``splits`` of an aclImdb folder; {} without url files."""
     films: dict[str, str] = {}
+    for metadata in url_files(path, splits):
+        split, name = metadata.path.replace("\\", "/").split("/")[-2:]
+        with FileSystems.open(metadata.path) as handle:
+            films.update(films_in_url_file(URL_FILES[name], handle.read().decode("utf-8", errors="replace"), split))
+    return films
+
+
+def url_files(path: str, splits: tuple[str, ...] = ACLIMDB_SPLITS) -> list[FileMetadata]:
+    """The url files of ``splits`` in an aclImdb folder (those that exist)."""
     root = aclimdb_root(path)
-    for name, label in URL_FILES.items():
-        url_file = FileSystems.join(root, "train", name)
-        if FileSystems.exists(url_file):
-            with FileSystems.open(url_file) as handle:
-                films.update(films_in_url_file(label, handle.read().decode("utf-8", errors="replace")))
+    return [metadata for split in splits for name in URL_FILES for metadata in matching(FileSystems.join(root, split, name))]
+
+
+def corpus_films(path: str) -> dict[str, str]:
+    """Review -> film for every labelled review (train and test) of an aclImdb folder or archive whose url file names one."""
+    if not is_archive(path):
+        return folder_films(path, ACLIMDB_SPLITS)
+    films: dict[str, str] = {}
+    remaining = {(split, name) for split in ACLIMDB_SPLITS for name in URL_FILES}
+    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        for member in tar_stream.members(handle):
+            split, name = (["", ""] + member.name.split("/"))[-2:]
+            if member.is_file and (split, name) in remaining:
+                films.update(films_in_url_file(URL_FILES[name], member.read().decode("utf-8", errors="replace"), split))
+                remaining.discard((split, name))
+                if not remaining:
+                    break
+    return films
+
+
+def write_films(path: str, films: dict[str, str]) -> None:
+    """films.tsv: ``review<TAB>film`` a line, by review."""
+    write_text(path, "".join(f"{review}\t{film}\n" for review, film in sorted(films.items())))
+
+
+def read_films(path: str) -> dict[str, str]:
+    """films.tsv as ``{review: film}``."""
+    films = {}
+    for line_number, line in enumerate(read_text(path).splitlines(), start=1):
+        review, separator, film = line.partition("\t")
+        if not separator or not film:
+            raise ValueError(f"{path}:{line_number}: expected 'review<TAB>film', got {line!r}")
+        films[review] = film
     return films

@@ -7,6 +7,7 @@ staging folder; publishing: workflow/artifacts.py)::
     stats.json                             per split: read/written/rejected, tokens, OOV, lengths; per input file; top rejection reasons
     examples/<split>-NNNNN.tfrecord.gz     tf.train.Example: tokens, label, rating, doc_id
     corpus/{train,unsup}-NNNNN.txt         training-side text, one document a line, tokens by spaces
+    films.tsv                              aclImdb only: review<TAB>film for each labelled review its url files place (films.py)
     rejected/rejected-00000.jsonl          one JSON object a rejected record (doc_id order): source, doc_id, split, reason; none when none is
     manifest.json                          cache key, every file above with its SHA-256, counts, durations (written last)
 
@@ -36,6 +37,7 @@ class PreprocessLayout:
     root: str
     vocab = StageFile("vocab.tsv")
     stats = StageFile("stats.json")
+    films = StageFile("films.tsv")
     manifest = StageFile(MANIFEST)
     corpus_glob = StageFile("corpus", "*.txt")
     rejected = StageFile("rejected", "rejected-00000.jsonl")

@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import contextlib
 from functools import cached_property
-from typing import Iterator
+from typing import Iterable, Iterator
 
 from workflow.artifacts import current_version, file_sha256, join, pinned_version, read_json, read_text, require_manifest, stage_dir
 from workflow.errors import ContractError
+from workflow.preprocess.films import read_films, review_key
 from workflow.preprocess.layout import SPLITS, PreprocessLayout
 from workflow.text import Tokenizer, line_break_in
 
 STAGE = "preprocess"
 # What the stage writes, as a version in its key: bump it with any change to the files it writes or their meaning,
-# so that no output of an older format is re-used (or read: the reader refuses one). 2: published as versions. 3: a
-# repeated archive member keeps its last copy, a quoted CSV field past the line bound is one rejected record, entries a
-# pattern matches that are no readable file are rejected records, tokens never hold a line break.
-FORMAT_VERSION = 3
+# so that no output of an older format is re-used (or read: the reader refuses one). 2: published as versions.
+# 3: films.tsv, the film of each labelled aclImdb review. 4: a repeated archive member keeps its last copy, a quoted
+# CSV field past the line bound is one rejected record, entries a pattern matches that are no readable file are
+# rejected records, tokens never hold a line break, stats.json lists the most frequent rejection reasons.
+FORMAT_VERSION = 4
 
 
 def folder(workdir: str) -> str:
@@ -84,6 +86,15 @@ class PreprocessOutput:
     def corpus_files(self) -> list[str]:
         """The training-side corpus shards (one document a line, tokens by spaces)."""
         return self._listed("corpus/")
+
+    @cached_property
+    def _films(self) -> dict[str, str]:
+        listed = "films.tsv" in self.manifest["outputs"]["files"]
+        return read_films(self.layout.films) if listed else {}
+
+    def films(self, doc_ids: Iterable[str]) -> list[str]:
+        """The film of each labelled review (its doc id), ``""`` where the corpus names none (not aclImdb, no url files)."""
+        return [self._films.get(review_key(doc_id), "") for doc_id in doc_ids]
 
     @property
     def examples_sha256(self) -> str:

@@ -5,11 +5,13 @@ Its cache key (:func:`key`) is what the output depends on: the ``data`` and
 content digest of every input file and the entries its patterns match that
 are no readable files. The read layout is in it (each read task
 writes its own files: task_outputs.py); the Beam runner, its options and the
-number of workers are not: every runner writes the same bytes. The key also
-holds ``FORMAT_VERSION`` (preprocess/output.py), bumped whenever what the
-stage writes changes, so that no output of an older format is re-used.
-Computing it checks, before any work, what the config names: no file in two
-splits, every CSV header holding the fields the config names.
+number of workers are not: every runner writes the same bytes. For an aclImdb
+folder the url files that name each labelled review's film (films.tsv) are
+in it too. The key also holds ``FORMAT_VERSION`` (preprocess/output.py),
+bumped whenever what the stage writes changes, so that no output of an older
+format is re-used. Computing it checks, before any work, what the config
+names: no file in two splits, every CSV header holding the fields the config
+names.
 
 A job that cannot write (a full disk, a permission) fails with one line
 naming the path (``StorageError``); the staging folder goes, the published
@@ -32,7 +34,7 @@ from workflow.caching import combined_digest, files_digest, section
 from workflow.config import Config, CorpusFormat
 from workflow.errors import ConfigError, EmptyCorpusError
 from workflow.preprocess.counting import describe_reasons
-from workflow.preprocess.films import folder_films
+from workflow.preprocess.films import corpus_films, folder_films, url_files, write_films
 from workflow.preprocess.job_metrics import OUTCOMES, counter_name, job_counters
 from workflow.preprocess.layout import SPLITS, TRAINING_SIDE, PreprocessLayout
 from workflow.preprocess.leakage import check_split_sources
@@ -57,6 +59,7 @@ def key(config: Config) -> dict:
     check_split_sources(corpus)
     check_csv_headers(corpus)
     inputs = input_files(corpus)
+    film_files = config.data.format is CorpusFormat.aclimdb and not is_archive(config.data.path)  # an archive's digest covers its own
     return {
         "format_version": FORMAT_VERSION,
         "config": {
@@ -65,6 +68,7 @@ def key(config: Config) -> dict:
         },
         # the entries that are not read are each a rejected record: one that appears or goes changes the output
         "inputs": {**files_digest(inputs.files), "unread": {path: reason for path, reason in inputs.refused}},
+        **({"films": files_digest(url_files(config.data.path))} if film_files else {}),
     }
 
 
@@ -111,6 +115,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
             counters = job_counters(pipeline.result)  # while a job service started for the job still answers
         pipeline_seconds = time.time() - pipeline_started
         delete_tree(layout.spill_dir)
+        record_films(config, layout)
         stats = read_json(layout.stats)
         check_counters(counters, stats)
         check_not_empty(config, stats, layout)
@@ -201,6 +206,16 @@ def validation_groups(config: Config) -> tuple[dict[str, str], bool]:
     if is_archive(config.data.path):
         return {}, True
     return folder_films(config.data.path), False
+
+
+def record_films(config: Config, layout: PreprocessLayout) -> None:
+    """films.tsv: the film of each labelled aclImdb review (films.py), for the report's film-clustered bootstrap;
+    none for other corpora, or without url files."""
+    if config.data.format is CorpusFormat.aclimdb:
+        films = corpus_films(config.data.path)
+        if films:
+            write_films(layout.films, films)
+            log.info("films.tsv: %d labelled reviews of %d films", len(films), len(set(films.values())))
 
 
 def log_summary(stats: dict, final_dir: str, seconds: float) -> None:

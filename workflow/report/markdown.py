@@ -96,14 +96,14 @@ def _block(block: dict, level: str) -> list[str]:
                   "are unchanged.", "", label_budget_markdown(budgets), "",
                   f"![test accuracy against labelled reviews]({figures['per_label_budget']})", ""]
     if block["comparisons"]:
-        parts += [f"{level} What the pretrained vectors add (paired by seed)", "", block["comparisons"], ""]
+        parts += [f"{level} Pretrained vectors against random initialisation (paired by seed)", "", block["comparisons"], ""]
     selection = ("each mode runs until validation accuracy stops improving (the best epoch's weights are tested), so a frozen "
                  "table, whose steps are cheap and whose model learns slowly, is not cut off at the epoch count that suits a trained one."
                  if block["validation"] else
                  "there is no validation split, so nothing is selected: every mode trains all its epochs and **no validation: the last "
                  "epoch is tested**.")
     parts += [f"{level} Test accuracy per mode (mean ± std over seeds)", "", summary_markdown(block["summary"]), "",
-              f"![test accuracy per mode]({figures['per_mode']})", "",
+              f"![test accuracy per mode{' and the paired differences' if block['comparisons'] else ''}]({figures['per_mode']})", "",
               f"{level} How each mode was trained", "", f"The same model above the table in every mode; {selection}", "",
               block["training"], ""]
     return parts

@@ -15,8 +15,9 @@ from workflow.errors import ContractError
 
 STAGE = "report"
 # What the report's manifest holds: bump it with any change to its outputs' meaning. 2: summary entries carry
-# test_accuracy_interval; the manifest says its format.
-FORMAT_VERSION = 2
+# test_accuracy_interval; the manifest says its format. 3: a comparison's bootstrap says what it resampled (films or
+# reviews), its seeds_needed is an estimate with a range.
+FORMAT_VERSION = 3
 
 
 def folder(workdir: str) -> str:

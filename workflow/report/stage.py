@@ -3,11 +3,14 @@
 Layout::
 
     results.md              per configuration: summary per arm (mode, and vector source when several; mean ± std), the modes'
-                            paired differences with their intervals; every run, record counts, what the Embedding learned
+                            paired differences with their intervals (over seeds; over test films or reviews, given the
+                            trained models: statistics.py); every run, record counts, what the Embedding learned
     results.csv             one row per run
     learning_curves.png     loss and accuracy per epoch, every run
-    accuracy_per_mode.png   test accuracy per mode, mean ± std and each seed (accuracy_per_mode-<k>.png per configuration k when several)
-    accuracy_per_label_budget.png   test accuracy against labelled reviews, one line and 95% band per mode (label-budget sweeps; -<k> likewise)
+    accuracy_per_mode.png   test accuracy per mode, mean ± std and each seed, beside the paired differences with their
+                            intervals (accuracy_per_mode-<k>.png per configuration k when several)
+    accuracy_per_label_budget.png   test accuracy against labelled reviews, one line per mode, beside each paired
+                            difference with its 95% band over seeds (label-budget sweeps; -<k> likewise)
     insight.json            the data behind "What the Embedding layer learned"
     projector/              TensorBoard projector: the first source's vectors and each arm's trained table, with metadata
                             columns to colour them by (polarity, in labelled training, moved: projector.py)
@@ -59,8 +62,8 @@ def configuration_block(configuration: Configuration, table: list[dict], outcome
     found = tables.comparisons(configuration.runs, outcomes)
     figures = {"per_mode": f"accuracy_per_mode{suffix}.png", "per_label_budget": f"accuracy_per_label_budget{suffix}.png"}
     if len(budgets["labelled"]) > 1:
-        plots.accuracy_per_label_budget(budgets, rows, os.path.join(staging, figures["per_label_budget"]))
-    plots.accuracy_per_mode(summary, rows, os.path.join(staging, figures["per_mode"]))
+        plots.accuracy_per_label_budget(budgets, rows, found, os.path.join(staging, figures["per_label_budget"]))
+    plots.accuracy_per_mode(summary, rows, found, os.path.join(staging, figures["per_mode"]))
     return {"number": configuration.number, "heading": None if alone else tables.configuration_heading(configuration),
             "differs_in": configuration.heading, "summary": summary, "budgets": budgets, "found": found,
             "comparisons": tables.comparisons_markdown(found) if found else "",

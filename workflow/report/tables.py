@@ -18,6 +18,8 @@ import numpy as np
 
 from workflow.report import statistics as intervals
 from workflow.report.runs import Configuration, FinishedRun, mode_of, mode_rank
+from workflow.training import predictions
+from workflow.training.predictions import Predictions
 
 COLUMNS = ("run", "configuration", "mode", "vectors", "seed", "labelled_reviews", "test_accuracy", "test_auc", "test_loss", "selection",
            "validation_accuracy", "validation_test_gap", "epochs", "best_epoch", "wall_time_s", "train_examples_per_s", "replicas")
@@ -112,12 +114,12 @@ def label_budget_markdown(budgets: dict) -> str:
     return "\n".join(lines)
 
 
-def comparisons(runs: list[FinishedRun], outcomes: dict[str, tuple[np.ndarray, np.ndarray]]) -> list[dict]:
+def comparisons(runs: list[FinishedRun], outcomes: dict[str, Predictions]) -> list[dict]:
     """finetune − random and frozen − random per labelled count and vector source, over one configuration's runs.
 
-    ``outcomes``: run folder -> (test doc ids, correct), both ``[reviews]`` in
-    one order (runs without per-review predictions are absent; the bootstrap
-    needs both runs of every seed, over the same reviews). Each entry:
+    ``outcomes``: run folder -> its test predictions (runs without are absent;
+    the bootstrap needs both runs of every seed, over the same reviews, and
+    resamples films when every one of those runs names them). Each entry:
     ``{"labelled", "comparison", "a", "b", "difference": statistics.PairedDifference}``.
     """
     by_arm: dict[tuple[int, str, str], dict[int, FinishedRun]] = defaultdict(dict)
@@ -131,10 +133,12 @@ def comparisons(runs: list[FinishedRun], outcomes: dict[str, tuple[np.ndarray, n
             if not a or not b:
                 continue
             paired = [seed for seed in a if seed in b and a[seed].layout.root in outcomes and b[seed].layout.root in outcomes
-                      and np.array_equal(outcomes[a[seed].layout.root][0], outcomes[b[seed].layout.root][0])]
+                      and np.array_equal(outcomes[a[seed].layout.root].doc_ids, outcomes[b[seed].layout.root].doc_ids)]
+            films = predictions.common_films([outcomes[arm[seed].layout.root] for seed in paired for arm in (a, b)])
             difference = intervals.paired_difference(
                 {seed: run.metrics["test"]["accuracy"] for seed, run in a.items()}, {seed: run.metrics["test"]["accuracy"] for seed, run in b.items()},
-                {seed: outcomes[a[seed].layout.root][1] for seed in paired}, {seed: outcomes[b[seed].layout.root][1] for seed in paired})
+                {seed: outcomes[a[seed].layout.root].correct for seed in paired}, {seed: outcomes[b[seed].layout.root].correct for seed in paired},
+                films)
             if difference is not None:
                 arm_a, arm_b = next(iter(a.values())).arm, next(iter(b.values())).arm
                 found.append({"labelled": labelled, "comparison": f"{arm_a} − {arm_b}", "a": arm_a, "b": arm_b, "difference": difference})
@@ -146,41 +150,86 @@ def _points(value: float) -> str:
 
 
 def _interval(pair: tuple[float, float] | None) -> str:
+    """A − B's interval, signed: ``-1.2 to +1.8``."""
     return "n/a" if pair is None else f"{_points(pair[0])} to {_points(pair[1])}"
 
 
+def _magnitudes(pair: tuple[float, float], sign: int) -> str:
+    """The interval of a gain (``sign`` 1) or a cost (-1) in points, in the direction the sentence reads: ``6.0 to 10.2``."""
+    low, high = sorted(100 * sign * value for value in pair)
+    return f"{low:.1f} to {high:.1f}"
+
+
+def _bootstrap_cell(bootstrap: intervals.BootstrapInterval | None) -> str:
+    return "n/a" if bootstrap is None else f"{_interval((bootstrap.low, bootstrap.high))} ({bootstrap.units:,} {bootstrap.over})"
+
+
+def _seeds_cell(needed: intervals.SeedsNeeded | None) -> str:
+    return "n/a" if needed is None else f"{needed.estimate:,} ({needed.low:,} to {needed.high:,})"
+
+
+def _test_sampling(bootstrap: intervals.BootstrapInterval, sign: int | None) -> str:
+    """The bootstrap, said with what it covers; as magnitudes in the sentence's direction, or signed (``sign`` None)."""
+    values = (bootstrap.low, bootstrap.high)
+    shown = _interval(values) if sign is None else _magnitudes(values, sign)
+    return f"over test sampling, given these trained models, {shown} by a bootstrap over {bootstrap.units:,} test {bootstrap.over}"
+
+
 def claim(entry: dict) -> str:
-    """The sentence a comparison supports: a difference only when its seed interval excludes 0."""
-    difference, labelled = entry["difference"], entry["labelled"]
-    n, bootstrap = len(difference.seeds), difference.bootstrap_interval
-    beside = f"; bootstrap over test reviews {_interval(bootstrap)}" if bootstrap else ""
+    """The sentence a comparison supports, gains and losses in words: a difference only when its seed interval excludes 0."""
+    difference, labelled, a, b = entry["difference"], entry["labelled"], entry["a"], entry["b"]
+    n, bootstrap = len(difference.seeds), difference.bootstrap
+    size, sign = f"{100 * abs(difference.mean):.1f}", 1 if difference.mean >= 0 else -1
     if difference.detected:
-        return (f"{entry['a']} adds {_points(difference.mean)} points over {entry['b']} with {labelled:,} labelled reviews "
-                f"(95% CI {_interval(difference.seed_interval)} over {n} seeds{beside}).")
+        verb = f"gains {size} points over" if sign > 0 else f"costs {size} points against"
+        beside = f"; {_test_sampling(bootstrap, sign)}" if bootstrap else ""
+        return (f"{a} {verb} {b} with {labelled:,} labelled reviews "
+                f"(95% CI {_magnitudes(difference.seed_interval, sign)} over {n} seeds{beside}).")
+    observed = "the same accuracy" if difference.mean == 0 else f"{size} points {'higher' if sign > 0 else 'lower'}"
     if n == 1:
-        only = (f"the bootstrap over test reviews ({_interval(bootstrap)}) is the only interval, and it leaves seed noise out"
-                if bootstrap else "no interval at all (the runs stored no test predictions)")
-        return (f"{entry['comparison']} with {labelled:,} labelled reviews: {_points(difference.mean)} points on 1 seed; with one seed "
-                f"{only}: no claim.")
+        only = (f"the only interval is {_test_sampling(bootstrap, None)} ({entry['comparison']}, points), and it leaves seed "
+                "noise out" if bootstrap else "there is no interval at all (the runs stored no test predictions)")
+        return f"{a} against {b} with {labelled:,} labelled reviews: {observed} on 1 seed; with one seed {only}: no claim."
+    beside = f"; {_test_sampling(bootstrap, None)}" if bootstrap else ""
     needed = difference.seeds_needed
-    more = (f"; about {needed:,} seeds would detect a difference of this size (alpha 0.05, power 0.8, from the observed paired "
-            f"standard deviation of {100 * difference.std:.2f} points)") if needed else ""
-    return (f"{entry['comparison']} with {labelled:,} labelled reviews: {_points(difference.mean)} points, no difference detectable "
-            f"with {n} seeds (95% CI {_interval(difference.seed_interval)}{beside}){more}.")
+    more = (f"; about {needed.estimate:,} seeds would detect a difference of this size with power 0.8 (alpha 0.05), anywhere "
+            f"from {needed.low:,} to {needed.high:,}: the paired standard deviation ({100 * difference.std:.2f} points) comes from "
+            f"{n} seeds") if needed else ""
+    return (f"{a} against {b} with {labelled:,} labelled reviews: {observed} on average over {n} seeds, no difference detectable "
+            f"(95% CI of {entry['comparison']}: {_interval(difference.seed_interval)} points{beside}){more}.")
+
+
+def bootstrap_note(found: list[dict]) -> str:
+    """Which bootstrap the comparisons used, and what it covers."""
+    used = {entry["difference"].bootstrap.over for entry in found if entry["difference"].bootstrap}
+    if not used:
+        return "No run stored its test predictions, so there is no bootstrap over the test set."
+    parts = []
+    if intervals.FILMS in used:
+        parts.append("resamples whole test films (the film of each review comes from the corpus: aclImdb's url files), "
+                     "because reviews of one film are correlated")
+    if intervals.REVIEWS in used:
+        parts.append("resamples test reviews where the predictions name no film (another corpus, or runs from before films "
+                     "were recorded; on a corpus whose reviews come in films this understates the error)")
+    return ("The bootstrap " + "; it ".join(parts) + ". It covers test sampling, given these trained models: which reviews "
+            "happened to be in the test set, not how training would vary.")
 
 
 def comparisons_markdown(found: list[dict]) -> str:
-    """The comparisons as a table, then one sentence each, then what the intervals do not cover."""
-    lines = ["| labelled reviews | comparison | seeds | difference (points) | 95% CI over seeds (t) | 95% CI over test reviews (paired bootstrap) | seeds for power 0.8 |",
+    """The comparisons as a table, then one sentence each, then what each interval covers and what none does."""
+    lines = ["| labelled reviews | comparison | seeds | A − B (points) | 95% CI over seeds (t) | "
+             "95% CI over test sampling, given these models (bootstrap) | seeds for power 0.8 (range) |",
              "|---|---|---|---|---|---|---|"]
     for entry in found:
         difference = entry["difference"]
         lines.append(f"| {entry['labelled']:,} | {entry['comparison']} | {len(difference.seeds)} | {_points(difference.mean)} | "
-                     f"{_interval(difference.seed_interval)} | {_interval(difference.bootstrap_interval)} | "
-                     f"{'n/a' if difference.seeds_needed is None else f'{difference.seeds_needed:,}'} |")
+                     f"{_interval(difference.seed_interval)} | {_bootstrap_cell(difference.bootstrap)} | {_seeds_cell(difference.seeds_needed)} |")
     lines += ["", *[f"* {claim(entry)}" for entry in found], "",
-              "Differences are paired by seed (one seed: the same initialisation draws and batch order in both modes); the "
-              "t-interval over seeds has n-1 degrees of freedom and gates each sentence. " + SAME_LABELS]
+              "Differences are paired by seed (one seed: the same initialisation draws and batch order in both modes). The "
+              "t-interval over seeds has n-1 degrees of freedom, covers training randomness on this test set and gates each "
+              "sentence. " + bootstrap_note(found) + " The seeds for power 0.8 assume the observed difference is the true one; "
+              "their range comes from the 95% interval of the paired standard deviation, which a few seeds pin down only "
+              "loosely. " + SAME_LABELS]
     return "\n".join(lines)
 
 

@@ -12,7 +12,8 @@ configuration stays until the new run finishes beside it, then moves to
     tensorboard/{train,validation}/        scalars: loss, accuracy, learning rate
     export/model.keras                     the trained classifier (token ids in, probability out)
     export/serving/                        SavedModel: raw strings in (tokenizer + vocabulary inside), probability out
-    test_predictions.csv                   one row a test review, in doc_id order: doc_id, label, probability (the report's paired bootstrap)
+    test_predictions.csv                   one row a test review, in doc_id order: doc_id, label, probability, film (the report's paired bootstrap)
+    validation_predictions.csv             the same for the validation reviews (choosing a combination of runs on validation)
     metrics.json                           test accuracy, AUC, loss, epochs, wall time, examples/s, config
 """
 

@@ -1,68 +1,77 @@
-"""Per-review test predictions of a run: ``<run>/test_predictions.csv``, one row a test review (doc_id, label, probability).
+"""Per-review predictions of a run: ``<run>/test_predictions.csv`` and ``<run>/validation_predictions.csv``.
 
+One row a review: doc_id, label, probability and film (the film the review
+is about, ``""`` where the corpus names none; preprocessing's films.tsv).
 The report pairs two modes' runs of one seed review by review (a paired
-bootstrap over the test set, workflow/report/statistics.py), which the
-aggregate test accuracy in metrics.json cannot give. Rows are in doc_id
-order, so the runs of one preprocessing output list the same reviews in the
-same order. Written by the chief before metrics.json (which marks the run
-finished).
+bootstrap over the test set, clustered by film where films are known:
+workflow/report/statistics.py), which the aggregate test accuracy in
+metrics.json cannot give; the validation file lets a combination of runs be
+chosen on validation (workflow/report/combination.py). Probabilities are of
+the tested weights (the best validation epoch; scoring.py computes them).
+Rows are in doc_id order, so the runs of one preprocessing output list the
+same reviews in the same order. Written by the chief before metrics.json
+(which marks the run finished). Runs from before a file existed lack it (no
+validation predictions) or its film column. NumPy only: reading them needs
+no TensorFlow.
 """
 
 from __future__ import annotations
 
 import csv
 import os
+from typing import Callable, NamedTuple
 
-import keras
 import numpy as np
-import tensorflow as tf
 
 from workflow.training.layout import RunLayout
-from workflow.training import data
 
-FILE = "test_predictions.csv"
-COLUMNS = ("doc_id", "label", "probability")
-BATCH = 256
-
-
-def path(layout: RunLayout) -> str:
-    return os.path.join(layout.root, FILE)
+SPLITS = ("validation", "test")
+COLUMNS = ("doc_id", "label", "probability", "film")
+FilmsOf = Callable[[list[str]], list[str]]  # doc ids -> their films ("" where unknown): PreprocessOutput.films
 
 
-def _parse(serialized: tf.Tensor, max_len: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    example = tf.io.parse_single_example(serialized, data.FEATURES | data.DOC_ID)
-    tokens = tf.cast(tf.sparse.to_dense(example["tokens"])[:max_len], tf.int32)
-    return example["doc_id"], tokens, example["label"]
+class Predictions(NamedTuple):
+    """One run's predictions on one split, ``[reviews]`` arrays in doc_id order."""
+
+    doc_ids: np.ndarray  # str
+    labels: np.ndarray  # int, 0 or 1
+    probabilities: np.ndarray  # float, of the positive label
+    films: np.ndarray | None  # str, "" where unknown; None when no review has one (another corpus, or a run from before films)
+
+    @property
+    def correct(self) -> np.ndarray:
+        """Boolean ``[reviews]``: the prediction at 0.5 is the label."""
+        return (self.probabilities > 0.5) == (self.labels > 0)
 
 
-def predict(model: keras.Model, files: list[str], max_len: int) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(doc ids, labels ``[reviews]`` int, probabilities ``[reviews]`` float32) of every review in ``files``, in doc_id order."""
-    reviews = tf.data.TFRecordDataset(files, compression_type="GZIP").map(lambda record: _parse(record, max_len))
-    ids, labels, probabilities = [], [], []
-    for doc_ids, tokens, truth in reviews.padded_batch(BATCH):  # padded with id 0, which the Embedding layer masks
-        ids += [doc_id.decode() for doc_id in doc_ids.numpy()]
-        labels.append(truth.numpy())
-        probabilities.append(keras.ops.convert_to_numpy(model(tokens, training=False))[:, 0])
-    order = np.argsort(ids, kind="stable")
-    return [ids[i] for i in order], np.concatenate(labels)[order], np.concatenate(probabilities)[order]
+def path(layout: RunLayout, split: str = "test") -> str:
+    if split not in SPLITS:
+        raise ValueError(f"predictions are stored for {' and '.join(SPLITS)}, not {split!r}")
+    return os.path.join(layout.root, f"{split}_predictions.csv")
 
 
-def write(layout: RunLayout, model: keras.Model, files: list[str], max_len: int) -> float:
-    """Write the run's test predictions; returns their accuracy (a check against the evaluated one)."""
-    ids, labels, probabilities = predict(model, files, max_len)
-    with open(path(layout), "w", newline="", encoding="utf-8") as handle:
+def write(layout: RunLayout, split: str, doc_ids: list[str], labels: np.ndarray, probabilities: np.ndarray, films: list[str]) -> None:
+    """The predictions on ``split``, ``[reviews]`` each, already in doc_id order."""
+    with open(path(layout, split), "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
-        writer.writerows(zip(ids, labels.tolist(), (f"{p:.6f}" for p in probabilities)))
-    return float(np.mean((probabilities > 0.5) == (labels > 0)))
+        writer.writerows(zip(doc_ids, labels.tolist(), (f"{p:.6f}" for p in probabilities), films))
 
 
-def read(layout: RunLayout) -> tuple[np.ndarray, np.ndarray] | None:
-    """(doc ids, correct) ``[reviews]`` in doc_id order, or None when the run stored no predictions (older runs)."""
-    if not os.path.exists(path(layout)):
+def read(layout: RunLayout, split: str = "test") -> Predictions | None:
+    """The run's predictions on ``split``, or None when it stored none (older runs; a run without that split)."""
+    if not os.path.exists(path(layout, split)):
         return None
-    with open(path(layout), newline="", encoding="utf-8") as handle:
+    with open(path(layout, split), newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    ids = np.array([row["doc_id"] for row in rows])
-    correct = np.array([(float(row["probability"]) > 0.5) == (int(row["label"]) > 0) for row in rows])
-    return ids, correct
+    films = np.array([row.get("film") or "" for row in rows]) if any(row.get("film") for row in rows) else None
+    return Predictions(np.array([row["doc_id"] for row in rows], dtype=str), np.array([int(row["label"]) for row in rows], dtype=int),
+                       np.array([float(row["probability"]) for row in rows], dtype=float), films)
+
+
+def common_films(stored: list[Predictions]) -> np.ndarray | None:
+    """The reviews' films when every one of ``stored`` names them over the same reviews, else None (a bootstrap over
+    these predictions then resamples reviews, not films)."""
+    if not stored or any(found.films is None or not np.array_equal(found.doc_ids, stored[0].doc_ids) for found in stored):
+        return None
+    return stored[0].films

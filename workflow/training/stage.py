@@ -46,6 +46,7 @@ from workflow.training.hparams import run_hparams, write_session
 from workflow.training.layout import RunLayout, run_dir
 from workflow.training.model import build_classifier, embedding_matrix
 from workflow.training.scale import rescale
+from workflow.training.scoring import write_predictions
 from workflow.training.run_folder import open_run_folder, publish_run
 from workflow.training.progress import STEPS
 from workflow.training.strategy import describe, is_chief, make_strategy
@@ -112,6 +113,7 @@ def check_vector_source(config: Config, word2vec: Word2VecOutput) -> None:
 
 # Model settings added after runs were first keyed: in the key only when they are on, so that every earlier run keeps its key.
 ADDED_MODEL_KEYS = {"trigram_buckets": 0}
+ADDED_TRAINER_KEYS = {"score_test": True}
 
 
 def rescaled(config: Config) -> bool:
@@ -128,7 +130,8 @@ def key(config: Config, inputs: TrainingInputs, global_batch_size: int) -> dict:
             # only rescaled rows: random mode reads none, and the rows as trained are what every earlier run started from
             **({"embedding_scale": config.embedding.scale.value} if rescaled(config) else {}),
             "model": section(config.model, without=[key for key, off in ADDED_MODEL_KEYS.items() if getattr(config.model, key) == off]),
-            "trainer": section(config.trainer, without=OPERATIONAL_TRAINER_KEYS),
+            "trainer": section(config.trainer, without=[*OPERATIONAL_TRAINER_KEYS,
+                                                          *(key for key, off in ADDED_TRAINER_KEYS.items() if getattr(config.trainer, key) == off)]),
             "seed": config.seed,
         },
         "inputs": {
@@ -208,14 +211,16 @@ def announce(config: Config, inputs: TrainingInputs, strategy: tf.distribute.Str
 
 
 def export(config: Config, inputs: TrainingInputs, layout: RunLayout, trained: Trained) -> None:
-    """The trained classifier (export/model.keras), its raw-string SavedModel (export/serving/, export.py) and, with a
-    test split, the test predictions."""
+    """The trained classifier (export/model.keras), its raw-string SavedModel (export/serving/, export.py) and its
+    predictions on the validation and test splits it has (scoring.py, predictions.py)."""
     os.makedirs(os.path.dirname(layout.export), exist_ok=True)
     trained.model.save(layout.export)
     export_text_model(trained.model, [token for token, _ in inputs.vocabulary], inputs.preprocess.tokenizer(), config.model.max_len,
                       layout.serving)
-    if trained.test:
-        predictions.write(layout, trained.model, inputs.preprocess.example_files("test"), config.model.max_len)
+    for split in predictions.SPLITS:
+        if inputs.sizes[split] and (split != "test" or trained.test is not None):
+            write_predictions(layout, split, trained.model, inputs.preprocess.example_files(split), config.model.max_len,
+                              inputs.preprocess.films)
 
 
 def run_metrics(config: Config, resolved_config: dict, inputs: TrainingInputs, strategy: tf.distribute.Strategy, run_key: dict,
@@ -281,7 +286,7 @@ def train_and_test(config: Config, inputs: TrainingInputs, strategy: tf.distribu
                         on_best=(lambda: model.save_weights(best_weights)) if chief else (lambda: None))
     trainer.barrier()  # the chief has written the best weights
     model.load_weights(best_weights)
-    test = trainer.evaluate(examples["test"], sizes["test"]) if sizes["test"] else None
+    test = trainer.evaluate(examples["test"], sizes["test"]) if sizes["test"] and config.trainer.score_test else None
     trainer.close()
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -1,0 +1,66 @@
+"""The film of each labelled aclImdb review, from the corpus's url files through preprocessing (films.tsv) to its reader."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import TINY_REVIEWS, typed, write_aclimdb_archive, write_aclimdb_folder
+from workflow.artifacts import read_json
+from workflow.preprocess import stage
+from workflow.preprocess.films import corpus_films, read_films, review_key, write_films
+from workflow.preprocess.output import PreprocessOutput
+
+# 2 test films of 3 reviews per label and 1 training film per label; line i of a url file is review i.
+FILM_REVIEWS = {
+    **{f"aclImdb/test/{label}/{i}_{9 if label == 'pos' else 2}.txt": f"test review {i} {label} about film {i // 3}".encode()
+       for label in ("pos", "neg") for i in range(6)},
+    **{f"aclImdb/train/{label}/{i}_{8 if label == 'pos' else 3}.txt": f"a {label} training review {i}".encode()
+       for label in ("pos", "neg") for i in range(4)},
+    **{f"aclImdb/test/urls_{label}.txt": "".join(f"http://www.imdb.com/title/tt00{10 + i // 3}/usercomments\n" for i in range(6)).encode()
+       for label in ("pos", "neg")},
+    "aclImdb/train/urls_pos.txt": b"http://www.imdb.com/title/tt0099/usercomments\n" * 4,
+    "aclImdb/train/urls_neg.txt": b"http://www.imdb.com/title/tt0098/usercomments\n" * 4,
+}
+
+
+def expected_films() -> dict[str, str]:
+    films = {f"test/{label}/{i}": f"tt00{10 + i // 3}" for label in ("pos", "neg") for i in range(6)}
+    return films | {f"train/pos/{i}": "tt0099" for i in range(4)} | {f"train/neg/{i}": "tt0098" for i in range(4)}
+
+
+def test_an_archive_and_a_folder_name_the_same_films_for_train_and_test(tmp_path):
+    archive = write_aclimdb_archive(tmp_path / "films.tar.gz", FILM_REVIEWS)
+    folder = write_aclimdb_folder(tmp_path / "unpacked", FILM_REVIEWS)
+    assert corpus_films(str(archive)) == corpus_films(str(folder)) == expected_films()
+    assert review_key("test/pos/4_9") == "test/pos/4"
+    write_films(str(tmp_path / "films.tsv"), expected_films())
+    assert read_films(str(tmp_path / "films.tsv")) == expected_films()
+    (tmp_path / "bad.tsv").write_text("test/pos/1\ttt0010\ntest/pos/2\n")
+    with pytest.raises(ValueError, match=r"bad.tsv:2: expected 'review<TAB>film'"):
+        read_films(str(tmp_path / "bad.tsv"))
+
+
+def test_preprocessing_records_each_labelled_reviews_film_and_its_reader_hands_them_out(make_config, tmp_path, tiny_archive):
+    archive = write_aclimdb_archive(tmp_path / "films.tar.gz", FILM_REVIEWS)
+    config = typed(make_config(f"data.path={archive}", "preprocess.min_count=1"))
+    stage.run(config, {})
+    output = PreprocessOutput(config.workdir)
+    assert "films.tsv" in read_json(output.layout.manifest)["outputs"]["files"]
+    doc_ids = ["test/pos/4_9", "test/neg/0_2", "train/pos/3_8", "elsewhere:1"]
+    assert output.films(doc_ids) == ["tt0011", "tt0010", "tt0099", ""]
+    # A corpus without url files: no films.tsv, and no review has a film.
+    config = typed(make_config(f"data.path={tiny_archive}", f"workdir={tmp_path / 'tiny'}"))
+    stage.run(config, {})
+    output = PreprocessOutput(config.workdir)
+    assert "films.tsv" not in read_json(output.layout.manifest)["outputs"]["files"]
+    assert output.films(["test/pos/5_10"]) == [""]
+
+
+def test_a_folders_test_url_files_are_in_the_stage_key(make_config, tmp_path):
+    """films.tsv depends on them: an edit re-runs preprocessing (an archive's own digest covers its url files)."""
+    folder = write_aclimdb_folder(tmp_path, {**TINY_REVIEWS, "aclImdb/test/urls_pos.txt": b"http://www.imdb.com/title/tt0001/usercomments\n"})
+    config = typed(make_config(f"data.path={folder}"))
+    before = stage.key(config)
+    (folder / "test" / "urls_pos.txt").write_text("http://www.imdb.com/title/tt0002/usercomments\n")
+    after = stage.key(config)
+    assert after["films"] != before["films"] and after["inputs"] == before["inputs"]
