@@ -8,7 +8,7 @@ for gzip, its CRC and length): ``.gz`` (ISA-L's ``igzip``, as the archive
 reader), ``.bz2``, ``.xz`` and ``.lzma`` (the standard library's), and
 ``.deflate`` (a zlib stream, as Beam writes it). A damaged stream raises
 :class:`DamagedStream` at the point it breaks, which the readers turn into
-an ``InputError`` naming the file and the last line read before it. A
+an ``InputError`` naming the file (:func:`damaged`). A
 ``.zst`` file is refused with a one-line reason (no zstd decoder ships
 with the workflow). The compression is decided by the file name, as Beam
 decides it.
@@ -111,8 +111,9 @@ class _Guarded(io.RawIOBase):
 
 
 def damaged(path: str, error: DamagedStream, lines_read: int) -> InputError:
-    """The one-line error of a damaged stream: the file, the damage and the last line read before it."""
-    where = f"after line {lines_read}" if lines_read else "before its first line"
+    """The one-line error of a damaged stream: the file, the damage, and how far the reader had got (the decoder reads
+    ahead, so the damage lies at or after that line)."""
+    where = f"detected after line {lines_read}" if lines_read else "detected before its first line was read"
     return InputError(f"{path}: {error}, {where}: repair or remove the file")
 
 

@@ -42,7 +42,6 @@ class PreprocessLayout:
     corpus_glob = StageFile("corpus", "*.txt")
     rejected = StageFile("rejected", "rejected-00000.jsonl")
     rejected_glob = StageFile("rejected", "rejected-*.jsonl")
-    rejected_dir = StageFile("rejected")
     spill_dir = StageFile("spill")  # the tokenised labelled documents, between the read and the encoding; deleted before the manifest
 
     def examples_file(self, split: str, task: int) -> str:

@@ -101,7 +101,7 @@ def _beside(final: RunLayout, key: dict, why: str, chief: bool) -> tuple[RunFold
             publish_run(folder)
             return RunFolder(final, final), read_json(final.metrics)
         _prepare(folder.layout, key)
-        log.info("%s holds a finished run of another configuration (%s): it stays until this run finishes in %s",
+        log.info("%s: the finished run there, of another configuration (%s), stays until this run finishes in %s",
                  final.root, why, folder.layout.root)
     return folder, None
 
@@ -137,4 +137,4 @@ def publish_run(folder: RunFolder) -> None:
     os.makedirs(os.path.dirname(target), exist_ok=True)
     os.replace(folder.final.root, target)
     os.replace(folder.layout.root, folder.final.root)
-    log.warning("%s held a finished run of another configuration (%s): kept, moved to %s", folder.final.root, folder.replaces, target)
+    log.warning("%s holds a finished run of another configuration (%s): kept, moved to %s", folder.final.root, folder.replaces, target)
