@@ -7,14 +7,13 @@ work starts, so that a bad value fails naming its key (``ConfigError``).
 from __future__ import annotations
 
 import math
-import os
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from workflow.config import POOLING_STATISTICS, CorpusFormat, Encoder, csv_delimiter
 from workflow.errors import ConfigError
-from workflow.resolvers import carved_test_fraction, vectors_source
+from workflow.resolvers import carved_test_fraction, unwritable_workdir, vectors_source
 from workflow.text import check_pattern
 
 SEED_LIMIT = 2**32  # numpy's and TensorFlow's global seeds are 32-bit
@@ -145,12 +144,5 @@ def require_local_workdir(workdir: str, command: str) -> None:
 def require_writable_workdir(workdir: str) -> None:
     """ConfigError unless a local ``workdir`` is a folder this process can write, or can be made in one (an object
     store's workdir is checked by its own filesystem)."""
-    if "://" in workdir:
-        return
-    _require(not os.path.lexists(workdir) or os.path.isdir(workdir), "workdir", workdir, "is a file, not a folder")
-    existing = os.path.abspath(workdir)
-    while not os.path.exists(existing):
-        existing = os.path.dirname(existing)
-    _require(os.path.isdir(existing), "workdir", workdir, f"cannot be made: {existing} is a file, not a folder")
-    _require(os.access(existing, os.W_OK | os.X_OK), "workdir", workdir,
-             f"cannot be written: {existing} is read-only (a read-only filesystem, or no write permission)")
+    problem = None if "://" in workdir else unwritable_workdir(workdir)
+    _require(problem is None, "workdir", workdir, problem or "")

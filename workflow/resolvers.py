@@ -87,12 +87,24 @@ def local_dir(workdir: str) -> str:
     scheme, separator, rest = workdir.partition("://")
     if separator:
         return os.path.join("outputs", scheme, rest.strip("/"))
+    if unwritable_workdir(workdir) is not None:
+        return os.path.join(tempfile.gettempdir(), "embedding-workflow", "unwritable-workdir")
+    return workdir
+
+
+def unwritable_workdir(workdir: str) -> str | None:
+    """Why a local ``workdir`` cannot be written (or made), or None: checked on the folder, or on the nearest existing
+    folder above it."""
+    if os.path.lexists(workdir) and not os.path.isdir(workdir):
+        return "is a file, not a folder"
     existing = os.path.abspath(workdir)
     while not os.path.exists(existing):
         existing = os.path.dirname(existing)
-    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
-        return os.path.join(tempfile.gettempdir(), "embedding-workflow", "unwritable-workdir")
-    return workdir
+    if not os.path.isdir(existing):
+        return f"cannot be made: {existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot be written: {existing} is read-only (a read-only filesystem, or no write permission)"
+    return None
 
 
 def package_wheel() -> str:

@@ -35,6 +35,7 @@ from workflow.artifacts import is_local, matching
 from workflow.errors import InputError
 
 _GLOB_START = re.compile(r"^[^[*?]*")  # the literal part of a pattern, as Beam's match takes it
+FOLDER = "a folder, not a file"
 
 
 class Refused(NamedTuple):
@@ -69,7 +70,7 @@ def unreadable(path: str) -> Optional[str]:
     if stat.S_ISREG(mode):
         return None if os.access(path, os.R_OK) else "cannot be read (permission denied)"
     if stat.S_ISDIR(mode):
-        return "a folder, not a file"
+        return FOLDER
     if stat.S_ISFIFO(mode):
         return "a named pipe (FIFO), not a regular file"
     if stat.S_ISSOCK(mode):
@@ -87,7 +88,7 @@ def matched(path: str, key: str) -> Matched:
         return _on_store(path, key)
     if os.path.lexists(path):
         reason = unreadable(path)
-        if reason == "a folder, not a file":
+        if reason == FOLDER:
             raise InputError(f"{key}={path!r} is a folder: name the files in it, e.g. {key}={os.path.join(path, '*')!r}")
         if reason is not None:
             raise InputError(f"{key}={path!r}: {reason}")
@@ -101,7 +102,8 @@ def matched(path: str, key: str) -> Matched:
 
 
 def _walk(pattern: str) -> Matched:
-    """Every entry Beam's match would consider for ``pattern`` (files, and also folders, links and special files)."""
+    """The entries ``pattern`` matches, in Beam's pattern syntax: the files Beam's match lists, and the folders, links
+    and special files it drops (or lists as files). A pattern without ``**`` is not walked below its depth."""
     regex = re.compile(FileSystem.translate_pattern(pattern))
     literal = _GLOB_START.match(pattern).group(0)
     root = literal if literal.endswith("/") else os.path.dirname(literal)
