@@ -4,9 +4,10 @@ Each one carries a message that names the file, record or config key at
 fault; the entry points print it as one line (``error: ...``) and exit 2
 instead of showing a traceback (which goes to the log file). An ``OSError``
 of the storage (a full disk, a permission, a read-only filesystem) is the
-user's to fix too, and is reported the same way (:class:`StorageError`). This module imports nothing heavy, so that the
-entry points, the orchestrator and the child processes can all use it
-without loading Beam, gensim or TensorFlow.
+user's to fix too, and is reported the same way (:class:`StorageError`).
+This module imports nothing heavy, so that the entry points, the
+orchestrator and the child processes can all use it without loading Beam,
+gensim or TensorFlow.
 """
 
 from __future__ import annotations

@@ -116,7 +116,7 @@ class TokenizeTask(beam.DoFn):
     known by then.
 
     An ``OSError`` here is the output's (the readers turn their own into
-    ``InputError``): it becomes an ``OutputError`` naming the file or folder
+    ``InputError``): it becomes a ``StorageError`` naming the file or folder
     and the cause, such as a full disk.
     """
 
