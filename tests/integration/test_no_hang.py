@@ -135,7 +135,7 @@ def test_a_fake_enospc_in_a_worker_ends_the_job_naming_the_path(make_config, tin
 
 @pytest.mark.slow
 def test_a_full_filesystem_ends_wf_preprocess_in_one_line_and_keeps_the_last_output(make_config, tmp_path, tiny_archive):
-    """The issue's run: workdir and log on a small filesystem that the job (two SDK worker processes) fills. Exit 2,
+    """The reported run: workdir and log on a small filesystem that the job (two SDK worker processes) fills. Exit 2,
     one line naming the cause, the output published before still there and whole, the lock free."""
     corpus = reviews_jsonl(tmp_path / "big.jsonl", 6_000)  # 1.5 MB in, more than the filesystem holds out
     with small_filesystem(tmp_path / "small", "400k", "test_a_fake_enospc_in_a_worker_ends_the_job_naming_the_path") as small:

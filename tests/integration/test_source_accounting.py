@@ -145,7 +145,7 @@ def test_archive_and_folder_members_are_counted(make_config, tmp_path, tiny_arch
 
 
 def test_entries_that_are_no_files_and_a_csv_field_past_the_bound_through_the_stage(make_config, tmp_path):
-    """A glob over planted CSV files, a pipe, a folder, a broken link and a link loop, and the issue's file whose quoted
+    """A glob over planted CSV files, a pipe, a folder, a broken link and a link loop, and a reported file whose quoted
     field spans 1,200 lines between 10 rows: every record counted in stats.json by file, rejected ones by id and line."""
     rng = random.Random(34)
     planted = [csv_file(tmp_path / f"part{n}.csv", rng, 25, f"part{n}.") for n in range(3)]
@@ -201,7 +201,7 @@ def test_a_damaged_compressed_file_fails_the_stage_and_leaves_the_last_output_pu
 
 
 def test_a_field_the_config_names_that_no_record_holds_stops_the_job(make_config, tmp_path):
-    """The issue's leakage guard that did nothing: id_field=ID where the files say id. CSV: before any work; JSONL: once
+    """The leakage guard that did nothing as reported: id_field=ID where the files say id. CSV: before any work; JSONL: once
     the files are read, before anything is published."""
     train, test = tmp_path / "train.csv", tmp_path / "test.csv"
     train.write_text("id,text,label\n" + "".join(f"t{i},good film {i},pos\n" for i in range(6)))

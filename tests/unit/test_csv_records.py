@@ -78,7 +78,7 @@ def test_an_open_quote_past_the_line_bound_that_never_closes_as_csv_costs_only_i
 
 
 def test_a_legal_quoted_field_past_the_line_bound_is_one_rejected_record_and_its_lines_never_records():
-    """The issue's file: a quoted field of 1,200 lines between 10 rows, each inner line shaped like a row of the file
+    """A reported file: a quoted field of 1,200 lines between 10 rows, each inner line shaped like a row of the file
     (11 records to the csv module, which framing past the bound used to turn into 1,210)."""
     inner = b"".join(b"inner%d,looks like a row\n" % i for i in range(1198))
     data = (b"id,text,label\n" + b"".join(b"r%d,review %d,pos\n" % (i, i) for i in range(5))
