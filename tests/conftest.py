@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
+import logging
+import os
+import shutil
 import subprocess
 import sys
 import tarfile
@@ -132,7 +136,8 @@ def run_name(mode: str, seed: int = 0, model: str = "cnn3", labels: int | None =
 
 
 def command(entry: str, *arguments: str, cwd: Path) -> str:
-    """Run a wf-* entry point in a fresh process; its combined output (asserting success)."""
+    """Run a wf-* entry point in a fresh process; its combined output (asserting success). For what only a process of
+    its own shows (its exit status, what it writes outside Python's streams, its imports); otherwise :func:`run_here`."""
     process = subprocess.run([sys.executable, "-c", f"from workflow.cli import {entry}; {entry}()", *arguments],
                              cwd=cwd, capture_output=True, text=True, timeout=600)
     output = process.stdout + process.stderr
@@ -140,14 +145,96 @@ def command(entry: str, *arguments: str, cwd: Path) -> str:
     return output
 
 
+def run_here(entry: str, *arguments: str, cwd: Path, status: int = 0) -> str:
+    """Run a wf-* entry point in this process, as its command line would (Hydra's ``@hydra.main`` parses
+    ``arguments``); its terminal output (standard output: the stage lines, epochs, warnings and results), asserting
+    its exit ``status``.
+
+    The test process has TensorFlow, Beam and Hydra loaded already, so a command costs its work only (a fresh
+    process pays about 6 s of imports first). Hydra's logging configuration and its singletons are put back
+    afterwards, so the next test starts as it would have.
+    """
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.singleton import Singleton
+
+    from workflow import cli
+
+    logging_state = _logging_state()
+    singletons = Singleton.get_state()
+    terminal = io.StringIO()
+    previous_argv, previous_cwd = sys.argv, os.getcwd()
+    code = 0
+    try:
+        sys.argv = [f"wf-{entry}", *arguments]
+        os.chdir(cwd)
+        # Standard error stays: Hydra's logging configuration closes every existing handler, and absl's closes its
+        # stream (pytest's capture) unless it is the current sys.stderr. What a failure writes there, pytest shows.
+        with contextlib.redirect_stdout(terminal):
+            try:
+                getattr(cli, entry)()
+            except SystemExit as exit_:
+                code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    finally:
+        sys.argv = previous_argv
+        os.chdir(previous_cwd)
+        GlobalHydra.instance().clear()
+        Singleton.set_state(singletons)
+        _restore_logging(logging_state)
+    output = terminal.getvalue()
+    assert code == status, output[-4000:]
+    return output
+
+
+def _logging_state() -> dict:
+    """Every logger's handlers, level, propagation and filters (Hydra's dictConfig replaces them)."""
+    loggers = {"": logging.getLogger(), **{name: logger for name, logger in logging.Logger.manager.loggerDict.items()
+                                            if isinstance(logger, logging.Logger)}}
+    return {name: (logger, list(logger.handlers), logger.level, logger.propagate, logger.disabled, list(logger.filters))
+            for name, logger in loggers.items()}
+
+
+def _restore_logging(state: dict) -> None:
+    current = {name: logger for name, logger in logging.Logger.manager.loggerDict.items() if isinstance(logger, logging.Logger)}
+    for name, logger in [("", logging.getLogger()), *current.items()]:
+        handlers = state.get(name, (logger, [], logging.NOTSET, True, False, []))[1]
+        for handler in logger.handlers:
+            if handler not in handlers:
+                handler.close()
+    for name, logger in current.items():
+        if name not in state:
+            logger.handlers, logger.level, logger.propagate, logger.disabled, logger.filters = [], logging.NOTSET, True, False, []
+    for logger, handlers, level, propagate, disabled, filters in state.values():
+        logger.handlers, logger.level, logger.propagate, logger.disabled, logger.filters = handlers, level, propagate, disabled, filters
+    logging.Logger.manager._clear_cache()  # levels changed under the loggers' isEnabledFor caches
+
+
 @pytest.fixture(scope="session")
 def workflow_run(tmp_path_factory) -> tuple[Path, str]:
-    """A finished ``wf-run`` (3 modes, seed 0, report) over a synthetic aclImdb archive: (workdir, its output).
+    """A finished ``wf-run`` (3 modes, seed 0, report) over a synthetic aclImdb archive: (workdir, its output through a
+    pipe). The command line in a process of its own, as a user runs it (test_terminal reads its output).
 
-    Session-wide: the guide's test reads it, and test_workflow_run's tests re-run stages on it.
+    Session-wide and read-only: the guide's and the workflow tests read it; a test that runs stages on it works on
+    its own copy (:func:`workdir_copy`).
     """
     root = tmp_path_factory.mktemp("workflow")
     archive = write_aclimdb_archive(root / "synthetic.tar.gz", workflow_reviews())
     workdir = root / "work"
     output = command("run_all", f"workdir={workdir}", "data=imdb", f"data.path={archive}", "preprocess.min_count=1", *SMALL, cwd=root)
     return workdir, output
+
+
+@pytest.fixture
+def workflow_copy(workflow_run, tmp_path) -> Path:
+    """A copy of the session's finished workdir, for a test that runs stages on it (the session's stays as it was).
+
+    The version links (``preprocess -> .preprocess.v-<id>``) are copied as links; a command on the copy names the
+    session's archive (:func:`workflow_archive`), so its inputs are unchanged and its stages up to date.
+    """
+    copy = tmp_path / "work"
+    shutil.copytree(workflow_run[0], copy, symlinks=True)
+    return copy
+
+
+def workflow_archive(workflow_run: tuple[Path, str]) -> Path:
+    """The session's synthetic aclImdb archive (read it, never write it: see test_changed_test_reviews_retrain_and_retest)."""
+    return workflow_run[0].parent / "synthetic.tar.gz"

@@ -112,6 +112,15 @@ class SplitPaths:
     unsup: Optional[str] = None
 
 
+# data.csv_delimiter as a shell passes a tab: data.csv_delimiter='\t' arrives as a backslash and a t.
+DELIMITER_ESCAPES = {"\\t": "\t", "tab": "\t"}
+
+
+def csv_delimiter(value: str) -> str:
+    """The delimiter ``data.csv_delimiter`` means: ``\\t`` (two characters) or ``tab`` is a tab; anything else as given."""
+    return DELIMITER_ESCAPES.get(value, value)
+
+
 @dataclass
 class DataConfig:
     name: str = MISSING

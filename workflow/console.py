@@ -33,12 +33,17 @@ import logging
 import sys
 import time
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterator, TextIO
+
+from tqdm import tqdm
+
+from workflow.config import ProgressDisplay
 
 log = logging.getLogger(__name__)  # conf/config.yaml: the log file only (the terminal gets the lines from print)
 STEPS = "workflow.training.steps"  # the per-step training lines (workflow/training/progress.py)
 STAGE_COLUMN = 12  # "preprocess   done in ..."
 CLEAR_LINE = "\r\x1b[K"
+STAGE_BAR_FORMAT = "{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{unit} [{elapsed}<{remaining}{postfix}]"
 
 
 class _Terminal:
@@ -140,6 +145,98 @@ class TerminalFormatter(logging.Formatter):
 def _is_terminal(handler: logging.Handler) -> bool:
     return isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler) and \
         getattr(handler, "stream", None) in (sys.stdout, sys.stderr)
+
+
+def shows_bar(display: ProgressDisplay, stream: TextIO) -> bool:
+    """Whether ``display`` (``terminal.progress``) means a live bar on ``stream``: ``auto`` on a TTY, or ``bar``."""
+    if display is ProgressDisplay.auto:
+        return bool(getattr(stream, "isatty", lambda: False)())
+    return display is ProgressDisplay.bar
+
+
+class _AboveTheBar(logging.StreamHandler):
+    """A console handler's records (its level, format and filters), written with ``tqdm.write``: above a live bar."""
+
+    def __init__(self, console: logging.StreamHandler):
+        super().__init__(console.stream)
+        self.setLevel(console.level)
+        self.setFormatter(console.formatter)
+        for record_filter in console.filters:
+            self.addFilter(record_filter)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            tqdm.write(self.format(record), file=self.stream)
+        except Exception:  # noqa: BLE001 - logging's own policy: report and carry on
+            self.handleError(record)
+
+
+@contextlib.contextmanager
+def log_above_the_bar() -> Iterator[None]:
+    """Every console handler of every logger (the root's, the steps logger's...) writes through ``tqdm.write`` meanwhile."""
+    loggers = [logging.root, *(logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger))]
+    swapped = []
+    for logger in loggers:
+        for position, handler in enumerate(logger.handlers):
+            if _is_terminal(handler):
+                swapped.append((logger, position, handler))
+                logger.handlers[position] = _AboveTheBar(handler)
+    try:
+        yield
+    finally:
+        for logger, position, handler in swapped:
+            logger.handlers[position] = handler
+
+
+class StageProgress:
+    """The progress of a long stage (word2vec's epochs, the Beam job's input) while it runs.
+
+    On a terminal (``terminal.progress=auto`` on a TTY, or ``bar``) a live bar stands in the stage's ``running``
+    line: how much of ``total`` is done (``unit``), the rate, the ETA and a short note (``epoch 2/5``); log lines
+    print above it, and the stage's own line replaces it at the end. Elsewhere (a pipe, CI) a plain line
+    (``word2vec     epoch 2/5: 41% ...``) at most every ``LINE_SECONDS``, so a long stage shows a sign of life
+    every minute and a short one prints nothing.
+    """
+
+    LINE_SECONDS = 60.0
+
+    def __init__(self, name: str, total: float, unit: str, display: ProgressDisplay = ProgressDisplay.auto, stream: TextIO | None = None):
+        self.name, self.total, self.unit = name, total, unit
+        self.stream = stream if stream is not None else sys.stdout
+        self.bar: tqdm | None = None
+        self.started = self.last_line = time.monotonic()
+        self._held = contextlib.ExitStack()
+        if shows_bar(display, self.stream):
+            terminal.pending = False  # the bar takes the place of the stage's running line
+            self.stream.write(CLEAR_LINE)
+            self._held.enter_context(log_above_the_bar())
+            self.bar = tqdm(total=total, desc=f"{name:<{STAGE_COLUMN}}", unit=f" {unit}", unit_scale=True, file=self.stream, leave=False,
+                            dynamic_ncols=True, bar_format=STAGE_BAR_FORMAT)
+
+    def __enter__(self) -> "StageProgress":
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self.bar is not None:
+            self.bar.refresh()  # its last state, in case tqdm's rate limit skipped it
+            self.bar.close()
+            self.bar = None
+        self._held.close()
+
+    def update(self, done: float, note: str) -> None:
+        """``done`` of ``total`` so far; ``note`` says where (``epoch 2/5``)."""
+        done = min(done, self.total)
+        if self.bar is not None:
+            self.bar.set_postfix_str(note, refresh=False)
+            self.bar.update(done - self.bar.n)
+            return
+        now = time.monotonic()
+        if now - self.last_line >= self.LINE_SECONDS:
+            self.last_line = now
+            elapsed = now - self.started
+            remaining = elapsed * (self.total - done) / done if done else None
+            eta = f", about {seconds_text(remaining)} to go" if remaining is not None else ""
+            stage_line(self.name, f"{note}: {100 * done / self.total:.0f}% of {self.total:,.0f} {self.unit} in {seconds_text(elapsed)}{eta}")
 
 
 def show_steps(on: bool) -> None:

@@ -89,7 +89,12 @@ def test_through_a_pipe_a_line_per_stage_and_epoch_then_the_results(workflow_run
     lines = output.splitlines()
     assert len(lines) <= 40, "\n".join(lines)
     log = Path(re.search(r"^Log: +(\S+)$", output, flags=re.MULTILINE).group(1)).read_text()
-    assert "preprocess: runs (no finished output)" in log and "Launching 3 jobs locally" in log, "the details: the log file"
+    assert "preprocess: runs (no finished output)" in log and "training 3 job(s); their logs:" in log, "the details: the log file"
+    for mode in ("frozen", "finetune", "random"):  # each job logs to a file of its own, as in a process of its own
+        job_log = Path(re.search(r"their logs: (\S+)/<run name>", output).group(1)) / run_name(mode) / "train.log"
+        text = job_log.read_text()
+        assert f"training {run_name(mode)} in this process" in text and f"{run_name(mode)} epoch 1/3: " in text
+        assert f"{run_name(mode)} epoch 1/3: " not in log
 
 
 def test_on_a_terminal_a_bar_per_training_job_and_the_same_lines(workflow_run, tmp_path):

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from gensim.models.keyedvectors import KeyedVectors
 
-from tests.conftest import typed
+from tests.conftest import compose_config, typed
 from workflow.artifacts import read_json
 from workflow.embeddings import stage as word2vec_stage
 from workflow.config import VectorsFormat
@@ -41,16 +41,30 @@ def planted_corpus(path: Path, documents: int = 400, seed: int = 0) -> Path:
     return path
 
 
+def planted_config(workdir: Path, corpus: Path, *overrides: str):
+    """The typed config of the planted corpus in ``workdir``: one word2vec worker, 16 dimensions, 20 epochs."""
+    return typed(compose_config(workdir, "data=jsonl", "data.format=text", f"data.path={corpus}", "data.split=unsup", "preprocess.min_count=1",
+                                "word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=20", *overrides))
+
+
+@pytest.fixture(scope="module")
+def preprocessed(tmp_path_factory) -> Path:
+    """The planted corpus preprocessed once for the module (``<root>/planted.txt``, ``<root>/work``); tests use copies."""
+    root = tmp_path_factory.mktemp("planted")
+    corpus = planted_corpus(root / "planted.txt")
+    preprocess_stage.run(planted_config(root / "work", corpus), {})
+    return root
+
+
 @pytest.fixture
-def prepared(tmp_path, make_config):
-    """A finished preprocessing output of the planted corpus; returns a config factory for it."""
-    corpus = planted_corpus(tmp_path / "planted.txt")
-    base = ("data=jsonl", "data.format=text", f"data.path={corpus}", "data.split=unsup", "preprocess.min_count=1")
+def prepared(preprocessed, tmp_path):
+    """A copy of the module's preprocessing output of the planted corpus; returns a config factory for it."""
+    workdir = tmp_path / "work"
+    shutil.copytree(preprocessed / "work", workdir, symlinks=True)
 
     def config(*overrides: str):
-        return typed(make_config(*base, "word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=20", *overrides))
+        return planted_config(workdir, preprocessed / "planted.txt", *overrides)
 
-    preprocess_stage.run(config(), {})
     return config
 
 

@@ -23,17 +23,19 @@ import tensorflow as tf
 from gensim.models import KeyedVectors
 
 from tests import tensorboard_ui
-from tests.conftest import SMALL, command, run_name, synthetic_reviews, workflow_reviews, write_aclimdb_archive
+from tests.conftest import SMALL, run_here, run_name, synthetic_reviews, workflow_archive, workflow_reviews, write_aclimdb_archive
 from workflow.artifacts import read_json
 from workflow.preprocess.output import PreprocessOutput, read_vocab
+from workflow.serving import predict
 from workflow.text import Tokenizer
 from workflow.training import data
 from workflow.training.layout import RunLayout
 from workflow.training.model import load_classifier
 
-def rerun(workdir: Path, *overrides: str, archive: Path | None = None) -> str:
-    archive = archive or workdir.parent / "synthetic.tar.gz"
-    return command("run_all", f"workdir={workdir}", "data=imdb", f"data.path={archive}", "preprocess.min_count=1", *SMALL, *overrides, cwd=workdir.parent)
+def rerun(workdir: Path, archive: Path, *overrides: str) -> str:
+    """wf-run on ``workdir`` (a copy of the session's: tests/conftest.py's workflow_copy) with the session's settings."""
+    return run_here("run_all", f"workdir={workdir}", "data=imdb", f"data.path={archive}", "preprocess.min_count=1", *SMALL, *overrides,
+                    cwd=workdir.parent)
 
 
 def test_run_writes_every_stage_and_the_report(workflow_run):
@@ -78,12 +80,11 @@ def test_every_run_stores_its_test_and_validation_predictions_review_by_review(w
         assert metrics["examples"]["test"] == 100
 
 
-def test_runs_of_another_model_get_a_configuration_of_their_own(workflow_run, tmp_path):
-    """Issue 22: wf-run, then wf-run model=pooling, then wf-report averaged a cnn3 and a pooling run as two seeds of a mode."""
-    workdir = tmp_path / "work"
-    shutil.copytree(workflow_run[0], workdir)
-    rerun(workdir, "model=pooling", "trainer.epochs=1", archive=workflow_run[0].parent / "synthetic.tar.gz")
-    command("report", f"workdir={workdir}", *SMALL, cwd=tmp_path)
+def test_runs_of_another_model_get_a_configuration_of_their_own(workflow_run, workflow_copy):
+    """wf-run, then wf-run model=pooling, then a report over every run: two configurations, never a cnn3 and a pooling run
+    averaged as two seeds of a mode."""
+    workdir = workflow_copy
+    rerun(workdir, workflow_archive(workflow_run), "model=pooling", "trainer.epochs=1", f"report.runs=[{workdir / 'runs'}]")
     results = (workdir / "report" / "results.md").read_text()
     with open(workdir / "report" / "results.csv", newline="") as handle:
         table = list(csv.DictReader(handle))
@@ -99,12 +100,13 @@ def test_runs_of_another_model_get_a_configuration_of_their_own(workflow_run, tm
     assert "| frozen | pooling |" in trained and "| frozen | cnn3 |" not in trained
 
 
+
 def test_without_validation_the_last_epoch_is_tested_and_said_so(workflow_run, tmp_path):
     """preprocess.validation_fraction=0: every epoch trains, none is selected on a training accuracy, and every place that
     reports (metrics.json, HParams, the report) says the last epoch is tested."""
     workdir = tmp_path / "work"
-    command("run_all", f"workdir={workdir}", "data=imdb", f"data.path={workflow_run[0].parent / 'synthetic.tar.gz'}", "preprocess.min_count=1",
-            *SMALL, "preprocess.validation_fraction=0", "sweep.modes=[finetune]", "trainer.early_stopping_patience=1", cwd=tmp_path)
+    run_here("run_all", f"workdir={workdir}", "data=imdb", f"data.path={workflow_archive(workflow_run)}", "preprocess.min_count=1",
+             *SMALL, "preprocess.validation_fraction=0", "sweep.modes=[finetune]", "trainer.early_stopping_patience=1", cwd=tmp_path)
     metrics = read_json(str(workdir / "runs" / run_name("finetune") / "metrics.json"))
     assert metrics["examples"]["validation"] == 0 and metrics["selection"] == "no validation: the last epoch is tested"
     assert metrics["validation_best_accuracy"] is None and metrics["best_epoch"] is None
@@ -115,6 +117,7 @@ def test_without_validation_the_last_epoch_is_tested_and_said_so(workflow_run, t
     results = (workdir / "report" / "results.md").read_text()
     assert "| no validation: the last epoch is tested | 3 (last) |" in results
     assert "**no validation: the last epoch is tested**" in results
+
 
 
 def test_insight_answers_from_the_run(workflow_run):
@@ -133,41 +136,41 @@ def test_insight_answers_from_the_run(workflow_run):
     assert set(buckets[0]) == {"unseen_share", "reviews", "frozen", "finetune", "random"}
 
 
-def test_second_run_reuses_everything_and_settings_that_cannot_change_a_result_reuse_too(workflow_run):
-    workdir, _ = workflow_run
-    again = rerun(workdir, "trainer.log_every_steps=7", "trainer.checkpoint_every_steps=11", "word2vec.quality.topn=3",
-                  "report.neighbours=4")
+def test_second_run_reuses_everything_and_settings_that_cannot_change_a_result_reuse_too(workflow_run, workflow_copy):
+    workdir = workflow_copy
+    again = rerun(workdir, workflow_archive(workflow_run), "trainer.log_every_steps=7", "trainer.checkpoint_every_steps=11",
+                  "word2vec.quality.topn=3", "report.neighbours=4")
     assert "preprocess   skipped (up to date)" in again and "word2vec     skipped (up to date)" in again
     assert "word2vec     quality.json re-evaluated (word2vec.quality changed; the vectors kept)" in again
     assert again.count("already finished with this configuration and these inputs") == 3
     assert len(read_json(str(workdir / "word2vec" / "quality.json"))["neighbours"]["plot"]) == 3
 
 
-def test_wf_train_then_wf_run_reuses_the_run(workflow_run, tmp_path):
-    # On a copy: a run of one mode rewrites the report, whose projector later tests read with every mode.
-    workdir = tmp_path / "work"
-    shutil.copytree(workflow_run[0], workdir)
+
+def test_wf_train_then_wf_run_reuses_the_run(workflow_run, workflow_copy):
+    workdir = workflow_copy
     shutil.rmtree(workdir / "runs" / run_name("frozen"))
-    trained = command("train", f"workdir={workdir}", *SMALL, "embedding=frozen", cwd=workdir.parent)
+    trained = run_here("train", f"workdir={workdir}", *SMALL, "embedding=frozen", cwd=workdir.parent)
     assert "done in" in trained
-    again = rerun(workdir, "sweep.modes=[frozen]", archive=workflow_run[0].parent / "synthetic.tar.gz")
+    again = rerun(workdir, workflow_archive(workflow_run), "sweep.modes=[frozen]")
     assert "already finished with this configuration and these inputs" in again
     assert "holds a finished run of another configuration" not in again
 
 
-def test_a_word2vec_change_reruns_what_depends_on_it_and_keeps_the_old_runs(workflow_run, tmp_path):
-    # On a copy: 8-dimensional vectors of this tiny corpus make weak models, and later tests serve the fixture's.
-    workdir = tmp_path / "work"
-    shutil.copytree(workflow_run[0], workdir)
-    changed = rerun(workdir, "word2vec.vector_size=8", archive=workflow_run[0].parent / "synthetic.tar.gz")
+
+def test_a_word2vec_change_reruns_what_depends_on_it_and_keeps_the_old_runs(workflow_run, workflow_copy):
+    workdir = workflow_copy
+    changed = rerun(workdir, workflow_archive(workflow_run), "word2vec.vector_size=8", "sweep.modes=[finetune,random]")
     assert "preprocess   skipped (up to date)" in changed
     assert re.search(r"^word2vec     done in \d+\.\d s \(\d+ x 8 matrix; .*; changed: config\.word2vec\.vector_size \(16 -> 8\)\)$", changed,
                      flags=re.MULTILINE), "the stage line says why it ran"
-    # frozen and finetune read the new matrix; random's dimension follows word2vec.vector_size
-    assert changed.count("holds a finished run of another configuration") == 3
-    assert len(list((workdir / "kept-runs").iterdir())) == 3, "finished runs are kept, never deleted"
+    # finetune reads the new matrix; random's dimension follows word2vec.vector_size
+    assert changed.count("holds a finished run of another configuration") == 2
+    assert len(list((workdir / "kept-runs").iterdir())) == 2, "finished runs are kept, never deleted"
     assert np.load(workdir / "word2vec" / "embedding_matrix.npy").shape[1] == 8
-    assert read_json(str(workdir / "runs" / run_name("finetune") / "metrics.json"))["identity"]["embedding_dim"] == 8
+    for mode in ("finetune", "random"):
+        assert read_json(str(workdir / "runs" / run_name(mode) / "metrics.json"))["identity"]["embedding_dim"] == 8
+
 
 
 def fetch(url: str) -> bytes:
@@ -258,7 +261,7 @@ def test_the_projector_tab_shows_a_person_the_tables_by_name_with_their_labels(w
     assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and screenshot.stat().st_size > 20_000
 
 
-def test_exported_text_model_and_wf_predict(workflow_run, tmp_path):
+def test_exported_text_model_and_wf_predict(workflow_run, tmp_path, capsys):
     workdir, _ = workflow_run
     layout = RunLayout(str(workdir / "runs" / run_name("finetune")))
     served = tf.saved_model.load(layout.serving)
@@ -271,17 +274,15 @@ def test_exported_text_model_and_wf_predict(workflow_run, tmp_path):
         batch[row, : len(sequence)] = sequence
     np.testing.assert_allclose(probabilities, load_classifier(layout.export)(batch).numpy()[:, 0], rtol=1e-5)
     assert probabilities[0] > 0.5 > probabilities[1]
-    # The export stands alone: copied elsewhere, with the preprocessing folder out of the way.
+    # The export stands alone: it names no file of the workdir (the vocabulary travels inside it), and served from a copy
+    # elsewhere it gives the same probabilities.
+    workdir_path = str(workdir).encode()
+    assert not [path for path in Path(layout.serving).rglob("*") if path.is_file() and workdir_path in path.read_bytes()]
     standalone = tmp_path / "serving"
     shutil.copytree(layout.serving, standalone)
-    hidden = workdir / ".preprocess-hidden"
-    os.replace(workdir / "preprocess", hidden)
-    try:
-        process = wf_predict(f"model={standalone}", texts[0], texts[1], cwd=tmp_path)
-    finally:
-        os.replace(hidden, workdir / "preprocess")
-    lines = process.stdout.splitlines()
-    assert process.returncode == 0 and len(lines) == 2, process.stderr[-2000:]
+    status, out, err = predict_here(capsys, f"model={standalone}", texts[0], texts[1])
+    lines = out.splitlines()
+    assert status == 0 and len(lines) == 2, err[-2000:]
     assert lines[0].split("\t")[1] == "positive" and lines[1].split("\t")[1] == "negative"
     assert float(lines[0].split("\t")[0]) == pytest.approx(float(probabilities[0]), abs=1e-4)
     # The serving model's own tokenizer and vocabulary give the ids the Python side computed.
@@ -289,34 +290,46 @@ def test_exported_text_model_and_wf_predict(workflow_run, tmp_path):
     assert served_tokens == [Tokenizer()(text) for text in texts]
 
 
+
+def predict_here(capsys, *arguments: str) -> tuple[int, str, str]:
+    """wf-predict in this process: (exit status, standard output, standard error)."""
+    capsys.readouterr()
+    try:
+        predict.main(list(arguments))
+        status = 0
+    except SystemExit as exit_:
+        status = exit_.code if isinstance(exit_.code, int) else 1
+        if isinstance(exit_.code, str):
+            print(exit_.code, file=sys.stderr)
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
 def wf_predict(*arguments: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "workflow.serving.predict", *arguments], input=stdin,
                           capture_output=True, text=True, timeout=300, cwd=cwd)
 
 
-def test_wf_predict_speaks_the_workflow_language(workflow_run):
+def test_wf_predict_speaks_the_workflow_language(workflow_run, capsys):
     workdir, _ = workflow_run
     served = workdir / "runs" / run_name("finetune") / "export" / "serving"
-    by_workdir = wf_predict(f"workdir={workdir}", "superb and moving", cwd=workdir.parent)
-    assert by_workdir.returncode == 0, by_workdir.stderr[-2000:]
-    assert by_workdir.stderr.splitlines() == [f"model: {served}"], "which model, and nothing from TensorFlow's C++ logging"
-    assert by_workdir.stdout.splitlines()[0].endswith("\tpositive\tsuperb and moving")
+    # A process of its own, reviews on standard input: the model it found on standard error, and nothing else there
+    # (TensorFlow's C++ start-up lines included).
     piped = wf_predict(f"workdir={workdir}", cwd=workdir.parent, stdin="dreadful and dull\nsuperb\n")
+    assert piped.returncode == 0, piped.stderr[-2000:]
+    assert piped.stderr.splitlines() == [f"model: {served}"], "which model, and nothing from TensorFlow's C++ logging"
     assert [line.split("\t")[1:] for line in piped.stdout.splitlines()] == [["negative", "dreadful and dull"], ["positive", "superb"]]
-    by_run = wf_predict(f"model={served.parent.parent}", "a=b is a review, not an override", cwd=workdir.parent)
-    assert by_run.returncode == 0 and by_run.stdout.splitlines()[0].endswith("\ta=b is a review, not an override")
-    nothing = wf_predict(f"workdir={workdir / 'nowhere'}", "text", cwd=workdir.parent)
-    assert nothing.returncode == 1 and nothing.stderr.startswith("error: no finished finetune run under")
+    status, out, _ = predict_here(capsys, f"workdir={workdir}", "superb and moving")
+    assert status == 0 and out.splitlines()[0].endswith("\tpositive\tsuperb and moving")
+    status, out, _ = predict_here(capsys, f"model={served.parent.parent}", "a=b is a review, not an override")
+    assert status == 0 and out.splitlines()[0].endswith("\ta=b is a review, not an override")
+    status, _, err = predict_here(capsys, f"workdir={workdir / 'nowhere'}", "text")
+    assert status == 1 and err.startswith("error: no finished finetune run under")
 
 
-def test_wf_report_over_a_hydra_multirun_folder(workflow_run):
-    workdir, _ = workflow_run
-    command("train", "-m", f"workdir={workdir}", *SMALL, "embedding=random", "seed=7,8", "trainer.epochs=1", cwd=workdir.parent)
-    sweep = sorted((workdir / "multirun").iterdir())[-1]
-    command("report", f"workdir={workdir}", *SMALL, f"report.runs=[{sweep}]", cwd=workdir.parent)
-    with open(workdir / "report" / "results.csv", newline="") as handle:
-        assert [(row["run"]) for row in csv.DictReader(handle)] == [run_name("random", 7), run_name("random", 8)]
-    assert re.search(r"\| random \| \d+ \| 2 \(7, 8\) \|", (workdir / "report" / "results.md").read_text())
+
+
+
 
 
 def test_csv_without_test_split_gets_one_and_a_report(tmp_path):
@@ -330,8 +343,8 @@ def test_csv_without_test_split_gets_one_and_a_report(tmp_path):
         writer.writeheader()
         writer.writerows(rows)
     workdir = tmp_path / "work"
-    command("run_all", f"workdir={workdir}", "data=csv", f"data.path={corpus}", "data.text_field=review", "data.label_field=sentiment",
-            "data.id_field=id", "preprocess.min_count=1", *SMALL, "sweep.modes=[finetune]", "trainer.epochs=1", cwd=tmp_path)
+    run_here("run_all", f"workdir={workdir}", "data=csv", f"data.path={corpus}", "data.text_field=review", "data.label_field=sentiment",
+             "data.id_field=id", "preprocess.min_count=1", *SMALL, "sweep.modes=[finetune]", "trainer.epochs=1", cwd=tmp_path)
     splits = read_json(str(workdir / "preprocess" / "stats.json"))["splits"]
     assert 20 <= splits["test"]["records_written"] <= 60, "about 20% of 200 rows become the test split"
     assert splits["train"]["records_written"] + splits["validation"]["records_written"] + splits["test"]["records_written"] == 200
@@ -342,16 +355,16 @@ def test_csv_without_test_split_gets_one_and_a_report(tmp_path):
 
 def test_the_sweep_through_hydras_joblib_launcher_matches_the_sequential_one_and_survives_a_failed_job(workflow_run, tmp_path):
     """hydra/launcher=joblib, 2 jobs at a time: each job in a process of its own with a log of its own, a job that
-    fails does not stop the others, and a run equals the one the basic launcher trained (workflow_run)."""
+    fails does not stop the others, a run equals the one wf-run trained in its own process (workflow_run), and
+    wf-report finds the runs of the sweep's Hydra multirun folder."""
     workdir, _ = workflow_run
     copy = tmp_path / "work"
     for stage in ("preprocess", "word2vec"):
         shutil.copytree(workdir / stage, copy / stage)
-    for mode in ("frozen", "finetune"):  # a run folder left corrupt by something else: those two jobs fail
-        (copy / "runs" / run_name(mode)).mkdir(parents=True)
-        (copy / "runs" / run_name(mode) / "identity.json").write_text("{")
+    (copy / "runs" / run_name("finetune")).mkdir(parents=True)  # a run folder left corrupt by something else: that job fails
+    (copy / "runs" / run_name("finetune") / "identity.json").write_text("{")
     process = subprocess.run([sys.executable, "-c", "from workflow.cli import run_all; run_all()", f"workdir={copy}", "data=imdb",
-                              f"data.path={workdir.parent / 'synthetic.tar.gz'}", "preprocess.min_count=1", *SMALL,
+                              f"data.path={workflow_archive(workflow_run)}", "preprocess.min_count=1", *SMALL, "sweep.modes=[finetune,random]",
                               "hydra/launcher=joblib", "hydra.launcher.n_jobs=2"],
                              cwd=tmp_path, capture_output=True, text=True, timeout=600)
     output = process.stdout + process.stderr
@@ -366,20 +379,27 @@ def test_the_sweep_through_hydras_joblib_launcher_matches_the_sequential_one_and
     assert parallel["identity"] == sequential["identity"] and parallel["test"] == sequential["test"]
     results = (copy / "report" / "results.md").read_text()
     assert re.search(r"\| random \| \d+ \| 1 \(0\) \|", results) and "## Failed runs" in results
+    sweep_dir = Path(re.search(r"their logs: (\S+)/<run name>", output).group(1))
     processes = set()
-    for mode in ("frozen", "finetune", "random"):
-        log = Path(re.search(r"their logs: (\S+)/<run name>", output).group(1)) / run_name(mode) / "train.log"
-        text = log.read_text()
+    for mode in ("finetune", "random"):
+        job_log = sweep_dir / run_name(mode) / "train.log"
+        text = job_log.read_text()
         processes.add(re.search(rf"training {run_name(mode)} in process (\d+)", text).group(1))
-        if mode != "random":
-            assert "JSONDecodeError" in text and f"`{log}`" in results and f"Failed:      {run_name(mode)}: {log}" in output
-    assert len(processes) == 3
+        if mode == "finetune":
+            assert "JSONDecodeError" in text and f"`{job_log}`" in results and f"Failed:      {run_name(mode)}: {job_log}" in output
+    assert len(processes) == 2
+    # The sweep's folder is a Hydra multirun folder (each job's .hydra/config.yaml): wf-report finds the run that finished.
+    (copy / "report" / "results.csv").unlink()
+    run_here("report", f"workdir={copy}", *SMALL, f"report.runs=[{sweep_dir}]", cwd=tmp_path)
+    with open(copy / "report" / "results.csv", newline="") as handle:
+        assert [row["run"] for row in csv.DictReader(handle)] == [run_name("random")]
 
 
-def test_a_label_budget_sweep_leads_the_report_with_accuracy_against_labelled_reviews(workflow_run):
+
+def test_a_label_budget_sweep_leads_the_report_with_accuracy_against_labelled_reviews(workflow_run, workflow_copy):
     """Budgets of 40 and all: the all-label runs are re-used, the 40-label ones train, and the report compares the two."""
-    workdir, _ = workflow_run
-    again = rerun(workdir, "sweep.modes=[finetune,random]", "sweep.label_budgets=[40,null]")
+    workdir = workflow_copy
+    again = rerun(workdir, workflow_archive(workflow_run), "sweep.modes=[finetune,random]", "sweep.label_budgets=[40,null]")
     assert again.count("already finished with this configuration and these inputs") == 2
     for mode in ("finetune", "random"):
         assert read_json(str(workdir / "runs" / run_name(mode, labels=40) / "metrics.json"))["examples"]["train"] == 40
@@ -395,16 +415,17 @@ def test_a_label_budget_sweep_leads_the_report_with_accuracy_against_labelled_re
     assert (workdir / "report" / "accuracy_per_label_budget.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_a_sweep_compares_vector_sources_in_one_report(workflow_run, tmp_path):
+
+def test_a_sweep_compares_vector_sources_in_one_report(workflow_run, workflow_copy, tmp_path):
     """sweep.vectors=[null, a GloVe file]: the import gets a folder of its own beside word2vec/ (its format told from
     the file), the word2vec run is re-used, the imported source's run trains from its own matrix, and the report
     compares the arms by source."""
-    workdir, _ = workflow_run
+    workdir = workflow_copy
     vectors = KeyedVectors.load_word2vec_format(str(workdir / "word2vec" / "vectors.bin"), binary=True)
     vectors.vectors = -vectors.vectors  # the same words, other values
     path = tmp_path / "flipped.16d.txt"
     vectors.save_word2vec_format(str(path), binary=False, write_header=False)
-    again = rerun(workdir, "sweep.modes=[finetune]", f"sweep.vectors=[null,'{path}']")
+    again = rerun(workdir, workflow_archive(workflow_run), "sweep.modes=[finetune]", f"sweep.vectors=[null,'{path}']")
     assert "word2vec     skipped (up to date)" in again and re.search(rf"^vectors {re.escape(str(path))} done in ", again, flags=re.MULTILINE)
     assert again.count("already finished with this configuration and these inputs") == 1
     imported = read_json(str(workdir / "imported" / "flipped.16d" / "manifest.json"))
@@ -418,19 +439,18 @@ def test_a_sweep_compares_vector_sources_in_one_report(workflow_run, tmp_path):
     assert re.search(r"\| finetune \(word2vec\) \| [\d,]+ \| 1 \(0\) \|", results)
 
 
-def test_changed_test_reviews_retrain_and_retest(workflow_run):
-    """Last: it changes the workdir. Test reviews are not training-side text: the vocabulary and word2vec stay."""
-    workdir, _ = workflow_run
-    archive = workdir.parent / "synthetic.tar.gz"
+
+def test_changed_test_reviews_retrain_and_retest(workflow_copy, tmp_path):
+    """Test reviews are not training-side text: the vocabulary and word2vec stay; the runs re-train and re-test."""
+    workdir = workflow_copy
     reviews = workflow_reviews()
     flipped = {name.replace("/pos/", "/tmp/").replace("/neg/", "/pos/").replace("/tmp/", "/neg/") if "/test/" in name else name: text
                for name, text in reviews.items()}
     before = read_json(str(workdir / "runs" / run_name("finetune") / "metrics.json"))
-    write_aclimdb_archive(archive, flipped)  # the same path: only the content tells
-    again = rerun(workdir)
+    again = rerun(workdir, write_aclimdb_archive(tmp_path / "synthetic.tar.gz", flipped), "sweep.modes=[finetune]")
     assert re.search(r"^preprocess   done in .*; changed: .*inputs\.sha256", again, flags=re.MULTILINE)
     assert "word2vec     skipped (up to date)" in again
-    assert again.count("holds a finished run of another configuration (changed: inputs.examples_sha256") == 3
+    assert again.count("holds a finished run of another configuration (changed: inputs.examples_sha256") == 1
     after = read_json(str(workdir / "runs" / run_name("finetune") / "metrics.json"))
     assert after["identity"]["inputs"]["examples_sha256"] != before["identity"]["inputs"]["examples_sha256"]
     assert after["test"]["accuracy"] < 0.5 < before["test"]["accuracy"], "tested on the new (label-flipped) test reviews"

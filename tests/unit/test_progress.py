@@ -11,7 +11,8 @@ import pytest
 
 from workflow.config import ProgressDisplay
 from workflow.training import progress
-from workflow.training.progress import STEPS, Progress, epoch_line, log_above_the_bar, shows_bar
+from workflow.console import log_above_the_bar, shows_bar
+from workflow.training.progress import STEPS, Progress, epoch_line
 
 NAME, EPOCHS, STEPS_PER_EPOCH, BATCH = "finetune-cnn3-word2vec-rownorm-seed0", 3, 40, 16
 CONTROL = ("\x1b", "\r", "\b")

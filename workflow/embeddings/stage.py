@@ -41,6 +41,7 @@ from workflow.embeddings.matrix import build_matrix
 from workflow.embeddings.output import FORMAT_VERSION, STAGE, Word2VecOutput, vectors_dir
 from workflow.embeddings.quality import evaluate, small_corpus_notice
 from workflow.embeddings.vectors_io import load_vectors, resolve_format, save_vectors
+from workflow.console import StageProgress
 from workflow.embeddings.word2vec import train_word2vec
 from workflow.errors import ContractError, VectorsError
 from workflow.preprocess import output as preprocess_output
@@ -136,7 +137,9 @@ def obtain_vectors(config: Config, preprocess: PreprocessOutput, vocabulary: lis
         concatenate_corpus(preprocess.corpus_files(), corpus)
         log.info("word2vec: %s, dim %d, %d epochs, %d workers on %s", "skip-gram" if config.word2vec.sg else "CBOW",
                  config.word2vec.vector_size, config.word2vec.epochs, config.word2vec.workers, preprocess.layout.corpus_glob)
-        vectors, words_per_second = train_word2vec(corpus, vocabulary, config.word2vec)
+        total_words = sum(count for _, count in vocabulary) * config.word2vec.epochs
+        with StageProgress("word2vec", total_words, "words", config.terminal.progress) as progress:
+            vectors, words_per_second = train_word2vec(corpus, vocabulary, config.word2vec, progress)
         os.remove(corpus)
         return vectors, {"kind": "word2vec", "words_per_second": round(words_per_second)}
     vectors_format = resolve_format(embedding.vectors, embedding.vectors_format)

@@ -11,24 +11,33 @@ them), so Python's salted ``hash`` cannot make two processes differ.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from typing import Iterator
 
 from gensim.models import Word2Vec
 from gensim.models.callbacks import CallbackAny2Vec
 from gensim.models.keyedvectors import KeyedVectors
 
-from workflow.preprocess.layout import PAD, UNK
 from workflow.config import Word2VecConfig
+from workflow.console import StageProgress
+from workflow.preprocess.layout import PAD, UNK
 
 log = logging.getLogger(__name__)
+GENSIM_LOGGER = "gensim.models.word2vec"
 
 
 class EpochProgress(CallbackAny2Vec):
-    """Logs epoch, words/s and elapsed time at the end of each epoch."""
+    """Logs epoch, words/s and elapsed time at the end of each epoch, and moves ``progress`` (when given) along.
 
-    def __init__(self, total_words: int, epochs: int):
-        self._total_words, self._epochs = total_words, epochs
+    Within an epoch, gensim itself knows how far it is: it logs ``EPOCH k - PROGRESS: at 41.20% words, ...`` about
+    once a second (at INFO, which the log configuration keeps out of the log file). While training, a handler on
+    gensim's logger reads those records' arguments into the bar; the records go no further.
+    """
+
+    def __init__(self, total_words: int, epochs: int, progress: StageProgress | None = None):
+        self._total_words, self._epochs, self._progress = total_words, epochs, progress
         self._started = self._epoch_started = time.perf_counter()
         self._epoch = 0
 
@@ -38,18 +47,72 @@ class EpochProgress(CallbackAny2Vec):
     def on_epoch_end(self, model: Word2Vec) -> None:
         self._epoch += 1
         now = time.perf_counter()
-        log.info(
-            "word2vec epoch %d/%d: %.0f words/s, elapsed %.1f s",
-            self._epoch, self._epochs, self._total_words / max(now - self._epoch_started, 1e-9), now - self._started,
-        )
+        words_per_second = self._total_words / max(now - self._epoch_started, 1e-9)
+        log.info("word2vec epoch %d/%d: %.0f words/s, elapsed %.1f s", self._epoch, self._epochs, words_per_second, now - self._started)
+        self._show(1.0, words_per_second)
+
+    def within_epoch(self, fraction: float, words_per_second: float) -> None:
+        """Gensim's report: ``fraction`` of the current epoch done, at ``words_per_second``."""
+        self._show(fraction, words_per_second)
+
+    def _show(self, fraction: float, words_per_second: float) -> None:
+        if self._progress is None:
+            return
+        epoch = min(self._epoch + (fraction < 1.0), self._epochs)
+        done = (epoch - 1 + fraction) * self._total_words
+        self._progress.update(done, f"epoch {epoch}/{self._epochs}, {words_per_second / 1e6:.2f} M words/s")
 
 
-def train_word2vec(corpus_file: str, vocabulary: list[tuple[str, int]], settings: Word2VecConfig) -> tuple[KeyedVectors, float]:
+class _GensimProgress(logging.Handler):
+    """Gensim's ``EPOCH k - PROGRESS: at 41.20% words, 1234567 words/s, ...`` records, read into an :class:`EpochProgress`."""
+
+    def __init__(self, epochs: EpochProgress):
+        super().__init__(logging.INFO)
+        self.epochs = epochs
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if "PROGRESS: at %.2f%% words" in str(record.msg) and len(record.args) >= 3:
+            self.epochs.within_epoch(float(record.args[1]) / 100, float(record.args[2]))
+
+
+@contextlib.contextmanager
+def _reading_gensim_progress(epochs: EpochProgress) -> Iterator[None]:
+    """Gensim's INFO progress records reach :class:`_GensimProgress` only; its warnings go on as before."""
+    logger = logging.getLogger(GENSIM_LOGGER)
+    handler, level = _GensimProgress(epochs), logger.level
+    passing = _WarningsOnward()
+    logger.addHandler(handler)
+    logger.addFilter(passing)
+    logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+        logger.removeFilter(passing)
+        logger.removeHandler(handler)
+
+
+class _WarningsOnward(logging.Filter):
+    """On gensim's word2vec logger while its progress is read: INFO records are read by the progress handler, then
+    dropped; warnings and errors go on to the log configuration's handlers."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING:
+            for handler in logging.getLogger(GENSIM_LOGGER).handlers:
+                if isinstance(handler, _GensimProgress):
+                    handler.handle(record)
+            return False
+        return True
+
+
+def train_word2vec(corpus_file: str, vocabulary: list[tuple[str, int]], settings: Word2VecConfig,
+                   progress: StageProgress | None = None) -> tuple[KeyedVectors, float]:
     """Vectors for every vocabulary token with count >= ``settings.min_count``, and words/s.
 
     ``vocabulary`` is vocab.tsv's rows; ``<pad>`` and ``<unk>`` are not words.
     Its counts sum (``<unk>`` included) to the corpus's raw token count, which
     gensim needs to schedule the learning rate in ``corpus_file`` mode.
+    ``progress``: a display whose total is ``epochs x`` that count (console.StageProgress).
     """
     frequencies = {token: count for token, count in vocabulary if token not in (PAD, UNK)}
     total_words = sum(count for _, count in vocabulary)
@@ -66,11 +129,8 @@ def train_word2vec(corpus_file: str, vocabulary: list[tuple[str, int]], settings
     )
     model.build_vocab_from_freq(frequencies)
     started = time.perf_counter()
-    model.train(
-        corpus_file=corpus_file,
-        total_words=total_words,
-        epochs=settings.epochs,
-        callbacks=[EpochProgress(total_words, settings.epochs)],
-    )
+    epochs = EpochProgress(total_words, settings.epochs, progress)
+    with _reading_gensim_progress(epochs):
+        model.train(corpus_file=corpus_file, total_words=total_words, epochs=settings.epochs, callbacks=[epochs])
     words_per_second = total_words * settings.epochs / (time.perf_counter() - started)
     return model.wv, words_per_second

@@ -4,7 +4,7 @@ Layout of one preprocessing output folder (the published version, or a run's
 staging folder; publishing: workflow/artifacts.py)::
 
     vocab.tsv                              token<TAB>count, row number = id
-    stats.json                             per split: read/written/rejected, tokens, OOV, lengths
+    stats.json                             per split: read/written/rejected, tokens, OOV, lengths; per input file; top rejection reasons
     examples/<split>-NNNNN.tfrecord.gz     tf.train.Example: tokens, label, rating, doc_id
     corpus/{train,unsup}-NNNNN.txt         training-side text, one document a line, tokens by spaces
     films.tsv                              aclImdb only: review<TAB>film for each labelled review its url files place (films.py)

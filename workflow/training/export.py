@@ -3,7 +3,7 @@
 The Beam job's tokenizer in TF ops, the vocabulary inside. ``serve(texts)``
 with ``texts`` a ``[batch]`` string tensor returns
 ``{"probability": [batch] float32, "label": [batch] int32}``. The steps mirror
-``workflow.text.Tokenizer`` (ASCII lowercase, ``<br />`` to space, tokens =
+``workflow.text.Tokenizer`` (ASCII lowercase, ``<br />`` and line separators to spaces, tokens =
 matches of the pattern) with RE2 string ops, then ids from a hash table built
 from vocab.tsv (unknown tokens -> ``<unk>``), truncated to ``max_len`` and padded.
 Loading it needs TensorFlow only: ``tf.saved_model.load(path).serve(...)``;
@@ -17,7 +17,7 @@ import keras
 import tensorflow as tf
 
 from workflow.preprocess.layout import UNK_ID
-from workflow.text import HTML_BREAK_PATTERN, Tokenizer, re2_pattern
+from workflow.text import HTML_BREAK_PATTERN, LINE_SEPARATORS, Tokenizer, re2_pattern
 
 
 def tf_tokens(texts: tf.Tensor, tokenizer: Tokenizer) -> tf.RaggedTensor:
@@ -26,6 +26,7 @@ def tf_tokens(texts: tf.Tensor, tokenizer: Tokenizer) -> tf.RaggedTensor:
         texts = tf.strings.lower(texts)  # ASCII only, like Tokenizer.normalize
     if tokenizer.strip_html:
         texts = tf.strings.regex_replace(texts, "(?i)" + re2_pattern(HTML_BREAK_PATTERN), " ")
+    texts = tf.strings.regex_replace(texts, f"[{LINE_SEPARATORS}]", " ")  # as Tokenizer.normalize: no token holds a line break
     # Keep each match of the pattern followed by a space; drop every other character.
     spaced = tf.strings.regex_replace(texts, f"({re2_pattern(tokenizer.pattern)})|(?s:.)", r"\1 ")
     return tf.strings.split(spaced)  # on whitespace runs; no empty tokens

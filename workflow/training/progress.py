@@ -32,19 +32,13 @@ from typing import Any, TextIO
 from tqdm import tqdm
 
 from workflow.config import ProgressDisplay
+from workflow.console import log_above_the_bar, shows_bar
 
 log = logging.getLogger(__name__)
 STEPS = logging.getLogger("workflow.training.steps")  # per-step facts: the log file (the terminal with terminal.steps=true)
 LINES_PER_EPOCH = 10  # step lines to STEPS per epoch
 BAR_MOVES_PER_EPOCH = 50  # bar updates per epoch (each reads the running sums from the devices)
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| step {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"
-
-
-def shows_bar(display: ProgressDisplay, stream: TextIO) -> bool:
-    """Whether ``display`` means a live bar on ``stream``."""
-    if display is ProgressDisplay.auto:
-        return bool(getattr(stream, "isatty", lambda: False)())
-    return display is ProgressDisplay.bar
 
 
 def epoch_line(name: str, epochs: int, record: dict[str, Any], best: float | None, examples_per_s: float) -> str:
@@ -54,44 +48,6 @@ def epoch_line(name: str, epochs: int, record: dict[str, Any], best: float | Non
         parts.append(f"validation accuracy {record['val_accuracy']:.4f}" + (f" (best {best:.4f})" if best is not None else ""))
     parts.append(f"{examples_per_s:,.0f} examples/s")
     return f"{name} epoch {record['epoch']}/{epochs}: " + ", ".join(parts)
-
-
-class _AboveTheBar(logging.StreamHandler):
-    """A console handler's records (its level, format and filters), written with ``tqdm.write``: above a live bar."""
-
-    def __init__(self, console: logging.StreamHandler):
-        super().__init__(console.stream)
-        self.setLevel(console.level)
-        self.setFormatter(console.formatter)
-        for record_filter in console.filters:
-            self.addFilter(record_filter)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            tqdm.write(self.format(record), file=self.stream)
-        except Exception:  # noqa: BLE001 - logging's own policy: report and carry on
-            self.handleError(record)
-
-
-def _is_console(handler: logging.Handler) -> bool:
-    return isinstance(handler, logging.StreamHandler) and handler.stream in (sys.stdout, sys.stderr)
-
-
-@contextlib.contextmanager
-def log_above_the_bar():
-    """Every console handler of every logger (the root's, the steps logger's...) writes through ``tqdm.write`` meanwhile."""
-    loggers = [logging.root, *(logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger))]
-    swapped = []
-    for logger in loggers:
-        for position, handler in enumerate(logger.handlers):
-            if _is_console(handler):
-                swapped.append((logger, position, handler))
-                logger.handlers[position] = _AboveTheBar(handler)
-    try:
-        yield
-    finally:
-        for logger, position, handler in swapped:
-            logger.handlers[position] = handler
 
 
 class Progress:
