@@ -20,6 +20,8 @@ from apache_beam.options.pipeline_options import FlinkRunnerOptions
 
 from tests.conftest import typed
 from workflow.engines import versions
+from workflow.engines.cli import local_cluster
+from workflow.engines.endpoints import worker_command
 from workflow.preprocess.options import pipeline_options, runner_description
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,8 +71,6 @@ def test_every_pom_takes_the_versions_the_fetch_step_sets():
 def test_the_engine_configs_reach_the_local_cluster_with_sdk_workers_the_task_managers_start(make_config, engine, master):
     """The defaults are the endpoints of `wf-cluster <engine> up`, and a PROCESS environment: each TaskManager or
     executor starts the SDK workers (wf-beam-worker) as its own children."""
-    from workflow.engines.cli import local_cluster
-
     config = typed(make_config(f"beam={engine}"))
     assert local_cluster(engine, versions.Installed(Path("/unused"))).beam_options().items() <= dict(config.beam.options).items()
     options = pipeline_options(config.beam.options).get_all_options()
@@ -80,7 +80,5 @@ def test_the_engine_configs_reach_the_local_cluster_with_sdk_workers_the_task_ma
 
 
 def test_the_sdk_worker_command_is_the_console_script_beside_this_python():
-    from workflow.engines.endpoints import worker_command
-
     command = json.loads(worker_command())["command"]
     assert Path(command).name == "wf-beam-worker" and Path(command).exists()

@@ -14,9 +14,11 @@ from typing import Iterator
 import grpc
 import pytest
 
+from tests.conftest import typed
 from workflow.engines.daemons import free_port
 from workflow.engines.endpoints import check_reachable, on_this_machine
 from workflow.errors import ConfigError
+from workflow.preprocess.options import check_paths_reach_workers
 
 
 @contextlib.contextmanager
@@ -101,9 +103,6 @@ def test_an_engine_is_on_this_machine_only_when_its_job_server_and_master_are(op
 
 @pytest.mark.parametrize("engine", ["flink", "spark"])
 def test_the_local_clusters_defaults_take_local_paths_and_a_remote_job_server_does_not(make_config, engine):
-    from tests.conftest import typed
-    from workflow.preprocess.options import check_paths_reach_workers
-
     check_paths_reach_workers(typed(make_config(f"beam={engine}", "data.path=/data/corpus.tar.gz")))  # its workers are on this machine
     with pytest.raises(ConfigError, match=r"beam\.shared_workdir=true"):
         check_paths_reach_workers(typed(make_config(f"beam={engine}", "beam.options.job_endpoint=jobs:8099", "data.path=/data/corpus.tar.gz")))

@@ -34,13 +34,15 @@ def local_cluster(engine: str, installed: Installed) -> LocalCluster:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="wf-cluster", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="wf-cluster", description="Install Flink and Spark once, and bring a local cluster of either up "
+                                                                     "and down.")
     commands = parser.add_subparsers(dest="command", required=True)
     fetch_command = commands.add_parser("fetch", help=f"install Flink {FLINK}, Spark {SPARK} and Beam {BEAM_JOB_SERVER}'s job servers")
     fetch_command.add_argument("engine", nargs="?", choices=("flink", "spark", "all"), default="all")
     for engine in fetch.ENGINES:
         command = commands.add_parser(engine, help=f"a local {engine.capitalize()} cluster")
-        command.add_argument("action", choices=("up", "down", "status"))
+        command.add_argument("action", choices=("up", "down", "status"),
+                             help="up: start what is not running and wait until it answers; down: stop every process; status: what runs")
     arguments = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     installed = Installed(cache_root())

@@ -11,9 +11,10 @@ built from those runner modules (maven/*.pom.xml). The tests prove that the
 2.77 SDK through these job servers writes the same bytes as the in-process
 runner.
 
-Flink 1.19 is the newest Flink that Beam 2.62 has a runner for and that
-Beam 2.77's SDK lists (``FlinkRunnerOptions.PUBLISHED_FLINK_VERSIONS``);
-Spark 3.5 is the newest Spark 3 line. Both come from their Python
+Flink 1.19 is the newest Flink whose Beam 2.62 runner module is served
+(``beam-runners-flink-1.20:2.62.0`` is not), and Beam 2.77's SDK lists it
+(``FlinkRunnerOptions.PUBLISHED_FLINK_VERSIONS``); Spark 3.5 is the newest
+Spark 3 line. Both come from their Python
 distributions: ``apache-flink`` (bin/ and conf/) with
 ``apache-flink-libraries`` (lib/, opt/, plugins/), and ``pyspark``'s source
 distribution (bin/, sbin/, jars/).
