@@ -130,7 +130,8 @@ def train_here(config: schema.Config, resolved: dict) -> dict:
     started = time.time()
     metrics = processes.train_job(config, resolved)
     test = metrics.get("test") or {}
-    accuracy = f"test accuracy {test['accuracy']:.4f}" if test.get("accuracy") is not None else "no test split"
+    accuracy = (f"test accuracy {test['accuracy']:.4f}" if test.get("accuracy") is not None
+                else "test not scored (trainer.score_test=false)" if not config.trainer.score_test else "no test split")
     finished = RunLayout(run_dir(config.workdir, config.trainer.run_name)).metrics
     if metrics and os.path.getmtime(finished) < started:
         console.stage_line("training", f"skipped (up to date: {config.trainer.run_name} finished with this key; {accuracy})")
