@@ -24,6 +24,7 @@ from tests.unit.test_steps import MODELS, SEED, TRAINER, VOCABULARY, DIM, classi
 from tests.unit.test_training_parts import reviews
 from workflow.config import EmbeddingUpdate
 from workflow.training import data
+from workflow.training.strategy import mirrored_strategy
 from workflow.training.trainer import Trainer
 
 BIGRAMS, TRIGRAMS = 40, 60
@@ -62,7 +63,7 @@ def check(strategy_name, strategy, models):
 
 # Every model under MirroredStrategy over the two devices (the encoders differ; the tables' layer and update do not),
 # and the pooling model (all three tables) on one device and under MultiWorkerMirroredStrategy (one local worker).
-mirrored = tf.distribute.MirroredStrategy([device.name for device in tf.config.list_logical_devices("CPU")])
+mirrored = mirrored_strategy([device.name for device in tf.config.list_logical_devices("CPU")])
 assert mirrored.num_replicas_in_sync == 2
 check("mirrored", mirrored, list(MODELS))
 check("one_device", tf.distribute.OneDeviceStrategy("/cpu:0"), ["pooling"])
