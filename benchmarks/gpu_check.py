@@ -70,7 +70,8 @@ from dataclasses import asdict, dataclass
 from typing import Callable, Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # before TensorFlow starts (workflow/training/devices.py)
+
+import workflow.training  # noqa: E402,F401 - the trainer's environment (memory growth, scatters on the device), inherited by the children
 
 
 @dataclass
@@ -194,6 +195,8 @@ class Child:
 
     def measure(self, strategy, update: str, precision: str, vocabulary: int | None = None, model: str | None = None) -> dict:
         """One variant: built, warmed up over the batches it times, timed."""
+        from tensorflow.python.framework import config as tf_config
+
         from synthetic import timed_trainer
         from workflow.config import EmbeddingMode, EmbeddingUpdate, Precision
 
@@ -204,7 +207,8 @@ class Child:
                               cycle=sizes.steps)
         seconds = timed.seconds_per_step(sizes.steps)
         timed.scratch.cleanup()
-        return {"update": update, "precision": precision, "replicas": strategy.num_replicas_in_sync, "rows": vocabulary or sizes.vocabulary,
+        return {"update": update, "precision": precision, "deterministic": tf_config.is_op_determinism_enabled(),
+                "replicas": strategy.num_replicas_in_sync, "rows": vocabulary or sizes.vocabulary,
                 "ms_per_step": round(1000 * seconds, 2), "examples_per_s": round(timed.global_batch_size / seconds, 1),
                 "peak_memory_mb": self.devices.peak_mb()}
 
@@ -322,6 +326,7 @@ def reduce_timings(strategy, sizes: Sizes, in_time: Callable[[list], Iterator]) 
 def odd_evaluation(strategy, sizes: Sizes) -> dict:
     """bilstm evaluation of splits of 1 and 2 x global batch + 1 reviews, against the model applied one review at a time."""
     import numpy as np
+    import tensorflow as tf
 
     from synthetic import synthetic_reviews, timed_trainer
     from workflow.training.evaluation import auc
@@ -329,11 +334,12 @@ def odd_evaluation(strategy, sizes: Sizes) -> dict:
     timed = timed_trainer(strategy, "bilstm", vocabulary=sizes.vocabulary, dim=sizes.dim, batch_size=sizes.batch_size,
                           max_len=sizes.max_len, warmup=0)
     trainer, model = timed.trainer, timed.trainer.model
+    one_review = tf.function(lambda tokens: model(tokens, training=False), input_signature=[tf.TensorSpec([1, None], tf.int32)])
     results = []
     for size in (1, 2 * timed.global_batch_size + 1):
         examples = synthetic_reviews(size, sizes.vocabulary, sizes.max_len, seed=size)
         result = trainer.evaluate(examples, size)
-        scores = np.array([float(model(tokens[None], training=False)[0, 0]) for tokens, _ in examples.as_numpy_iterator()])
+        scores = np.array([float(one_review(tokens[None])[0, 0]) for tokens, _ in examples.as_numpy_iterator()])
         labels = np.array([label for _, label in examples.as_numpy_iterator()])
         loss = float(np.mean(-labels * np.log(scores) - (1 - labels) * np.log(1 - scores)))
         expected_auc = auc(labels, scores)
