@@ -362,13 +362,13 @@ def child_main(process: str, kind: str, deadline: float, fail: str | None) -> No
 # ---------------------------------------------------------------------------------------------------- the parent
 
 
-def environment(smoke: bool) -> dict:
+def environment() -> dict:
     """What the machine and its TensorFlow are (no GPU is touched: listing them starts no context)."""
     import tensorflow as tf
 
     gpus = tf.config.list_physical_devices("GPU")
     build = tf.sysconfig.get_build_info()
-    return {"smoke": smoke, "gpus": len(gpus), "gpu_details": [tf.config.experimental.get_device_details(gpu) for gpu in gpus],
+    return {"gpus": len(gpus), "gpu_details": [tf.config.experimental.get_device_details(gpu) for gpu in gpus],
             "tensorflow": tf.__version__, "python": platform.python_version(), "cuda": build.get("cuda_version"),
             "cudnn": build.get("cudnn_version"), "tensor_float_32": tf.config.experimental.tensor_float_32_execution_enabled(),
             "scatter_determinism_disabled": os.environ.get("TF_DISABLE_SCATTER_OP_DETERMINISM"),
@@ -443,13 +443,13 @@ def run_process(process: str, kind: str, deadline: float, fail: str | None, repo
         status = child.wait()
         errors.seek(0)
         tail = errors.read()[-3000:]
-    for section in sections:
-        if section not in reported:
-            killed = status < 0 and time.time() > deadline
-            report.section(section, {"status": "skipped" if killed else "failed",
-                                     "reason" if killed else "error": "stopped at the end of the time budget" if killed else
-                                     f"its process ({process}) exited with status {status} before the section ended",
-                                     "stderr": tail})
+    for section in (section for section in sections if section not in reported):
+        if status < 0 and time.time() > deadline:
+            record = {"status": "skipped", "reason": "stopped at the end of the time budget", "stderr": tail}
+        else:
+            record = {"status": "failed", "error": f"its process ({process}) exited with status {status} before the section ended",
+                      "stderr": tail}
+        report.section(section, record)
 
 
 def main() -> None:
@@ -464,7 +464,7 @@ def main() -> None:
     if args.child:
         child_main(args.child, "smoke" if args.smoke else "full", args.deadline, args.fail)
         return
-    header = {"environment": environment(args.smoke)}
+    header = {"environment": environment()}
     smoke = args.smoke or not header["environment"]["gpus"]
     kind, sizes = ("smoke", SMOKE) if smoke else ("full", FULL)
     devices = 2 if smoke else header["environment"]["gpus"]

@@ -21,8 +21,8 @@ gets ``v`` from g1^2 + g2^2 instead of (g1 + g2)^2 (a step sqrt(2) too long, see
 on Keras 3.15). Both settings compute Adam on the summed gradient. The dense
 update is TensorFlow's fused ``ResourceApplyAdam`` kernel (what Keras 2's Adam
 ran): Keras 3's update reads the table and both slots whole and writes each
-back, six passes over the table where the kernel makes one in place. It is
-Keras's formula; the two differ by float32 rounding of ``1 - beta``.
+back in ops of their own, where the kernel updates the three in place in one
+pass. It is Keras's formula; the two differ by float32 rounding of ``1 - beta``.
 
 Every scatter here writes rows that :func:`sum_duplicate_rows` made unique,
 so a GPU scatter is deterministic without TensorFlow's host fallback (see
