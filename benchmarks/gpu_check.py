@@ -290,7 +290,7 @@ def reduce_timings(strategy, sizes: Sizes, in_time: Callable[[list], Iterator]) 
 
     def per_replica_rows(rows: int):
         def rows_of(context):
-            reviews = synthetic_reviews(sizes.batch_size, sizes.vocabulary, sizes.max_len, seed=context.replica_id_in_sync_group)
+            reviews = synthetic_reviews(sizes.batch_size, min(rows, sizes.vocabulary), sizes.max_len, seed=context.replica_id_in_sync_group)
             ids = np.unique(np.concatenate([tokens for tokens, _ in reviews.as_numpy_iterator()]))
             values = np.random.default_rng(0).normal(0, 1e-3, (len(ids), sizes.dim)).astype(np.float32)
             return tf.IndexedSlices(tf.constant(values), tf.constant(ids), tf.constant([rows, sizes.dim]))
