@@ -109,7 +109,7 @@ PROCESSES = {
     "crossover": {"sections": ["dense_crossover"], "deterministic": True},
 }
 # For the estimate printed first: seconds to start a child, to build and trace a variant (per replica), per step.
-START_SECONDS, TRACE_SECONDS, STEP_SECONDS = {"full": 20.0, "smoke": 6.0}, {"full": 6.0, "smoke": 1.5}, {"full": 0.05, "smoke": 0.02}
+START_SECONDS, TRACE_SECONDS, STEP_SECONDS = {"full": 20.0, "smoke": 8.0}, {"full": 6.0, "smoke": 2.0}, {"full": 0.05, "smoke": 0.02}
 
 
 # ---------------------------------------------------------------------------------------------------- in a child
@@ -377,8 +377,9 @@ def environment() -> dict:
 
 def estimate_seconds(sizes: Sizes, kind: str, devices: int) -> float:
     """A rough run time: each child's start, each variant's build and trace (longer with more replicas) and steps."""
+    every_device = 1 + (len(VARIANTS["all_devices"][kind]) + 1 if devices > 1 else 0)  # the bilstm evaluation, the rest on >= 2
     variants_and_replicas = ([(len(VARIANTS["single"][kind]) + len(VARIANTS["single_nondeterministic"][kind]) + 2, 1)]
-                             + [(len(VARIANTS["all_devices"][kind]) + 2, devices)] + [(1 + len(sizes.crossover_rows), 1)])
+                             + [(every_device, devices)] + [(1 + len(sizes.crossover_rows), 1)])
     processes = sum(kind == "full" or "gpu_only" not in process for process in PROCESSES.values())
     per_variant = TRACE_SECONDS[kind], 2 * sizes.steps * STEP_SECONDS[kind]
     return processes * START_SECONDS[kind] + sum(count * (per_variant[0] * (1 + 0.25 * (replicas - 1)) + per_variant[1])
@@ -472,7 +473,9 @@ def main() -> None:
     header.update(smoke=smoke, sizes=asdict(sizes), budget_seconds=60 * args.budget_minutes, estimate_seconds=round(estimate))
     print(f"gpu_check: {sum(len(p['sections']) for p in PROCESSES.values())} sections in {len(PROCESSES)} processes on "
           f"{'2 logical CPU devices (smoke)' if smoke else f'{devices} GPU(s)'}; estimated {estimate / 60:.1f} minutes "
-          f"(budget {args.budget_minutes:g}: what is not finished by then is recorded as skipped); figures go to {args.output}", flush=True)
+          f"(budget {args.budget_minutes:g}: what is not finished by then is recorded as skipped"
+          + ("; raise --budget-minutes to run every section" if estimate > 60 * args.budget_minutes else "")
+          + f"); figures go to {args.output}", flush=True)
     report = Report(args.output, header)
     deadline = time.time() + 60 * args.budget_minutes
     for process in PROCESSES:

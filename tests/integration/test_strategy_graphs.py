@@ -62,7 +62,7 @@ def check(strategy_name, strategy, models):
 
 
 # Every model under MirroredStrategy over the two devices (the encoders differ; the tables' layer and update do not),
-# and the pooling model (all three tables) on one device and under MultiWorkerMirroredStrategy (one local worker).
+# and the pooling model on one device and under MultiWorkerMirroredStrategy (one local worker).
 mirrored = mirrored_strategy([device.name for device in tf.config.list_logical_devices("CPU")])
 assert mirrored.num_replicas_in_sync == 2
 check("mirrored", mirrored, list(MODELS))
