@@ -16,6 +16,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any import loads TensorFlow: its C++ INFO/WARNING lines drown the progress output
 os.environ.setdefault("TF_DISABLE_SCATTER_OP_DETERMINISM", "1")  # GPU scatters of unique rows stay on the device: workflow/training/__init__.py
+os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # GPU memory as it is needed, in every process: workflow/training/devices.py
 
 import importlib.util
 import sys
@@ -130,7 +131,8 @@ def train_here(config: schema.Config, resolved: dict) -> dict:
     started = time.time()
     metrics = processes.train_job(config, resolved)
     test = metrics.get("test") or {}
-    accuracy = f"test accuracy {test['accuracy']:.4f}" if test.get("accuracy") is not None else "no test split"
+    accuracy = (f"test accuracy {test['accuracy']:.4f}" if test.get("accuracy") is not None
+                else "test not scored (trainer.score_test=false)" if not config.trainer.score_test else "no test split")
     finished = RunLayout(run_dir(config.workdir, config.trainer.run_name)).metrics
     if metrics and os.path.getmtime(finished) < started:
         console.stage_line("training", f"skipped (up to date: {config.trainer.run_name} finished with this key; {accuracy})")

@@ -96,6 +96,14 @@ class StrategyKind(enum.Enum):
     multiworker = "multiworker"  # MultiWorkerMirroredStrategy; the cluster comes from TF_CONFIG
 
 
+class Collectives(enum.Enum):
+    """How MultiWorkerMirroredStrategy's workers all-reduce."""
+
+    auto = "auto"  # NCCL when this machine has a GPU, RING (gRPC) otherwise
+    nccl = "nccl"
+    ring = "ring"
+
+
 class RunningMode(enum.Enum):
     in_memory = "in_memory"
     multi_threading = "multi_threading"
@@ -233,6 +241,7 @@ class StrategyConfig:
     devices: List[str] = field(default_factory=list)  # mirrored: e.g. ["/gpu:0", "/gpu:1"]; empty = all GPUs
     logical_devices: int = 0  # split the first GPU (or the CPU) into this many logical devices; 0 = off
     logical_gpu_memory_mb: int = 4096  # memory of each logical GPU
+    collectives: Collectives = Collectives.auto  # multiworker: NCCL or RING all-reduce (auto: NCCL with GPUs)
 
 
 @dataclass

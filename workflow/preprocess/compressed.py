@@ -27,6 +27,7 @@ from apache_beam.io.filesystems import FileSystems
 from isal import igzip, isal_zlib
 
 from workflow.errors import InputError
+from workflow.preprocess.read_progress import counted
 
 CHUNK = 1 << 20
 # What a decoder raises when its stream is damaged: a truncated stream (EOFError), bad data or a bad checksum.
@@ -123,7 +124,7 @@ def open_input(path: str) -> BinaryIO:
     Iterating or ``readline`` on it yields lines as a plain file does; a damaged
     stream raises :class:`DamagedStream` where it breaks.
     """
-    raw = FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)
+    raw = counted(FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED))  # the read task's progress (read_progress.py)
     decoder = _DECODERS.get(compression(path))
     if decoder is None:
         if is_compressed(path):

@@ -43,6 +43,7 @@ class PreprocessLayout:
     rejected = StageFile("rejected", "rejected-00000.jsonl")
     rejected_glob = StageFile("rejected", "rejected-*.jsonl")
     spill_dir = StageFile("spill")  # the tokenised labelled documents, between the read and the encoding; deleted before the manifest
+    progress_dir = StageFile("progress")  # each read task's bytes read so far (read_progress.py); deleted before the manifest
 
     def examples_file(self, split: str, task: int) -> str:
         """The examples of one split that read task ``task`` wrote."""

@@ -112,8 +112,9 @@ class WriteText(beam.PTransform):
         return text | "Write" >> beam.Map(write)
 
 
-def build_pipeline(pipeline: beam.Pipeline, settings: JobSettings, layout: PreprocessLayout, films: dict[str, str], films_in_archives: bool) -> None:
-    """Add the whole preprocessing job to ``pipeline``, writing into ``layout``.
+def build_pipeline(pipeline: beam.Pipeline, settings: JobSettings, layout: PreprocessLayout, films: dict[str, str], films_in_archives: bool) -> int:
+    """Add the whole preprocessing job to ``pipeline``, writing into ``layout``; returns the bytes its read tasks will read
+    (read_progress.py).
 
     ``films``: review -> film read before the job (films.py), or {};
     ``films_in_archives``: archive tasks learn them from their url files.
@@ -167,3 +168,4 @@ def build_pipeline(pipeline: beam.Pipeline, settings: JobSettings, layout: Prepr
         )
         | "WriteStats" >> WriteText(layout.stats)
     )
+    return read_tasks.input_bytes

@@ -41,6 +41,7 @@ from workflow.errors import InputError
 from workflow.preprocess import tar_stream
 from workflow.preprocess.columns import FIELDS_LISTED, check_header, required_fields
 from workflow.preprocess.compressed import DamagedStream, check_supported, damaged, open_input
+from workflow.preprocess.read_progress import counted, task_bytes
 from workflow.preprocess.counting import FileCounts
 from workflow.preprocess.csv_records import BOM, CsvFraming, decode
 from workflow.preprocess.input_paths import Matched, folder_entries, matched
@@ -120,7 +121,7 @@ def read_archive_part(path: str, part: int, parts: int, on_url_file: Optional[Ur
     with tempfile.TemporaryFile() as waiting:
         batch: list[tuple[int, str, bool, Optional[bytes]]] = []  # pickled a batch at a time: a third of the cost of one by one
         try:
-            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+            with counted(FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)) as handle:
                 for member in tar_stream.members(handle):
                     if on_url_file is not None and member.is_file and _is_train_url_file(member.name):
                         on_url_file(URL_FILES[posixpath.basename(member.name)], member.read().decode("utf-8", errors="replace"))
@@ -162,7 +163,7 @@ def read_review_file(path: str, tally: Optional[Tally] = None) -> Iterator[RawRe
     folder = posixpath.dirname(path.replace("\\", "/"))
     _tally(tally, folder, "members").records += 1
     try:
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        with counted(FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)) as handle:
             data, error = handle.read(), None
     except OSError as failure:
         data, error = None, f"unreadable file: {failure}"
@@ -511,6 +512,7 @@ class CorpusTasks(beam.PTransform):
         self._tasks = list(enumerate(corpus_tasks(data, parallelism, block_bytes)))
         self._blocks = [what for _, (kind, _, _, what) in self._tasks if kind == "lines"]
         self.json_files = json_files([task for _, task in self._tasks])
+        self.input_bytes = sum(task_bytes(task) for _, task in self._tasks)  # what the tasks will read (read_progress.py)
 
     def expand(self, pipeline: beam.Pipeline) -> beam.PCollection[tuple[int, Task]]:
         tasks = pipeline | "Tasks" >> beam.Create(self._tasks, reshuffle=False)

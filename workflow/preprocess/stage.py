@@ -20,18 +20,21 @@ output stays as it was, and the lock is released (artifacts.staged_output).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import platform
 import time
+from typing import Iterator
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
 
 from workflow import __version__
-from workflow.artifacts import delete_tree, join, listed_files, matching, read_json, read_manifest, staged_output, write_json
+from workflow.artifacts import delete_tree, is_local, join, listed_files, matching, read_json, read_manifest, staged_output, write_json
 from workflow.caching import combined_digest, files_digest, section
 from workflow.config import Config, CorpusFormat
+from workflow.console import StageProgress
 from workflow.errors import ConfigError, EmptyCorpusError
 from workflow.preprocess.counting import describe_reasons
 from workflow.preprocess.films import corpus_films, folder_films, url_files, write_films
@@ -42,6 +45,7 @@ from workflow.preprocess.options import check_paths_reach_workers, pipeline_setu
 from workflow.preprocess.output import FORMAT_VERSION, STAGE, PreprocessOutput
 from workflow.preprocess.output import folder as output_folder
 from workflow.preprocess.pipeline import ALL_SPLITS, build_pipeline
+from workflow.preprocess.read_progress import ProgressWatcher
 from workflow.preprocess.readers import check_csv_headers, input_files, is_archive
 from workflow.preprocess.settings import CorpusSettings, JobSettings
 from workflow.resolvers import carved_test_fraction, carved_validation_fraction
@@ -110,11 +114,15 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
         layout = PreprocessLayout(staging)
         pipeline_started = time.time()
         with stderr_to(log_file), pipeline_setup(config.beam, log_file) as (runner, options):
-            with beam.Pipeline(runner=runner, options=options) as pipeline:
-                build_pipeline(pipeline, job_settings(config), layout, films, films_in_archives)
-            counters = job_counters(pipeline.result)  # while a job service started for the job still answers
+            pipeline = beam.Pipeline(runner=runner, options=options)
+            input_bytes = build_pipeline(pipeline, job_settings(config), layout, films, films_in_archives)
+            with showing_progress(config, layout, input_bytes):
+                result = pipeline.run()
+                result.wait_until_finish()
+            counters = job_counters(result)  # while a job service started for the job still answers
         pipeline_seconds = time.time() - pipeline_started
         delete_tree(layout.spill_dir)
+        delete_tree(layout.progress_dir)
         record_films(config, layout)
         stats = read_json(layout.stats)
         check_counters(counters, stats)
@@ -135,6 +143,20 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
         write_json(layout.manifest, manifest)
     log_summary(stats, final_dir, manifest["durations_s"]["total"])
     return manifest
+
+
+@contextlib.contextmanager
+def showing_progress(config: Config, layout: PreprocessLayout, input_bytes: int) -> Iterator[None]:
+    """While the job runs: how much of its input the read tasks have read (read_progress.py), as a live bar on a
+    terminal or a line a minute through a pipe; nothing for a workdir on an object store (tasks count there only
+    on local storage)."""
+    if not is_local(config.workdir) or input_bytes == 0:
+        yield
+        return
+    with StageProgress("preprocess", input_bytes, "B", config.terminal.progress) as progress:
+        with ProgressWatcher(layout.progress_dir, lambda done: progress.update(done, "reading the input" if done < input_bytes
+                                                                             else "input read, writing the examples")):
+            yield
 
 
 def check_not_empty(config: Config, stats: dict, layout: PreprocessLayout) -> None:

@@ -33,6 +33,7 @@ from apache_beam import pvalue
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from workflow.artifacts import is_local
 from workflow.errors import output_error
 from workflow.preprocess import job_metrics
 from workflow.preprocess.counting import FileCounts, SplitCounts
@@ -40,6 +41,7 @@ from workflow.preprocess.examples import VarintTable, encode_example, tfrecord_f
 from workflow.preprocess.films import films_in_url_file
 from workflow.preprocess.layout import SPLITS, TRAINING_SIDE, UNSUP, PreprocessLayout
 from workflow.preprocess.parse import RecordParser
+from workflow.preprocess.read_progress import TaskProgress
 from workflow.preprocess.readers import Task, read_task
 from workflow.preprocess.records import Document, RawRecord, Rejection, assign_split
 from workflow.preprocess.settings import CorpusSettings
@@ -135,6 +137,8 @@ class TokenizeTask(beam.DoFn):
         try:
             with contextlib.ExitStack() as stack:
                 files = _TaskFiles(stack, self._layout, index)
+                if is_local(self._layout.root):  # on an object store a count rewritten every second would cost more than it tells
+                    stack.enter_context(TaskProgress(self._layout.progress_dir, index))
                 for position, record in enumerate(read_task(task, self._data, on_url_file, files.sources)):
                     if position in repeated:
                         record = record._replace(error=repeated[position])

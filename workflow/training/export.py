@@ -9,9 +9,19 @@ from vocab.tsv (unknown tokens -> ``<unk>``), truncated to ``max_len`` and padde
 Loading it needs TensorFlow only: ``tf.saved_model.load(path).serve(...)``;
 that is all ``wf-predict`` (workflow/serving/predict.py) does, so serving imports
 nothing of training, and training nothing of serving.
+
+The export serves on any machine: Keras's LSTM picks the cuDNN kernel when it
+is traced on a machine with a GPU, and a SavedModel holding ``CudnnRNNV3``
+cannot run on a CPU (the op has no CPU kernel), nor take a review without
+tokens (cuDNN refuses a fully masked row). The serving function is traced
+with the classifier's recurrent layers set to ``use_cudnn=False``: the same
+weights, the same numbers, TensorFlow's own kernels.
 """
 
 from __future__ import annotations
+
+import contextlib
+from typing import Iterator
 
 import keras
 import tensorflow as tf
@@ -63,6 +73,22 @@ class TextClassifier(tf.Module):
         return tf_tokens(texts, self.tokenizer)
 
 
+@contextlib.contextmanager
+def cudnn_off(model: keras.Model) -> Iterator[None]:
+    """Inside the block, ``model``'s recurrent layers trace TensorFlow's kernels, never cuDNN's (``use_cudnn`` is read when
+    a layer is traced, and is not part of its config: a saved model's copy would not keep it)."""
+    recurrent = [layer for layer in model._flatten_layers() if hasattr(layer, "use_cudnn")]  # noqa: SLF001 - every sublayer
+    chosen = [layer.use_cudnn for layer in recurrent]
+    for layer in recurrent:
+        layer.use_cudnn = False
+    try:
+        yield
+    finally:
+        for layer, choice in zip(recurrent, chosen):
+            layer.use_cudnn = choice
+
+
 def export_text_model(model: keras.Model, vocabulary: list[str], tokenizer: Tokenizer, max_len: int, path: str) -> None:
     module = TextClassifier(model, vocabulary, tokenizer, max_len)
-    tf.saved_model.save(module, path, signatures={"serving_default": module.serve})
+    with cudnn_off(model):  # the signature is traced while saving
+        tf.saved_model.save(module, path, signatures={"serving_default": module.serve})

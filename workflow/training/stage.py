@@ -159,8 +159,8 @@ def run(config: Config, resolved_config: dict) -> dict:
 def train_run(config: Config, resolved_config: dict, preprocess: PreprocessOutput, held: contextlib.ExitStack) -> dict:
     """:func:`run` on the pinned ``preprocess``; ``held`` keeps the chief's run folder lock until the caller's block ends."""
     started = time.time()
+    strategy = make_strategy(config.strategy)  # first: reading the inputs runs TensorFlow ops (a label budget's tf.data)
     inputs = TrainingInputs.read(config, preprocess)
-    strategy = make_strategy(config.strategy)
     resolve_machine_settings(config)
     chief, replicas = is_chief(strategy), strategy.num_replicas_in_sync
     global_batch_size = config.trainer.batch_size * replicas

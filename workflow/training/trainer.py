@@ -9,7 +9,9 @@ MultiWorkerMirroredStrategy, and 1 replica or N replicas reach the same
 weights for the same global batch. Each replica sums its Embedding gradient
 to one row per token (optimizer.sum_duplicate_rows) before the strategy
 gathers the sparse gradients: MirroredStrategy has no all-reduce for
-``IndexedSlices``, so every row a replica sends crosses the interconnect.
+``IndexedSlices``, so every row a replica sends crosses the interconnect (and
+the union is summed to one row per token again before it is sent back:
+sparse_reduction.py).
 
 One ``tf.function`` call runs up to ``trainer.steps_per_loop`` steps (Orbit's
 ``steps_per_loop``), in a ``tf.while_loop``; the step results stay on the
