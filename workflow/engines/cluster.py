@@ -32,6 +32,9 @@ from workflow.engines.versions import Installed
 START_TIMEOUT_S = 300  # JVMs on a loaded 2-core machine: the Flink cluster takes about a minute there
 WORKERS = 2  # TaskManagers of one slot / Spark workers of one core: parallelism 2
 JOB_SERVER_HEAP = "-Xmx768m"
+# Every JVM of a local cluster compiles with C1 only and collects with one thread: on a small machine C2's compiler
+# threads and parallel GC threads compete with the SDK workers for the cores (a third less CPU for the test jobs).
+SMALL_JVM = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC"]
 RECORD = "processes.json"
 
 

@@ -4,7 +4,7 @@ Started with Flink's own scripts (``bin/jobmanager.sh start-foreground``,
 ``bin/taskmanager.sh start-foreground``) from the distribution that
 ``wf-cluster fetch flink`` assembled, with a ``config.yaml`` of this
 cluster's: the distribution's (its Java 17 module options) with the memory
-sized for a small machine, the ports, and the folders. Each TaskManager has
+and the JVMs sized for a small machine, the ports, and the folders. Each TaskManager has
 a fixed resource id, so that one started again after it was lost takes its
 old place. A job's Python DoFns run in SDK workers that each TaskManager
 starts as its children (``environment_type=PROCESS``, ``wf-beam-worker``).
@@ -20,7 +20,7 @@ from typing import Any
 import yaml
 
 from workflow.engines import daemons
-from workflow.engines.cluster import WORKERS, LocalCluster, Process
+from workflow.engines.cluster import SMALL_JVM, WORKERS, LocalCluster, Process
 from workflow.engines.versions import Installed
 
 # Sized for a 2-core machine where other work runs too; a lost TaskManager is noticed within seconds.
@@ -78,7 +78,7 @@ class FlinkCluster(LocalCluster):
         for number in range(1, WORKERS + 1):
             processes[f"taskmanager-{number}"] = Process(
                 [str(bin_dir / "taskmanager.sh"), "start-foreground", f"-Dtaskmanager.resource-id=taskmanager-{number}"], None, environment)
-        processes["job-server"] = Process(self.job_server_command(self.installed.flink_job_server, SIMPLE_LOGGER_TIMES,
+        processes["job-server"] = Process(self.job_server_command(self.installed.flink_job_server, SIMPLE_LOGGER_TIMES + SMALL_JVM,
                                                                   [f"--flink-master=localhost:{self.ports.rest}"]), self.ports.job)
         return processes
 
@@ -102,6 +102,8 @@ class FlinkCluster(LocalCluster):
             "rest.address": "localhost", "rest.bind-address": "localhost", "rest.port": self.ports.rest,
             "io.tmp.dirs": str(self.folder / "tmp"),
         }
+        module_options = config.get("env", {}).get("java", {}).get("opts", {}).get("all", "")  # the distribution's, for Java 17
+        settings["env.java.opts.all"] = " ".join([module_options, *SMALL_JVM]).strip()
         for key, value in settings.items():
             _set_nested(config, key.split("."), value)
         (conf / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from workflow.engines import daemons
-from workflow.engines.cluster import WORKERS, LocalCluster, Process
+from workflow.engines.cluster import SMALL_JVM, WORKERS, LocalCluster, Process
 from workflow.engines.versions import Installed
 
 # What Spark's launcher passes to a driver JVM on Java 17 (JavaModuleOptions); the job server is the driver.
@@ -27,6 +27,7 @@ JAVA_MODULE_OPTIONS = ["-XX:+IgnoreUnrecognizedVMOptions", "-Djdk.reflect.useDir
         "java.util.concurrent.atomic", "jdk.internal.ref", "sun.nio.ch", "sun.nio.cs", "sun.security.action", "sun.util.calendar")]
 DRIVER_SETTINGS = {
     "spark.executor.memory": "512m",
+    "spark.executor.extraJavaOptions": " ".join(SMALL_JVM),  # Spark puts its Java 17 module options before these
     "spark.executor.cores": "1",
     "spark.ui.enabled": "false",  # the driver's web UI (port 4040): the master's UI lists the jobs
 }
@@ -64,7 +65,7 @@ class SparkCluster(LocalCluster):
         spark_class = str(self.installed.spark_home / "bin" / "spark-class")
         environment = (("SPARK_HOME", str(self.installed.spark_home)), ("SPARK_CONF_DIR", str(self.folder / "conf")),
                        ("SPARK_LOG_DIR", str(self.log_dir)), ("SPARK_LOCAL_DIRS", str(self.folder / "tmp")),
-                       ("SPARK_DAEMON_MEMORY", DAEMON_MEMORY))
+                       ("SPARK_DAEMON_MEMORY", DAEMON_MEMORY), ("SPARK_DAEMON_JAVA_OPTS", " ".join(SMALL_JVM)))
         processes = {"master": Process([spark_class, "org.apache.spark.deploy.master.Master", "--host", "localhost",
                                         "--port", str(self.ports.master), "--webui-port", str(self.ports.web_ui)], self.ports.master, environment)}
         for number, port in enumerate(self.ports.workers, start=1):
@@ -72,7 +73,7 @@ class SparkCluster(LocalCluster):
                 [spark_class, "org.apache.spark.deploy.worker.Worker", "--host", "localhost", "--port", str(port), "--webui-port", "0",
                  "--cores", "1", "--memory", "1g", "--work-dir", str(self.folder / "tmp" / f"worker-{number}"), self.master_url], port, environment)
         settings = [f"-D{key}={value}" for key, value in {**DRIVER_SETTINGS, "spark.local.dir": str(self.folder / "tmp")}.items()]
-        processes["job-server"] = Process(self.job_server_command(self.installed.spark_job_server, JAVA_MODULE_OPTIONS + settings,
+        processes["job-server"] = Process(self.job_server_command(self.installed.spark_job_server, JAVA_MODULE_OPTIONS + SMALL_JVM + settings,
                                                                   [f"--spark-master-url={self.master_url}"]), self.ports.job)
         return processes
 
