@@ -61,11 +61,12 @@ def main(argv: list[str] | None = None) -> None:
 def run_action(cluster: LocalCluster, action: str) -> list[str]:
     """What ``up``, ``down`` or ``status`` does to ``cluster``, and the lines it prints."""
     if action == "up":
+        print(f"{cluster.engine}: starting what is not running, then waiting for its workers and the job server (logs: {cluster.log_dir})",
+              flush=True)
         started = time.monotonic()
         state = cluster.up()
         options = " ".join(f"beam.options.{key}={value}" for key, value in cluster.beam_options().items())
         return [f"{cluster.engine}: up in {time.monotonic() - started:.0f} s: {state}; Beam job server at {cluster.job_endpoint}",
-                f"logs: {cluster.log_dir}",
                 f"submit with: wf-preprocess beam={cluster.engine} ...   (the defaults of conf/beam/{cluster.engine}.yaml: {options})"]
     if action == "down":
         stopped = cluster.down()
