@@ -9,8 +9,8 @@ number of workers are not: every runner writes the same bytes. For an aclImdb
 folder the url files that name each labelled review's film (films.tsv) are
 in it too. The key also holds ``FORMAT_VERSION`` (preprocess/output.py),
 bumped whenever what the stage writes changes, so that no output of an older
-format is re-used. Computing it checks, before any work, what the config
-names: no file in two splits, every CSV header holding the fields the config
+format is re-used. Computing it checks that no file is in two splits; a run
+checks, before any work, that every CSV header holds the fields the config
 names.
 
 A job that cannot write (a full disk, a permission) fails with one line
@@ -61,7 +61,6 @@ def key(config: Config) -> dict:
     use_filesystem_options(config.beam)
     corpus = CorpusSettings.of(config.data)
     check_split_sources(corpus)
-    check_csv_headers(corpus)
     inputs = input_files(corpus)
     film_files = config.data.format is CorpusFormat.aclimdb and not is_archive(config.data.path)  # an archive's digest covers its own
     return {
@@ -106,6 +105,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
     started = time.time()
     use_filesystem_options(config.beam)
     stage_key = stage_key or key(config)
+    check_csv_headers(CorpusSettings.of(config.data))  # before any work (the key reads no byte of an input: a store's checksums)
     inputs = stage_key["inputs"]
     final_dir = folder(config)
     log.info("preprocess: %d input file(s), %.1f MB, runner %s -> %s", inputs["files"], inputs["bytes"] / 1e6, runner_description(config.beam), final_dir)
