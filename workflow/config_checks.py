@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from workflow.config import POOLING_STATISTICS, CorpusFormat, Encoder
 from workflow.errors import ConfigError
-from workflow.resolvers import carved_test_fraction, vectors_source
+from workflow.resolvers import carved_test_fraction, ngram_modes, pretrained_ngrams, vectors_source
 from workflow.text import check_pattern
 
 
@@ -28,7 +28,7 @@ def _at_least(section: Any, name: str, keys: tuple[str, ...], minimum: int) -> N
 
 def validate(cfg: DictConfig) -> None:
     """Check what types cannot: ranges and cross-field rules. Raises ConfigError naming the key."""
-    for check in (_check_preprocess, _check_word2vec, _check_model, _check_trainer, _check_sweep, _check_report, _check_data):
+    for check in (_check_preprocess, _check_word2vec, _check_ngrams, _check_model, _check_trainer, _check_sweep, _check_report, _check_data):
         check(cfg)
     _require(cfg.beam.num_workers >= 1, "beam.num_workers", cfg.beam.num_workers, "must be >= 1")
     _require(cfg.strategy.logical_devices >= 0, "strategy.logical_devices", cfg.strategy.logical_devices, "must be >= 0")
@@ -67,6 +67,17 @@ def _check_word2vec(cfg: DictConfig) -> None:
     _require(w2v.negative >= 0, "word2vec.negative", w2v.negative, "must be >= 0")
 
 
+def _check_ngrams(cfg: DictConfig) -> None:
+    ngrams = cfg.ngrams
+    _require(ngrams.sg in (0, 1), "ngrams.sg", ngrams.sg, "must be 0 (CBOW) or 1 (skip-gram)")
+    _at_least(ngrams, "ngrams", ("window", "epochs", "min_count", "workers", "negative"), 1)
+    if pretrained_ngrams(cfg):
+        key = "sweep.ngrams" if cfg.sweep.ngrams is not None else "embedding.ngrams"
+        value = [str(mode) for mode in ngram_modes(cfg)] if cfg.sweep.ngrams is not None else str(cfg.embedding.ngrams)
+        _require(cfg.model.bigram_buckets > 0 or cfg.model.trigram_buckets > 0, key, value,
+                 "pretrained n-gram rows need n-gram rows: set model.bigram_buckets (or model.trigram_buckets) > 0")
+
+
 def _check_model(cfg: DictConfig) -> None:
     model = cfg.model
     _at_least(model, "model", ("max_len", "filters", "lstm_units"), 1)
@@ -98,6 +109,8 @@ def _check_sweep(cfg: DictConfig) -> None:
     sweep = cfg.sweep
     _require(len(sweep.modes) > 0 and len(sweep.seeds) > 0 and len(sweep.label_budgets) > 0, "sweep",
              OmegaConf.to_container(sweep), "needs at least one mode, one seed and one label budget")
+    if sweep.ngrams is not None:
+        _require(len(sweep.ngrams) > 0, "sweep.ngrams", [], "must list at least one mode (or be null: embedding.ngrams)")
     for budget in sweep.label_budgets:
         _require(budget is None or budget >= 1, "sweep.label_budgets", list(sweep.label_budgets), "must be counts >= 1 (or null: all)")
     if sweep.vectors is not None:
