@@ -81,7 +81,7 @@ def main() -> None:
         looped = python_loop(sample, token_ids, keys.buckets)
         loop_seconds.append((time.perf_counter() - started) * total_mb / sample_mb)
     written = io.BytesIO()
-    AnnotatedCorpus(vocabulary, keys).write_lines(sample, written)
+    AnnotatedCorpus(vocabulary, keys).write_text(b"\n".join(sample) + b"\n", written)
     assert written.getvalue() == looped, "the numpy rewrite and the plain loop disagree"
     numpy_median, loop_median = statistics.median(numpy_seconds), statistics.median(loop_seconds)
     print(f"corpus rewrite of {total_mb:.0f} MB ({', '.join(f'{KEY_PREFIXES[order].decode()}: {count:,} rows' for order, count in keys.buckets.items())}): "

@@ -109,7 +109,7 @@ def test_wf_word2vec_brings_it_up_to_date_once_and_again_when_its_tables_or_its_
     config = planted()
     arguments = overrides(Path(config.workdir), vectors_ready / "planted.tar.gz")
     first = run_here("word2vec", *arguments, cwd=tmp_path)
-    assert f"ngrams       done in " in first and f"{BUCKETS:,} bigram rows, " in first
+    assert "ngrams       done in " in first and f"{BUCKETS:,} bigram rows, " in first
     assert "ngrams       skipped (up to date)" in run_here("word2vec", *arguments, cwd=tmp_path), "the same vectors, the same key"
     other_tables = run_here("word2vec", *arguments, f"model.bigram_buckets={BUCKETS // 2}", cwd=tmp_path)
     assert f"changed: config.buckets.bigram ({BUCKETS} -> {BUCKETS // 2})" in other_tables

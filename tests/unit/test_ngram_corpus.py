@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from workflow.embeddings import ngram_corpus
 from workflow.embeddings.ngram_corpus import AnnotatedCorpus, KeySpace, annotate, ngram_buckets
 from workflow.preprocess.layout import UNK_ID
 from workflow.training.encoders import HashedBigrams, HashedTrigrams
@@ -41,7 +42,7 @@ def test_each_line_interleaves_its_tokens_with_the_rows_the_model_hashes_its_ngr
     keys = KeySpace(len(VOCABULARY), orders)
     written = io.BytesIO()
     corpus = AnnotatedCorpus(VOCABULARY, keys)
-    corpus.write_lines(lines, written)
+    corpus.write_text(b"\n".join(lines) + b"\n", written)
     annotated = written.getvalue().decode().splitlines()
     non_empty = [line for line in lines if line.split()]
     assert len(annotated) == len(non_empty), "one line per review with tokens"
@@ -64,7 +65,8 @@ def test_each_line_interleaves_its_tokens_with_the_rows_the_model_hashes_its_ngr
 def test_counts_are_per_key_and_n_grams_never_cross_a_line():
     keys = KeySpace(len(VOCABULARY), ROWS)
     token_ids = {token.encode(): number for number, (token, _) in enumerate(VOCABULARY)}
-    indices, items_per_line = annotate([b"w1 w2", b"w3", b"", b"w1 w2 w4"], token_ids, keys)
+    text = b"w1 w2\nw3\n\n w1\tw2  w4"  # any ASCII whitespace between tokens; the last line without its newline
+    indices, items_per_line = annotate(text, token_ids, keys)
     assert items_per_line.tolist() == [3, 1, 0, 6]  # t b t | t | | t b t c b t
     tokens = indices[indices < keys.vocabulary]
     assert tokens.tolist() == [3, 4, 5, 3, 4, 6]
@@ -72,7 +74,7 @@ def test_counts_are_per_key_and_n_grams_never_cross_a_line():
     assert len(bigrams) == 3 and bigrams[0] == bigrams[1], "w1 w2 twice, one row; nothing between w2 and w3 or w3 and w1"
     assert np.all((bigrams >= 1) & (bigrams <= ROWS[2]))
     corpus = AnnotatedCorpus(VOCABULARY, keys)
-    corpus.write_lines([b"w1 w2", b"w3", b"", b"w1 w2 w4"], io.BytesIO())
+    corpus.write_text(text, io.BytesIO())
     assert corpus.counts.sum() == 10 and corpus.counts[keys.offset(2) + bigrams[0]] == 2 and corpus.counts[3] == 2
 
 
@@ -81,3 +83,20 @@ def test_the_numpy_hash_is_the_layers_over_the_whole_id_range(layer):
     """Ids up to the 3 million the layer's int64 arithmetic holds, into a table of a million rows."""
     ids = np.random.default_rng(1).integers(2, 3_000_000, size=5_000)
     assert ngram_buckets(ids, layer.ORDER, 1_000_000).tolist() == keras_rows(layer, 1_000_000, [ids.tolist()])[0]
+
+
+def test_files_are_annotated_whole_lines_at_a_time_whatever_the_block_size(tmp_path, monkeypatch):
+    """A block ends at its last newline: a line across two blocks (or longer than a block) is one line, as in one pass."""
+    lines = random_lines(50, seed=2)
+    paths = []
+    for number, part in enumerate((lines[:30], lines[30:])):
+        paths.append(tmp_path / f"corpus-{number}.txt")
+        paths[-1].write_bytes(b"\n".join(part) + (b"\n" if number == 0 else b""))  # the last file without a final newline
+    keys = KeySpace(len(VOCABULARY), ROWS)
+    whole = io.BytesIO()
+    AnnotatedCorpus(VOCABULARY, keys).write_text(b"\n".join(lines) + b"\n", whole)
+    monkeypatch.setattr(ngram_corpus, "BLOCK_BYTES", 7)
+    blocked, seen = io.BytesIO(), []
+    corpus = AnnotatedCorpus(VOCABULARY, keys)
+    corpus.write([str(path) for path in paths], blocked, seen.append)
+    assert blocked.getvalue() == whole.getvalue() and sum(seen) == sum(path.stat().st_size for path in paths)

@@ -13,8 +13,9 @@ between its two tokens and each trigram right after its middle token, so an
 n-gram's neighbours in the file are its own tokens' neighbours.
 
 All keys live in one index space (:class:`KeySpace`): token ids first, then
-each order's buckets. The rewrite is numpy over a block of lines at a time (the
-ids, the hashes, the interleaving); Python touches each line, never each token.
+each order's buckets. The rewrite is numpy over a block of text at a time (where
+tokens and lines start, the hashes, the interleaving, the text written); Python
+only splits the block and looks each token up in the vocabulary.
 """
 
 from __future__ import annotations
@@ -31,6 +32,8 @@ from workflow.preprocess.layout import UNK_ID
 PRIME = 2_147_483_647
 FOLD, NEXT = 2_654_435_761, 1_000_003
 KEY_PREFIXES = {2: b"b", 3: b"c"}
+IS_WHITESPACE = np.isin(np.arange(256), np.frombuffer(b" \t\n\r\x0b\x0c", dtype=np.uint8))  # by byte: what bytes.split() splits on
+NEWLINE = ord("\n")
 BLOCK_BYTES = 8 << 20  # text rewritten per numpy pass: about 1.5 M tokens, a few hundred MB at most while it is rewritten
 
 
@@ -61,12 +64,12 @@ class KeySpace:
         return self.vocabulary + sum(buckets + 1 for buckets in self.buckets.values())
 
     def names(self) -> np.ndarray:
-        """Each index's key as it is written (``b"12"``, ``b"b4417"``), a fixed-width bytes array."""
+        """Each index's key as it is written (``b"12"``, ``b"b4417"``), a bytes array as wide as the longest."""
         parts = [np.arange(self.vocabulary).astype("S")]
         for order in sorted(self.buckets):
             parts.append(np.char.add(KEY_PREFIXES[order], np.arange(self.buckets[order] + 1).astype("S")))
-        width = max(part.dtype.itemsize for part in parts)
-        return np.concatenate([part.astype(f"S{width}") for part in parts])
+        names = np.concatenate(parts)
+        return names.astype(f"S{int(np.char.str_len(names).max())}")
 
     @property
     def items_per_token(self) -> int:
@@ -74,17 +77,21 @@ class KeySpace:
         return 1 + len(self.buckets)
 
 
-def annotate(lines: list[bytes], token_ids: dict[bytes, int], keys: KeySpace) -> tuple[np.ndarray, np.ndarray]:
-    """``lines`` (tokens by spaces) annotated: (the key index of every item, line after line; the items of each line)."""
-    tokens = [line.split() for line in lines]
-    lengths = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
-    total = int(lengths.sum())
-    ids = np.fromiter(map(token_ids.get, itertools.chain.from_iterable(tokens), itertools.repeat(UNK_ID)), dtype=np.int64, count=total)
-    line_of = np.repeat(np.arange(len(lines)), lengths)
-    position = np.arange(total) - (np.cumsum(lengths) - lengths)[line_of]
+def annotate(text: bytes, token_ids: dict[bytes, int], keys: KeySpace) -> tuple[np.ndarray, np.ndarray]:
+    """``text`` (whole lines, tokens between ASCII whitespace, as ``bytes.split`` reads them) annotated: (the key index of
+    every item, line after line; the items of each line)."""
+    characters = np.frombuffer(text, dtype=np.uint8)
+    space = IS_WHITESPACE[characters]
+    token_starts = np.flatnonzero(~space & np.concatenate(([True], space[:-1])))
+    newlines = np.flatnonzero(characters == NEWLINE)
+    line_of = np.searchsorted(newlines, token_starts)  # the newlines before a token: its line
+    lines = len(newlines) + (not text.endswith(b"\n"))
+    ids = np.fromiter(map(token_ids.get, text.split(), itertools.repeat(UNK_ID)), dtype=np.int64, count=len(token_starts))
+    lengths = np.bincount(line_of, minlength=lines)
+    position = np.arange(len(ids)) - (np.cumsum(lengths) - lengths)[line_of]
     after = lengths[line_of] - position - 1  # tokens after this one on its line
     # Per token: [the token, the trigram centred on it, the bigram it starts]; -1 where its line has none.
-    slots = np.full((total, 3), -1, dtype=np.int64)
+    slots = np.full((len(ids), 3), -1, dtype=np.int64)
     slots[:, 0] = ids
     if 3 in keys.buckets:
         centres = np.flatnonzero((position >= 1) & (after >= 1))
@@ -93,22 +100,23 @@ def annotate(lines: list[bytes], token_ids: dict[bytes, int], keys: KeySpace) ->
         starts = np.flatnonzero(after >= 1)
         slots[starts, 2] = keys.offset(2) + ngram_buckets(ids, 2, keys.buckets[2])[starts]
     present = slots >= 0
-    items_per_line = np.bincount(line_of, weights=present.sum(axis=1), minlength=len(lines)).astype(np.int64)
+    items_per_line = np.bincount(line_of, weights=present.sum(axis=1), minlength=lines).astype(np.int64)
     return slots[present], items_per_line
 
 
-def _blocks(paths: list[str]) -> Iterator[list[bytes]]:
-    """The lines of every file in order, about ``BLOCK_BYTES`` of text at a time, each block whole lines."""
+def _blocks(paths: list[str]) -> Iterator[bytes]:
+    """The text of every file in order, about ``BLOCK_BYTES`` at a time, each block whole lines."""
     for path in paths:
         with open(path, "rb") as handle:
             carry = b""
             while block := handle.read(BLOCK_BYTES):
-                lines = (carry + block).split(b"\n")
-                carry = lines.pop()
-                if lines:
-                    yield lines
+                whole, newline, carry = (carry + block).rpartition(b"\n")
+                if newline:
+                    yield whole + newline
+                else:
+                    carry = whole + carry  # no line ends in this block yet
             if carry:
-                yield [carry]
+                yield carry
 
 
 class AnnotatedCorpus:
@@ -119,8 +127,8 @@ class AnnotatedCorpus:
         self.token_ids = {token.encode("utf-8"): token_id for token_id, (token, _) in enumerate(vocabulary)}
         self.counts = np.zeros(keys.size, dtype=np.int64)
         names = keys.names()
-        self._name_bytes = names.view(np.uint8).reshape(len(names), names.dtype.itemsize)  # each key's name, padded with zeros
         self._name_lengths = np.char.str_len(names)
+        self._padded_names = names.astype(f"S{names.dtype.itemsize + 1}")  # room for a separator after the longest
 
     @property
     def items(self) -> int:
@@ -129,25 +137,23 @@ class AnnotatedCorpus:
 
     def write(self, sources: list[str], target: BinaryIO, on_bytes: Callable[[int], None] | None = None) -> None:
         """Annotate every line of ``sources`` (in order) into ``target``; ``on_bytes(n)`` after each block of n bytes read."""
-        for lines in _blocks(sources):
-            self.write_lines(lines, target)
+        for text in _blocks(sources):
+            self.write_text(text, target)
             if on_bytes is not None:
-                on_bytes(sum(len(line) + 1 for line in lines))
+                on_bytes(len(text))
 
-    def write_lines(self, lines: list[bytes], target: BinaryIO) -> None:
-        """Annotate ``lines`` (tokens by spaces) into ``target``, one line each (none for a line without tokens)."""
-        indices, items_per_line = annotate(lines, self.token_ids, self.keys)
+    def write_text(self, text: bytes, target: BinaryIO) -> None:
+        """Annotate ``text`` (whole lines) into ``target``, a line for each (none for a line without tokens)."""
+        indices, items_per_line = annotate(text, self.token_ids, self.keys)
         self.counts += np.bincount(indices, minlength=self.keys.size)
         target.write(self._text(indices, np.cumsum(items_per_line)[items_per_line > 0] - 1))
 
     def _text(self, indices: np.ndarray, line_ends: np.ndarray) -> bytes:
         """The keys ``indices`` name, each followed by a space, or by a newline at ``line_ends`` (item positions), as one
-        bytes string: every name's characters and its separator in a zero-padded ``[items, longest name + 1]`` array,
-        the padding dropped."""
-        width = self._name_bytes.shape[1]
-        characters = np.zeros((len(indices), width + 1), dtype=np.uint8)
-        characters[:, :width] = self._name_bytes[indices]
+        bytes string: the names, zero-padded to one width with room for a separator, the separators written in, the
+        padding dropped."""
+        characters = self._padded_names[indices].view(np.uint8)
         separators = np.full(len(indices), ord(" "), dtype=np.uint8)
-        separators[line_ends] = ord("\n")
-        characters[np.arange(len(indices)), self._name_lengths[indices]] = separators
+        separators[line_ends] = NEWLINE
+        characters[np.arange(len(indices)) * self._padded_names.dtype.itemsize + self._name_lengths[indices]] = separators
         return characters.tobytes().translate(None, b"\0")

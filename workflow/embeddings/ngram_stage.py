@@ -67,10 +67,10 @@ def recorded_key(config: Config) -> dict | None:
 
 
 def summary(config: Config) -> str:
-    """The stage line's account: ``100,000 bigram rows, 87,302 with a vector (99.1% of bigram occurrences)``."""
+    """The stage line's account: ``100,000 bigram rows, 87,302 with a vector: 99.1% of bigram occurrences``."""
     coverage = NgramOutput(config.workdir, config.embedding.vectors).coverage()
-    return "; ".join(f"{table['buckets']:,} {name} rows, {table['buckets_with_vector']:,} with a vector "
-                     f"({100 * table['occurrence_coverage']:.1f}% of {name} occurrences)" for name, table in coverage["tables"].items())
+    return "; ".join(f"{table['buckets']:,} {name} rows, {table['buckets_with_vector']:,} with a vector: "
+                     f"{100 * table['occurrence_coverage']:.1f}% of {name} occurrences" for name, table in coverage["tables"].items())
 
 
 def run(config: Config, resolved_config: dict, stage_key: dict | None = None) -> dict:
