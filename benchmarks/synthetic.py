@@ -58,8 +58,13 @@ class TimedTrainer:
 
 def timed_trainer(strategy: tf.distribute.Strategy, model: str, mode: EmbeddingMode = EmbeddingMode.finetune,
                   update: EmbeddingUpdate = EmbeddingUpdate.lazy, precision: Precision = Precision.float32, vocabulary: int = 50_000,
-                  dim: int = 100, batch_size: int = 64, max_len: int = 800, width_multiple: int = 0, warmup: int = 2) -> TimedTrainer:
-    """Build ``model`` under ``strategy`` and run ``warmup`` steps (the trace) on synthetic reviews."""
+                  dim: int = 100, batch_size: int = 64, max_len: int = 800, width_multiple: int = 0, warmup: int = 2,
+                  cycle: int = 0) -> TimedTrainer:
+    """Build ``model`` under ``strategy`` and run ``warmup`` steps (the trace) on synthetic reviews.
+
+    ``cycle``: 0 for fresh batches without end; n for the same n batches over and over, warmed up by one pass over
+    them instead of ``warmup`` steps, so that every width the timed steps meet is traced (and autotuned) first.
+    """
     keras.utils.set_random_seed(0)
     matrix = None if mode is EmbeddingMode.random else np.random.default_rng(0).normal(0, 0.3, (vocabulary, dim)).astype(np.float32)
     with strategy.scope():
@@ -70,8 +75,9 @@ def timed_trainer(strategy: tf.distribute.Strategy, model: str, mode: EmbeddingM
     trainer = Trainer(strategy, classifier, config, scratch.name, None, config.learning_rate)
     global_batch = batch_size * strategy.num_replicas_in_sync
     examples = synthetic_reviews(global_batch * 40, vocabulary, max_len).cache()
-    batches = data.training_batches(examples, global_batch, 0, 0, 10_000, 20, width_multiple=width_multiple).repeat()
+    batches = data.training_batches(examples, global_batch, 0, 0, 10_000, 20, width_multiple=width_multiple)
+    batches = batches.take(cycle).cache().repeat() if cycle else batches.repeat()
     timed = TimedTrainer(trainer, iter(strategy.experimental_distribute_dataset(batches)), global_batch, scratch)
-    if warmup:
-        timed.seconds_per_step(warmup)
+    if cycle or warmup:
+        timed.seconds_per_step(cycle or warmup)
     return timed

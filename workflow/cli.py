@@ -16,6 +16,7 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before any import loads TensorFlow: its C++ INFO/WARNING lines drown the progress output
 os.environ.setdefault("TF_DISABLE_SCATTER_OP_DETERMINISM", "1")  # GPU scatters of unique rows stay on the device: workflow/training/__init__.py
+os.environ.setdefault("TF_FORCE_GPU_ALLOW_GROWTH", "true")  # GPU memory as it is needed, in every process: workflow/training/devices.py
 
 import importlib.util
 import sys
@@ -30,13 +31,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from workflow import config as schema
 from workflow import config_checks, console
-from workflow.errors import USER_ERROR_EXIT, user_error
+from workflow.errors import USER_ERROR_EXIT, log_traceback, user_error
 from workflow.stderr import import_tensorflow_quietly  # before anything imports Beam: it drops Beam's import-time warning
 
 schema.register()
 CONFIG_MODULE = "workflow.conf"  # where a wheel carries the tree (pyproject.toml maps conf/ to it)
 BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"  # Hydra's default: one job after the other
 CHECKOUT_CONF = Path(__file__).resolve().parents[1] / "conf"  # where a checkout has it: beside workflow/
+INTERRUPTED_EXIT = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
 
 def config_tree() -> str:
@@ -61,6 +63,7 @@ def run_stage(cfg: DictConfig, stage: Callable[[schema.Config, dict], object], c
     """
     try:
         config_checks.validate(cfg)
+        config_checks.require_writable_workdir(cfg.workdir)
         if command is not None:
             config_checks.require_local_workdir(cfg.workdir, command)
         if tensorflow:
@@ -69,10 +72,15 @@ def run_stage(cfg: DictConfig, stage: Callable[[schema.Config, dict], object], c
         typed: schema.Config = OmegaConf.to_object(cfg)
         console.show_steps(typed.terminal.steps)
         status = stage(typed, resolved)
+    except KeyboardInterrupt as interrupt:  # Ctrl-C: the stage left its published output as it was (artifacts.staged_output)
+        log_traceback(interrupt)
+        print("interrupted", file=sys.stderr)
+        sys.exit(INTERRUPTED_EXIT)
     except Exception as error:  # noqa: BLE001 - reduced to one line when it is the user's to fix
         found = user_error(error)
         if found is None:
             raise
+        log_traceback(error)
         print(f"error: {found}", file=sys.stderr)
         sys.exit(USER_ERROR_EXIT)
     if isinstance(status, int) and status != 0:
@@ -132,7 +140,8 @@ def train_here(config: schema.Config, resolved: dict) -> dict:
     started = time.time()
     metrics = processes.train_job(config, resolved)
     test = metrics.get("test") or {}
-    accuracy = f"test accuracy {test['accuracy']:.4f}" if test.get("accuracy") is not None else "no test split"
+    accuracy = (f"test accuracy {test['accuracy']:.4f}" if test.get("accuracy") is not None
+                else "test not scored (trainer.score_test=false)" if not config.trainer.score_test else "no test split")
     finished = RunLayout(run_dir(config.workdir, config.trainer.run_name)).metrics
     if metrics and os.path.getmtime(finished) < started:
         console.stage_line("training", f"skipped (up to date: {config.trainer.run_name} finished with this key; {accuracy})")

@@ -97,6 +97,14 @@ class StrategyKind(enum.Enum):
     multiworker = "multiworker"  # MultiWorkerMirroredStrategy; the cluster comes from TF_CONFIG
 
 
+class Collectives(enum.Enum):
+    """How MultiWorkerMirroredStrategy's workers all-reduce."""
+
+    auto = "auto"  # NCCL when this machine has a GPU, RING (gRPC) otherwise
+    nccl = "nccl"
+    ring = "ring"
+
+
 class RunningMode(enum.Enum):
     in_memory = "in_memory"
     multi_threading = "multi_threading"
@@ -111,6 +119,15 @@ class SplitPaths:
     validation: Optional[str] = None
     test: Optional[str] = None
     unsup: Optional[str] = None
+
+
+# data.csv_delimiter as a shell passes a tab: data.csv_delimiter='\t' arrives as a backslash and a t.
+DELIMITER_ESCAPES = {"\\t": "\t", "tab": "\t"}
+
+
+def csv_delimiter(value: str) -> str:
+    """The delimiter ``data.csv_delimiter`` means: ``\\t`` (two characters) or ``tab`` is a tab; anything else as given."""
+    return DELIMITER_ESCAPES.get(value, value)
 
 
 @dataclass
@@ -242,6 +259,7 @@ class StrategyConfig:
     devices: List[str] = field(default_factory=list)  # mirrored: e.g. ["/gpu:0", "/gpu:1"]; empty = all GPUs
     logical_devices: int = 0  # split the first GPU (or the CPU) into this many logical devices; 0 = off
     logical_gpu_memory_mb: int = 4096  # memory of each logical GPU
+    collectives: Collectives = Collectives.auto  # multiworker: NCCL or RING all-reduce (auto: NCCL with GPUs)
 
 
 @dataclass

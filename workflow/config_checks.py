@@ -6,14 +6,19 @@ work starts, so that a bad value fails naming its key (``ConfigError``).
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from workflow.config import POOLING_STATISTICS, CorpusFormat, Encoder
+from workflow.config import POOLING_STATISTICS, CorpusFormat, Encoder, csv_delimiter
 from workflow.errors import ConfigError
-from workflow.resolvers import carved_test_fraction, ngram_modes, pretrained_ngrams, vectors_source
+from workflow.resolvers import carved_test_fraction, ngram_modes, pretrained_ngrams, unwritable_workdir, vectors_source
 from workflow.text import check_pattern
+
+SEED_LIMIT = 2**32  # numpy's and TensorFlow's global seeds are 32-bit
+# Adam's step per weight is about the learning rate: past 1, a step moves a weight further than any trained one lies.
+MAX_LEARNING_RATE = 1.0
 
 
 def _require(condition: bool, key: str, value: Any, why: str) -> None:
@@ -26,10 +31,20 @@ def _at_least(section: Any, name: str, keys: tuple[str, ...], minimum: int) -> N
         _require(section[key] >= minimum, f"{name}.{key}", section[key], f"must be >= {minimum}")
 
 
+def _learning_rate(value: float, key: str) -> None:
+    _require(math.isfinite(value) and 0 < value <= MAX_LEARNING_RATE, key, value,
+             f"must be a finite number in (0, {MAX_LEARNING_RATE:g}]: a larger step diverges")
+
+
+def _seed(value: int, key: str) -> None:
+    _require(0 <= value < SEED_LIMIT, key, value, "must be in [0, 2**32)")
+
+
 def validate(cfg: DictConfig) -> None:
     """Check what types cannot: ranges and cross-field rules. Raises ConfigError naming the key."""
     for check in (_check_preprocess, _check_word2vec, _check_ngrams, _check_model, _check_trainer, _check_sweep, _check_report, _check_data):
         check(cfg)
+    _seed(cfg.seed, "seed")
     _require(cfg.beam.num_workers >= 1, "beam.num_workers", cfg.beam.num_workers, "must be >= 1")
     _require(cfg.strategy.logical_devices >= 0, "strategy.logical_devices", cfg.strategy.logical_devices, "must be >= 0")
 
@@ -42,12 +57,15 @@ def _check_data(cfg: DictConfig) -> None:
                  f"data.path already holds the {split} split (data.split)")
     for label, value in cfg.data.label_map.items():
         _require(value in (0, 1), f"data.label_map.{label}", value, "labels must map to 0 or 1")
+    delimiter = csv_delimiter(cfg.data.csv_delimiter)
+    _require(len(delimiter) == 1 and delimiter not in '"\r\n', "data.csv_delimiter", cfg.data.csv_delimiter,
+             "must be one character other than a quote or a line end ('\\t' or tab: a tab)")
 
 
 def _check_preprocess(cfg: DictConfig) -> None:
     pre = cfg.preprocess
     _at_least(pre, "preprocess", ("min_count", "read_parallelism"), 1)
-    _require(pre.read_block_mb > 0, "preprocess.read_block_mb", pre.read_block_mb, "must be > 0")
+    _require(math.isfinite(pre.read_block_mb) and pre.read_block_mb > 0, "preprocess.read_block_mb", pre.read_block_mb, "must be > 0")
     _require(pre.max_size >= 3, "preprocess.max_size", pre.max_size, "must be >= 3 (<pad>, <unk> and one token)")
     _require(0 <= pre.validation_fraction < 1, "preprocess.validation_fraction", pre.validation_fraction, "must be in [0, 1)")
     carved = carved_test_fraction(cfg)
@@ -65,12 +83,18 @@ def _check_word2vec(cfg: DictConfig) -> None:
     _require(w2v.sg in (0, 1), "word2vec.sg", w2v.sg, "must be 0 (CBOW) or 1 (skip-gram)")
     _at_least(w2v, "word2vec", ("vector_size", "window", "epochs", "min_count", "workers"), 1)
     _require(w2v.negative >= 0, "word2vec.negative", w2v.negative, "must be >= 0")
+    _learning_rate(w2v.alpha, "word2vec.alpha")
+    _require(math.isfinite(w2v.sample) and w2v.sample >= 0, "word2vec.sample", w2v.sample, "must be a finite number >= 0")
+    _seed(w2v.seed, "word2vec.seed")
 
 
 def _check_ngrams(cfg: DictConfig) -> None:
     ngrams = cfg.ngrams
     _require(ngrams.sg in (0, 1), "ngrams.sg", ngrams.sg, "must be 0 (CBOW) or 1 (skip-gram)")
     _at_least(ngrams, "ngrams", ("window", "epochs", "min_count", "workers", "negative"), 1)
+    _learning_rate(ngrams.alpha, "ngrams.alpha")
+    _require(math.isfinite(ngrams.sample) and ngrams.sample >= 0, "ngrams.sample", ngrams.sample, "must be a finite number >= 0")
+    _seed(ngrams.seed, "ngrams.seed")
     if pretrained_ngrams(cfg):
         key = "sweep.ngrams" if cfg.sweep.ngrams is not None else "embedding.ngrams"
         value = [str(mode) for mode in ngram_modes(cfg)] if cfg.sweep.ngrams is not None else str(cfg.embedding.ngrams)
@@ -100,7 +124,7 @@ def _check_trainer(cfg: DictConfig) -> None:
     _at_least(trainer, "trainer", ("batch_size", "epochs", "min_epoch_examples", "shuffle_buffer", "sort_pool_batches",
                                    "log_every_steps", "checkpoint_every_steps", "steps_per_loop"), 1)
     _require(trainer.width_multiple >= 0, "trainer.width_multiple", trainer.width_multiple, "must be >= 0 (0 or 1: off)")
-    _require(trainer.learning_rate > 0, "trainer.learning_rate", trainer.learning_rate, "must be > 0")
+    _learning_rate(trainer.learning_rate, "trainer.learning_rate")
     _require(trainer.early_stopping_patience >= 0, "trainer.early_stopping_patience", trainer.early_stopping_patience, "must be >= 0")
     _require(bool(trainer.run_name) and "/" not in trainer.run_name, "trainer.run_name", trainer.run_name, "must be a non-empty folder name")
 
@@ -113,6 +137,8 @@ def _check_sweep(cfg: DictConfig) -> None:
         _require(len(sweep.ngrams) > 0, "sweep.ngrams", [], "must list at least one mode (or be null: embedding.ngrams)")
     for budget in sweep.label_budgets:
         _require(budget is None or budget >= 1, "sweep.label_budgets", list(sweep.label_budgets), "must be counts >= 1 (or null: all)")
+    for seed in sweep.seeds:
+        _seed(seed, "sweep.seeds")
     if sweep.vectors is not None:
         sources = list(sweep.vectors)
         names = [vectors_source(source) for source in sources]
@@ -129,3 +155,10 @@ def require_local_workdir(workdir: str, command: str) -> None:
     _require("://" not in workdir, "workdir", workdir,
              f"{command} needs a local workdir; only wf-preprocess writes to an object store (s3://, gs://). "
              "Copy <workdir>/preprocess to a local workdir (e.g. aws s3 cp --recursive, gcloud storage cp -r) and run there")
+
+
+def require_writable_workdir(workdir: str) -> None:
+    """ConfigError unless a local ``workdir`` is a folder this process can write, or can be made in one (an object
+    store's workdir is checked by its own filesystem)."""
+    problem = None if "://" in workdir else unwritable_workdir(workdir)
+    _require(problem is None, "workdir", workdir, problem or "")

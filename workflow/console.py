@@ -201,6 +201,7 @@ class StageProgress:
     LINE_SECONDS = 60.0
 
     def __init__(self, name: str, total: float, unit: str, display: ProgressDisplay = ProgressDisplay.auto, stream: TextIO | None = None):
+        """``unit`` follows the scaled count as it is: ``"B"`` gives ``113MB``, ``" words"`` ``6.95M words``."""
         self.name, self.total, self.unit = name, total, unit
         self.stream = stream if stream is not None else sys.stdout
         self.bar: tqdm | None = None
@@ -210,7 +211,7 @@ class StageProgress:
             terminal.pending = False  # the bar takes the place of the stage's running line
             self.stream.write(CLEAR_LINE)
             self._held.enter_context(log_above_the_bar())
-            self.bar = tqdm(total=total, desc=f"{name:<{STAGE_COLUMN}}", unit=f" {unit}", unit_scale=True, file=self.stream, leave=False,
+            self.bar = tqdm(total=total, desc=f"{name:<{STAGE_COLUMN}}", unit=unit, unit_scale=True, file=self.stream, leave=False,
                             dynamic_ncols=True, bar_format=STAGE_BAR_FORMAT)
 
     def __enter__(self) -> "StageProgress":
@@ -236,7 +237,8 @@ class StageProgress:
             elapsed = now - self.started
             remaining = elapsed * (self.total - done) / done if done else None
             eta = f", about {seconds_text(remaining)} to go" if remaining is not None else ""
-            stage_line(self.name, f"{note}: {100 * done / self.total:.0f}% of {self.total:,.0f} {self.unit} in {seconds_text(elapsed)}{eta}")
+            stage_line(self.name, f"{note}: {100 * done / self.total:.0f}% of {tqdm.format_sizeof(self.total)}{self.unit} in "
+                                  f"{seconds_text(elapsed)}{eta}")
 
 
 def show_steps(on: bool) -> None:

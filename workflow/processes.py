@@ -18,6 +18,7 @@ from workflow.config import Config
 from workflow.console import show_steps
 from workflow.errors import USER_ERROR_EXIT, user_error
 from workflow.stderr import import_tensorflow_quietly  # before anything imports Beam: it drops Beam's import-time warning
+from workflow.training.devices import sweep_job_gpus
 
 
 def train_job(config: Config, resolved: dict) -> dict:
@@ -55,8 +56,9 @@ def train_in_fresh_process(config: Config, resolved: dict, log_file: str, loggin
         # child is told to set too and cannot: it knows only the standard ones.
         multiprocessing.set_start_method("spawn", force=True)
     process = multiprocessing.get_context("spawn").Process(target=_child, args=(config, resolved, log_file, logging_config))
-    process.start()
-    process.join()
+    with sweep_job_gpus() as start:  # jobs side by side on one machine: GPUs of their own (training/devices.py)
+        start(process)
+        process.join()
     return process.exitcode if process.exitcode >= 0 else 128 - process.exitcode  # killed by signal N: 128 + N, as a shell says
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from importlib import resources
 from typing import Any, Optional
 
@@ -97,9 +98,33 @@ def embedding_scale_part(mode: Any, scale: Any, ngrams: Any = EmbeddingMode.rand
 
 
 def local_dir(workdir: str) -> str:
-    """``workdir`` itself, or ``outputs/<scheme>/<bucket>/<path>`` for an object-store workdir: Hydra's logs are local files."""
+    """``workdir`` itself, or ``outputs/<scheme>/<bucket>/<path>`` for an object-store workdir: Hydra's logs are local files.
+
+    A local workdir Hydra could not make its log folder in (a file, a read-only folder) gives the system's temporary
+    folder instead, so that the command starts and says what is wrong with the workdir in one line
+    (config_checks.require_writable_workdir) instead of Hydra's traceback.
+    """
     scheme, separator, rest = workdir.partition("://")
-    return os.path.join("outputs", scheme, rest.strip("/")) if separator else workdir
+    if separator:
+        return os.path.join("outputs", scheme, rest.strip("/"))
+    if unwritable_workdir(workdir) is not None:
+        return os.path.join(tempfile.gettempdir(), "embedding-workflow", "unwritable-workdir")
+    return workdir
+
+
+def unwritable_workdir(workdir: str) -> str | None:
+    """Why a local ``workdir`` cannot be written (or made), or None: checked on the folder, or on the nearest existing
+    folder above it."""
+    if os.path.lexists(workdir) and not os.path.isdir(workdir):
+        return "is a file, not a folder"
+    existing = os.path.abspath(workdir)
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        return f"cannot be made: {existing} is a file, not a folder"
+    if not os.access(existing, os.W_OK | os.X_OK):
+        return f"cannot be written: {existing} is read-only (a read-only filesystem, or no write permission)"
+    return None
 
 
 def package_wheel() -> str:

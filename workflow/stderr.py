@@ -7,6 +7,7 @@ operations are on", "All log messages before absl::InitializeLog()") when it
 loads, whatever ``TF_CPP_MIN_LOG_LEVEL`` says. Pointing file descriptor 2 at a
 log file while they start sends their lines there; the progress output,
 which Hydra's console handler writes to standard output, stays on the terminal.
+The file is fed through a pipe that never refuses a write (:func:`stderr_to`).
 
 And one line Apache Beam logs when it is imported (:data:`BEAM_IMPORT_NOTICE`),
 dropped here, in the one module every command imports before Beam.
@@ -19,6 +20,7 @@ import importlib
 import logging
 import os
 import sys
+import threading
 from typing import Iterator
 
 # Every ``import apache_beam`` runs apache_beam/io/gcp/internal/clients/bigquery/__init__.py, which, without the
@@ -42,20 +44,51 @@ logging.getLogger().addFilter(_not_beam_import_notice)
 @contextlib.contextmanager
 def stderr_to(log_file: str | None) -> Iterator[None]:
     """Inside the block, this process and the processes it starts write their standard error to ``log_file``
-    (appended; None: unchanged)."""
+    (appended; None: unchanged).
+
+    Through a pipe, never the file itself: a thread of this process copies what arrives to the file and drops what
+    the file refuses. A write to standard error then never fails, whatever the log file's disk: a Beam SDK worker
+    whose bundle fails prints the traceback to standard error before it reports the failure, and when that print
+    raised (``ENOSPC``: the log on a full disk) the report was never sent and the job waited for it forever. The
+    thread reads until every process holding the pipe has exited or closed it, so no writer ever blocks.
+    """
     if log_file is None:
         yield
         return
     sys.stderr.flush()
     saved = os.dup(2)
-    with open(log_file, "ab") as target:
-        os.dup2(target.fileno(), 2)
+    read_end, write_end = os.pipe()
+    copier = threading.Thread(target=_copy, args=(read_end, log_file), name=f"stderr to {log_file}", daemon=True)
+    copier.start()
+    os.dup2(write_end, 2)
+    os.close(write_end)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)  # this process's copy of the write end goes: the copier ends once the children's copies go too
+        os.close(saved)
+
+
+def _copy(read_end: int, log_file: str) -> None:
+    """Copy a pipe to ``log_file`` until every writer has closed it; what the file cannot take is dropped."""
+    try:
+        target = open(log_file, "ab", buffering=0)
+    except OSError:
+        target = None
+    with os.fdopen(read_end, "rb", buffering=0) as pipe:
+        while chunk := pipe.read(1 << 16):
+            if target is None:
+                continue
+            try:
+                target.write(chunk)
+            except OSError:
+                pass  # a full or vanished log: the line is lost, the writer is not blocked
+    if target is not None:
         try:
-            yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
+            target.close()
+        except OSError:
+            pass
 
 
 def import_tensorflow_quietly(log_file: str = os.devnull) -> None:

@@ -7,6 +7,11 @@ rules are limited to what both Python's ``re`` and TensorFlow's RE2 do alike:
 
 * lowercasing is ASCII-only (``A-Z`` -> ``a-z``), as ``tf.strings.lower`` does;
 * HTML line breaks (``<br />`` in IMDB) become spaces;
+* the characters that end a line for ``str.splitlines()`` but are not ASCII
+  whitespace (U+001C-U+001E, U+0085, U+2028, U+2029) become spaces, always:
+  with ASCII whitespace, which no pattern may match (:func:`check_pattern`),
+  they are what no token may hold, since a token is one line of vocab.tsv
+  and the corpus is one document a line (:func:`line_break_in`);
 * tokens are the matches of one pattern, compiled with ``re.ASCII`` so that
   ``\\w``, ``\\d`` and ``\\s`` mean what they mean in RE2.
 
@@ -23,6 +28,16 @@ from functools import cached_property
 
 DEFAULT_TOKEN_PATTERN = r"[a-z0-9]+(?:'[a-z]+)?"
 HTML_BREAK_PATTERN = r"<br\s*/?>"
+# Every character str.splitlines() splits on: the ASCII ones are whitespace (never in a token), the others are
+# replaced by spaces before tokens are matched (LINE_SEPARATORS, also spelled for RE2 in the serving model).
+LINE_BREAKS = "\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+LINE_SEPARATORS = "\x1c\x1d\x1e\x85\u2028\u2029"
+_LINE_SEPARATOR_RE = re.compile(f"[{LINE_SEPARATORS}]")
+
+
+def line_break_in(token: str) -> str | None:
+    """The first character of ``token`` that ends a line for ``str.splitlines()`` or a field of vocab.tsv (a tab), or None."""
+    return next((char for char in token if char in LINE_BREAKS or char == "\t"), None)
 
 
 @dataclass(frozen=True)
@@ -42,13 +57,15 @@ class Tokenizer:
         return re.compile(HTML_BREAK_PATTERN, re.ASCII | re.IGNORECASE)
 
     def normalize(self, text: str) -> str:
-        """Lowercase (ASCII only) and replace HTML line breaks by spaces."""
+        """Lowercase (ASCII only); replace HTML line breaks and the non-ASCII line separators by spaces."""
         if self.lowercase:
             # str.lower() would also fold letters such as U+212A (Kelvin) to 'k'; bytes.lower()
             # folds A-Z only, in C (str.translate with a table costs ~200 us per review).
             text = text.lower() if text.isascii() else text.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
         if self.strip_html:
             text = self._html_re.sub(" ", text)
+        if not text.isascii() or "\x1c" in text or "\x1d" in text or "\x1e" in text:  # str.isascii: at C speed
+            text = _LINE_SEPARATOR_RE.sub(" ", text)
         return text
 
     def __call__(self, text: str) -> list[str]:

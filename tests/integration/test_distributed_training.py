@@ -145,6 +145,21 @@ def test_two_workers_killed_mid_epoch_resume_from_the_chiefs_checkpoint(workdir,
     assert all("already finished with this configuration" in output for output in again)
 
 
+def test_a_label_budget_trains_on_logical_devices_and_on_two_workers_alike(workdir):
+    """The budget is read with tf.data, which initialises TensorFlow: logical devices and a worker's collectives must be
+    set up before it, or TensorFlow refuses them ("Virtual devices cannot be modified after being initialized",
+    "Collective ops must be configured at program startup")."""
+    budget = (*EXACT, "trainer.label_budget=60", "trainer.batch_size=8")
+    finish(wf_train(workdir, *budget, "strategy=mirrored", "strategy.logical_devices=2", "trainer.run_name=budget-mirrored"))
+    for worker in start_workers(workdir, *budget, "trainer.run_name=budget-workers"):
+        finish(worker)
+    mirrored, workers = metrics(workdir, "budget-mirrored"), metrics(workdir, "budget-workers")
+    assert mirrored["examples"]["train"] == workers["examples"]["train"] == 60 and mirrored["replicas"] == workers["replicas"] == 2
+    assert workers["strategy"].startswith("MultiWorkerMirroredStrategy")
+    for multi, mirrored_weights in zip(weights(workdir, "budget-workers"), weights(workdir, "budget-mirrored"), strict=True):
+        np.testing.assert_allclose(multi, mirrored_weights, rtol=1e-4, atol=1e-5)
+
+
 def test_kill_9_mid_epoch_then_same_command_resumes(workdir):
     """Killed and resumed with 8 steps per call, against 1 step per call uninterrupted: the same weights and history, bit for bit."""
     # terminal.steps=true: the "checkpoint ... saved" lines, which go to the log file only by default, on the output too

@@ -22,9 +22,12 @@ def test_the_wheel_carries_its_config_and_its_entry_points_run_from_any_folder(t
         shutil.copytree(ROOT / folder, source / folder, ignore=shutil.ignore_patterns("__pycache__"))
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, source / name)
-    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-q",
+    build = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "--no-index", "-v",
                             "-w", str(tmp_path / "dist"), str(source)], capture_output=True, text=True, timeout=300)
     assert build.returncode == 0, build.stderr[-3000:]
+    # A quiet install: setuptools says nothing of the project's own packaging (a folder it would leave out, a deprecation).
+    assert not [line for line in (build.stdout + build.stderr).splitlines()
+                if "would be ignored" in line or "SetuptoolsDeprecationWarning" in line], build.stdout[-3000:]
     (wheel,) = (tmp_path / "dist").glob("embedding_workflow-*.whl")
     packaged = set(zipfile.ZipFile(wheel).namelist())
     config_files = {f"workflow/{path.relative_to(ROOT)}" for path in (ROOT / "conf").rglob("*.yaml")}  # conf/ ships as workflow/conf/

@@ -7,10 +7,17 @@ import json
 import random
 from pathlib import Path
 
+import gzip
+import os
+
+import pytest
+
 from tests.conftest import TINY_REVIEWS, write_aclimdb_folder
-from tests.damaged_corpora import PlantedFile, csv_file, jsonl_file, text_file
+from tests.damaged_corpora import PlantedFile, archive_with_repeats, compressed_copy, csv_file, jsonl_file, text_file, unreadable_entries
 from tests.integration.test_preprocess_stage import examples, run
+from workflow import locks
 from workflow.artifacts import read_json
+from workflow.errors import ConfigError, EmptyCorpusError, InputError
 from workflow.preprocess.layout import PreprocessLayout
 
 ALL_SPLITS = ("train", "validation", "test")
@@ -85,10 +92,14 @@ def test_field_values_an_example_cannot_hold_are_rejected_and_the_rest_parse_in_
     assert read_json(layout.stats)["files"][str(corpus)] == {"lines": 10, "blank_lines": 0, "records": 10, "written": 2, "rejected": 8}
 
 
-def check_stage(layout: PreprocessLayout, planted: list[PlantedFile]) -> None:
-    """stats.json's files and the examples and rejections match what was planted, by count, by id and by line."""
+def check_stage(layout: PreprocessLayout, planted: list[PlantedFile], others: dict[str, int] | None = None) -> None:
+    """stats.json's files and the examples and rejections match what was planted, by count, by id and by line.
+
+    ``others``: the records of the other inputs (checked by the caller), by path.
+    """
     stats = read_json(layout.stats)
-    assert sorted(stats["files"]) == sorted(str(file.path) for file in planted)
+    others = others or {}
+    assert sorted(stats["files"]) == sorted([str(file.path) for file in planted] + list(others))
     ids = written_ids(layout)
     rejected = {row["source"] for row in rejected_rows(layout)}
     for file in planted:
@@ -98,7 +109,7 @@ def check_stage(layout: PreprocessLayout, planted: list[PlantedFile]) -> None:
         assert {f"{file.path}:{record.line}" for record in file.damaged} <= rejected
         if file.path.suffix != ".txt":
             assert {record.doc_id for record in file.intact} <= ids
-    assert stats["totals"]["records_read"] == sum(len(file.records) for file in planted)
+    assert stats["totals"]["records_read"] == sum(len(file.records) for file in planted) + sum(others.values())
 
 
 def test_damaged_csv_files_of_two_splits_through_the_stage(make_config, tmp_path):
@@ -131,3 +142,88 @@ def test_archive_and_folder_members_are_counted(make_config, tmp_path, tiny_arch
     stats = read_json(run(make_config, f"data.path={folder}", f"workdir={tmp_path / 'f'}").stats)
     assert {path.split("aclImdb/")[1]: row["records"] for path, row in stats["files"].items()} == {
         "train/pos": 2, "train/neg": 2, "train/unsup": 1, "test/pos": 1, "test/neg": 1}
+
+
+def test_entries_that_are_no_files_and_a_csv_field_past_the_bound_through_the_stage(make_config, tmp_path):
+    """A glob over planted CSV files, a pipe, a folder, a broken link and a link loop, and a reported file whose quoted
+    field spans 1,200 lines between 10 rows: every record counted in stats.json by file, rejected ones by id and line."""
+    rng = random.Random(34)
+    planted = [csv_file(tmp_path / f"part{n}.csv", rng, 25, f"part{n}.") for n in range(3)]
+    entries = unreadable_entries(tmp_path, rng, ".csv")
+    long_field = tmp_path / "long.csv"
+    inner = "".join(f"inner{i},looks like a row,pos\n" for i in range(1198))
+    long_field.write_text("id,text,label\n" + "".join(f"r{i},review {i} good,pos\n" for i in range(5)) + f'long,"first\n{inner}last",neg\n'
+                          + "".join(f"r{i},review {i} bad,neg\n" for i in range(5, 10)))
+    layout = run(make_config, "data=csv", f"data.path={tmp_path}/*.csv", "data.id_field=id", "preprocess.min_count=1")
+    stats = read_json(layout.stats)
+    assert stats["files"][str(long_field)] == {"lines": 1211, "blank_lines": 0, "header_lines": 1, "record_lines": 1210,
+                                               "records": 11, "written": 10, "rejected": 1}
+    assert {path: stats["files"][path] for path in entries} == {path: {"records": 1, "written": 0, "rejected": 1} for path in entries}
+    rejected = {row["source"]: row["reason"] for row in rejected_rows(layout)}
+    assert rejected[f"{long_field}:7"] == "lines 7-1206: a quoted field longer than 1000 lines (legal CSV, rejected as one record)"
+    assert all(rejected[path].startswith(reason) for path, reason in entries.items())
+    assert not any(doc_id.startswith("inner") for doc_id in written_ids(layout)) and {f"r{i}" for i in range(10)} <= written_ids(layout)
+    check_stage(layout, planted, {**{path: 1 for path in entries}, str(long_field): 11})
+    assert sum(count for _, count in stats["rejected_reasons"]) == stats["totals"]["records_rejected"]
+
+
+def test_an_archive_with_repeated_members_through_the_stage(make_config, tmp_path):
+    rng = random.Random(21)
+    archive = tmp_path / "repeats.tar.gz"
+    planted = archive_with_repeats(archive, rng, 40)
+    layout = run(make_config, f"data.path={archive}", "preprocess.min_count=1", "preprocess.validation_fraction=0")
+    rejected = [member for member in planted if member.reason]
+    assert read_json(layout.stats)["files"] == {str(archive): {"records": len(planted), "written": len(planted) - len(rejected),
+                                                               "rejected": len(rejected)}}
+    labelled = {member.name.split("aclImdb/", 1)[1][:-4] for member in planted if member.text is not None and "/unsup/" not in member.name}
+    assert written_ids(layout) == labelled
+    reasons = [row["reason"] for row in rejected_rows(layout)]
+    assert sum(reason.startswith("repeated archive member") for reason in reasons) == sum(m.reason == "repeated archive member" for m in rejected)
+
+
+def published(layout: PreprocessLayout) -> bytes:
+    return Path(layout.manifest).read_bytes()
+
+
+def test_a_damaged_compressed_file_fails_the_stage_and_leaves_the_last_output_published(make_config, tmp_path):
+    rng = random.Random(2)
+    corpus = jsonl_file(tmp_path / "reviews.jsonl", rng, 30, "r")
+    extra = text_file(tmp_path / "extra.txt", rng, 30)
+    common = ("data=jsonl", f"data.path={corpus.path}", "data.id_field=id", "preprocess.min_count=1")
+    before = run(make_config, *common, f"data.unlabelled=[{compressed_copy(extra, '.gz', rng)}]")
+    manifest = published(before)
+    broken = compressed_copy(extra, ".gz", rng, "truncated")
+    with pytest.raises(InputError, match=rf"^{broken}: truncated gzip stream .*: repair or remove the file"):
+        run(make_config, *common, f"data.unlabelled=[{broken}]")
+    assert published(before) == manifest and not list(Path(before.root).parent.glob(".preprocess.staging-*"))
+    with locks.exclusive(str(Path(before.root)), wait=False):
+        pass  # released
+
+
+def test_a_field_the_config_names_that_no_record_holds_stops_the_job(make_config, tmp_path):
+    """The leakage guard that did nothing as reported: id_field=ID where the files say id. CSV: before any work; JSONL: once
+    the files are read, before anything is published."""
+    train, test = tmp_path / "train.csv", tmp_path / "test.csv"
+    train.write_text("id,text,label\n" + "".join(f"t{i},good film {i},pos\n" for i in range(6)))
+    test.write_text("id,text,label\nt1,good film 1,pos\n")
+    with pytest.raises(InputError, match=r"train\.csv: data\.id_field='ID' names no column; columns: 'id', 'text', 'label'"):
+        run(make_config, "data=csv", f"data.path={train}", f"data.splits.test={test}", "data.id_field=ID")
+    lines = tmp_path / "reviews.jsonl"
+    lines.write_text("".join(json.dumps({"id": f"j{i}", "text": f"good film {i}", "label": "pos"}) + "\n" for i in range(8)))
+    with pytest.raises(Exception, match=r"reviews\.jsonl: data\.id_field='ID' is in none of its 8 JSON objects; fields found: 'id', 'label', 'text'"):
+        run(make_config, "data=jsonl", f"data.path={lines}", "data.id_field=ID")
+    assert not (tmp_path / "work" / "preprocess").exists()
+
+
+def test_an_all_rejected_corpus_keeps_its_rejections_and_names_the_most_frequent_reasons(make_config, tmp_path):
+    corpus = tmp_path / "reviews.csv"
+    corpus.write_text("id,text,label\n" + "".join(f"r{i},some text {i},{'good' if i % 3 else 'bad'}\n" for i in range(30)) + "x,y\n")
+    with pytest.raises(EmptyCorpusError, match=r"30 of 30 records rejected|31 of 31 records rejected") as raised:
+        run(make_config, "data=csv", f"data.path={corpus}", "data.id_field=id")
+    message = str(raised.value)
+    kept = tmp_path / "work" / "preprocess-rejected" / "rejected-00000.jsonl"
+    assert "20 x unknown label 'good' (not in data.label_map); 10 x unknown label 'bad'" in message and message.endswith(str(kept))
+    assert len(kept.read_text().splitlines()) == 31 and (kept.parent / "stats.json").exists()
+    assert not (tmp_path / "work" / "preprocess").exists()
+    with pytest.raises(ConfigError, match=r"preprocess\.min_count=1000: no token occurs that often"):
+        run(make_config, "data=csv", f"data.path={corpus}", "+data.label_map.good=1", "+data.label_map.bad=0", "preprocess.min_count=1000")

@@ -1,8 +1,9 @@
 """MirroredStrategy over two logical CPUs (a fresh process: TensorFlow fixes its devices when it starts).
 
-Deduplicated sparse gradients train the weights the raw ones did, and
-evaluation with fewer rows than replicas (or an odd last batch) gives every
-replica rows and every metric exactly, for every model.
+Deduplicated sparse gradients train the weights the raw ones did (and one
+device with the same global batch did), the replicas' rows arrive summed to
+one per token, and evaluation with fewer rows than replicas (or an odd last
+batch) gives every replica rows and every metric exactly, for every model.
 """
 
 from __future__ import annotations
@@ -26,19 +27,23 @@ from tests.unit.test_training_parts import reviews
 from workflow.config import EmbeddingUpdate
 from workflow.training import data
 from workflow.training.evaluation import auc
+from workflow.training.strategy import mirrored_strategy
 from workflow.training.trainer import Trainer
 
-strategy = tf.distribute.MirroredStrategy([device.name for device in tf.config.list_logical_devices("CPU")])
+strategy = mirrored_strategy([device.name for device in tf.config.list_logical_devices("CPU")])
 assert strategy.num_replicas_in_sync == 2
 config = dataclasses.replace(TRAINER, batch_size=4, epochs=1)
 scratch = Path(tempfile.mkdtemp())
 
-# 1. Each replica sums its gradient rows per token before the gather: the same weights within float tolerance.
+# 1. Each replica sums its gradient rows per token before the gather: the same weights within float tolerance, and the
+# weights of one device with the same global batch (whose tables are plain variables: the path before replica copies).
 for update in EmbeddingUpdate:
     trained, _ = train(scratch / update.value, MODELS["pooling"], dataclasses.replace(config, embedding_update=update), strategy)
     reference = plain_training(MODELS["pooling"], dataclasses.replace(config, embedding_update=update), strategy)
-    for deduplicated, raw in zip(trained, reference, strict=True):
+    one_device, _ = train(scratch / f"one-{update.value}", MODELS["pooling"], dataclasses.replace(config, batch_size=8, embedding_update=update))
+    for deduplicated, raw, single in zip(trained, reference, one_device, strict=True):
         np.testing.assert_allclose(deduplicated, raw, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(deduplicated, single, rtol=1e-5, atol=1e-6)
     print("dedup", update.value, "ok")
 
 # 2. Odd splits, one smaller than the replicas: every replica gets rows, the metrics are those of one example at a time.
@@ -60,10 +65,26 @@ for name, model_config in MODELS.items():
         expected_auc = auc(labels, scores)
         assert (result["auc"] is None) == (expected_auc is None) and (expected_auc is None or abs(result["auc"] - expected_auc) < 1e-6)
     print("evaluate", name, "ok", rows)
+
+# 3. The replicas' sparse rows are summed to one row per index before the broadcast (ReductionToOneDevice sends all 6
+# rows to every replica); dense values in the same batch are all-reduced as before.
+def replica_values(context, part):
+    replica = context.replica_id_in_sync_group
+    indices = [[1, 5, 7], [7, 9, 5]][replica]
+    rows = tf.IndexedSlices(tf.constant([[float(index), replica + 1.0] for index in indices]), tf.constant(indices), tf.constant([10, 2]))
+    return (rows, tf.fill([2], replica + 1.0))[part]
+
+sparse, dense = (strategy.experimental_distribute_values_from_function(lambda context, part=part: replica_values(context, part)) for part in (0, 1))
+summed_rows, summed = strategy.extended.batch_reduce_to(tf.distribute.ReduceOp.SUM, [(sparse, sparse), (dense, dense)])
+for rows in strategy.experimental_local_results(summed_rows):
+    by_index = dict(zip(rows.indices.numpy().tolist(), rows.values.numpy().tolist()))
+    assert len(rows.indices) == 4 and by_index == {1: [1.0, 1.0], 5: [10.0, 3.0], 7: [14.0, 3.0], 9: [9.0, 2.0]}, rows
+assert [values.numpy().tolist() for values in strategy.experimental_local_results(summed)] == [[3.0, 3.0]] * 2, summed
+print("union rows ok")
 '''
 
 
 def test_two_replicas_deduplicate_gradients_and_never_evaluate_an_empty_batch():
     result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=Path(__file__).parents[2], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-4000:]
-    assert result.stdout.count(" ok") == 2 + 4, result.stdout
+    assert result.stdout.count(" ok") == 2 + 4 + 1, result.stdout

@@ -52,6 +52,18 @@ def test_wrong_type_and_bad_enum_fail_at_compose(make_config):
         ("beam.num_workers=0", "beam.num_workers"),
         ("strategy.logical_devices=-1", "strategy.logical_devices"),
         ("preprocess.read_parallelism=0", "preprocess.read_parallelism"),
+        ("trainer.learning_rate=inf", "trainer.learning_rate"),
+        ("trainer.learning_rate=nan", "trainer.learning_rate"),
+        ("trainer.learning_rate=1e30", "trainer.learning_rate"),
+        ("word2vec.alpha=inf", "word2vec.alpha"),
+        ("word2vec.sample=nan", "word2vec.sample"),
+        ("seed=-1", "seed"),
+        ("seed=4294967296", "seed"),
+        ("word2vec.seed=-1", "word2vec.seed"),
+        ("sweep.seeds=[0,-1]", "sweep.seeds"),
+        ("data.csv_delimiter=';;'", "data.csv_delimiter"),
+        ("data.csv_delimiter='\"'", "data.csv_delimiter"),
+        ("preprocess.read_block_mb=inf", "preprocess.read_block_mb"),
     ],
 )
 def test_validate_names_the_key(make_config, override, key):
@@ -103,3 +115,13 @@ def test_the_sweep_hands_each_vector_source_to_wf_train_as_it_is(make_config):
     assert parsed.key_or_group == "embedding.vectors" and [value if value is None else value.text for value in parsed.value().list] == [None, *paths]
     imported = typed(make_config("embedding.vectors=/data/vectors.txt"))
     assert sweep.sweep_overrides(imported)[0] == "embedding.vectors='/data/vectors.txt'", "no sweep.vectors: embedding.vectors as given"
+
+
+def test_a_tab_delimiter_may_be_spelled_as_a_shell_passes_it(make_config):
+    """``data.csv_delimiter='\\t'`` reaches the config as a backslash and a t: it means a tab, as ``tab`` does."""
+    from workflow.preprocess.settings import CorpusSettings
+
+    for spelling in ("'\\t'", "tab"):
+        config = typed(make_config("data=csv", "data.path=/x.csv", f"data.csv_delimiter={spelling}"))
+        assert CorpusSettings.of(config.data).csv_delimiter == "\t"
+    assert typed(make_config("trainer.learning_rate=1")).trainer.learning_rate == 1.0

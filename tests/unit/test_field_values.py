@@ -101,7 +101,7 @@ def test_an_id_that_is_a_list_or_not_utf8_is_rejected_under_the_records_line(tmp
 
 
 def test_a_csv_id_that_is_not_utf8_is_rejected_before_fingerprint(tmp_path):
-    records = read_lines(tmp_path, CorpusFormat.csv, b"id,text,label\ncaf\xe9,good film,pos\nb,fine film,neg\n", "csv")
+    records = read_lines(tmp_path, CorpusFormat.csv, b"id,text,label,rating\ncaf\xe9,good film,pos,\nb,fine film,neg,\n", "csv")
     assert [(record.doc_id, record.source.rsplit(":", 1)[1], PARSER(record)) for record in records] == [
         ("input.csv:1", "2", "id field 'id' is not UTF-8"), ("b", "3", ["fine", "film"])]
 

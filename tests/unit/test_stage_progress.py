@@ -28,20 +28,20 @@ def test_through_a_pipe_a_plain_line_at_most_once_a_minute(monkeypatch, capsys):
     clock = FakeClock()
     monkeypatch.setattr(console.time, "monotonic", clock)
     pipe = io.StringIO()
-    with StageProgress("word2vec", 1000, "words", ProgressDisplay.auto, stream=pipe) as shown:
+    with StageProgress("word2vec", 1000, " words", ProgressDisplay.auto, stream=pipe) as shown:
         for second in range(0, 150, 5):
             clock.now = 1000.0 + second
             shown.update(second * 5, f"epoch {1 + second // 50}/3")
     lines = capsys.readouterr().out.splitlines()
     # At 60 s and 120 s: two lines in two and a half minutes, each with how far, of what, and how long to go.
-    assert lines == ["word2vec     epoch 2/3: 30% of 1,000 words in 60.0 s, about 140.0 s to go",
-                     "word2vec     epoch 3/3: 60% of 1,000 words in 120.0 s, about 80.0 s to go"]
+    assert lines == ["word2vec     epoch 2/3: 30% of 1.00k words in 60.0 s, about 140.0 s to go",
+                     "word2vec     epoch 3/3: 60% of 1.00k words in 120.0 s, about 80.0 s to go"]
     assert pipe.getvalue() == "", "nothing drawn on a stream that is not a terminal"
 
 
 def test_on_a_terminal_a_bar_that_ends_where_the_stage_line_goes():
     tty = Tty()
-    with StageProgress("word2vec", 1000, "words", ProgressDisplay.auto, stream=tty) as shown:
+    with StageProgress("word2vec", 1000, " words", ProgressDisplay.auto, stream=tty) as shown:
         shown.update(500, "epoch 2/4")
         assert shown.bar is not None and shown.bar.n == 500
     drawn = tty.getvalue()

@@ -2,7 +2,7 @@ import pickle
 
 import pytest
 
-from workflow.text import Tokenizer, check_pattern, re2_pattern
+from workflow.text import Tokenizer, check_pattern, line_break_in, re2_pattern
 
 
 def test_default_tokenizer_lowercases_strips_breaks_and_keeps_contractions():
@@ -53,3 +53,12 @@ def test_bad_patterns_are_named(pattern, message):
 def test_re2_translation_keeps_pythons_whitespace_classes(pattern, translated):
     check_pattern(pattern)
     assert re2_pattern(pattern) == translated
+
+
+@pytest.mark.parametrize("separator", ["\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"])
+@pytest.mark.parametrize("pattern", [r"\S+", r"[^\s,.]+", r"\w+"])
+def test_a_line_separator_of_str_splitlines_separates_tokens_whatever_the_pattern(pattern, separator):
+    """``\\S`` (ASCII) matches U+2028 and its kind: without this rule ``\\S+`` made tokens vocab.tsv's reader split."""
+    tokens = Tokenizer(pattern=pattern)(f"left{separator}right, café{separator}{separator}end")
+    assert tokens[0] == "left" and tokens[1].startswith("right") and not any(line_break_in(token) for token in tokens)
+    assert len(f"x{separator}y".splitlines()) == 2, "a character str.splitlines() ends a line at"

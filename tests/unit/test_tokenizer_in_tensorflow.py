@@ -20,6 +20,7 @@ TRICKY = [
     "  \n tabs\tand\nnewlines\r\nA-Z_under\x0bvertical",
     "",
     "..., !!! ???",
+    "line\x1cbreaks\x1dstr\x1esplitlines\x85sees\u2028in\u2029text\x0band\x0cform feeds",
 ]
 
 

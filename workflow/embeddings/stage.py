@@ -138,7 +138,7 @@ def obtain_vectors(config: Config, preprocess: PreprocessOutput, vocabulary: lis
         log.info("word2vec: %s, dim %d, %d epochs, %d workers on %s", "skip-gram" if config.word2vec.sg else "CBOW",
                  config.word2vec.vector_size, config.word2vec.epochs, config.word2vec.workers, preprocess.layout.corpus_glob)
         total_words = sum(count for _, count in vocabulary) * config.word2vec.epochs
-        with StageProgress("word2vec", total_words, "words", config.terminal.progress) as progress:
+        with StageProgress("word2vec", total_words, " words", config.terminal.progress) as progress:
             vectors, words_per_second = train_word2vec(corpus, vocabulary, config.word2vec, progress)
         os.remove(corpus)
         return vectors, {"kind": "word2vec", "words_per_second": round(words_per_second)}

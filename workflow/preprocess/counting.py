@@ -11,12 +11,14 @@ the time of a plain ``tarfile`` + ``Counter`` pass over the training side
 from __future__ import annotations
 
 import collections
+import re
 from dataclasses import dataclass, field
 
 import apache_beam as beam
 import numpy as np
 
 from workflow.preprocess.layout import PAD, UNK
+from workflow.text import line_break_in
 
 LENGTH_PERCENTILES = (50, 90, 95, 99)
 
@@ -87,10 +89,17 @@ def build_vocabulary(token_counts: collections.Counter, min_count: int, max_size
 
 
 def render_vocabulary(vocabulary: list[tuple[str, int]]) -> str:
-    """vocab.tsv text: ``token<TAB>count`` per line, row number = id."""
+    """vocab.tsv text: ``token<TAB>count`` per line, row number = id.
+
+    A token that is empty, or holds a tab or any character ``str.splitlines()``
+    ends a line at, would shift every id after it for some reader: refused
+    (the tokenizer never makes one: text.py), by the rule the reader applies.
+    """
     for token, _ in vocabulary:
-        if not token or any(char in token for char in "\t\n\r"):
-            raise ValueError(f"token {token!r} cannot be written to vocab.tsv (tab, newline or empty)")
+        found = line_break_in(token)
+        if not token or found is not None:
+            raise ValueError(f"token {token!r} cannot be written to vocab.tsv: "
+                             + ("it is empty" if not token else f"it holds {found!r}, a tab or a line break"))
     return "".join(f"{token}\t{count}\n" for token, count in vocabulary)
 
 
@@ -121,9 +130,13 @@ class FileCounts:
     """One input file's records counted where they are read, and their outcomes; partial per read task.
 
     ``kind``: ``lines`` (JSONL, text: one record a non-blank line), ``csv``
-    (a header, then records of one or more lines) or ``members`` (the reviews
-    of an aclImdb archive or folder). The readers count the physical lines and
-    records; ``TokenizeTask._take`` counts each record's outcome.
+    (a header, then records of one or more lines), ``members`` (the reviews
+    of an aclImdb archive or folder) or ``unread`` (an entry a pattern matched
+    that is no readable file: one rejected record, input_paths.py). The
+    readers count the physical lines and records; ``TokenizeTask._take``
+    counts each record's outcome. ``objects`` and ``fields`` (JSONL: the JSON
+    objects read, and how many hold each field name) are for columns.py's
+    check, not for stats.json.
     """
 
     kind: str = "lines"
@@ -134,19 +147,23 @@ class FileCounts:
     records: int = 0
     written: int = 0
     rejected: int = 0
+    objects: int = 0
+    fields: dict[str, int] = field(default_factory=dict)
 
     def merge(self, other: "FileCounts") -> None:
         if other.kind != self.kind:
             raise AssertionError(f"one input file read as {self.kind} and as {other.kind}")
-        for name in ("lines", "blank_lines", "header_lines", "record_lines", "records", "written", "rejected"):
+        for name in ("lines", "blank_lines", "header_lines", "record_lines", "records", "written", "rejected", "objects"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name, count in other.fields.items():
+            self.fields[name] = self.fields.get(name, 0) + count
 
     def summary(self, path: str) -> dict:
         """The numbers ``stats.json`` reports for the file; AssertionError naming it when they do not reconcile (a bug, not bad input)."""
         if self.records != self.written + self.rejected:
             raise AssertionError(f"{path}: {self.records} records read but {self.written} written + {self.rejected} rejected")
         counted = {"records": self.records, "written": self.written, "rejected": self.rejected}
-        if self.kind == "members":
+        if self.kind in ("members", "unread"):
             return counted
         if self.lines != self.blank_lines + self.header_lines + self.record_lines:
             raise AssertionError(f"{path}: {self.lines} lines but {self.blank_lines} blank + {self.header_lines} header "
@@ -182,3 +199,45 @@ class MergeFileCounts(beam.CombineFn):
 
     def extract_output(self, totals: FileTotals) -> FileTotals:
         return totals
+
+
+REASONS_LISTED = 10  # kinds of rejection stats.json names, the most frequent first
+_NUMBER = re.compile(r"\d+")
+
+
+def reason_kind(reason: str) -> str:
+    """A rejection's reason with its numbers as ``N``: ``line 12: 4 fields, the header has 3`` -> ``line N: N fields, ...``."""
+    return _NUMBER.sub("N", reason)
+
+
+class CountReasons(beam.CombineFn):
+    """Rejections -> ``Counter`` of their reasons' kinds (:func:`reason_kind`), in one combine."""
+
+    def create_accumulator(self) -> collections.Counter:
+        return collections.Counter()
+
+    def add_input(self, counts: collections.Counter, rejection) -> collections.Counter:
+        counts[reason_kind(rejection.reason)] += 1
+        return counts
+
+    def merge_accumulators(self, accumulators) -> collections.Counter:
+        merged: collections.Counter = collections.Counter()
+        for counts in accumulators:
+            merged.update(counts)
+        return merged
+
+    def extract_output(self, counts: collections.Counter) -> collections.Counter:
+        return counts
+
+
+def most_common_reasons(counts: collections.Counter) -> list[list]:
+    """``[[kind, records], ...]``: the :data:`REASONS_LISTED` most frequent kinds (ties by kind), then ``["other kinds", n]``."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    listed = [[kind, count] for kind, count in ranked[:REASONS_LISTED]]
+    rest = sum(count for _, count in ranked[REASONS_LISTED:])
+    return listed + ([["other kinds", rest]] if rest else [])
+
+
+def describe_reasons(reasons: list[list], limit: int = 3) -> str:
+    """``25 x missing label; 15 x unknown label 'good' (not in data.label_map)``: the first ``limit`` of stats.json's list."""
+    return "; ".join(f"{count:,} x {kind}" for kind, count in reasons[:limit])

@@ -4,7 +4,7 @@ Layout of one preprocessing output folder (the published version, or a run's
 staging folder; publishing: workflow/artifacts.py)::
 
     vocab.tsv                              token<TAB>count, row number = id
-    stats.json                             per split: read/written/rejected, tokens, OOV, lengths
+    stats.json                             per split: read/written/rejected, tokens, OOV, lengths; per input file; top rejection reasons
     examples/<split>-NNNNN.tfrecord.gz     tf.train.Example: tokens, label, rating, doc_id
     corpus/{train,unsup}-NNNNN.txt         training-side text, one document a line, tokens by spaces
     films.tsv                              aclImdb only: review<TAB>film for each labelled review its url files place (films.py)
@@ -43,6 +43,7 @@ class PreprocessLayout:
     rejected = StageFile("rejected", "rejected-00000.jsonl")
     rejected_glob = StageFile("rejected", "rejected-*.jsonl")
     spill_dir = StageFile("spill")  # the tokenised labelled documents, between the read and the encoding; deleted before the manifest
+    progress_dir = StageFile("progress")  # each read task's bytes read so far (read_progress.py); deleted before the manifest
 
     def examples_file(self, split: str, task: int) -> str:
         """The examples of one split that read task ``task`` wrote."""

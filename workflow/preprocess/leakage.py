@@ -27,7 +27,8 @@ from typing import Iterable, Iterator
 import apache_beam as beam
 
 from workflow.errors import ConfigError
-from workflow.preprocess.readers import Task, named_files, read_task
+from workflow.preprocess.input_paths import matched
+from workflow.preprocess.readers import Task, read_task
 from workflow.preprocess.settings import ACLIMDB, CSV, JSONL, CorpusSettings
 
 SPLIT_RANK = ("test", "validation", "train", "unsup")  # the copy of an id in the first of these splits is kept
@@ -47,7 +48,8 @@ def check_split_sources(data: CorpusSettings) -> None:
         return  # one source, whose paths say the split (config validation forbids data.splits there)
     claimed: dict[str, str] = {}
     for key, pattern in split_sources(data).items():
-        for path in (meta.path for meta in named_files(pattern)):
+        found = matched(pattern, key)
+        for path in [meta.path for meta in found.files] + [entry.path for entry in found.refused]:
             if path in claimed:
                 raise ConfigError(f"{path} is matched by both {claimed[path]}={split_sources(data)[claimed[path]]!r} and "
                                   f"{key}={pattern!r}: a file belongs to one split (narrow the glob)")

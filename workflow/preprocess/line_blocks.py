@@ -8,19 +8,21 @@ its number: a record without an id is named ``<file>:<line>``, whichever
 worker read it. A first pass counts the newlines of every block but the last
 of each file (``bytes.count``, at disk speed); the sums of the blocks before
 give each block the number of its first line. A compressed file (``.gz``)
-cannot be entered in the middle and is one block. Lines end at ``\\n`` only
+cannot be entered in the middle and is one block, read to its verified end
+(compressed.py): a truncated or corrupt stream fails the job naming the file
+and the last line read before the damage. Lines end at ``\\n`` only
 (``\\r\\n`` too, since the ``\\r`` is stripped later), as JSON Lines defines.
 """
 
 from __future__ import annotations
 
-import zlib
 from typing import Iterator, Optional
 
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from workflow.errors import InputError
+from workflow.preprocess.compressed import DamagedStream, damaged, is_compressed, open_input
 
 Block = tuple[str, int, Optional[int]]  # path, first byte, end byte (None: to the end of the file)
 COUNT_CHUNK = 8 << 20
@@ -33,7 +35,7 @@ def file_blocks(path: str, size: int, block_bytes: int) -> list[Block]:
     would be one large task and one tiny one, and a worker given the large
     ones finishes last. One block when compressed.
     """
-    if CompressionTypes.detect_compression_type(path) is not CompressionTypes.UNCOMPRESSED or size <= block_bytes:
+    if is_compressed(path) or size <= block_bytes:
         return [(path, 0, None)]
     count = -(-size // block_bytes)
     starts = [size * block // count for block in range(count)]
@@ -63,17 +65,22 @@ def numbered(block: Block, counts: dict[str, list[tuple[int, int]]]) -> tuple[Bl
 
 
 def read_block(block_and_newlines: tuple[Block, int]) -> Iterator[tuple[str, int, bytes]]:
-    """``(path, line number, line bytes)`` of every line that starts in the block."""
+    """``(path, line number, line bytes)`` of every line that starts in the block; InputError naming the file when it
+    cannot be read, or when its compressed stream breaks (after the lines before the damage)."""
     (path, start, end), newlines_before = block_and_newlines
+    last = newlines_before
     try:
-        yield from _lines(path, start, end, newlines_before)
-    except (OSError, EOFError, zlib.error) as error:
+        for path, last, line in _lines(path, start, end, newlines_before):
+            yield path, last, line
+    except DamagedStream as error:
+        raise damaged(path, error, last) from error
+    except OSError as error:
         raise InputError(f"{path}: cannot read ({type(error).__name__}: {error})") from error
 
 
 def _lines(path: str, start: int, end: Optional[int], newlines_before: int) -> Iterator[tuple[str, int, bytes]]:
     number = newlines_before + 1  # of the line that starts right after the newlines before ``start``
-    with FileSystems.open(path) as handle:  # compression detected from the name: a .gz file is a single block from 0
+    with open_input(path) as handle:  # a compressed file is a single block from 0
         position = start
         if start > 0:
             handle.seek(start - 1)

@@ -22,13 +22,15 @@ from workflow.artifacts import current_version, file_sha256, join, pinned_versio
 from workflow.errors import ContractError
 from workflow.preprocess.films import read_films, review_key
 from workflow.preprocess.layout import SPLITS, PreprocessLayout
-from workflow.text import Tokenizer
+from workflow.text import Tokenizer, line_break_in
 
 STAGE = "preprocess"
 # What the stage writes, as a version in its key: bump it with any change to the files it writes or their meaning,
 # so that no output of an older format is re-used (or read: the reader refuses one). 2: published as versions.
-# 3: films.tsv, the film of each labelled aclImdb review.
-FORMAT_VERSION = 3
+# 3: films.tsv, the film of each labelled aclImdb review. 4: a repeated archive member keeps its last copy, a quoted
+# CSV field past the line bound is one rejected record, entries a pattern matches that are no readable file are
+# rejected records, tokens never hold a line break, stats.json lists the most frequent rejection reasons.
+FORMAT_VERSION = 4
 
 
 def folder(workdir: str) -> str:
@@ -55,10 +57,11 @@ class PreprocessOutput:
 
     def vocabulary(self) -> list[tuple[str, int]]:
         """``[(token, count), ...]``, list index = id; checked against the manifest's digest."""
+        expected = self.vocab_sha256  # first: no finished stage is a ContractError naming the command to run
         digest = file_sha256(self.layout.vocab)
-        if digest != self.vocab_sha256:
+        if digest != expected:
             raise ContractError(f"{self.layout.vocab} changed after its manifest was written "
-                                f"(sha256 {digest[:12]} != {self.vocab_sha256[:12]}): re-run wf-preprocess")
+                                f"(sha256 {digest[:12]} != {expected[:12]}): re-run wf-preprocess")
         return read_vocab(self.layout.vocab)
 
     def tokenizer(self) -> Tokenizer:
@@ -105,12 +108,21 @@ class PreprocessOutput:
 
 
 def read_vocab(path: str) -> list[tuple[str, int]]:
-    """``vocab.tsv`` as ``[(token, count), ...]``; list index = token id."""
+    """``vocab.tsv`` as ``[(token, count), ...]``; list index = token id.
+
+    A line ends at ``\\n`` only, the one line end its writer
+    (counting.render_vocabulary) emits; a line that is not ``token<TAB>count``
+    with a token the writer would write is a ContractError naming the line.
+    """
+    text = read_text(path)
+    if text and not text.endswith("\n"):
+        raise ContractError(f"{path}: the last line has no line end: the file is truncated; re-run wf-preprocess")
     rows = []
-    for line_number, line in enumerate(read_text(path).splitlines(), start=1):
+    for line_number, line in enumerate(text.split("\n")[:-1], start=1):
         token, sep, count = line.partition("\t")
-        if not sep or not count.isdigit():
-            raise ValueError(f"{path}:{line_number}: expected 'token<TAB>count', got {line!r}")
+        if not sep or not count.isdigit() or not token or line_break_in(token) is not None:
+            raise ContractError(f"{path}:{line_number}: expected 'token<TAB>count' (a token without tabs or line breaks), "
+                                f"got {line!r}; re-run wf-preprocess")
         rows.append((token, int(count)))
     return rows
 

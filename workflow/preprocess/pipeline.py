@@ -23,14 +23,16 @@ import json
 import apache_beam as beam
 
 from workflow.artifacts import write_text
-from workflow.preprocess.counting import (FileTotals, MergeFileCounts, MergeSplitCounts, SplitCounts, SplitTotals, build_vocabulary,
-                                          render_vocabulary, split_summary)
+from workflow.errors import output_error
+from workflow.preprocess.columns import check_json_fields
+from workflow.preprocess.counting import (CountReasons, FileTotals, MergeFileCounts, MergeSplitCounts, SplitCounts, SplitTotals,
+                                          build_vocabulary, most_common_reasons, render_vocabulary, split_summary)
 from workflow.preprocess.examples import VarintTable
 from workflow.preprocess.layout import SPLITS, TRAINING_SIDE, UNK_ID, UNSUP, PreprocessLayout
 from workflow.preprocess.leakage import DuplicateIds, needs_id_pass
 from workflow.preprocess.parse import RecordParser
 from workflow.preprocess.readers import CorpusTasks
-from workflow.preprocess.settings import JobSettings
+from workflow.preprocess.settings import CorpusSettings, JobSettings
 from workflow.preprocess.shards import WriteSortedLines
 from workflow.preprocess.task_outputs import COUNTS, FILES, FILMS, REJECTED, WRITTEN, EncodeTask, TokenizeTask
 
@@ -46,11 +48,13 @@ def vocabulary_from_counts(totals: SplitTotals, min_count: int, max_size: int) -
     return build_vocabulary(merged, min_count, max_size)
 
 
-def assemble_stats(_, totals: SplitTotals, written: dict, vocabulary: list, films_seen: tuple[int, int], files: FileTotals) -> str:
+def assemble_stats(_, totals: SplitTotals, written: dict, vocabulary: list, films_seen: tuple[int, int], files: FileTotals,
+                   reasons: collections.Counter | None = None) -> str:
     """stats.json text. Checks, per split, records read = written (counted by the writers) + rejected; and per input file
     (``files``, counted by the readers), records = written + rejected and lines = blank + header + lines in records.
 
     ``films_seen``: (reviews with a film, films) the validation split was carved by; (0, 0): by review.
+    ``reasons``: how many rejections of each kind (counting.CountReasons); the most frequent are listed.
     A count that does not reconcile is a bug of this job, not bad input: AssertionError, naming the split or file.
     """
     vocabulary_tokens = frozenset(token for token, _ in vocabulary)
@@ -71,8 +75,21 @@ def assemble_stats(_, totals: SplitTotals, written: dict, vocabulary: list, film
         raise AssertionError(f"the input files hold {in_files} but the splits read {totals}")
     reviews_with_film, films = films_seen
     validation_split = {"grouped_by": "film" if reviews_with_film else "review", "films": films, "reviews_with_film": reviews_with_film}
+    rejected_reasons = most_common_reasons(reasons or collections.Counter())
+    if sum(count for _, count in rejected_reasons) != totals["records_rejected"]:
+        raise AssertionError(f"{totals['records_rejected']} records rejected but {rejected_reasons} reasons counted")
     return json.dumps({"splits": splits, "totals": totals, "files": sources, "vocabulary_size": len(vocabulary),
-                       "validation_split": validation_split}, indent=2, sort_keys=True) + "\n"
+                       "validation_split": validation_split, "rejected_reasons": rejected_reasons}, indent=2, sort_keys=True) + "\n"
+
+
+def check_json_files(files: FileTotals, json_files: dict[str, str], corpus: CorpusSettings) -> FileTotals:
+    """``files`` unchanged, once every JSONL file (``json_files``: path -> split) holds each field the config names in
+    at least one of its objects; InputError naming the file, the key and the fields found otherwise (columns.py)."""
+    for path, split in sorted(json_files.items()):
+        counts = files.get(path)
+        if counts is not None:
+            check_json_fields(path, split, counts.objects, counts.fields, corpus)
+    return files
 
 
 class WriteText(beam.PTransform):
@@ -86,21 +103,26 @@ class WriteText(beam.PTransform):
         path = self._path
 
         def write(content: str) -> str:
-            write_text(path, content)
+            try:
+                write_text(path, content)
+            except OSError as error:
+                raise output_error(error, path) from error
             return path
 
         return text | "Write" >> beam.Map(write)
 
 
-def build_pipeline(pipeline: beam.Pipeline, settings: JobSettings, layout: PreprocessLayout, films: dict[str, str], films_in_archives: bool) -> None:
-    """Add the whole preprocessing job to ``pipeline``, writing into ``layout``.
+def build_pipeline(pipeline: beam.Pipeline, settings: JobSettings, layout: PreprocessLayout, films: dict[str, str], films_in_archives: bool) -> int:
+    """Add the whole preprocessing job to ``pipeline``, writing into ``layout``; returns the bytes its read tasks will read
+    (read_progress.py).
 
     ``films``: review -> film read before the job (films.py), or {};
     ``films_in_archives``: archive tasks learn them from their url files.
     """
     corpus = settings.corpus
     parser = RecordParser(settings.tokenizer, dict(settings.label_map))
-    tasks = pipeline | "Tasks" >> CorpusTasks(corpus, settings.read_parallelism, settings.block_bytes)
+    read_tasks = CorpusTasks(corpus, settings.read_parallelism, settings.block_bytes)
+    tasks = pipeline | "Tasks" >> read_tasks
     repeated_ids = tasks | "RepeatedIds" >> DuplicateIds(corpus) if needs_id_pass(corpus) else pipeline | "NoRepeatedIds" >> beam.Create([])
     tokenized = tasks | "Tokenize" >> beam.ParDo(
         TokenizeTask(corpus, parser, layout, settings.validation_fraction, settings.test_fraction, films, films_in_archives),
@@ -119,8 +141,13 @@ def build_pipeline(pipeline: beam.Pipeline, settings: JobSettings, layout: Prepr
         | "WriteRejected" >> WriteSortedLines(layout.rejected)
     )
 
+    reasons = tokenized[REJECTED] | "RejectionReasons" >> beam.CombineGlobally(CountReasons())
     films_seen = tokenized[FILMS] | "Films" >> beam.CombineGlobally(lambda seen: max(seen, default=(0, 0)))
-    file_counts = tokenized[FILES] | "MergeFileCounts" >> beam.CombineGlobally(MergeFileCounts())
+    file_counts = (
+        tokenized[FILES]
+        | "MergeFileCounts" >> beam.CombineGlobally(MergeFileCounts())
+        | "CheckJsonFields" >> beam.Map(check_json_files, read_tasks.json_files, corpus)
+    )
     written = (
         (tokenized[WRITTEN], examples_written)
         | "AllWritten" >> beam.Flatten()
@@ -137,6 +164,8 @@ def build_pipeline(pipeline: beam.Pipeline, settings: JobSettings, layout: Prepr
             beam.pvalue.AsSingleton(vocabulary),
             beam.pvalue.AsSingleton(films_seen),
             beam.pvalue.AsSingleton(file_counts),
+            beam.pvalue.AsSingleton(reasons),
         )
         | "WriteStats" >> WriteText(layout.stats)
     )
+    return read_tasks.input_bytes

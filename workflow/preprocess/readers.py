@@ -5,9 +5,13 @@
 * CSV and JSONL with configurable text/label/id/rating fields;
 * plain text, one unlabelled document per line.
 
-Files are opened through Beam's FileSystems, so globs, ``.gz`` inputs and
-remote paths (``gs://``...) work the same. A record that cannot be read is
-emitted with ``error`` set and rejected downstream; a file or archive that
+Files are opened through Beam's FileSystems, so remote paths (``gs://``...)
+work the same; a path of the config names a file literally before it is
+read as a pattern, and every entry a pattern matches is classified before
+anything opens it (input_paths.py). Compressed inputs are read to their
+verified end (compressed.py). A record that cannot be read is emitted with
+``error`` set and rejected downstream, and so is an entry that is no
+readable file (a folder, a pipe, a broken link...); a file or archive that
 cannot be read at all raises :class:`InputError` naming it.
 
 Records are counted where they are read, not as the parser yields them: each
@@ -20,11 +24,12 @@ before it can reach an example (:class:`_FieldRecords`).
 
 from __future__ import annotations
 
-import gzip
 import json
 import math
+import pickle
 import posixpath
 import re
+import tempfile
 import zlib
 from typing import IO, Callable, Iterator, Optional
 
@@ -32,14 +37,18 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
-from workflow.artifacts import matching
 from workflow.errors import InputError
 from workflow.preprocess import tar_stream
+from workflow.preprocess.columns import FIELDS_LISTED, check_header, required_fields
+from workflow.preprocess.compressed import DamagedStream, check_supported, damaged, open_input
+from workflow.preprocess.read_progress import counted, task_bytes
 from workflow.preprocess.counting import FileCounts
 from workflow.preprocess.csv_records import BOM, CsvFraming, decode
+from workflow.preprocess.input_paths import Matched, folder_entries, matched
 from workflow.preprocess.line_blocks import Block, count_newlines, file_blocks, numbered, read_block
 from workflow.preprocess.records import RawRecord
-from workflow.preprocess.settings import ACLIMDB, CSV, TEXT, CorpusSettings
+from workflow.preprocess.settings import ACLIMDB, CSV, JSONL, TEXT, CorpusSettings
+from workflow.preprocess.shards import unpickled
 
 ACLIMDB_SPLITS = ("train", "test")
 ACLIMDB_LABELS = ("pos", "neg", "unsup")
@@ -47,6 +56,7 @@ URL_FILES = {"urls_pos.txt": "pos", "urls_neg.txt": "neg"}  # train/: each revie
 UrlFileSink = Callable[[str, str], None]  # (label, text of train/urls_<label>.txt)
 _ACLIMDB_NAME = re.compile(r"(\d+)_(\d+)\.txt")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
+WAITING_BATCH = 1024  # archive members pickled together while a part waits for the end of its stream
 Tally = dict  # input file -> counting.FileCounts: what one read task saw of each file it read (see read_task)
 
 
@@ -85,7 +95,7 @@ def aclimdb_record(member: str, data: Optional[bytes], error: Optional[str] = No
 
 def read_archive_part(path: str, part: int, parts: int, on_url_file: Optional[UrlFileSink] = None,
                       tally: Optional[Tally] = None) -> Iterator[RawRecord]:
-    """Stream one aclImdb archive and yield the review members of one part.
+    """Stream one aclImdb archive and yield the review members of one part, once the whole stream is read.
 
     ``on_url_file(label, text)`` is given each ``train/urls_<label>.txt`` as
     the stream passes it (films.py), after every review in aclImdb's order.
@@ -96,22 +106,45 @@ def read_archive_part(path: str, part: int, parts: int, on_url_file: Optional[Ur
     counting, the costly steps, are divided among the workers and stay fused
     with the read, so no raw text is shuffled between processes. ``tally``
     counts the review members of this part under the archive's path.
+
+    A member that appears more than once (``tar rf`` appends a new copy of a
+    file) is kept as ``tar`` extracts it: the last copy. Every earlier copy is
+    read, counted and rejected with the position of the copy that replaces it,
+    so an archive and the folder it unpacks to give the same documents. So the
+    part's records wait in a temporary file of the worker until the stream
+    has ended (and the url files, which come after the reviews, are known).
+    A folder member named like a review is counted and rejected too.
     """
     counts = _tally(tally, path, "members")
+    last_copy: dict[str, int] = {}  # member name -> position of its last copy among the archive's review members
     index = -1
-    try:
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-            for member in tar_stream.members(handle):
-                if on_url_file is not None and member.is_file and _is_train_url_file(member.name):
-                    on_url_file(URL_FILES[posixpath.basename(member.name)], member.read().decode("utf-8", errors="replace"))
-                if member.is_dir or not is_review(member.name):
-                    continue
-                index += 1
-                if index % parts == part:
-                    counts.records += 1
-                    yield _archive_record(path, member)
-    except (tar_stream.TarFormatError, EOFError, zlib.error, OSError) as error:
-        raise InputError(f"{path}: truncated or corrupt archive ({type(error).__name__}: {error})") from error
+    with tempfile.TemporaryFile() as waiting:
+        batch: list[tuple[int, str, bool, Optional[bytes]]] = []  # pickled a batch at a time: a third of the cost of one by one
+        try:
+            with counted(FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)) as handle:
+                for member in tar_stream.members(handle):
+                    if on_url_file is not None and member.is_file and _is_train_url_file(member.name):
+                        on_url_file(URL_FILES[posixpath.basename(member.name)], member.read().decode("utf-8", errors="replace"))
+                    if not is_review(member.name):
+                        continue
+                    index += 1
+                    last_copy[member.name] = index
+                    if index % parts == part:
+                        counts.records += 1
+                        batch.append((index, member.name, member.is_dir, member.read() if member.is_file else None))  # raw bytes
+                        if len(batch) == WAITING_BATCH:
+                            pickle.dump(batch, waiting, protocol=pickle.HIGHEST_PROTOCOL)
+                            batch = []
+        except (tar_stream.TarFormatError, EOFError, zlib.error, OSError) as error:
+            raise InputError(f"{path}: truncated or corrupt archive ({type(error).__name__}: {error})") from error
+        pickle.dump(batch, waiting, protocol=pickle.HIGHEST_PROTOCOL)
+        waiting.seek(0)
+        for position, name, is_dir, data in (member for batch in unpickled(waiting) for member in batch):
+            record = _archive_record(path, name, is_dir, data)
+            if last_copy[name] != position:
+                record = record._replace(text=None, error=f"repeated archive member: review member {last_copy[name] + 1} of the "
+                                                          "archive is a later copy of it, which is kept (as tar extracts the last copy)")
+            yield record
 
 
 def _is_train_url_file(member: str) -> bool:
@@ -119,11 +152,10 @@ def _is_train_url_file(member: str) -> bool:
     return len(parts) >= 2 and parts[-2] == "train" and parts[-1] in URL_FILES
 
 
-def _archive_record(path: str, member: tar_stream.Member) -> RawRecord:
-    source = f"{path}!{member.name}"
-    if not member.is_file:
-        return aclimdb_record(member.name, None, "unreadable member: not a regular file")._replace(source=source, input_file=path)
-    return aclimdb_record(member.name, member.read())._replace(source=source, input_file=path)
+def _archive_record(path: str, name: str, is_dir: bool, data: Optional[bytes]) -> RawRecord:
+    """The record of review member ``name``: ``data`` holds a regular file's bytes, None for any other member."""
+    error = "a folder, not a review file" if is_dir else "unreadable member: not a regular file" if data is None else None
+    return aclimdb_record(name, data, error)._replace(source=f"{path}!{name}", input_file=path)
 
 
 def read_review_file(path: str, tally: Optional[Tally] = None) -> Iterator[RawRecord]:
@@ -131,7 +163,7 @@ def read_review_file(path: str, tally: Optional[Tally] = None) -> Iterator[RawRe
     folder = posixpath.dirname(path.replace("\\", "/"))
     _tally(tally, folder, "members").records += 1
     try:
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+        with counted(FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)) as handle:
             data, error = handle.read(), None
     except OSError as failure:
         data, error = None, f"unreadable file: {failure}"
@@ -144,10 +176,10 @@ def aclimdb_root(path: str) -> str:
     return nested if FileSystems.exists(nested) else path
 
 
-def aclimdb_folder_patterns(root: str) -> list[str]:
-    """Globs of the review files under an aclImdb folder (or its parent)."""
+def review_folders(root: str) -> list[str]:
+    """The six folders of an aclImdb folder (or its parent) that hold reviews: ``<root>/<split>/<pos|neg|unsup>``."""
     root = aclimdb_root(root)
-    return [FileSystems.join(root, split, label, "*.txt") for split in ACLIMDB_SPLITS for label in ACLIMDB_LABELS]
+    return [FileSystems.join(root, split, label) for split in ACLIMDB_SPLITS for label in ACLIMDB_LABELS]
 
 
 def is_archive(path: str) -> bool:
@@ -261,20 +293,22 @@ def rating_value(value: object) -> tuple[int, Optional[str]]:
 
 
 class _CsvFile:
-    """One CSV file (``.gz`` decompressed by extension) -> RawRecords, framed line by line (csv_records.py)."""
+    """One CSV file (decompressed by extension) -> RawRecords, framed line by line (csv_records.py)."""
 
     def __init__(self, data: CorpusSettings, split: str):
-        self._data = data
+        self._data, self._split = data, split
         self._records = _FieldRecords(data, split)
 
     def records(self, path: str, tally: Optional[Tally] = None) -> Iterator[RawRecord]:
         counts = _tally(tally, path, "csv")
-        with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as raw:
-            binary = gzip.GzipFile(fileobj=raw, mode="rb") if path.endswith(".gz") else raw
-            try:
-                yield from self._csv_records(path, binary, counts)
-            except (OSError, EOFError, zlib.error) as error:
-                raise InputError(f"{path}: cannot read ({type(error).__name__}: {error})") from error
+        lines_before = counts.lines
+        try:
+            with open_input(path) as stream:
+                yield from self._csv_records(path, stream, counts)
+        except DamagedStream as error:
+            raise damaged(path, error, counts.lines - lines_before) from error
+        except OSError as error:
+            raise InputError(f"{path}: cannot read ({type(error).__name__}: {error})") from error
 
     def _csv_records(self, path: str, stream: IO[bytes], counts: FileCounts) -> Iterator[RawRecord]:
         """One record per framed record; one that does not frame is a rejected record, and reading goes on at its next line."""
@@ -286,14 +320,14 @@ class _CsvFile:
             header = framing.header
             if header is None:
                 return
-            if self._data.text_field not in header:
-                raise InputError(f"{path}: no column {self._data.text_field!r} (data.text_field); columns: {header}")
+            check_header(path, header, self._data, self._split)
             for number, framed in enumerate(framing.records(), start=1):
                 if framed.fields is None:
                     yield self._records.rejected(path, number, framed.error, framed.line)
                 else:
                     yield self._records.record(path, number, dict(zip(header, framed.fields)), framed.line)
         finally:
+            framing.close()
             frame = framing.counts
             counts.lines += frame.lines
             counts.blank_lines += frame.blank_lines
@@ -302,18 +336,46 @@ class _CsvFile:
             counts.record_lines += frame.record_lines
 
 
+def csv_header(path: str, delimiter: str) -> Optional[list[str]]:
+    """The header of a CSV file as the reader frames it (None for a file with no non-blank line); InputError naming the
+    file when it cannot be read or its header does not frame."""
+    try:
+        with open_input(path) as stream:
+            framing = CsvFraming(stream, delimiter)
+            framing.close()
+            return framing.header
+    except (DamagedStream, OSError) as error:
+        raise InputError(f"{path}: cannot read ({error})") from error
+    except ValueError as error:
+        raise InputError(f"{path}: cannot read the CSV {error}") from error
+
+
+def check_csv_headers(data: CorpusSettings) -> None:
+    """Before any work: every CSV file's header holds each field the config names, once (columns.py); InputError naming
+    the file, the config key and the columns otherwise."""
+    if data.format != CSV:
+        return
+    for split, key, pattern, file_format in _sources(data):
+        for meta in matched(pattern, key).files if file_format == CSV else ():
+            header = csv_header(meta.path, data.csv_delimiter)
+            if header is not None:
+                check_header(meta.path, header, data, split)
+
+
 class _LineFile:
     """Lines of a JSONL or text file -> RawRecords (line_blocks.py reads the lines of a block).
 
     A blank line (ASCII whitespace only) is counted as blank, not as a record;
     a UTF-8 byte-order mark at the start of the file is dropped; a line with a
-    NUL byte is rejected.
+    NUL byte is rejected. The field names of every JSON object are tallied
+    (columns.py checks that each field the config names is in one of them).
     """
 
     def __init__(self, data: CorpusSettings, file_format: str, split: str):
         self._format = file_format
         self._split = split
         self._records = _FieldRecords(data, split)
+        self._named = frozenset(name for _, name in required_fields(data, split))
 
     def records(self, numbered_block: tuple[Block, int], tally: Optional[Tally] = None) -> Iterator[RawRecord]:
         counts = _tally(tally, numbered_block[0][0], "lines")
@@ -326,9 +388,9 @@ class _LineFile:
                 continue
             counts.records += 1
             counts.record_lines += 1
-            yield self._record(path, number, data)
+            yield self._record(path, number, data, counts)
 
-    def _record(self, path: str, number: int, data: bytes) -> RawRecord:
+    def _record(self, path: str, number: int, data: bytes, counts: FileCounts) -> RawRecord:
         if b"\0" in data:
             return self._records.rejected(path, number, "NUL byte in the line")
         line = decode(data).rstrip("\r\n")
@@ -342,38 +404,50 @@ class _LineFile:
             return self._records.rejected(path, number, "invalid JSON: nested too deeply")
         if not isinstance(fields, dict):
             return self._records.rejected(path, number, "JSON line is not an object")
+        counts.objects += 1
+        for name in fields:
+            if name in counts.fields or name in self._named or len(counts.fields) < FIELDS_LISTED:
+                counts.fields[name] = counts.fields.get(name, 0) + 1
         return self._records.record(path, number, fields)
+
+
+def _refused_record(split: str, path: str, reason: str, counted_under: str) -> RawRecord:
+    """The one rejected record of an entry that is no readable file (input_paths.Refused), counted under ``counted_under``."""
+    if counted_under != path:  # a review folder's entry: named as its review would be
+        return aclimdb_record(path.replace("\\", "/"), None, reason)._replace(source=path, input_file=counted_under)
+    return RawRecord(posixpath.basename(path), split, path, None, None, 0, reason, path)
 
 
 # --------------------------------------------------------------------------- entry point
 
 
-def named_files(pattern: str) -> list[FileMetadata]:
-    """The files a path or glob of the config names, sorted; InputError naming it when it names none or cannot be listed."""
-    try:
-        found = matching(pattern)
-    except (OSError, ValueError) as error:  # Beam's BeamIOError (an unreadable store), ValueError (an unknown scheme)
-        raise InputError(f"data.path={pattern!r}: cannot be listed ({error})") from None
-    if not found:
-        raise InputError(f"data.path={pattern!r}: no such file or folder")
-    return found
+def _sources(data: CorpusSettings) -> list[tuple[str, str, str, str]]:
+    """``(split, config key, path or pattern, format)`` of every source the config names, ``data.path`` first."""
+    sources = [(data.split, "data.path", data.path, data.format)]
+    sources += [(split, f"data.splits.{split}", pattern, data.format) for split, pattern in data.splits]
+    return sources + [("unsup", f"data.unlabelled[{index}]", pattern, TEXT) for index, pattern in enumerate(data.unlabelled)]
 
 
-def input_files(data: CorpusSettings) -> list[FileMetadata]:
-    """Every file the corpus config names; InputError naming the path that names nothing."""
+def input_files(data: CorpusSettings) -> Matched:
+    """Every file the corpus config names, and every entry its patterns match that is no readable file;
+    InputError naming the config key whose path names nothing."""
     if data.format == ACLIMDB and not is_archive(data.path):
         found = review_files(data.path)
-        if not found:
+        if not found.files and not found.refused:
             raise InputError(f"data.path={data.path!r}: no aclImdb review files (<split>/<pos|neg|unsup>/*.txt) found")
         # The url files decide which reviews go to validation (films.py): they are inputs too.
-        found += [meta for name in URL_FILES for meta in matching(FileSystems.join(aclimdb_root(data.path), "train", name))]
+        url_files = [meta for name in URL_FILES for meta in folder_entries(FileSystems.join(aclimdb_root(data.path), "train"), name).files]
+        files, refused = found.files + url_files, found.refused
+        sources = _sources(data)[1:]  # data.path first: the folder's reviews, above
     else:
-        found = named_files(data.path)
-    for _, pattern in data.splits:
-        found += named_files(pattern)
-    for pattern in data.unlabelled:
-        found += named_files(pattern)
-    return found
+        files, refused, sources = [], [], _sources(data)
+    for _, key, pattern, _ in sources:
+        one = matched(pattern, key)
+        for meta in one.files:
+            check_supported(meta.path, key)
+        files += one.files
+        refused += one.refused
+    return Matched(files, refused)
 
 
 Task = tuple  # (kind, split, format, what to read): cheap to move between workers
@@ -383,27 +457,32 @@ def corpus_tasks(data: CorpusSettings, parallelism: int, block_bytes: int) -> li
     """The read tasks of the configured corpus, in a fixed order (their index names their output files).
 
     Archive parts, groups of review files of about ``block_bytes``, CSV files,
-    and byte ranges of JSONL or text files (numbered in the pipeline:
-    :class:`CorpusTasks`).
+    byte ranges of JSONL or text files (numbered in the pipeline:
+    :class:`CorpusTasks`), and one task per entry a pattern matched that is
+    no readable file (its one rejected record).
     """
     tasks: list[Task] = []
     if data.format == ACLIMDB and is_archive(data.path):
-        tasks += [("archive", None, None, (meta.path, part, parallelism)) for meta in named_files(data.path) for part in range(parallelism)]
+        found = matched(data.path, "data.path")
+        tasks += [("archive", None, None, (meta.path, part, parallelism)) for meta in found.files for part in range(parallelism)]
+        tasks += [("refused", "train", None, (path, reason, path)) for path, reason in found.refused]
     elif data.format == ACLIMDB:
-        tasks += [("reviews", None, None, group) for group in _size_groups(review_files(data.path), block_bytes)]
-    else:
-        for split, pattern in ((data.split, data.path), *data.splits):
-            if data.format == CSV:
-                tasks += [("csv", split, None, meta.path) for meta in named_files(pattern)]
-            else:
-                tasks += _line_tasks(data.format, split, pattern, block_bytes)
-    for pattern in data.unlabelled:
-        tasks += _line_tasks(TEXT, "unsup", pattern, block_bytes)
+        found = review_files(data.path)
+        tasks += [("reviews", None, None, group) for group in _size_groups(found.files, block_bytes)]
+        tasks += [("refused", None, None, (path, reason, posixpath.dirname(path.replace("\\", "/")))) for path, reason in found.refused]
+    for split, key, pattern, file_format in _sources(data)[1 if data.format == ACLIMDB else 0:]:  # aclImdb's data.path: above
+        found = matched(pattern, key)
+        if file_format == CSV:
+            tasks += [("csv", split, None, meta.path) for meta in found.files]
+        else:
+            tasks += [("lines", split, file_format, block) for meta in found.files for block in file_blocks(meta.path, meta.size_in_bytes, block_bytes)]
+        tasks += [("refused", split, None, (path, reason, path)) for path, reason in found.refused]
     return tasks
 
 
-def _line_tasks(file_format: str, split: str, pattern: str, block_bytes: int) -> list[Task]:
-    return [("lines", split, file_format, block) for meta in named_files(pattern) for block in file_blocks(meta.path, meta.size_in_bytes, block_bytes)]
+def json_files(tasks: list[Task]) -> dict[str, str]:
+    """``{path: split}`` of the JSONL files the tasks read (columns.check_json_fields checks their fields)."""
+    return {what[0]: split for kind, split, file_format, what in tasks if kind == "lines" and file_format == JSONL}
 
 
 def _size_groups(files: list[FileMetadata], block_bytes: int) -> list[tuple[str, ...]]:
@@ -432,6 +511,8 @@ class CorpusTasks(beam.PTransform):
         super().__init__()
         self._tasks = list(enumerate(corpus_tasks(data, parallelism, block_bytes)))
         self._blocks = [what for _, (kind, _, _, what) in self._tasks if kind == "lines"]
+        self.json_files = json_files([task for _, task in self._tasks])
+        self.input_bytes = sum(task_bytes(task) for _, task in self._tasks)  # what the tasks will read (read_progress.py)
 
     def expand(self, pipeline: beam.Pipeline) -> beam.PCollection[tuple[int, Task]]:
         tasks = pipeline | "Tasks" >> beam.Create(self._tasks, reshuffle=False)
@@ -447,9 +528,11 @@ def _with_line_numbers(indexed: tuple[int, Task], newlines: dict[str, list[tuple
     return (index, (kind, split, file_format, numbered(what, newlines))) if kind == "lines" else indexed
 
 
-def review_files(root: str) -> list[FileMetadata]:
-    """Every review file of an aclImdb folder, sorted by path."""
-    return sorted((meta for pattern in aclimdb_folder_patterns(root) for meta in matching(pattern)), key=lambda meta: meta.path)
+def review_files(root: str) -> Matched:
+    """Every review file of an aclImdb folder, sorted by path, and the entries named like one that are no readable file."""
+    found = [folder_entries(folder, ".txt") for folder in review_folders(root)]
+    return Matched(sorted((meta for one in found for meta in one.files), key=lambda meta: meta.path),
+                   sorted(entry for one in found for entry in one.refused))
 
 
 def read_task(task: Task, data: CorpusSettings, on_url_file: Optional[UrlFileSink] = None, tally: Optional[Tally] = None) -> Iterator[RawRecord]:
@@ -468,4 +551,8 @@ def read_task(task: Task, data: CorpusSettings, on_url_file: Optional[UrlFileSin
         return (record for path in what for record in read_review_file(path, tally))
     if kind == "csv":
         return _CsvFile(data, split).records(what, tally)
+    if kind == "refused":
+        path, reason, counted_under = what
+        _tally(tally, counted_under, "members" if counted_under != path else "unread").records += 1
+        return iter([_refused_record(split, path, reason, counted_under)])
     return _LineFile(data, file_format, split).records(what, tally)

@@ -40,10 +40,12 @@ class CorpusSettings:
 
     @classmethod
     def of(cls, data: Any) -> "CorpusSettings":
-        """From the config's ``data`` section (the typed ``DataConfig`` or a DictConfig)."""
+        """From the config's ``data`` section (the typed ``DataConfig`` or a DictConfig), on the driver."""
+        from workflow.config import csv_delimiter  # the driver's schema module: imported here, so a worker never loads it
+
         return cls(format=_value(data.format), path=str(data.path), split=_value(data.split), text_field=data.text_field,
                    label_field=data.label_field, id_field=data.id_field, rating_field=data.rating_field,
-                   csv_delimiter=data.csv_delimiter, unlabelled=tuple(data.unlabelled),
+                   csv_delimiter=csv_delimiter(data.csv_delimiter), unlabelled=tuple(data.unlabelled),
                    splits=tuple((split, getattr(data.splits, split)) for split in (*SPLITS, UNSUP) if getattr(data.splits, split)))
 
 

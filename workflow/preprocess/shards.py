@@ -22,6 +22,8 @@ import apache_beam as beam
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from workflow.errors import output_error
+
 SPILL_BYTES = 64 << 20  # of keys and payloads held in memory while the file is sorted
 Item = tuple[str, bytes]  # (sort key, payload)
 
@@ -65,10 +67,13 @@ class _WriteSorted(beam.DoFn):
 
     def process(self, keyed_parts: tuple[int, Iterable[list[Item]]]) -> Iterator[int]:
         written = 0
-        with FileSystems.create(self._path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
-            for _, payload in sorted_items(keyed_parts[1]):
-                handle.write(payload + b"\n")
-                written += 1
+        try:
+            with FileSystems.create(self._path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+                for _, payload in sorted_items(keyed_parts[1]):
+                    handle.write(payload + b"\n")
+                    written += 1
+        except OSError as error:
+            raise output_error(error, self._path) from error
         yield written
 
 

@@ -1,30 +1,42 @@
 """Run the preprocessing stage: staging folder, Beam job, stats check, manifest last.
 
 Its cache key (:func:`key`) is what the output depends on: the ``data`` and
-``preprocess`` config sections (less the data set's display name) and a
-content digest of every input file. The read layout is in it (each read task
+``preprocess`` config sections (less the data set's display name), a
+content digest of every input file and the entries its patterns match that
+are no readable files. The read layout is in it (each read task
 writes its own files: task_outputs.py); the Beam runner, its options and the
 number of workers are not: every runner writes the same bytes. For an aclImdb
 folder the url files that name each labelled review's film (films.tsv) are
 in it too. The key also holds ``FORMAT_VERSION`` (preprocess/output.py),
 bumped whenever what the stage writes changes, so that no output of an older
-format is re-used.
+format is re-used. Computing it checks, before any work, what the config
+names: no file in two splits, every CSV header holding the fields the config
+names.
+
+A job that cannot write (a full disk, a permission) fails with one line
+naming the path (``StorageError``); the staging folder goes, the published
+output stays as it was, and the lock is released (artifacts.staged_output).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import platform
 import time
+from typing import Iterator
 
 import apache_beam as beam
+from apache_beam.io.filesystems import FileSystems
 
 from workflow import __version__
-from workflow.artifacts import delete_tree, listed_files, read_json, read_manifest, staged_output, write_json
+from workflow.artifacts import delete_tree, is_local, join, listed_files, matching, read_json, read_manifest, staged_output, write_json
 from workflow.caching import combined_digest, files_digest, section
 from workflow.config import Config, CorpusFormat
-from workflow.errors import EmptyCorpusError
+from workflow.console import StageProgress
+from workflow.errors import ConfigError, EmptyCorpusError
+from workflow.preprocess.counting import describe_reasons
 from workflow.preprocess.films import corpus_films, folder_films, url_files, write_films
 from workflow.preprocess.job_metrics import OUTCOMES, counter_name, job_counters
 from workflow.preprocess.layout import SPLITS, TRAINING_SIDE, PreprocessLayout
@@ -33,12 +45,14 @@ from workflow.preprocess.options import check_paths_reach_workers, pipeline_setu
 from workflow.preprocess.output import FORMAT_VERSION, STAGE, PreprocessOutput
 from workflow.preprocess.output import folder as output_folder
 from workflow.preprocess.pipeline import ALL_SPLITS, build_pipeline
-from workflow.preprocess.readers import input_files, is_archive
+from workflow.preprocess.read_progress import ProgressWatcher
+from workflow.preprocess.readers import check_csv_headers, input_files, is_archive
 from workflow.preprocess.settings import CorpusSettings, JobSettings
 from workflow.resolvers import carved_test_fraction, carved_validation_fraction
 from workflow.stderr import stderr_to
 
 log = logging.getLogger(__name__)
+REJECTED_KEPT = "preprocess-rejected"  # <workdir>/preprocess-rejected/: the rejections of a corpus that was all rejected
 
 
 def key(config: Config) -> dict:
@@ -47,6 +61,8 @@ def key(config: Config) -> dict:
     use_filesystem_options(config.beam)
     corpus = CorpusSettings.of(config.data)
     check_split_sources(corpus)
+    check_csv_headers(corpus)
+    inputs = input_files(corpus)
     film_files = config.data.format is CorpusFormat.aclimdb and not is_archive(config.data.path)  # an archive's digest covers its own
     return {
         "format_version": FORMAT_VERSION,
@@ -54,7 +70,8 @@ def key(config: Config) -> dict:
             "data": section(config.data, without=("name",)),
             "preprocess": section(config.preprocess),
         },
-        "inputs": files_digest(input_files(corpus)),
+        # the entries that are not read are each a rejected record: one that appears or goes changes the output
+        "inputs": {**files_digest(inputs.files), "unread": {path: reason for path, reason in inputs.refused}},
         **({"films": files_digest(url_files(config.data.path))} if film_files else {}),
     }
 
@@ -97,17 +114,19 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
         layout = PreprocessLayout(staging)
         pipeline_started = time.time()
         with stderr_to(log_file), pipeline_setup(config.beam, log_file) as (runner, options):
-            with beam.Pipeline(runner=runner, options=options) as pipeline:
-                build_pipeline(pipeline, job_settings(config), layout, films, films_in_archives)
-            counters = job_counters(pipeline.result)  # while a job service started for the job still answers
+            pipeline = beam.Pipeline(runner=runner, options=options)
+            input_bytes = build_pipeline(pipeline, job_settings(config), layout, films, films_in_archives)
+            with showing_progress(config, layout, input_bytes):
+                result = pipeline.run()
+                result.wait_until_finish()
+            counters = job_counters(result)  # while a job service started for the job still answers
         pipeline_seconds = time.time() - pipeline_started
         delete_tree(layout.spill_dir)
+        delete_tree(layout.progress_dir)
         record_films(config, layout)
         stats = read_json(layout.stats)
         check_counters(counters, stats)
-        training_docs = sum(stats["splits"][split]["records_written"] for split in TRAINING_SIDE)
-        if training_docs == 0:
-            raise EmptyCorpusError(f"empty corpus: no training-side document in {config.data.path!r}")
+        check_not_empty(config, stats, layout)
         manifest = {
             "stage": STAGE,
             "key": stage_key,
@@ -124,6 +143,50 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
         write_json(layout.manifest, manifest)
     log_summary(stats, final_dir, manifest["durations_s"]["total"])
     return manifest
+
+
+@contextlib.contextmanager
+def showing_progress(config: Config, layout: PreprocessLayout, input_bytes: int) -> Iterator[None]:
+    """While the job runs: how much of its input the read tasks have read (read_progress.py), as a live bar on a
+    terminal or a line a minute through a pipe; nothing for a workdir on an object store (tasks count there only
+    on local storage)."""
+    if not is_local(config.workdir) or input_bytes == 0:
+        yield
+        return
+    with StageProgress("preprocess", input_bytes, "B", config.terminal.progress) as progress:
+        with ProgressWatcher(layout.progress_dir, lambda done: progress.update(done, "reading the input" if done < input_bytes
+                                                                             else "input read, writing the examples")):
+            yield
+
+
+def check_not_empty(config: Config, stats: dict, layout: PreprocessLayout) -> None:
+    """EmptyCorpusError when no training-side document was written, ConfigError when no token reached the vocabulary.
+
+    An empty corpus whose records were all rejected keeps its rejections: ``rejected/`` and ``stats.json`` move to
+    ``<workdir>/preprocess-rejected/`` (the staging folder is deleted with the error), and the error names the most
+    frequent reasons.
+    """
+    if sum(stats["splits"][split]["records_written"] for split in TRAINING_SIDE) == 0:
+        totals = stats["totals"]
+        if totals["records_rejected"] == 0:
+            raise EmptyCorpusError(f"empty corpus: no training-side document in {config.data.path!r} ({totals['records_read']} records read)")
+        kept = keep_rejections(layout, join(config.workdir, REJECTED_KEPT))
+        raise EmptyCorpusError(f"empty corpus: no training-side document in {config.data.path!r}: {totals['records_rejected']:,} of "
+                               f"{totals['records_read']:,} records rejected, most often {describe_reasons(stats['rejected_reasons'])}; "
+                               f"every rejection: {kept}")
+    if stats["vocabulary_size"] <= 2:  # <pad> and <unk> only
+        train = stats["splits"]["train"]
+        raise ConfigError(f"preprocess.min_count={config.preprocess.min_count}: no token occurs that often in the training-side text "
+                          f"(train: {train['tokens']:,} tokens, {train['distinct_tokens']:,} distinct); lower it")
+
+
+def keep_rejections(layout: PreprocessLayout, kept: str) -> str:
+    """Move the staging folder's rejections and stats.json to ``kept`` (replacing what was there); its rejected file."""
+    delete_tree(kept)
+    sources = [meta.path for meta in matching(layout.rejected_glob)] + [layout.stats]
+    FileSystems.mkdirs(kept)
+    FileSystems.rename(sources, [join(kept, FileSystems.split(path)[1]) for path in sources])
+    return join(kept, FileSystems.split(layout.rejected)[1])
 
 
 def listed_outputs(staging: str) -> dict:
@@ -192,6 +255,9 @@ def log_summary(stats: dict, final_dir: str, seconds: float) -> None:
         "read %d = written %d + rejected %d; vocabulary %d tokens; %.1f s -> %s",
         totals["records_read"], totals["records_written"], totals["records_rejected"], stats["vocabulary_size"], seconds, final_dir,
     )
+    if totals["records_rejected"]:
+        log.warning("%s of %s records rejected, most often %s (every one: %s)", f"{totals['records_rejected']:,}", f"{totals['records_read']:,}",
+                    describe_reasons(stats["rejected_reasons"]), PreprocessLayout(final_dir).rejected)
     carved = stats["validation_split"]
     if carved["grouped_by"] == "film":
         log.info("validation carved by film: %d training reviews of %d films (train/urls_*.txt)", carved["reviews_with_film"], carved["films"])

@@ -26,7 +26,6 @@ import collections
 import contextlib
 import gzip
 import pickle
-import tempfile
 from typing import IO, Callable, Iterator, Optional, Union
 
 import apache_beam as beam
@@ -34,12 +33,15 @@ from apache_beam import pvalue
 from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from workflow.artifacts import is_local
+from workflow.errors import output_error
 from workflow.preprocess import job_metrics
 from workflow.preprocess.counting import FileCounts, SplitCounts
 from workflow.preprocess.examples import VarintTable, encode_example, tfrecord_frame
 from workflow.preprocess.films import films_in_url_file
 from workflow.preprocess.layout import SPLITS, TRAINING_SIDE, UNSUP, PreprocessLayout
 from workflow.preprocess.parse import RecordParser
+from workflow.preprocess.read_progress import TaskProgress
 from workflow.preprocess.readers import Task, read_task
 from workflow.preprocess.records import Document, RawRecord, Rejection, assign_split
 from workflow.preprocess.settings import CorpusSettings
@@ -111,8 +113,13 @@ class TokenizeTask(beam.DoFn):
 
     ``films``: review -> film read before the job (an aclImdb folder's url
     files). ``films_in_archives``: an archive task learns them from the url
-    files it streams past instead; its training reviews, which come before
-    them, wait in a temporary file of the worker until then.
+    files it streams past instead; the archive reader yields its reviews only
+    once the whole stream is read (readers.read_archive_part), so they are
+    known by then.
+
+    An ``OSError`` here is the output's (the readers turn their own into
+    ``InputError``): it becomes a ``StorageError`` naming the file or folder
+    and the cause, such as a full disk.
     """
 
     def __init__(self, data: CorpusSettings, parser: RecordParser, layout: PreprocessLayout,
@@ -126,22 +133,19 @@ class TokenizeTask(beam.DoFn):
         repeated = dict(repeated_ids[index])  # a MultiMap: [] for a task without one
         learns = self._films_in_archives and task[0] == "archive"
         films = {} if learns else self._films
-        with contextlib.ExitStack() as stack:
-            files = _TaskFiles(stack, self._layout, index)
-            waiting = stack.enter_context(tempfile.TemporaryFile()) if learns else None
-            on_url_file = (lambda label, text: films.update(films_in_url_file(label, text))) if learns else None
-            for position, record in enumerate(read_task(task, self._data, on_url_file, files.sources)):
-                if position in repeated:
-                    record = record._replace(error=repeated[position])
-                if waiting is not None and record.split == "train":
-                    pickle.dump(record, waiting, protocol=pickle.HIGHEST_PROTOCOL)
-                    continue
-                yield from self._take(record, films, files)
-            if waiting is not None:
-                waiting.seek(0)
-                for record in unpickled(waiting):
+        on_url_file = (lambda label, text: films.update(films_in_url_file(label, text))) if learns else None
+        try:
+            with contextlib.ExitStack() as stack:
+                files = _TaskFiles(stack, self._layout, index)
+                if is_local(self._layout.root):  # on an object store a count rewritten every second would cost more than it tells
+                    stack.enter_context(TaskProgress(self._layout.progress_dir, index))
+                for position, record in enumerate(read_task(task, self._data, on_url_file, files.sources)):
+                    if position in repeated:
+                        record = record._replace(error=repeated[position])
                     yield from self._take(record, films, files)
-            files.flush()
+                files.flush()
+        except OSError as error:
+            raise output_error(error, self._layout.root) from error
         for split, split_counts in files.counts.items():
             job_metrics.add(split, "read", split_counts.records_read)
             job_metrics.add(split, "rejected", split_counts.records_rejected)
@@ -191,11 +195,14 @@ class EncodeTask(beam.DoFn):
 
     def process(self, spilled: tuple[int, str], table: VarintTable) -> Iterator[tuple[str, int]]:
         index, path = spilled
-        with contextlib.ExitStack() as stack:
-            examples = _LazyFiles(stack, lambda split: self._layout.examples_file(split, index), compress=True)
-            for document in spilled_documents(path):
-                example = encode_example(document.doc_id, document.label, document.rating, table.encode_ids(document.tokens))
-                examples.write(document.split, tfrecord_frame(example))
+        try:
+            with contextlib.ExitStack() as stack:
+                examples = _LazyFiles(stack, lambda split: self._layout.examples_file(split, index), compress=True)
+                for document in spilled_documents(path):
+                    example = encode_example(document.doc_id, document.label, document.rating, table.encode_ids(document.tokens))
+                    examples.write(document.split, tfrecord_frame(example))
+        except OSError as error:
+            raise output_error(error, self._layout.root) from error
         for split, count in examples.counts.items():
             job_metrics.add(split, "written", count)
         return ((f"examples/{split}", count) for split, count in examples.counts.items())

@@ -9,6 +9,8 @@ raw-string SavedModel).
 
 import os
 
+from workflow.training.devices import grow_gpu_memory
+
 # TensorFlow reads this once per process, at its first scatter. With op determinism on and it unset, a GPU
 # scatter (resource_variable_ops.cc's DoScatter) copies the whole variable to the host, scatters there and
 # copies it back: three times per fine-tuned table per step in the lazy Adam update. Every scatter of the
@@ -16,3 +18,4 @@ import os
 # checks the step's graph), and a scatter of unique indices is deterministic on the device. workflow/cli.py
 # sets it before anything imports TensorFlow; this covers other entry points (benchmarks, notebooks).
 os.environ.setdefault("TF_DISABLE_SCATTER_OP_DETERMINISM", "1")
+grow_gpu_memory()  # GPU memory as it is needed, in this process and the ones it starts (devices.py)

@@ -38,6 +38,16 @@ class Evaluator:
     def __init__(self, strategy: tf.distribute.Strategy, model: keras.Model, global_batch_size: int, config: TrainerConfig):
         self.strategy, self.model, self.global_batch_size, self.config = strategy, model, global_batch_size, config
         self._step = tf.function(self._distributed_step)
+        self._batches: dict[int, tuple[tf.data.Dataset, Any]] = {}  # id(examples) -> (examples, its distributed batches)
+
+    def _distributed(self, examples: tf.data.Dataset) -> Any:
+        """The split's evaluation batches, distributed: built once per split (validation is evaluated every epoch, and
+        building the input pipeline costs about as much as evaluating a small split)."""
+        if id(examples) not in self._batches:
+            batches = data.evaluation_batches(examples, self.global_batch_size, self.config.sort_pool_batches,
+                                              self.strategy.num_replicas_in_sync, self.config.width_multiple)
+            self._batches[id(examples)] = (examples, self.strategy.experimental_distribute_dataset(batches))  # keeps it alive: its id stays its own
+        return self._batches[id(examples)][1]
 
     def _distributed_step(self, iterator) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
         def replica_step(tokens, labels, weights):
@@ -51,9 +61,7 @@ class Evaluator:
 
     def evaluate(self, examples: tf.data.Dataset, size: int) -> dict[str, Any]:
         """Loss, accuracy and AUC over every example of a split (the weight-0 rows that fill the last batch left out)."""
-        batches = data.evaluation_batches(examples, self.global_batch_size, self.config.sort_pool_batches,
-                                          self.strategy.num_replicas_in_sync, self.config.width_multiple)
-        iterator = iter(self.strategy.experimental_distribute_dataset(batches))
+        iterator = iter(self._distributed(examples))
         loss_sum, probabilities, labels = 0.0, [], []
         for _ in range(-(-size // self.global_batch_size)):
             batch_loss, batch_probabilities, batch_labels, batch_weights = self._step(iterator)

@@ -2,7 +2,8 @@
 
 One training run, written in place so that an interrupted run can resume;
 ``metrics.json`` last marks it finished; a finished run of another
-configuration moves to ``<workdir>/kept-runs/`` (run_folder.py)::
+configuration stays until the new run finishes beside it, then moves to
+``<workdir>/kept-runs/`` (run_folder.py)::
 
     identity.json                          the run's cache key: config, digests of what it reads, global batch (written first)
     checkpoints/ckpt-N.*                   model + optimizer every trainer.checkpoint_every_steps

@@ -8,8 +8,13 @@ that already exists:
 * same key, unfinished: training resumes from its last checkpoint;
 * another key, unfinished: discarded (a partial run of another configuration
   holds no result), and said so;
-* another key, finished: **kept**, moved to ``<workdir>/kept-runs/<run_name>-<UTC time>/``,
-  and said so. A finished result is never deleted.
+* another key, finished: **kept where it is** while the new run trains beside
+  it, in ``<workdir>/runs/.<run_name>.next-<key digest>/`` (resumable like any
+  run folder). Only once the new run has finished does the old one move to
+  ``<workdir>/kept-runs/<run_name>-<UTC time>/`` and the new one take its
+  name, said so (:func:`publish_run`). A new run that fails (a diverged
+  training, an interrupted one) leaves the finished run where it was. A
+  finished result is never deleted.
 
 Only the chief writes, and it holds the folder's writer lock
 (``<workdir>/runs/.locks/<run_name>.lock``, workflow/locks.py) from this
@@ -22,10 +27,14 @@ workdir is shared), so they all take the same branch.
 from __future__ import annotations
 
 import contextlib
+import glob
+import hashlib
+import json
 import logging
 import os
 import shutil
 import time
+from typing import NamedTuple
 
 from workflow import locks
 from workflow.artifacts import read_json, write_json_atomic
@@ -36,34 +45,96 @@ log = logging.getLogger(__name__)
 KEPT_RUNS = "kept-runs"
 
 
+class RunFolder(NamedTuple):
+    """Where a run trains (``layout``), the folder that carries its name (``final``), and, when it trains beside a
+    finished run of another configuration, why that one is replaced (``replaces``)."""
+
+    layout: RunLayout
+    final: RunLayout
+    replaces: str | None = None
+
+
 def kept_run_dir(layout: RunLayout) -> str:
     runs_dir, name = os.path.split(layout.root.rstrip("/"))
     stamp = time.strftime("%Y%m%d-%H%M%S", time.gmtime())
     return os.path.join(os.path.dirname(runs_dir), KEPT_RUNS, f"{name}-{stamp}")
 
 
-def open_run_folder(layout: RunLayout, key: dict, chief: bool, held: contextlib.ExitStack) -> dict | None:
-    """The metrics of a finished run with this key, or None after making ``layout`` this run's folder.
+def next_run_dir(final: RunLayout, key: dict) -> str:
+    """``<runs>/.<run name>.next-<digest of key>``: where a run of ``key`` trains beside a finished run of another key."""
+    runs_dir, name = os.path.split(final.root.rstrip("/"))
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:12]
+    return os.path.join(runs_dir, f".{name}.next-{digest}")
+
+
+def open_run_folder(final: RunLayout, key: dict, chief: bool, held: contextlib.ExitStack) -> tuple[RunFolder, dict | None]:
+    """``(the folder to train in, None)``, or ``(its folder, metrics)`` of a finished run with this key.
 
     ``held``: the caller's stack for the run's life; the chief's writer lock on the folder joins it.
     """
     if chief:
-        held.enter_context(locks.exclusive(layout.root))
-    if os.path.exists(layout.identity):
-        why = why_outdated(read_json(layout.identity).get("key"), key)
-        finished = os.path.exists(layout.metrics)
+        held.enter_context(locks.exclusive(final.root))
+    if os.path.exists(final.identity):
+        why = why_outdated(read_json(final.identity).get("key"), key)
+        finished = os.path.exists(final.metrics)
         if why is None:
-            return read_json(layout.metrics) if finished else None
-        if chief and finished:
-            target = kept_run_dir(layout)
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            os.replace(layout.root, target)
-            log.warning("%s holds a finished run of another configuration (%s): kept, moved to %s", layout.root, why, target)
-        elif chief:
-            shutil.rmtree(layout.root)
-            log.warning("%s held an unfinished run of another configuration (%s): discarded", layout.root, why)
+            return RunFolder(final, final), (read_json(final.metrics) if finished else None)
+        if finished:
+            return _beside(final, key, why, chief)
+        if chief:
+            shutil.rmtree(final.root)
+            log.warning("%s held an unfinished run of another configuration (%s): discarded", final.root, why)
     if chief:
-        os.makedirs(layout.root, exist_ok=True)
-        if not os.path.exists(layout.identity):
-            write_json_atomic(layout.identity, {"key": key})
-    return None
+        _prepare(final, key)
+    return RunFolder(final, final), None
+
+
+def _beside(final: RunLayout, key: dict, why: str, chief: bool) -> tuple[RunFolder, dict | None]:
+    """The folder a run of ``key`` trains in while ``final`` holds a finished run of another key."""
+    folder = RunFolder(RunLayout(next_run_dir(final, key)), final, why)
+    if chief:
+        runs_dir, name = os.path.split(final.root.rstrip("/"))
+        for other in sorted(glob.glob(os.path.join(runs_dir, f".{glob.escape(name)}.next-*"))):
+            if other != folder.layout.root:
+                _set_aside(RunLayout(other), "a run of another configuration, trained beside the finished one")
+        if os.path.exists(folder.layout.metrics):  # finished, then stopped before it took the name
+            publish_run(folder)
+            return RunFolder(final, final), read_json(final.metrics)
+        _prepare(folder.layout, key)
+        log.info("%s: the finished run there, of another configuration (%s), stays until this run finishes in %s",
+                 final.root, why, folder.layout.root)
+    return folder, None
+
+
+def _prepare(layout: RunLayout, key: dict) -> None:
+    os.makedirs(layout.root, exist_ok=True)
+    if not os.path.exists(layout.identity):
+        write_json_atomic(layout.identity, {"key": key})
+
+
+def _set_aside(layout: RunLayout, what: str) -> None:
+    """Keep a finished run in kept-runs, discard an unfinished one."""
+    if os.path.exists(layout.metrics):
+        target = kept_run_dir(layout)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        os.replace(layout.root, target)
+        log.warning("%s, %s, had finished: kept, moved to %s", layout.root, what, target)
+    else:
+        shutil.rmtree(layout.root)
+        log.warning("%s, %s, had not finished: discarded", layout.root, what)
+
+
+def publish_run(folder: RunFolder) -> None:
+    """A run that finished beside a finished run of another configuration takes its name; the other one is kept.
+
+    Two renames under the run's lock: the old run to ``<workdir>/kept-runs/``, then the new one to the run's name
+    (between them the name holds no run: a reader sees no result rather than half of one). Nothing to do for a run
+    that trained under its own name.
+    """
+    if folder.layout.root == folder.final.root:
+        return
+    target = kept_run_dir(folder.final)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    os.replace(folder.final.root, target)
+    os.replace(folder.layout.root, folder.final.root)
+    log.warning("%s holds a finished run of another configuration (%s): kept, moved to %s", folder.final.root, folder.replaces, target)

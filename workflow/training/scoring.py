@@ -19,15 +19,26 @@ def _parse(serialized: tf.Tensor, max_len: int) -> tuple[tf.Tensor, tf.Tensor, t
 
 
 def predict(model: keras.Model, files: list[str], max_len: int) -> tuple[list[str], np.ndarray, np.ndarray]:
-    """(doc ids, labels ``[reviews]`` int, probabilities ``[reviews]`` float32) of every review in ``files``, in doc_id order."""
-    reviews = tf.data.TFRecordDataset(files, compression_type="GZIP").map(lambda record: _parse(record, max_len))
-    ids, labels, probabilities = [], [], []
-    for doc_ids, tokens, truth in reviews.padded_batch(BATCH):  # padded with id 0, which the Embedding layer masks
-        ids += [doc_id.decode() for doc_id in doc_ids.numpy()]
-        labels.append(truth.numpy())
-        probabilities.append(keras.ops.convert_to_numpy(model(tokens, training=False))[:, 0])
+    """(doc ids, labels ``[reviews]`` int, probabilities ``[reviews]`` float32) of every review in ``files``, in doc_id order.
+
+    Reviews are scored in batches of similar length (a batch is as wide as its longest review; unsorted, most of a
+    batch would be padding), by one traced function whose width is left open.
+    """
+    reviews = list(tf.data.TFRecordDataset(files, compression_type="GZIP").map(lambda record: _parse(record, max_len)).as_numpy_iterator())
+    ids = [doc_id.decode() for doc_id, _, _ in reviews]
+    labels = np.array([label for _, _, label in reviews], dtype=np.int64)
+    probabilities = np.zeros(len(reviews), dtype=np.float32)
+    score = tf.function(lambda tokens: model(tokens, training=False)[:, 0],
+                        input_signature=[tf.TensorSpec([None, None], tf.int32)])
+    by_length = sorted(range(len(reviews)), key=lambda index: len(reviews[index][1]))
+    for start in range(0, len(by_length), BATCH):
+        batch = by_length[start:start + BATCH]
+        tokens = np.zeros((len(batch), max(1, max(len(reviews[index][1]) for index in batch))), dtype=np.int32)  # 0: padding, masked
+        for row, index in enumerate(batch):
+            tokens[row, :len(reviews[index][1])] = reviews[index][1]
+        probabilities[batch] = score(tf.constant(tokens)).numpy()
     order = np.argsort(ids, kind="stable")
-    return [ids[i] for i in order], np.concatenate(labels)[order], np.concatenate(probabilities)[order]
+    return [ids[i] for i in order], labels[order], probabilities[order]
 
 
 def write_predictions(layout: RunLayout, split: str, model: keras.Model, files: list[str], max_len: int,

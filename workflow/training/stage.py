@@ -49,7 +49,7 @@ from workflow.training.layout import RunLayout, run_dir
 from workflow.training.model import build_classifier, embedding_matrix
 from workflow.training.scale import rescale
 from workflow.training.scoring import write_predictions
-from workflow.training.run_folder import open_run_folder
+from workflow.training.run_folder import open_run_folder, publish_run
 from workflow.training.progress import STEPS
 from workflow.training.strategy import describe, is_chief, make_strategy
 from workflow.training.trainer import Trainer
@@ -173,18 +173,18 @@ def run(config: Config, resolved_config: dict) -> dict:
 def train_run(config: Config, resolved_config: dict, preprocess: PreprocessOutput, held: contextlib.ExitStack) -> dict:
     """:func:`run` on the pinned ``preprocess``; ``held`` keeps the chief's run folder lock until the caller's block ends."""
     started = time.time()
+    strategy = make_strategy(config.strategy)  # first: reading the inputs runs TensorFlow ops (a label budget's tf.data)
     inputs = TrainingInputs.read(config, preprocess)
-    strategy = make_strategy(config.strategy)
     resolve_machine_settings(config)
     chief, replicas = is_chief(strategy), strategy.num_replicas_in_sync
     global_batch_size = config.trainer.batch_size * replicas
     run_key = key(config, inputs, global_batch_size)
-    layout = RunLayout(run_dir(config.workdir, config.trainer.run_name))
-    finished = open_run_folder(layout, run_key, chief, held)
+    folder, finished = open_run_folder(RunLayout(run_dir(config.workdir, config.trainer.run_name)), run_key, chief, held)
     if finished is not None:
-        log.info("%s already finished with this configuration and these inputs (test accuracy %s): re-used", layout.root,
+        log.info("%s already finished with this configuration and these inputs (test accuracy %s): re-used", folder.final.root,
                  f"{finished['test']['accuracy']:.4f}" if finished["test"] else "n/a")
         return finished
+    layout = folder.layout  # the run's own name, or beside a finished run of another configuration until this one finishes
 
     learning_rate = config.trainer.learning_rate * (replicas if config.trainer.scale_learning_rate else 1)
     announce(config, inputs, strategy, layout, learning_rate)
@@ -196,6 +196,7 @@ def train_run(config: Config, resolved_config: dict, preprocess: PreprocessOutpu
     write_session(layout.tensorboard, config.trainer.run_name, {**run_hparams(config, inputs.sizes["train"]), "selection": metrics["selection"]},
                   trained.test["accuracy"] if trained.test else None, trained.state.best_accuracy)
     write_json_atomic(layout.metrics, metrics)
+    publish_run(folder)
     test = trained.test
     state = trained.state
     tested = (f"epoch {state.best_epoch} of {state.epoch} tested{' (stopped early)' if state.stopped_early else ''}" if metrics["selection"] == SELECTION[True]

@@ -4,6 +4,13 @@ The strategy decides which devices hold a copy of the model; the training loop
 is the same for all of them (``strategy.run`` of one step, gradients
 all-reduced), which is also what makes MultiWorkerMirroredStrategy work where
 Keras 3's ``fit`` does not (keras-team/keras#20585).
+
+How the replicas communicate: MirroredStrategy all-reduces dense gradients
+with TensorFlow's choice (NCCL over GPUs) and sums an Embedding's sparse
+gradient to one row per token before broadcasting it (sparse_reduction.py).
+MultiWorkerMirroredStrategy all-reduces with NCCL when the machine has a GPU
+and with RING (gRPC) otherwise; TensorFlow's own default, AUTO, is RING on
+GPUs too. ``strategy.collectives`` overrides the choice.
 """
 
 from __future__ import annotations
@@ -13,8 +20,9 @@ import os
 
 import tensorflow as tf
 
-from workflow.config import StrategyConfig, StrategyKind
+from workflow.config import Collectives, StrategyConfig, StrategyKind
 from workflow.errors import ConfigError
+from workflow.training.sparse_reduction import mirrored_cross_device_ops
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +47,41 @@ def configure_logical_devices(config: StrategyConfig) -> None:
 
 
 def make_strategy(config: StrategyConfig) -> tf.distribute.Strategy:
-    """The strategy named by ``strategy.kind`` (see conf/strategy/)."""
+    """The strategy named by ``strategy.kind`` (see conf/strategy/).
+
+    Call it before anything runs a TensorFlow op (reading data included): the
+    logical devices and a worker's collectives can be set only before
+    TensorFlow initialises its context.
+    """
     configure_logical_devices(config)
     if config.kind is StrategyKind.multiworker:
         if "TF_CONFIG" not in os.environ:
             raise ConfigError("strategy=multiworker needs the TF_CONFIG environment variable (cluster and task of this worker)")
-        return tf.distribute.MultiWorkerMirroredStrategy()  # before anything initialises the TF context
+        implementation = collective_implementation(config.collectives, gpus=len(tf.config.list_physical_devices("GPU")))
+        return tf.distribute.MultiWorkerMirroredStrategy(
+            communication_options=tf.distribute.experimental.CommunicationOptions(implementation=implementation))
     gpus = [device.name for device in tf.config.list_logical_devices("GPU")]
     if config.kind is StrategyKind.mirrored:
-        devices = list(config.devices) or gpus or [device.name for device in tf.config.list_logical_devices("CPU")]
-        return tf.distribute.MirroredStrategy(devices)
+        return mirrored_strategy(list(config.devices) or gpus or [device.name for device in tf.config.list_logical_devices("CPU")])
     if len(gpus) > 1:
-        return tf.distribute.MirroredStrategy(gpus)
+        return mirrored_strategy(gpus)
     return tf.distribute.OneDeviceStrategy(gpus[0] if gpus else "/cpu:0")
+
+
+def mirrored_strategy(devices: list[str]) -> tf.distribute.MirroredStrategy:
+    """MirroredStrategy over ``devices`` whose sparse gradients are summed to one row per token before the broadcast."""
+    return tf.distribute.MirroredStrategy(devices, cross_device_ops=mirrored_cross_device_ops(devices))
+
+
+def collective_implementation(choice: Collectives, gpus: int) -> tf.distribute.experimental.CommunicationImplementation:
+    """NCCL or RING for MultiWorkerMirroredStrategy: ``strategy.collectives``, or (auto) NCCL when this machine has ``gpus``."""
+    implementations = tf.distribute.experimental.CommunicationImplementation
+    if choice is Collectives.nccl and not gpus:
+        raise ConfigError("strategy.collectives=nccl: this machine has no GPU that TensorFlow can see (NCCL runs on GPUs only)")
+    nccl = choice is Collectives.nccl or (choice is Collectives.auto and gpus > 0)
+    implementation = implementations.NCCL if nccl else implementations.RING
+    log.info("multi-worker all-reduce: %s (strategy.collectives=%s, %d GPU(s) on this machine)", implementation.name, choice.value, gpus)
+    return implementation
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:

@@ -9,7 +9,9 @@ MultiWorkerMirroredStrategy, and 1 replica or N replicas reach the same
 weights for the same global batch. Each replica sums its Embedding gradient
 to one row per token (optimizer.sum_duplicate_rows) before the strategy
 gathers the sparse gradients: MirroredStrategy has no all-reduce for
-``IndexedSlices``, so every row a replica sends crosses the interconnect.
+``IndexedSlices``, so every row a replica sends crosses the interconnect (and
+the union is summed to one row per token again before it is sent back:
+sparse_reduction.py).
 
 One ``tf.function`` call runs up to ``trainer.steps_per_loop`` steps (Orbit's
 ``steps_per_loop``), in a ``tf.while_loop``; the step results stay on the
@@ -27,6 +29,7 @@ scalars), progress.py (the terminal and the log).
 from __future__ import annotations
 
 import logging
+import math
 import time
 from typing import Any, Callable
 
@@ -34,6 +37,7 @@ import keras
 import tensorflow as tf
 
 from workflow.config import EmbeddingUpdate, Precision, ProgressDisplay, TrainerConfig
+from workflow.errors import DivergedError
 from workflow.training import data, epochs
 from workflow.training.checkpoints import Checkpoints, TrainState, barrier, check_same_step
 from workflow.training.evaluation import Evaluator
@@ -173,6 +177,7 @@ class Trainer:
                 continue
             # A boundary: the same steps for any steps_per_loop, so the epoch's sums add up the same partial sums.
             last = self._read_sums(unread_steps)
+            self._check_finite(last["loss"])  # before anything is saved from these steps
             state.train_seconds += time.perf_counter() - since
             unread_steps = 0
             sums = state.epoch_sums
@@ -185,6 +190,19 @@ class Trainer:
             since = time.perf_counter()
         seconds = state.train_seconds - seconds_before
         return (steps_per_epoch - first_step) * self.global_batch_size / seconds if seconds > 0 else 0.0
+
+    def _check_finite(self, loss_sum: float) -> None:
+        """DivergedError, naming the epoch and the learning rate, when the loss of the steps just read or a weight is
+        no longer finite. Checked at every boundary, before a checkpoint or the best weights are saved, so the last
+        checkpoint (and any earlier finished run: run_folder.py) stays what it was; metrics.json is never written."""
+        if math.isfinite(loss_sum) and bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(variable))
+                                                            for variable in self.model.trainable_variables])):
+            return
+        state, last = self.state, self.checkpoints.manager.latest_checkpoint
+        what = f"the training loss is {loss_sum}" if not math.isfinite(loss_sum) else "a weight is no longer finite"
+        raise DivergedError(f"training diverged in epoch {state.epoch + 1} (by step {state.step_in_epoch}): {what} at learning rate "
+                            f"{self.learning_rate:g} (trainer.learning_rate={self.config.learning_rate:g}); lower it. "
+                            + (f"The last checkpoint before it is kept: {last}" if last else "No checkpoint was saved before it"))
 
     def _read_sums(self, unread_steps: int) -> dict[str, float]:
         """The device's sums since the last read, added to the epoch's (``unread_steps`` steps) and reset; returns them."""
