@@ -84,7 +84,8 @@ def main() -> None:
     AnnotatedCorpus(vocabulary, keys).write_text(b"\n".join(sample) + b"\n", written)
     assert written.getvalue() == looped, "the numpy rewrite and the plain loop disagree"
     numpy_median, loop_median = statistics.median(numpy_seconds), statistics.median(loop_seconds)
-    print(f"corpus rewrite of {total_mb:.0f} MB ({', '.join(f'{KEY_PREFIXES[order].decode()}: {count:,} rows' for order, count in keys.buckets.items())}): "
+    tables = ", ".join(f"{KEY_PREFIXES[order].decode()}: {count:,} rows" for order, count in keys.buckets.items())
+    print(f"corpus rewrite of {total_mb:.0f} MB ({tables}): "
           f"numpy {numpy_median:.1f} s, plain loop {loop_median:.1f} s (scaled from {sample_mb:.0f} MB), {loop_median / numpy_median:.1f}x; "
           f"medians of {arguments.rounds}, same bytes")
 

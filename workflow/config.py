@@ -213,7 +213,7 @@ class EmbeddingConfig:
     vectors: Optional[str] = None  # None: train word2vec on the corpus; else a file to import
     vectors_format: VectorsFormat = VectorsFormat.auto
     scale: EmbeddingScale = EmbeddingScale.row  # frozen/finetune: the pretrained rows' norms; random mode reads no matrix
-    ngrams: EmbeddingMode = EmbeddingMode.random  # the n-gram rows: random (the layer's start, trained), or the n-gram stage's, frozen or fine-tuned
+    ngrams: EmbeddingMode = EmbeddingMode.random  # n-gram rows: random (trained from the layer's start), or the n-gram stage's
 
 
 @dataclass

@@ -39,8 +39,9 @@ def planted_reviews(unlabelled: int, seed: int = 0) -> dict[str, bytes]:
     reviews, number = {}, 0
     for folder, context, count in (("train/pos", "first", 40), ("train/neg", "second", 40), ("test/pos", "first", 5), ("test/neg", "second", 5),
                                    *(("train/unsup", context, unlabelled // 2) for context in CONTEXTS)):
+        rating = 0 if "unsup" in folder else 8 if "pos" in folder else 2
         for _ in range(count):
-            reviews[f"aclImdb/{folder}/{number}_{0 if 'unsup' in folder else (8 if 'pos' in folder else 2)}.txt"] = planted_review(rng, context).encode()
+            reviews[f"aclImdb/{folder}/{number}_{rating}.txt"] = planted_review(rng, context).encode()
             number += 1
     return reviews
 
@@ -133,7 +134,7 @@ def test_rows_of_another_width_vocabulary_tables_or_token_matrix_are_one_clear_e
     stage ran) are refused by name; so are rows learned for other tables or beside other token rows."""
     config = planted()
     ngram_stage.run(config, {})
-    with pytest.raises(ContractError, match=r"the n-gram rows have width 16, the token rows 8 \(embedding.vectors' width, or word2vec.vector_size\)"):
+    with pytest.raises(ContractError, match=r"n-gram rows have width 16, the token rows 8 \(embedding.vectors' width, or word2vec.vector_size\)"):
         TrainingInputs.read(planted("embedding=random", "embedding.ngrams=frozen", "word2vec.vector_size=8"))
     output, vocab_sha256 = NgramOutput(config.workdir), PreprocessOutput(config.workdir).vocab_sha256
     with pytest.raises(ContractError, match=r"learned for model.bigram_buckets=1000, model.trigram_buckets=0, but the model has "

@@ -95,7 +95,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None) ->
         annotating = time.time() - started
         log.info("n-grams: %s, dim %d, window %d tokens, %d epochs, %d workers on %s keys", "skip-gram" if config.ngrams.sg else "CBOW",
                  token_matrix.shape[1], config.ngrams.window, config.ngrams.epochs, config.ngrams.workers, f"{annotated.items:,}")
-        with StageProgress(STAGE, annotated.items * config.ngrams.epochs, "words", config.terminal.progress) as progress:
+        with StageProgress(STAGE, annotated.items * config.ngrams.epochs, " words", config.terminal.progress) as progress:
             found, words_per_second = train_ngram_vectors(corpus_file, annotated.counts, token_matrix, keys, config.ngrams, progress)
         os.remove(corpus_file)
         layout = NgramLayout(staging)
