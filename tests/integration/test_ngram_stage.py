@@ -66,7 +66,7 @@ def vectors_ready(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def planted(vectors_ready, tmp_path):
-    """A copy of the module's workdir; returns (its typed config with ``more`` overrides, the overrides' list)."""
+    """A copy of the module's workdir; returns a factory of its typed config (with more overrides)."""
     workdir = tmp_path / "work"
     shutil.copytree(vectors_ready / "work", workdir, symlinks=True)
 
