@@ -12,10 +12,11 @@ import pytest
 
 from tests.conftest import compose_config, run_here, typed, write_aclimdb_archive
 from workflow import orchestrate
-from workflow.embeddings import ngram_stage
+from workflow.embeddings import ngram_stage, ngram_vectors
 from workflow.embeddings import stage as word2vec_stage
 from workflow.embeddings.ngram_corpus import ngram_buckets
 from workflow.embeddings.ngram_output import NgramOutput
+from workflow.embeddings.output import Word2VecOutput
 from workflow.errors import ContractError
 from workflow.preprocess import stage as preprocess_stage
 from workflow.preprocess.output import PreprocessOutput
@@ -104,6 +105,29 @@ def test_planted_bigrams_that_share_contexts_end_up_near_each_other(planted):
     coverage = output.coverage()["tables"]["bigram"]
     assert coverage["buckets_with_vector"] == coverage["buckets_seen"] == len(rows) and coverage["occurrence_coverage"] == 1.0
     assert manifest["outputs"]["dim"] == 16 and vectors.dtype == np.float32
+
+
+def test_the_token_rows_are_held_at_the_vector_sources_while_the_n_gram_rows_learn(planted):
+    """gensim's per-key lock holds in corpus_file mode: after training, every token key still has its word2vec row."""
+    config = planted()
+    trained, train_with_progress = [], ngram_vectors.train_with_progress
+
+    def training(model, *arguments):
+        before = model.wv.vectors.copy()
+        words_per_second = train_with_progress(model, *arguments)
+        trained.append((before, model.wv.vectors.copy(), model.wv.vectors_lockf))
+        return words_per_second
+
+    with mock.patch.object(ngram_vectors, "train_with_progress", training):
+        ngram_stage.run(config, {})
+    [(before, after, locks)] = trained
+    held = locks == 0
+    preprocess = PreprocessOutput(config.workdir)
+    matrix = Word2VecOutput(config.workdir).matrix(preprocess.vocab_sha256, len(preprocess.vocabulary()))
+    assert held.sum() == len(matrix) - 2, "every vocabulary token but <pad> and <unk>"
+    np.testing.assert_array_equal(after[held], before[held])
+    np.testing.assert_array_equal(np.sort(after[held], axis=0), np.sort(matrix[2:], axis=0))
+    assert np.all(np.any(after[~held] != before[~held], axis=1)), "every n-gram row learned"
 
 
 def test_wf_word2vec_brings_it_up_to_date_once_and_again_when_its_tables_or_its_corpus_change(planted, vectors_ready, tmp_path):

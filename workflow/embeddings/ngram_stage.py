@@ -37,7 +37,7 @@ from workflow.embeddings.ngram_output import FORMAT_VERSION, STAGE, NgramOutput,
 from workflow.embeddings.ngram_vectors import train_ngram_vectors
 from workflow.embeddings.output import Word2VecOutput
 from workflow.embeddings.stage import check_same_preprocessing
-from workflow.errors import ContractError
+from workflow.errors import ConfigError, ContractError
 from workflow.preprocess import output as preprocess_output
 from workflow.preprocess.output import PreprocessOutput
 
@@ -81,7 +81,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None) ->
     stage_key = stage_key or key(config)
     tables = table_buckets(config)
     if not tables:
-        raise ContractError("the n-gram stage needs n-gram rows: model.bigram_buckets (or model.trigram_buckets) > 0")
+        raise ConfigError("the n-gram stage needs n-gram rows: set model.bigram_buckets (or model.trigram_buckets) > 0")
     with preprocess_output.pinned(config.workdir) as preprocess, staged_output(folder(config), versioned=True) as staging:
         check_same_preprocessing(preprocess, stage_key)
         vocabulary = preprocess.vocabulary()
@@ -91,8 +91,9 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None) ->
         token_matrix = token_rows.matrix(preprocess.vocab_sha256, len(vocabulary))
         keys = KeySpace(len(vocabulary), tables)
         corpus_file = os.path.join(staging, ".annotated.txt")
+        annotating = time.time()
         annotated = annotate(preprocess.corpus_files(), corpus_file, vocabulary, keys, config)
-        annotating = time.time() - started
+        annotating = time.time() - annotating
         log.info("n-grams: %s, dim %d, window %d tokens, %d epochs, %d workers on %s keys", "skip-gram" if config.ngrams.sg else "CBOW",
                  token_matrix.shape[1], config.ngrams.window, config.ngrams.epochs, config.ngrams.workers, f"{annotated.items:,}")
         with StageProgress(STAGE, annotated.items * config.ngrams.epochs, " words", config.terminal.progress) as progress:
