@@ -6,7 +6,9 @@ Any other runner (Dataflow, Flink, Spark, Portable) is named by ``beam.runner``
 and configured through ``beam.options``, handed to Beam's own
 ``PipelineOptions.from_dictionary``;
 the PortableRunner gets a local job service and worker pool when the options
-name none (``portable.py``).
+name none (``portable.py``). Before a job goes to Flink or Spark, their job
+server and master must answer (workflow/engines/endpoints.py), and a PROCESS
+environment without a command gets this installation's ``wf-beam-worker``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from apache_beam.runners.runner import PipelineRunner
 from omegaconf import OmegaConf
 
 from workflow.config import BeamConfig, Config
+from workflow.engines import endpoints
 from workflow.errors import ConfigError
 from workflow.preprocess import portable
 from workflow.preprocess.leakage import split_sources
@@ -51,7 +54,9 @@ def check_paths_reach_workers(config: Config) -> None:
     local path, Dataflow's workers would write to their own disks and the job
     would fail only when stats.json is read, after the whole run. Flink and
     Spark workers can share a volume with the submitter (docker/beam-cluster.yaml
-    does), which only the config can say: ``beam.shared_workdir=true``.
+    does), which the config says with ``beam.shared_workdir=true``, or the
+    local cluster of ``wf-cluster``, whose job server and master are on this
+    machine.
     """
     runner = config.beam.runner
     if runner != DATAFLOW_RUNNER and runner not in CLUSTER_RUNNERS:
@@ -62,7 +67,7 @@ def check_paths_reach_workers(config: Config) -> None:
             continue
         if runner == DATAFLOW_RUNNER:
             raise ConfigError(f"{key}={path!r} is a local path, which Dataflow workers cannot see: use a gs:// path (beam.runner={runner})")
-        if not config.beam.shared_workdir:
+        if not (config.beam.shared_workdir or endpoints.on_this_machine(runner, config.beam.options)):
             raise ConfigError(f"{key}={path!r} is a local path and beam.runner={runner} runs its workers elsewhere: use an object store, "
                               "or set beam.shared_workdir=true if every worker sees this path (a shared volume)")
     wheel = config.beam.options.get("extra_package")
@@ -91,6 +96,10 @@ def pipeline_setup(beam: BeamConfig, log_file: str | None = None) -> Iterator[tu
             yield beam.runner, pipeline_options(options)
     elif beam.runner == FN_API_RUNNER:
         yield FnApiRunner(), pipeline_options(beam.options, direct_num_workers=beam.num_workers, direct_running_mode=beam.running_mode.value)
+    elif beam.runner in CLUSTER_RUNNERS:
+        endpoints.check_reachable(beam.runner, beam.options)
+        process_command = beam.options.get("environment_type") == "PROCESS" and not beam.options.get("environment_config")
+        yield beam.runner, pipeline_options(beam.options, **({"environment_config": endpoints.worker_command()} if process_command else {}))
     else:
         yield beam.runner, pipeline_options(beam.options)
 
@@ -102,4 +111,8 @@ def runner_description(beam: BeamConfig) -> str:
     if beam.runner == PORTABLE_RUNNER:
         endpoint = beam.options.get("job_endpoint") or "started here, with an EXTERNAL worker pool"
         return f"{beam.runner} (job service {endpoint})"
+    if beam.runner in CLUSTER_RUNNERS:
+        named = ", ".join(f"{key} {beam.options[key]}" for key in ("job_endpoint", endpoints.master_option(beam.runner), "parallelism")
+                          if beam.options.get(key))
+        return f"{beam.runner} ({named})" if named else beam.runner
     return beam.runner
