@@ -99,12 +99,21 @@ def preprocess(cfg: DictConfig) -> None:
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")
 def word2vec(cfg: DictConfig) -> None:
-    """Stage 2: word vectors (trained or imported) -> embedding_matrix.npy, coverage, quality."""
-    from workflow import orchestrate
-    from workflow.embeddings import stage
+    """Stage 2: word vectors (trained or imported) -> embedding_matrix.npy, coverage, quality; then, when embedding.ngrams asks
+    for pretrained n-gram rows, the n-gram stage beside them (skipped when up to date)."""
+    run_stage(cfg, vectors_here, "wf-word2vec")
 
-    run_stage(cfg, lambda config, resolved: orchestrate.bring_up_to_date("word2vec", stage, config, resolved, always=True,
-                                                                         describe=console.word2vec_summary), "wf-word2vec")
+
+def vectors_here(config: schema.Config, resolved: dict) -> None:
+    """wf-word2vec's stages: the vector source's, always; its n-gram stage's when the config reads pretrained n-gram rows."""
+    from workflow import orchestrate
+    from workflow.embeddings import ngram_stage, stage
+    from workflow.resolvers import pretrained_ngrams
+
+    orchestrate.bring_up_to_date("word2vec", stage, config, resolved, always=True, describe=console.word2vec_summary)
+    if pretrained_ngrams(config):
+        orchestrate.bring_up_to_date(orchestrate.ngram_stage_name(config.embedding.vectors), ngram_stage, config, resolved,
+                                     describe=ngram_stage.summary)
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_PATH, config_name="config")

@@ -44,7 +44,8 @@ class VectorsFormat(enum.Enum):
 
 
 class EmbeddingMode(enum.Enum):
-    """How the classifier's Embedding layer starts and whether it trains."""
+    """How one of the classifier's tables starts and whether it trains (``embedding.mode``: the token rows;
+    ``embedding.ngrams``: the n-gram rows)."""
 
     frozen = "frozen"  # pretrained matrix, trainable=False
     finetune = "finetune"  # pretrained matrix, trainable
@@ -191,11 +192,28 @@ class Word2VecConfig:
 
 
 @dataclass
+class NgramsConfig:
+    """The n-gram stage (workflow/embeddings/ngram_stage.py): vectors for the hashed n-gram rows, learned by gensim word2vec
+    on the n-gram-annotated corpus beside the token rows, which it holds fixed."""
+
+    sg: int = 0  # 0 = CBOW, 1 = skip-gram (about 9x slower on the annotated corpus)
+    window: int = 5  # tokens of text on each side; gensim's window is this x the keys per token (1 + orders)
+    negative: int = 5
+    sample: float = 1e-3
+    alpha: float = 0.025
+    epochs: int = 5
+    min_count: int = 1  # occurrences a bucket needs for a vector; a bucket with fewer keeps the layer's random start
+    workers: int = 2
+    seed: int = 0
+
+
+@dataclass
 class EmbeddingConfig:
     mode: EmbeddingMode = EmbeddingMode.finetune
     vectors: Optional[str] = None  # None: train word2vec on the corpus; else a file to import
     vectors_format: VectorsFormat = VectorsFormat.auto
     scale: EmbeddingScale = EmbeddingScale.row  # frozen/finetune: the pretrained rows' norms; random mode reads no matrix
+    ngrams: EmbeddingMode = EmbeddingMode.random  # n-gram rows: random (trained from the layer's start), or the n-gram stage's
 
 
 @dataclass
@@ -246,12 +264,13 @@ class StrategyConfig:
 
 @dataclass
 class SweepConfig:
-    """What ``wf-run`` trains after preprocessing and word2vec: every vector source x label budget x mode x seed."""
+    """What ``wf-run`` trains after preprocessing and word2vec: every vector source x label budget x n-gram row mode x mode x seed."""
 
     modes: List[EmbeddingMode] = field(default_factory=lambda: [EmbeddingMode.frozen, EmbeddingMode.finetune, EmbeddingMode.random])
     seeds: List[int] = field(default_factory=lambda: [0])
     label_budgets: List[Optional[int]] = field(default_factory=lambda: [None])  # labelled training reviews; null = all
     vectors: Optional[List[Optional[str]]] = None  # vector sources to compare (null in the list: word2vec); null = embedding.vectors
+    ngrams: Optional[List[EmbeddingMode]] = None  # n-gram row modes to compare; null = embedding.ngrams
 
 
 @dataclass
@@ -294,6 +313,7 @@ class Config:
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
     beam: BeamConfig = field(default_factory=BeamConfig)
     word2vec: Word2VecConfig = field(default_factory=Word2VecConfig)
+    ngrams: NgramsConfig = field(default_factory=NgramsConfig)
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)

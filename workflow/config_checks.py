@@ -13,7 +13,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from workflow.config import POOLING_STATISTICS, CorpusFormat, Encoder, csv_delimiter
 from workflow.errors import ConfigError
-from workflow.resolvers import carved_test_fraction, unwritable_workdir, vectors_source
+from workflow.resolvers import carved_test_fraction, ngram_modes, pretrained_ngrams, unwritable_workdir, vectors_source
 from workflow.text import check_pattern
 
 SEED_LIMIT = 2**32  # numpy's and TensorFlow's global seeds are 32-bit
@@ -42,7 +42,7 @@ def _seed(value: int, key: str) -> None:
 
 def validate(cfg: DictConfig) -> None:
     """Check what types cannot: ranges and cross-field rules. Raises ConfigError naming the key."""
-    for check in (_check_preprocess, _check_word2vec, _check_model, _check_trainer, _check_sweep, _check_report, _check_data):
+    for check in (_check_preprocess, _check_word2vec, _check_ngrams, _check_model, _check_trainer, _check_sweep, _check_report, _check_data):
         check(cfg)
     _seed(cfg.seed, "seed")
     _require(cfg.beam.num_workers >= 1, "beam.num_workers", cfg.beam.num_workers, "must be >= 1")
@@ -88,6 +88,20 @@ def _check_word2vec(cfg: DictConfig) -> None:
     _seed(w2v.seed, "word2vec.seed")
 
 
+def _check_ngrams(cfg: DictConfig) -> None:
+    ngrams = cfg.ngrams
+    _require(ngrams.sg in (0, 1), "ngrams.sg", ngrams.sg, "must be 0 (CBOW) or 1 (skip-gram)")
+    _at_least(ngrams, "ngrams", ("window", "epochs", "min_count", "workers", "negative"), 1)
+    _learning_rate(ngrams.alpha, "ngrams.alpha")
+    _require(math.isfinite(ngrams.sample) and ngrams.sample >= 0, "ngrams.sample", ngrams.sample, "must be a finite number >= 0")
+    _seed(ngrams.seed, "ngrams.seed")
+    if pretrained_ngrams(cfg):
+        key = "sweep.ngrams" if cfg.sweep.ngrams is not None else "embedding.ngrams"
+        value = [str(mode) for mode in ngram_modes(cfg)] if cfg.sweep.ngrams is not None else str(cfg.embedding.ngrams)
+        _require(cfg.model.bigram_buckets > 0 or cfg.model.trigram_buckets > 0, key, value,
+                 "pretrained n-gram rows need n-gram rows: set model.bigram_buckets (or model.trigram_buckets) > 0")
+
+
 def _check_model(cfg: DictConfig) -> None:
     model = cfg.model
     _at_least(model, "model", ("max_len", "filters", "lstm_units"), 1)
@@ -119,6 +133,8 @@ def _check_sweep(cfg: DictConfig) -> None:
     sweep = cfg.sweep
     _require(len(sweep.modes) > 0 and len(sweep.seeds) > 0 and len(sweep.label_budgets) > 0, "sweep",
              OmegaConf.to_container(sweep), "needs at least one mode, one seed and one label budget")
+    if sweep.ngrams is not None:
+        _require(len(sweep.ngrams) > 0, "sweep.ngrams", [], "must list at least one mode (or be null: embedding.ngrams)")
     for budget in sweep.label_budgets:
         _require(budget is None or budget >= 1, "sweep.label_budgets", list(sweep.label_budgets), "must be counts >= 1 (or null: all)")
     for seed in sweep.seeds:

@@ -7,8 +7,10 @@ with that key, only when the two differ, holding the lock of the stage's
 folder (``stage.folder(config)``) from the comparison to the publish, so that
 concurrent runs on one workdir (two commands, or a Hydra launcher's parallel
 jobs) make each output once; the embedding stage once per vector
-source (``sweep.vectors``, or ``embedding.vectors``). The training jobs
-(sources x ``sweep.label_budgets`` x ``sweep.modes`` x ``sweep.seeds``) are trained
+source (``sweep.vectors``, or ``embedding.vectors``), each followed by its
+n-gram stage when a run starts n-gram rows from pretrained vectors
+(``embedding.ngrams``, ``sweep.ngrams``). The training jobs
+(sources x ``sweep.label_budgets`` x ``sweep.ngrams`` x ``sweep.modes`` x ``sweep.seeds``) are trained
 one after the other in this process, or, when wf-run was given a Hydra launcher
 (or a strategy that needs a fresh process), are one Hydra multirun of
 ``wf-train`` launched by it, each job in a process of its own (``sweep.py``);
@@ -32,7 +34,7 @@ from omegaconf import DictConfig
 from workflow import console, locks, sweep
 from workflow.caching import why_outdated
 from workflow.config import Config
-from workflow.resolvers import vector_sources
+from workflow.resolvers import pretrained_ngrams, vector_sources, vectors_source
 from workflow.training.layout import RunLayout, run_dir
 
 log = logging.getLogger(__name__)
@@ -65,6 +67,11 @@ def bring_up_to_date(name: str, stage: ModuleType, config: Config, resolved: dic
             running.summary = "; ".join(part for part in (describe(config) if describe else None, changed) if part) or None
 
 
+def ngram_stage_name(vectors: str | None) -> str:
+    """The n-gram stage's name in its line: ``ngrams``, or ``ngrams <source>`` beside an imported file's vectors."""
+    return "ngrams" if vectors is None else f"ngrams {vectors_source(vectors)}"
+
+
 def with_vectors(config: Config, vectors: str | None) -> Config:
     """``config`` with ``embedding.vectors`` set to one of the sweep's sources."""
     one = copy.deepcopy(config)
@@ -77,6 +84,7 @@ def run(cfg: DictConfig, config: Config, resolved: dict, log_file: str, task_ove
 
     ``task_overrides`` and ``hydra_overrides``: wf-run's command line, which the training sweep inherits.
     """
+    from workflow.embeddings import ngram_stage
     from workflow.embeddings import stage as word2vec_stage
     from workflow.preprocess import stage as preprocess_stage
 
@@ -89,6 +97,8 @@ def run(cfg: DictConfig, config: Config, resolved: dict, log_file: str, task_ove
         if word2vec_stage.refresh_quality(source):
             log.info("%s: quality settings changed, quality.json re-evaluated (vectors kept)", name)
             console.stage_line(name, "quality.json re-evaluated (word2vec.quality changed; the vectors kept)")
+        if pretrained_ngrams(config):
+            bring_up_to_date(ngram_stage_name(vectors), ngram_stage, source, resolved, describe=ngram_stage.summary)
     finished, failed = train(cfg, config, log_file, task_overrides, hydra_overrides)
     if finished:
         report(config, resolved, finished, failed)

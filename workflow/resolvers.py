@@ -2,7 +2,7 @@
 
 The resolvers (registered by ``workflow.config.register``) make run names
 (``${vectors_source:...}``, ``${label_budget_part:...}``,
-``${embedding_scale_part:...}``: ``finetune-cnn3-glove.6B.100d-rownorm-labels250-seed0``)
+``${embedding_scale_part:...}``, ``${ngrams_part:...}``: ``finetune-cnn3-glove.6B.100d-rownorm-ngramsfrozen-labels250-seed0``)
 and paths (``${sample_data:}``, ``${local_dir:...}``, ``${package_wheel:}``).
 """
 
@@ -66,15 +66,35 @@ def vector_sources(config: Any) -> list[Optional[str]]:
     return list(config.sweep.vectors) if config.sweep.vectors is not None else [config.embedding.vectors]
 
 
+def ngram_modes(config: Any) -> list[EmbeddingMode]:
+    """The n-gram row modes a config compares: ``sweep.ngrams``, or ``embedding.ngrams`` alone."""
+    modes = config.sweep.ngrams if config.sweep.ngrams is not None else [config.embedding.ngrams]
+    return [EmbeddingMode(getattr(mode, "value", mode)) for mode in modes]
+
+
+def pretrained_ngrams(config: Any) -> bool:
+    """Whether a run of this config starts n-gram rows from the n-gram stage's vectors (so that stage must be up to date)."""
+    return any(mode is not EmbeddingMode.random for mode in ngram_modes(config))
+
+
+def ngrams_part(mode: Any) -> str:
+    """A run-name part for pretrained n-gram rows (``-ngramsfrozen``, ``-ngramsfinetune``); nothing for random ones, the
+    rows of every run from before the setting."""
+    mode = str(getattr(mode, "value", mode))
+    return "" if mode == EmbeddingMode.random.value else f"-ngrams{mode}"
+
+
 def label_budget_part(budget: Optional[int]) -> str:
     """A run-name suffix for a label budget: ``-labels1000``, or nothing for all labels."""
     return "" if budget is None else f"-labels{budget}"
 
 
-def embedding_scale_part(mode: Any, scale: Any) -> str:
-    """A run-name suffix for rescaled pretrained rows (``-rownorm``, ``-tablenorm``); nothing for the rows as trained or in random mode."""
-    scale, mode = str(getattr(scale, "value", scale)), str(getattr(mode, "value", mode))
-    return "" if scale == EmbeddingScale.as_trained.value or mode == EmbeddingMode.random.value else f"-{scale}norm"
+def embedding_scale_part(mode: Any, scale: Any, ngrams: Any = EmbeddingMode.random) -> str:
+    """A run-name suffix for rescaled pretrained rows (``-rownorm``, ``-tablenorm``); nothing for the rows as trained, or
+    when no pretrained rows are read (random token rows and random n-gram rows)."""
+    scale = str(getattr(scale, "value", scale))
+    modes = {str(getattr(mode, "value", mode)), str(getattr(ngrams, "value", ngrams))}
+    return "" if scale == EmbeddingScale.as_trained.value or modes == {EmbeddingMode.random.value} else f"-{scale}norm"
 
 
 def local_dir(workdir: str) -> str:
@@ -117,6 +137,7 @@ RESOLVERS = {
     "vectors_source": vectors_source,
     "label_budget_part": label_budget_part,
     "embedding_scale_part": embedding_scale_part,
+    "ngrams_part": ngrams_part,
     "local_dir": local_dir,
     "package_wheel": package_wheel,
 }

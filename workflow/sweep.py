@@ -1,6 +1,7 @@
 """wf-run's training sweep: one Hydra multirun of ``wf-train``, so Hydra's launcher plugins distribute it.
 
-``sweep.vectors x sweep.label_budgets x sweep.modes x sweep.seeds`` becomes::
+``sweep.vectors x sweep.label_budgets x sweep.ngrams x sweep.modes x sweep.seeds`` becomes (``embedding.ngrams=...``
+when ``sweep.ngrams`` is set)::
 
     wf-train -m <wf-run's other overrides> embedding.vectors=null,'/data/glove.txt' trainer.label_budget=null,250 \
         embedding.mode=frozen,finetune,random seed=0,1,2
@@ -45,12 +46,13 @@ from omegaconf import DictConfig, OmegaConf
 from workflow import config_checks
 from workflow.config import Config, StrategyKind
 from workflow.errors import user_error
-from workflow.resolvers import vector_sources
+from workflow.resolvers import ngram_modes, vector_sources
 
 log = logging.getLogger(__name__)
 
 # wf-run overrides that the sweep itself sets, per job.
 SWEPT = ("sweep.", "sweep=", "seed=", "embedding.mode=", "trainer.label_budget=", "embedding.vectors=")
+NGRAMS = "embedding.ngrams="  # swept too when sweep.ngrams is set
 LAUNCHER = ("hydra/launcher=", "hydra.launcher.")
 SEQUENTIAL_LAUNCHER = "hydra/launcher=basic"  # Hydra's default: one job after the other
 PROGRESS = "terminal.progress="
@@ -58,8 +60,12 @@ JOB_LOG = "train.log"
 
 
 def axes(config: Config) -> list[tuple[str, list[Any]]]:
-    """The swept keys and their values, outermost first: Hydra's basic sweeper crosses them in this order, the order of the jobs."""
-    return [("embedding.vectors", vector_sources(config)), ("trainer.label_budget", list(config.sweep.label_budgets)),
+    """The swept keys and their values, outermost first: Hydra's basic sweeper crosses them in this order, the order of the jobs.
+
+    ``embedding.ngrams`` is an axis only when ``sweep.ngrams`` names its values; otherwise every job has wf-run's.
+    """
+    ngrams = [("embedding.ngrams", [mode.value for mode in ngram_modes(config)])] if config.sweep.ngrams is not None else []
+    return [("embedding.vectors", vector_sources(config)), ("trainer.label_budget", list(config.sweep.label_budgets)), *ngrams,
             ("embedding.mode", [mode.value for mode in config.sweep.modes]), ("seed", list(config.sweep.seeds))]
 
 
@@ -103,7 +109,8 @@ def sweep_overrides(config: Config) -> list[str]:
 
 def multirun_arguments(config: Config, task_overrides: list[str], hydra_overrides: list[str], sweep_dir: str) -> list[str]:
     """The ``wf-train -m`` argument list: wf-run's overrides less the swept ones, the sweep, the launcher, the job folders."""
-    kept = [override for override in task_overrides if not override.lstrip("+~").startswith(SWEPT)]
+    swept = SWEPT + ((NGRAMS,) if config.sweep.ngrams is not None else ())
+    kept = [override for override in task_overrides if not override.lstrip("+~").startswith(swept)]
     launcher = [override for override in hydra_overrides if override.startswith(LAUNCHER)]
     side_by_side = any(override != SEQUENTIAL_LAUNCHER for override in launcher)
     told = any(override.lstrip("+~").startswith(PROGRESS) for override in kept)

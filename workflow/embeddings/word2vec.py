@@ -128,9 +128,14 @@ def train_word2vec(corpus_file: str, vocabulary: list[tuple[str, int]], settings
         seed=settings.seed,
     )
     model.build_vocab_from_freq(frequencies)
+    return model.wv, train_with_progress(model, corpus_file, total_words, settings.epochs, progress)
+
+
+def train_with_progress(model: Word2Vec, corpus_file: str, total_words: int, epochs: int, progress: StageProgress | None = None) -> float:
+    """Train ``model`` (its vocabulary built) on ``corpus_file`` of ``total_words`` words (out-of-vocabulary ones
+    included: gensim schedules its learning rate by them); its words/s. ``progress``: as :func:`train_word2vec`'s."""
     started = time.perf_counter()
-    epochs = EpochProgress(total_words, settings.epochs, progress)
-    with _reading_gensim_progress(epochs):
-        model.train(corpus_file=corpus_file, total_words=total_words, epochs=settings.epochs, callbacks=[epochs])
-    words_per_second = total_words * settings.epochs / (time.perf_counter() - started)
-    return model.wv, words_per_second
+    epoch_progress = EpochProgress(total_words, epochs, progress)
+    with _reading_gensim_progress(epoch_progress):
+        model.train(corpus_file=corpus_file, total_words=total_words, epochs=epochs, callbacks=[epoch_progress])
+    return total_words * epochs / (time.perf_counter() - started)

@@ -13,8 +13,11 @@ mode decides where the table starts and whether it trains:
 With ``model.bigram_buckets`` (fastText's bigrams), a second table holds one
 row per hashed pair of neighbouring tokens; its vectors join the token
 vectors in a bag. ``model.trigram_buckets`` adds a third table, of hashed
-runs of three tokens. These tables have no pretrained vectors, so they start
-from the random initializer and train in every mode. The pooling encoder
+runs of three tokens. ``embedding.ngrams`` decides how these tables start and
+whether they train, as ``embedding.mode`` does for the token table: ``random``
+(the random initializer, trained: every run before the setting), ``frozen`` or
+``finetune`` (the n-gram stage's vectors, in the token rows' space, over the
+rows that have one; the others keep the random start). The pooling encoder
 pools the bag; the cnn encoder makes the network wide and deep: the
 convolutions read the token vectors and end in a sigmoid of their own, the
 bag's masked mean (mean only, as fastText) ends in another, and the output is the mean of the two
@@ -22,6 +25,8 @@ probabilities (``experiment=imdb_wide``).
 """
 
 from __future__ import annotations
+
+from typing import Mapping
 
 import keras
 import numpy as np
@@ -35,6 +40,7 @@ from workflow.training.precision import OUTPUT_DTYPE, dtype_policy
 EMBEDDING_LAYER = "embedding"
 BIGRAM_EMBEDDING_LAYER = "bigram_embedding"
 TRIGRAM_EMBEDDING_LAYER = "trigram_embedding"
+NGRAM_EMBEDDING_LAYERS = {2: BIGRAM_EMBEDDING_LAYER, 3: TRIGRAM_EMBEDDING_LAYER}  # n-gram order -> its table
 
 
 def build_classifier(
@@ -45,18 +51,32 @@ def build_classifier(
     seed: int,
     pretrained: np.ndarray | None = None,
     precision: Precision = Precision.float32,
+    ngrams: EmbeddingMode = EmbeddingMode.random,
+    ngram_rows: Mapping[int, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> keras.Model:
-    """Token ids ``[batch, time]`` (0 = padding) -> probability of positive ``[batch, 1]`` (float32 under any ``precision``)."""
+    """Token ids ``[batch, time]`` (0 = padding) -> probability of positive ``[batch, 1]`` (float32 under any ``precision``).
+
+    ``ngram_rows``: with ``ngrams`` frozen or finetune, ``{order: (rows, vectors)}`` for each n-gram table (2: bigrams,
+    3: trigrams): the table rows that start from a pretrained vector, int ``[n]``, and those vectors, ``[n, dim]``.
+    """
     if (pretrained is None) != (mode is EmbeddingMode.random):
         raise ValueError(f"embedding.mode={mode.value} {'needs' if pretrained is None else 'must not get'} a pretrained matrix")
+    if (ngram_rows is None) != (ngrams is EmbeddingMode.random):
+        raise ValueError(f"embedding.ngrams={ngrams.value} {'needs' if ngram_rows is None else 'must not get'} pretrained n-gram rows")
     with dtype_policy(precision):
-        model, embedding = _layers(vocabulary_size, dim, mode, config, seed)
+        model, embedding = _layers(vocabulary_size, dim, mode, config, seed, ngrams)
     if pretrained is not None:
         embedding.embeddings.assign(pretrained.astype(np.float32))
+    for order, (rows, vectors) in (ngram_rows or {}).items():
+        table = model.get_layer(NGRAM_EMBEDDING_LAYERS[order]).embeddings
+        values = keras.ops.convert_to_numpy(table)
+        values[rows] = vectors
+        table.assign(values)
     return model
 
 
-def _layers(vocabulary_size: int, dim: int, mode: EmbeddingMode, config: ModelConfig, seed: int) -> tuple[keras.Model, RowGatherEmbedding]:
+def _layers(vocabulary_size: int, dim: int, mode: EmbeddingMode, config: ModelConfig, seed: int,
+            ngrams: EmbeddingMode) -> tuple[keras.Model, RowGatherEmbedding]:
     tokens = keras.Input(shape=(None,), dtype="int32", name="tokens")
     embedding = RowGatherEmbedding(
         vocabulary_size,
@@ -68,12 +88,12 @@ def _layers(vocabulary_size: int, dim: int, mode: EmbeddingMode, config: ModelCo
     )
     vectors = embedding(tokens)
     bag = [vectors]
-    for ngrams, buckets, name, seed_offset in ((HashedBigrams, config.bigram_buckets, BIGRAM_EMBEDDING_LAYER, 3),
+    for hashed, buckets, name, seed_offset in ((HashedBigrams, config.bigram_buckets, BIGRAM_EMBEDDING_LAYER, 3),
                                                (HashedTrigrams, config.trigram_buckets, TRIGRAM_EMBEDDING_LAYER, 4)):
         if buckets:
-            table = RowGatherEmbedding(buckets + 1, dim, mask_zero=True, name=name,
+            table = RowGatherEmbedding(buckets + 1, dim, mask_zero=True, name=name, trainable=ngrams is not EmbeddingMode.frozen,
                                        embeddings_initializer=keras.initializers.RandomUniform(-0.05, 0.05, seed=seed + seed_offset))
-            bag.append(table(ngrams(buckets)(tokens)))
+            bag.append(table(hashed(buckets)(tokens)))
     bag_vectors = keras.layers.Concatenate(axis=1, name="tokens_and_ngrams")(bag) if len(bag) > 1 else vectors
     if config.encoder is Encoder.pooling or len(bag) == 1:
         probability = _probability(build_encoder(config, seed)(bag_vectors), config, seed, "sentiment", prefix="")

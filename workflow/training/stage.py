@@ -2,11 +2,12 @@
 
 Output: ``<workdir>/runs/<trainer.run_name>/`` (see layout.py and run_folder.py).
 The run's cache key (:func:`key`) is what its result depends on: the embedding
-mode and, when it rescales them, the scale of the pretrained rows; the model
+mode and, when it rescales them, the scale of the pretrained rows; with
+pretrained n-gram rows (``embedding.ngrams``), their mode and scale; the model
 (with the hash of its n-gram rows); the trainer settings that change training
 (not its logging or checkpoint cadence); the seed, the global batch, and the
-digests of everything it reads: the labelled examples, the vocabulary and the
-pretrained matrix, and the tokenizer the exported serving model embeds. A finished run with the same key is re-used; a
+digests of everything it reads: the labelled examples, the vocabulary, the
+pretrained matrix and n-gram rows, and the tokenizer the exported serving model embeds. A finished run with the same key is re-used; a
 checkpointed one resumes. ``FORMAT_VERSION`` is in the key: bump it when what a run writes changes, so that no run of
 an older format is re-used.
 
@@ -33,6 +34,7 @@ from workflow import __version__
 from workflow.artifacts import write_json_atomic
 from workflow.caching import section
 from workflow.config import Config, EmbeddingMode, EmbeddingScale
+from workflow.embeddings.ngram_output import NgramOutput, NgramRows, table_buckets
 from workflow.embeddings.output import Word2VecOutput
 from workflow.errors import ContractError
 from workflow.preprocess import output as preprocess_output
@@ -70,6 +72,8 @@ class TrainingInputs:
     matrix_sha256: str | None
     train_hash_threshold: int | None  # the label budget as an id-hash threshold (training/data.py); None = every review
     random_width: int  # the table's width in random mode: the imported matrix's, or word2vec.vector_size
+    ngram_rows: dict[int, NgramRows] | None = None  # order -> pretrained n-gram rows (rescaled); None: embedding.ngrams=random
+    ngram_rows_sha256: str | None = None
 
     @classmethod
     def read(cls, config: Config, preprocess: PreprocessOutput | None = None) -> "TrainingInputs":
@@ -94,7 +98,13 @@ class TrainingInputs:
         elif config.embedding.vectors is not None:  # random rows as wide as the imported matrix the other modes start from
             check_vector_source(config, word2vec)
             width = word2vec.manifest["outputs"]["dim"]
-        return cls(preprocess, vocabulary, sizes, pretrained, matrix_sha256, threshold, width)
+        inputs = cls(preprocess, vocabulary, sizes, pretrained, matrix_sha256, threshold, width)
+        if config.embedding.ngrams is not EmbeddingMode.random:
+            ngrams = NgramOutput(config.workdir, config.embedding.vectors)
+            found = ngrams.rows(preprocess.vocab_sha256, table_buckets(config), inputs.dim(), matrix_sha256)
+            inputs.ngram_rows = {order: NgramRows(table.rows, rescale(table.vectors, config.embedding.scale)) for order, table in found.items()}
+            inputs.ngram_rows_sha256 = ngrams.rows_sha256
+        return inputs
 
     def dim(self) -> int:
         return self.random_width if self.pretrained is None else int(self.pretrained.shape[1])
@@ -129,6 +139,9 @@ def key(config: Config, inputs: TrainingInputs, global_batch_size: int) -> dict:
             "embedding_mode": config.embedding.mode.value,
             # only rescaled rows: random mode reads none, and the rows as trained are what every earlier run started from
             **({"embedding_scale": config.embedding.scale.value} if rescaled(config) else {}),
+            # only pretrained n-gram rows (and their scale): random rows are what every earlier run started from
+            **({"embedding_ngrams": config.embedding.ngrams.value, "ngram_scale": config.embedding.scale.value}
+               if config.embedding.ngrams is not EmbeddingMode.random else {}),
             "model": section(config.model, without=[key for key, off in ADDED_MODEL_KEYS.items() if getattr(config.model, key) == off]),
             "trainer": section(config.trainer, without=[*OPERATIONAL_TRAINER_KEYS,
                                                           *(key for key, off in ADDED_TRAINER_KEYS.items() if getattr(config.trainer, key) == off)]),
@@ -139,6 +152,7 @@ def key(config: Config, inputs: TrainingInputs, global_batch_size: int) -> dict:
             "tokenizer": inputs.preprocess.manifest["tokenizer"],  # the exported serving model runs it
             "vocab_sha256": inputs.preprocess.vocab_sha256,
             "matrix_sha256": inputs.matrix_sha256,
+            **({"ngram_rows_sha256": inputs.ngram_rows_sha256} if config.embedding.ngrams is not EmbeddingMode.random else {}),
         },
         "embedding_dim": inputs.dim(),
         "global_batch_size": global_batch_size,
@@ -235,6 +249,8 @@ def run_metrics(config: Config, resolved_config: dict, inputs: TrainingInputs, s
         "label_budget": config.trainer.label_budget,
         "vector_source": vectors_source(config.embedding.vectors),
         "embedding_scale": config.embedding.scale.value if config.embedding.mode is not EmbeddingMode.random else None,
+        "embedding_ngrams": config.embedding.ngrams.value,
+        "ngram_scale": config.embedding.scale.value if config.embedding.ngrams is not EmbeddingMode.random else None,
         "test": trained.test,
         "selection": SELECTION[inputs.sizes["validation"] > 0],
         **training_summary(trained.state, global_batch_size),
@@ -274,7 +290,7 @@ def train_and_test(config: Config, inputs: TrainingInputs, strategy: tf.distribu
                 for split in sizes if sizes[split]}
     with strategy.scope():
         model = build_classifier(len(inputs.vocabulary), inputs.dim(), config.embedding.mode, config.model, config.seed, inputs.pretrained,
-                                 config.trainer.precision)
+                                 config.trainer.precision, config.embedding.ngrams, inputs.ngram_rows)
     initial_embedding = embedding_matrix(model)
     trainer = Trainer(strategy, model, config.trainer, layout.checkpoints, layout.tensorboard if chief else None, learning_rate,
                       scratch_dir=None if chief else os.path.join(scratch, "checkpoints"), display=config.terminal.progress)
