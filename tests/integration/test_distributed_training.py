@@ -26,6 +26,8 @@ from workflow.embeddings import stage as word2vec_stage
 from workflow.preprocess import stage as preprocess_stage
 from workflow.training.model import load_classifier
 
+pytestmark = pytest.mark.slow  # worker processes, logical devices or trainings
+
 SMALL_RUN = ("word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=5", "trainer.min_epoch_examples=1")
 # The default dropout (0.5) stays on: its masks follow each example's row in the global batch, so every layout matches.
 # A label budget below the training split (about 270 reviews): it is read with tf.data, which initialises TensorFlow, so

@@ -30,6 +30,8 @@ from workflow.preprocess import output as preprocess_output
 from workflow.preprocess import stage as preprocess_stage
 from workflow.preprocess.output import PreprocessOutput
 
+pytestmark = pytest.mark.slow  # worker processes, logical devices or trainings
+
 BEAM = ("beam.running_mode=in_memory", "beam.num_workers=1")
 TRAINING = ("model=pooling", "embedding=random", "trainer.epochs=2", "trainer.batch_size=8", "trainer.min_epoch_examples=1",
             "trainer.learning_rate=0.01")
