@@ -31,8 +31,9 @@ import re
 from apache_beam.io.filesystem import CompressionTypes, FileMetadata
 from apache_beam.io.filesystems import FileSystems
 
-from workflow.artifacts import matching, read_text, write_text
+from workflow.artifacts import read_text, write_text
 from workflow.preprocess import tar_stream
+from workflow.preprocess.input_paths import folder_entries
 from workflow.preprocess.readers import ACLIMDB_SPLITS, URL_FILES, aclimdb_root, is_archive
 
 _FILM = re.compile(r"/title/(tt\d+)")
@@ -64,9 +65,12 @@ def folder_films(path: str, splits: tuple[str, ...] = ("train",)) -> dict[str, s
 
 
 def url_files(path: str, splits: tuple[str, ...] = ACLIMDB_SPLITS) -> list[FileMetadata]:
-    """The url files of ``splits`` in an aclImdb folder (those that exist)."""
+    """The url files of ``splits`` in an aclImdb folder (those that exist). The folder's path is literal, as every
+    input path is (input_paths.py): a folder named ``imdb[2023]`` is that folder, not a pattern."""
     root = aclimdb_root(path)
-    return [metadata for split in splits for name in URL_FILES for metadata in matching(FileSystems.join(root, split, name))]
+    return [metadata for split in splits for name in URL_FILES
+            for metadata in folder_entries(FileSystems.join(root, split), name).files
+            if metadata.path.replace("\\", "/").rsplit("/", 1)[-1] == name]
 
 
 def corpus_films(path: str) -> dict[str, str]:
