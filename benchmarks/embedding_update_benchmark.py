@@ -24,10 +24,9 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from omegaconf import OmegaConf
 
 from workflow import config as schema
-from workflow.cli import compose
+from workflow.compose import compose, load
 
 
 def main() -> None:
@@ -52,8 +51,7 @@ def main() -> None:
     from workflow.training.model import build_classifier
     from workflow.training.stage import TrainingInputs
 
-    schema.register()
-    config: schema.Config = OmegaConf.to_object(compose(f"workdir={args.workdir}", "embedding=finetune", *args.overrides))
+    config: schema.Config = load(compose(f"workdir={args.workdir}", "embedding=finetune", *args.overrides))
     inputs = TrainingInputs.read(config)
     matrix = inputs.pretrained
     rng = np.random.default_rng(0)

@@ -71,7 +71,9 @@ from typing import Callable, Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import workflow.training  # noqa: E402,F401 - the trainer's environment (memory growth, scatters on the device), inherited by the children
+from workflow.training.devices import tensorflow_environment  # noqa: E402
+
+tensorflow_environment()  # the trainer's environment (memory growth, scatters on the device), inherited by the children
 
 
 @dataclass

@@ -35,10 +35,9 @@ def seconds_per_step(workdir: str, rows: int, model: str, steps: int, warmup: in
     import keras
     import numpy as np
     import tensorflow as tf
-    from omegaconf import OmegaConf
 
     from workflow import config as schema
-    from workflow.cli import compose
+    from workflow.compose import compose, load
     from workflow.config import EmbeddingMode, StrategyConfig, StrategyKind
     from workflow.preprocess.output import PreprocessOutput
     from workflow.training import data
@@ -47,8 +46,7 @@ def seconds_per_step(workdir: str, rows: int, model: str, steps: int, warmup: in
     from workflow.training.trainer import Trainer
 
     strategy = make_strategy(StrategyConfig(kind=StrategyKind.mirrored, logical_devices=2))
-    schema.register()
-    config: schema.Config = OmegaConf.to_object(compose(f"workdir={workdir}", f"model={model}", "embedding=finetune"))
+    config: schema.Config = load(compose(f"workdir={workdir}", f"model={model}", "embedding=finetune"))
     preprocess = PreprocessOutput(workdir)
     vocabulary = len(preprocess.vocabulary())
     table = np.random.default_rng(0).standard_normal((max(rows, vocabulary), config.word2vec.vector_size), dtype=np.float32) * 0.3

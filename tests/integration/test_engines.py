@@ -74,7 +74,7 @@ def write_csv_corpus(folder: Path) -> Path:
 
 def run_stage(make_config, *overrides: str) -> tuple[PreprocessLayout, dict]:
     config = typed(make_config(*overrides))
-    manifest = stage.run(config, {})
+    manifest = stage.run(config)
     return PreprocessLayout(str(Path(config.workdir) / "preprocess")), manifest
 
 
@@ -107,7 +107,7 @@ class StageInThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.manifest = stage.run(self.config, {})
+            self.manifest = stage.run(self.config)
         except Exception as error:  # noqa: BLE001 - the test looks at it
             self.error = error
 

@@ -25,7 +25,7 @@ EXACT = ("preprocess.validation_fraction=0", "preprocess.min_count=2")
 
 def run(make_config, *overrides) -> PreprocessLayout:
     config = typed(make_config(*overrides))
-    stage.run(config, {})
+    stage.run(config)
     return PreprocessLayout(os.path.join(config.workdir, "preprocess"))
 
 

@@ -176,9 +176,8 @@ def test_steps_per_loop_stays_out_of_the_run_key_and_width_and_precision_are_in_
     from tests.conftest import typed
     from workflow.caching import section
     from workflow.errors import ConfigError
-    from workflow.training.stage import OPERATIONAL_TRAINER_KEYS
 
-    keyed = section(typed(make_config("trainer.steps_per_loop=8", "trainer.width_multiple=32")).trainer, without=OPERATIONAL_TRAINER_KEYS)
+    keyed = section(typed(make_config("trainer.steps_per_loop=8", "trainer.width_multiple=32")).trainer)
     assert "steps_per_loop" not in keyed and keyed["width_multiple"] == 32 and keyed["precision"] == "float32"
     for bad, key in (("trainer.steps_per_loop=0", "trainer.steps_per_loop"), ("trainer.width_multiple=-1", "trainer.width_multiple")):
         with pytest.raises(ConfigError, match=key):

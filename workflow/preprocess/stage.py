@@ -33,7 +33,7 @@ from apache_beam.io.filesystems import FileSystems
 from workflow import __version__
 from workflow.artifacts import delete_tree, is_local, join, listed_files, matching, read_json, read_manifest, staged_output, write_json
 from workflow.caching import combined_digest, files_digest, section
-from workflow.config import Config, CorpusFormat
+from workflow.config import Config, CorpusFormat, carved_test_fraction, carved_validation_fraction, plain
 from workflow.console import StageProgress
 from workflow.errors import ConfigError, EmptyCorpusError
 from workflow.preprocess.counting import describe_reasons
@@ -48,7 +48,6 @@ from workflow.preprocess.pipeline import ALL_SPLITS, build_pipeline
 from workflow.preprocess.read_progress import ProgressWatcher
 from workflow.preprocess.readers import check_csv_headers, input_files, is_archive
 from workflow.preprocess.settings import CorpusSettings, JobSettings
-from workflow.resolvers import carved_test_fraction, carved_validation_fraction
 from workflow.stderr import stderr_to
 
 log = logging.getLogger(__name__)
@@ -95,7 +94,7 @@ def recorded_key(config: Config) -> dict | None:
     return None if manifest is None else manifest.get("key")
 
 
-def run(config: Config, resolved_config: dict, stage_key: dict | None = None, log_file: str | None = None) -> dict:
+def run(config: Config, stage_key: dict | None = None, log_file: str | None = None) -> dict:
     """Run the Beam job into ``<workdir>/preprocess``; returns the manifest.
 
     ``stage_key``: :func:`key`, when the caller computed it already.
@@ -130,7 +129,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
         manifest = {
             "stage": STAGE,
             "key": stage_key,
-            "config": resolved_config,
+            "config": plain(config),
             "counts": {**stats["totals"], "vocabulary_size": stats["vocabulary_size"]},
             "outputs": listed_outputs(staging),
             "beam_counters": counters,  # what the runner's UI showed (job_metrics.py), equal to stats.json's counts

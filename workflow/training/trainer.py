@@ -63,10 +63,13 @@ class Trainer:
         learning_rate: float,
         scratch_dir: str | None = None,
         display: ProgressDisplay = ProgressDisplay.auto,
+        name: str | None = None,
     ):
-        """``checkpoint_dir``: the chief's checkpoints, which every worker restores; ``scratch_dir``: where a
-        non-chief worker's own saves go (None on the chief); ``display``: what the terminal shows (progress.py)."""
+        """``checkpoint_dir``: the chief's checkpoints, which every worker restores; ``scratch_dir``: where a non-chief
+        worker's own saves go (None on the chief); ``display``: what the terminal shows (progress.py); ``name``: the run's,
+        on its progress lines (by default ``config.run_name``)."""
         self.strategy, self.model, self.config, self.display = strategy, model, config, display
+        self.name = name or config.run_name or "training"
         self.global_batch_size = config.batch_size * strategy.num_replicas_in_sync
         self.learning_rate = learning_rate
         with strategy.scope():
@@ -145,7 +148,7 @@ class Trainer:
             raise ValueError(f"{train_size} training examples make no full global batch of {self.global_batch_size}")
         state, config = self.state, self.config
         widths_logged = False
-        with Progress(config.run_name, config.epochs, steps_per_epoch, self.global_batch_size, self.display) as progress:
+        with Progress(self.name, config.epochs, steps_per_epoch, self.global_batch_size, self.display) as progress:
             while state.epoch < config.epochs and not state.stopped_early:
                 if not widths_logged:  # one extra pass over the input pipeline, once per attempt
                     STEPS.info("epoch %d: %d batches of %d distinct widths (trainer.width_multiple=%d)", state.epoch + 1,
