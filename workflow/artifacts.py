@@ -35,7 +35,8 @@ This module is what they share: files on any Beam filesystem, digests,
 manifests, staging and publishing.
 
 The preprocessing folder may also be on an object store (``s3://``,
-``gs://``): Beam workers write through ``apache_beam.io.filesystems.FileSystems``.
+``gs://``): Beam workers write through ``apache_beam.io.filesystems.FileSystems``, and so does this module
+(a local path loads no Beam: workflow/storage.py).
 One writer there is a lease object (``.locks/preprocess.lease-<token>.json``,
 workflow/locks.py). A store has no rename and no symlink, so publishing is not
 one step: it deletes the old manifest (the stage stops looking finished), then
@@ -61,22 +62,26 @@ import shutil
 import uuid
 from typing import Any, Iterator
 
-from apache_beam.io.filesystem import FileMetadata
-from apache_beam.io.filesystems import FileSystems
-
-from workflow import locks
+from workflow import locks, storage
 from workflow.errors import ContractError
+from workflow.storage import FileInfo
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 
 
-def join(*parts: str) -> str:
-    return FileSystems.join(*parts)
+join = storage.join
+is_local = storage.is_local
 
 
-def is_local(path: str) -> bool:
-    return FileSystems.get_scheme(path) in (None, "file")
+def _files(path: str) -> Any:
+    """What reads and writes ``path``: the operating system for a local path (no Beam loaded), Beam's ``FileSystems``
+    for a store's (imported then; the store's options are the ones its stage gave Beam: preprocess/options.py)."""
+    if is_local(path):
+        return storage.LOCAL
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems
 
 
 def stage_dir(workdir: str, stage: str) -> str:
@@ -97,24 +102,27 @@ class StageFile:
         return self if layout is None else join(layout.root, *self._parts)  # on the class: the descriptor itself
 
 
-def matching(pattern: str) -> list[FileMetadata]:
-    """The files a path or glob names (any Beam filesystem), sorted by path; [] when it names none.
+def matching(pattern: str) -> list[FileInfo]:
+    """The files a path or glob names (a local disk, or any Beam filesystem), sorted by path; [] when it names none.
 
     A filesystem that cannot be listed (no credentials, an unknown scheme) raises Beam's ``BeamIOError``.
     """
-    return sorted(FileSystems.match([pattern])[0].metadata_list, key=lambda meta: meta.path)
+    if is_local(pattern):
+        return storage.LOCAL.match(pattern)
+    found = _files(pattern).match([pattern])[0].metadata_list
+    return sorted((FileInfo(meta.path, meta.size_in_bytes, meta.last_updated_in_seconds) for meta in found), key=lambda meta: meta.path)
 
 
 # --------------------------------------------------------------------------- files
 
 
 def write_text(path: str, text: str) -> None:
-    with FileSystems.create(path) as handle:
+    with _files(path).create(path) as handle:
         handle.write(text.encode("utf-8"))
 
 
 def read_text(path: str) -> str:
-    with FileSystems.open(path) as handle:
+    with _files(path).open(path) as handle:
         return handle.read().decode("utf-8")
 
 
@@ -132,7 +140,7 @@ def file_sha256(path: str) -> str:
         with open(path, "rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
     digest = hashlib.sha256()
-    with FileSystems.open(path) as handle:
+    with _files(path).open(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -150,7 +158,7 @@ def write_json_atomic(path: str, payload: Any) -> None:
 def read_manifest(stage_root: str) -> dict | None:
     """The stage's manifest, or None when the stage never finished."""
     path = join(stage_root, MANIFEST)
-    return read_json(path) if FileSystems.exists(path) else None
+    return read_json(path) if _files(path).exists(path) else None
 
 
 def require_manifest(stage_root: str, command: str, format_name: str, format_version: int) -> dict:
@@ -200,16 +208,16 @@ def staged_output(final_dir: str, versioned: bool = False) -> Iterator[str]:
     staging folder in one ``renameat2(RENAME_EXCHANGE)`` where the kernel and filesystem have it.
     """
     with locks.exclusive(final_dir):
-        parent, name = FileSystems.split(final_dir.rstrip("/"))
+        parent, name = storage.split(final_dir.rstrip("/"))
         _remove_stale(parent, name)
         staging = join(parent, f".{name}.staging-{uuid.uuid4().hex[:12]}")
-        FileSystems.mkdirs(staging)
+        _files(staging).mkdirs(staging)
         try:
             yield staging
         except BaseException:
             delete_tree(staging)
             raise
-        if not FileSystems.exists(join(staging, MANIFEST)):
+        if not _files(staging).exists(join(staging, MANIFEST)):
             delete_tree(staging)
             raise RuntimeError(f"stage wrote no {MANIFEST} into {staging}; refusing to publish it")
         if not is_local(final_dir):
@@ -326,12 +334,13 @@ def _publish_objects(staging: str, final_dir: str) -> None:
     files; the manifest last.
     """
     manifest = join(final_dir, MANIFEST)
-    if FileSystems.exists(manifest):
-        FileSystems.delete([manifest])
+    store = _files(final_dir)
+    if store.exists(manifest):
+        store.delete([manifest])
     _delete_matching(join(final_dir, "**"))
     files = [meta.path for meta in matching(join(staging, "**")) if not meta.path.endswith("/" + MANIFEST)]
-    FileSystems.rename(files, [final_dir + path[len(staging):] for path in files])
-    FileSystems.rename([join(staging, MANIFEST)], [manifest])
+    store.rename(files, [final_dir + path[len(staging):] for path in files])
+    store.rename([join(staging, MANIFEST)], [manifest])
     delete_tree(staging)
 
 
@@ -346,4 +355,4 @@ def delete_tree(path: str) -> None:
 def _delete_matching(pattern: str) -> None:
     paths = [meta.path for meta in matching(pattern)]
     if paths:
-        FileSystems.delete(paths)
+        _files(pattern).delete(paths)

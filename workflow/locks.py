@@ -40,10 +40,9 @@ import sys
 import threading
 import time
 import uuid
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
-from apache_beam.io.filesystems import FileSystems
-
+from workflow import storage
 from workflow.errors import ContractError
 
 log = logging.getLogger(__name__)
@@ -57,14 +56,17 @@ class StageBusy(ContractError):
     """Another live run is writing the stage folder (raised when the caller asked not to wait)."""
 
 
-def _is_local(path: str) -> bool:
-    return FileSystems.get_scheme(path) in (None, "file")
+def _store() -> Any:
+    """Beam's ``FileSystems``, for a lease on an object store (imported then: a local lock loads no Beam)."""
+    from apache_beam.io.filesystems import FileSystems
+
+    return FileSystems
 
 
 def lock_path(folder: str) -> str:
     """``<parent>/.locks/<name>.lock`` for the stage (or run) folder ``folder``."""
-    parent, name = FileSystems.split(folder.rstrip("/"))
-    return FileSystems.join(parent, LOCKS, f"{name}.lock")
+    parent, name = storage.split(folder.rstrip("/"))
+    return storage.join(parent, LOCKS, f"{name}.lock")
 
 
 def pin_path(version: str) -> str:
@@ -101,7 +103,7 @@ def exclusive(folder: str, wait: bool = True) -> Iterator[bool]:
         if depth:
             yield False  # this process holds it already
             return
-        with (_flock(path, folder, wait) if _is_local(path) else _lease(path, folder, wait)) as waited:
+        with (_flock(path, folder, wait) if storage.is_local(path) else _lease(path, folder, wait)) as waited:
             yield waited
     finally:
         with _held_guard:
@@ -193,7 +195,7 @@ def _lease(path: str, folder: str, wait: bool) -> Iterator[bool]:
         others = [lease for lease in _live_leases(prefix) if lease["path"] != mine]
         if not others:
             break
-        FileSystems.delete([mine])
+        _store().delete([mine])
         holder = describe(others[0])
         if not wait:
             raise StageBusy(f"{folder} is being written by {holder}; lease {others[0]['path']}")
@@ -210,11 +212,11 @@ def _lease(path: str, folder: str, wait: bool) -> Iterator[bool]:
     finally:
         stop.set()
         renewer.join()
-        FileSystems.delete([mine])
+        _store().delete([mine])
 
 
 def _write_lease(path: str, record: dict) -> None:
-    with FileSystems.create(path) as handle:
+    with _store().create(path) as handle:
         handle.write(json.dumps({**record, "renewed": time.time()}).encode())
 
 
@@ -226,9 +228,9 @@ def _renew(path: str, record: dict, stop: threading.Event) -> None:
 def _live_leases(prefix: str) -> list[dict]:
     """Every live lease under ``prefix`` (oldest first); expired ones are deleted on the way."""
     live, expired = [], []
-    for metadata in FileSystems.match([prefix + "*.json"])[0].metadata_list:
+    for metadata in _store().match([prefix + "*.json"])[0].metadata_list:
         try:
-            with FileSystems.open(metadata.path) as handle:
+            with _store().open(metadata.path) as handle:
                 lease = json.loads(handle.read())
         except Exception:  # noqa: BLE001 - released between the listing and the read (each store raises its own error)
             continue
@@ -238,5 +240,5 @@ def _live_leases(prefix: str) -> list[dict]:
             live.append({**lease, "path": metadata.path})
     if expired:
         log.warning("removing expired lease(s) of dead writers: %s", ", ".join(expired))
-        FileSystems.delete(expired)
+        _store().delete(expired)
     return sorted(live, key=lambda lease: lease["renewed"])
