@@ -10,7 +10,7 @@ timed ``--repeats`` times, alternating, over ``--steps`` steps after
 
     python benchmarks/embedding_update_benchmark.py --workdir /tmp/imdb
 
-Targets (issue 10): lazy step time with 500,000 rows <= 1.2x with 50,000;
+Targets: lazy step time with 500,000 rows <= 1.2x with 50,000;
 fine-tuned examples/s >= 0.4x frozen.
 """
 

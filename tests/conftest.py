@@ -21,6 +21,15 @@ from workflow import config as schema
 from workflow.compose import compose, load
 from workflow.training import identity
 
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Under pytest-xdist (``-n 2 --dist loadgroup``): the tests of one module run in one worker, so a module's fixtures
+    are built once, and every test of the session's finished workflow (``workflow_run``) runs in one worker, so that
+    wf-run runs once."""
+    for item in items:
+        group = "workflow_run" if "workflow_run" in getattr(item, "fixturenames", ()) else item.nodeid.split("::", 1)[0]
+        item.add_marker(pytest.mark.xdist_group(group))
+
 # A tiny aclImdb corpus whose vocabulary is known exactly (see test_preprocess_stage).
 TINY_REVIEWS = {
     "aclImdb/train/pos/0_9.txt": b"Great film, great cast.<br /><br />Great!",

@@ -26,9 +26,15 @@ from workflow.embeddings import stage as word2vec_stage
 from workflow.preprocess import stage as preprocess_stage
 from workflow.training.model import load_classifier
 
+pytestmark = pytest.mark.slow  # worker processes, logical devices or trainings
+
 SMALL_RUN = ("word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=5", "trainer.min_epoch_examples=1")
 # The default dropout (0.5) stays on: its masks follow each example's row in the global batch, so every layout matches.
-EXACT = (*SMALL_RUN, "trainer.epochs=2", "trainer.learning_rate=0.01")
+# A label budget below the training split (about 270 reviews): it is read with tf.data, which initialises TensorFlow, so
+# logical devices and a worker's collectives must be set up before it ("Virtual devices cannot be modified after being
+# initialized", "Collective ops must be configured at program startup"); every layout below trains on the same 200.
+BUDGET = 200
+EXACT = (*SMALL_RUN, "trainer.epochs=2", "trainer.learning_rate=0.01", f"trainer.label_budget={BUDGET}")
 TRAIN = "from workflow.cli import train; train()"
 
 
@@ -79,8 +85,10 @@ def test_one_and_two_replicas_reach_the_same_weights(workdir, two_replicas):
     one, two = metrics(workdir, "one"), metrics(workdir, two_replicas)
     assert (one["replicas"], two["replicas"]) == (1, 2)
     assert one["global_batch_size"] == two["global_batch_size"] == 16
+    assert one["examples"]["train"] == two["examples"]["train"] == BUDGET
+    # Two replicas sum their gradients in another order than one device: weights differ by float rounding (up to 1.3e-5 seen).
     for single, mirrored in zip(weights(workdir, "one"), weights(workdir, two_replicas), strict=True):
-        np.testing.assert_allclose(single, mirrored, rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose(single, mirrored, rtol=1e-4, atol=5e-5)
 
 
 def free_ports(count: int) -> list[int]:
@@ -110,6 +118,7 @@ def test_two_worker_processes_train_like_two_replicas(workdir, two_replicas):
         finish(worker)
     result = metrics(workdir, "multi")
     assert result["replicas"] == 2 and result["strategy"].startswith("MultiWorkerMirroredStrategy")
+    assert result["examples"]["train"] == BUDGET
     assert not (workdir / "runs" / "multi" / ".worker-1").exists(), "the other worker cleans up its checkpoints"
     for multi, mirrored in zip(weights(workdir, "multi"), weights(workdir, two_replicas), strict=True):
         np.testing.assert_allclose(multi, mirrored, rtol=1e-4, atol=1e-5)
@@ -136,28 +145,14 @@ def test_two_workers_killed_mid_epoch_resume_from_the_chiefs_checkpoint(workdir,
     resumed_from = f"resuming from ckpt-{interrupted['global_step']}: epoch 2, step {interrupted['step_in_epoch']}"
     assert resumed_from in outputs[0] and resumed_from in (tmp_path / "other-again.log").read_text(), "both workers resume from the chief's checkpoint"
     assert not (Path(layout.root) / ".worker-1").exists(), "the other worker cleans up its own saves"
-    for worker in start_workers(workdir, *command, "trainer.run_name=workers-straight"):
-        finish(worker)
-    for after_resume, straight in zip(weights(workdir, "workers-killed"), weights(workdir, "workers-straight"), strict=True):
-        np.testing.assert_allclose(after_resume, straight, rtol=1e-5, atol=1e-5)
+    # Uninterrupted, the same global batch on two logical devices of one process trains the same weights (two workers
+    # equal two replicas: test_two_worker_processes_train_like_two_replicas).
+    finish(wf_train(workdir, *command, "strategy=mirrored", "strategy.logical_devices=2", "trainer.run_name=replicas-straight"))
+    for after_resume, straight in zip(weights(workdir, "workers-killed"), weights(workdir, "replicas-straight"), strict=True):
+        np.testing.assert_allclose(after_resume, straight, rtol=1e-4, atol=1e-5)
     # Re-running the finished run ends cleanly on both workers, nothing trained.
     again = [finish(worker) for worker in start_workers(workdir, *command, "trainer.run_name=workers-killed")]
     assert all("already finished with this configuration" in output for output in again)
-
-
-def test_a_label_budget_trains_on_logical_devices_and_on_two_workers_alike(workdir):
-    """The budget is read with tf.data, which initialises TensorFlow: logical devices and a worker's collectives must be
-    set up before it, or TensorFlow refuses them ("Virtual devices cannot be modified after being initialized",
-    "Collective ops must be configured at program startup")."""
-    budget = (*EXACT, "trainer.label_budget=60", "trainer.batch_size=8")
-    finish(wf_train(workdir, *budget, "strategy=mirrored", "strategy.logical_devices=2", "trainer.run_name=budget-mirrored"))
-    for worker in start_workers(workdir, *budget, "trainer.run_name=budget-workers"):
-        finish(worker)
-    mirrored, workers = metrics(workdir, "budget-mirrored"), metrics(workdir, "budget-workers")
-    assert mirrored["examples"]["train"] == workers["examples"]["train"] == 60 and mirrored["replicas"] == workers["replicas"] == 2
-    assert workers["strategy"].startswith("MultiWorkerMirroredStrategy")
-    for multi, mirrored_weights in zip(weights(workdir, "budget-workers"), weights(workdir, "budget-mirrored"), strict=True):
-        np.testing.assert_allclose(multi, mirrored_weights, rtol=1e-4, atol=1e-5)
 
 
 def test_kill_9_mid_epoch_then_same_command_resumes(workdir):

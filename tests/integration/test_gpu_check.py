@@ -7,6 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # worker processes, logical devices or trainings
+
 ROOT = Path(__file__).parents[2]
 SECTIONS = {"row_gathers", "single", "mirrored_one_device", "all_devices", "sparse_vs_dense_reduce", "bilstm_odd_evaluation",
             "single_nondeterministic", "host_scatter_fallback", "dense_crossover"}

@@ -32,6 +32,8 @@ from workflow.preprocess.output import PreprocessOutput
 from workflow.training.identity import run_name, why_retrain
 from workflow.training.layout import FORMAT_VERSION as RUN_FORMAT_VERSION
 
+pytestmark = pytest.mark.slow  # worker processes, logical devices or trainings
+
 BEAM = ("beam.running_mode=in_memory", "beam.num_workers=1")
 TRAINING = ("model=pooling", "embedding=random", "trainer.epochs=2", "trainer.batch_size=8", "trainer.min_epoch_examples=1",
             "trainer.learning_rate=0.01")

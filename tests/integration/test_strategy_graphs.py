@@ -14,6 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # worker processes, logical devices or trainings
+
 SCRIPT = r'''
 import collections, dataclasses, tempfile
 import tensorflow as tf

@@ -1,4 +1,4 @@
-"""What a person reads (issue 24, item 1): a line per stage, each training job's epochs (a live bar on a terminal,
+"""What a person reads: a line per stage, each training job's epochs (a live bar on a terminal,
 plain lines through a pipe), the results table, and no warning from an import; the details go to the log files."""
 
 from __future__ import annotations

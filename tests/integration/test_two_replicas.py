@@ -12,6 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # worker processes, logical devices or trainings
+
 SCRIPT = r'''
 import sys, tempfile
 from pathlib import Path

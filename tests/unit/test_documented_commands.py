@@ -11,13 +11,20 @@ of a swept key is composed once. ``<placeholders>`` stand for strings. A
 transcript line followed by Hydra's composition error or by an ``error:``
 line must fail in that way, with that message.
 
+``wf-cluster`` is no Hydra application: its documented commands are parsed
+by its own argument parser (``workflow.engines.cli.argument_parser``), which
+must accept them. ``wf-beam-worker`` is started by the engines, never by a
+reader, and is not checked.
+
 The reference must also name every key of the schema (workflow/config.py).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
+import io
 import re
 import shlex
 import typing
@@ -33,13 +40,15 @@ from omegaconf.errors import OmegaConfBaseException
 from workflow import config_checks
 from workflow.compose import compose, load
 from workflow.config import Config
+from workflow.engines.cli import argument_parser
 from workflow.errors import ConfigError
 from workflow.serving.predict import split_arguments
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENTS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 REFERENCE = ROOT / "docs" / "reference.md"
-COMMANDS = ("wf-run", "wf-preprocess", "wf-word2vec", "wf-train", "wf-report", "wf-predict")
+CLUSTER = "wf-cluster"  # not Hydra: checked by its own argument parser
+COMMANDS = ("wf-run", "wf-preprocess", "wf-word2vec", "wf-train", "wf-report", "wf-predict", CLUSTER)
 LOCAL_WORKDIR_NOT_REQUIRED = ("wf-preprocess", "wf-predict")  # wf-preprocess writes to object stores too; wf-predict reads a model
 FENCE = re.compile(r"^```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 INLINE = re.compile(r"`((?:[^`\n]|\n(?!\n))+)`")  # inline code may wrap a line, not a paragraph
@@ -170,6 +179,17 @@ def composed(overrides: tuple[str, ...]) -> DictConfig:
     return compose(*overrides)
 
 
+def check_cluster(arguments: tuple[str, ...]) -> None:
+    """ValueError with wf-cluster's own message when its argument parser refuses ``arguments``."""
+    refused = io.StringIO()
+    with contextlib.redirect_stderr(refused), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            argument_parser().parse_args(list(arguments))
+        except SystemExit as exit_:
+            if exit_.code:  # 0: --help
+                raise ValueError(refused.getvalue().strip().splitlines()[-1]) from None
+
+
 def check(command_name: str, overrides: tuple[str, ...]) -> None:
     """What the entry point does with ``overrides`` before any work: compose, validate, require a local workdir."""
     cfg = composed(overrides)
@@ -183,6 +203,8 @@ def distinct(commands: list[Command]) -> dict[tuple, Command]:
     """One command per distinct (name, multirun, overrides, what it shows), the first place it is written."""
     unique: dict[tuple, Command] = {}
     for command in commands:
+        if command.name == CLUSTER and not command.arguments:
+            continue  # the name alone, in prose: wf-cluster without a subcommand is no command
         multirun, overrides = overrides_of(command)
         unique.setdefault((command.name, multirun, tuple(overrides), command.shown), command)
     return unique
@@ -193,6 +215,12 @@ DISTINCT = distinct(documented_commands())
 
 @pytest.mark.parametrize("command", list(DISTINCT.values()), ids=[command.where for command in DISTINCT.values()])
 def test_documented_command_composes(command: Command):
+    if command.name == CLUSTER:
+        try:
+            check_cluster(command.arguments)
+        except ValueError as error:
+            pytest.fail(f"{command.where}: {CLUSTER} {' '.join(command.arguments)} is refused by its parser: {error}")
+        return
     multirun, overrides = overrides_of(command)
     shown = [line for line in command.shown if line.strip()]
     expected_error = next((line.removeprefix("error: ") for line in shown if line.startswith("error: ")), None)
@@ -243,6 +271,18 @@ def test_commands_are_found_in_every_form_they_are_written_in():
     assert overrides_of(found[1]) == (False, ["workdir=/runs/x"])
     assert compositions(*overrides_of(found[3])) == [("seed=0", "embedding=frozen"), ("seed=1", "embedding=frozen"),
                                                      ("seed=0", "embedding=random")]
+
+
+def test_wf_cluster_commands_are_checked_by_its_own_parser():
+    found = commands_in("```bash\nwf-cluster fetch   # once\nwf-cluster flink up\n```\nthen `wf-cluster spark status`", "doc.md")
+    assert [(command.where, command.name, command.arguments) for command in found] == [
+        ("doc.md:2", CLUSTER, ("fetch",)), ("doc.md:3", CLUSTER, ("flink", "up")), ("doc.md:5", CLUSTER, ("spark", "status"))]
+    for command in found:
+        check_cluster(command.arguments)
+    with pytest.raises(ValueError, match="invalid choice: 'start'"):
+        check_cluster(("flink", "start"))
+    with pytest.raises(ValueError, match="required: action"):
+        check_cluster(("spark",))
 
 
 def test_the_documents_show_every_command():

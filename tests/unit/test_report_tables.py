@@ -158,7 +158,7 @@ def test_seeds_that_cancel_exactly_make_a_report_not_a_crash():
 
 
 def test_runs_of_two_models_are_two_configurations_never_one_row():
-    """The finding of issue 22: a cnn3 run and a pooling run were averaged as two seeds of one mode."""
+    """A cnn3 run and a pooling run were once averaged as two seeds of one mode: never again."""
     runs, configurations = group_configurations([finished(mode, 0, accuracy, model=model) for model, accuracy in (("cnn3", 0.80), ("pooling", 0.70))
                                                  for mode in ("frozen", "finetune", "random")])
     assert [len(configuration.runs) for configuration in configurations] == [3, 3], "frozen, finetune and random of one model share one"

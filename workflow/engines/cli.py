@@ -33,7 +33,8 @@ def local_cluster(engine: str, installed: Installed) -> LocalCluster:
     return FlinkCluster(installed, folder) if engine == "flink" else SparkCluster(installed, folder)
 
 
-def main(argv: list[str] | None = None) -> None:
+def argument_parser() -> argparse.ArgumentParser:
+    """``wf-cluster``'s arguments (tests/unit/test_documented_commands.py parses the documented commands with it)."""
     parser = argparse.ArgumentParser(prog="wf-cluster", description="Install Flink and Spark once, and bring a local cluster of either up "
                                                                      "and down.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -43,7 +44,11 @@ def main(argv: list[str] | None = None) -> None:
         command = commands.add_parser(engine, help=f"a local {engine.capitalize()} cluster")
         command.add_argument("action", choices=("up", "down", "status"),
                              help="up: start what is not running and wait until it answers; down: stop every process; status: what runs")
-    arguments = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    arguments = argument_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     installed = Installed(cache_root())
     try:
