@@ -21,9 +21,11 @@ from pathlib import Path
 import hydra
 from hydra.core.config_store import ConfigStore
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import MissingMandatoryValue
 
 from workflow import config_checks, resolvers
 from workflow.config import Config
+from workflow.errors import MissingValueError
 
 CONFIG_MODULE = "workflow.conf"  # where a wheel carries the tree (pyproject.toml maps conf/ to it)
 CHECKOUT_CONF = Path(__file__).resolve().parents[1] / "conf"  # where a checkout has it: beside workflow/
@@ -60,8 +62,11 @@ def compose(*overrides: str) -> DictConfig:
 
 
 def load(cfg: DictConfig) -> Config:
-    """The composed config as the typed, read-only ``Config``, checked (ConfigError naming the key of a bad value; OmegaConf's
-    MissingMandatoryValue naming a value the config must give, such as ``data.path``)."""
-    config: Config = OmegaConf.to_object(cfg)
+    """The composed config as the typed, read-only ``Config``, checked (ConfigError naming the key of a bad value;
+    MissingValueError naming a value the config must be given, such as ``data.path``)."""
+    try:
+        config: Config = OmegaConf.to_object(cfg)
+    except MissingMandatoryValue as missing:
+        raise MissingValueError(f"{missing.full_key}: no value given; set it on the command line ({missing.full_key}=...)") from missing
     config_checks.validate(config)
     return config

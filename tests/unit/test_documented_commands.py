@@ -41,7 +41,7 @@ from workflow import config_checks
 from workflow.compose import compose, load
 from workflow.config import Config
 from workflow.engines.cli import argument_parser
-from workflow.errors import ConfigError
+from workflow.errors import ConfigError, MissingValueError
 from workflow.serving.predict import split_arguments
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,7 +194,10 @@ def check(command_name: str, overrides: tuple[str, ...]) -> None:
     """What the entry point does with ``overrides`` before any work: compose, validate, require a local workdir."""
     cfg = composed(overrides)
     if command_name != "wf-predict":
-        load(cfg)
+        try:
+            load(cfg)
+        except MissingValueError:  # a value the reader must give (beam=dataflow's project), which the command names in one line
+            return
     if command_name not in LOCAL_WORKDIR_NOT_REQUIRED:
         config_checks.require_local_workdir(cfg.workdir, command_name)
 
