@@ -26,7 +26,7 @@ import hashlib
 from typing import Any, Iterable
 
 from workflow.artifacts import file_sha256, is_local
-from workflow.storage import FileInfo
+from workflow.storage import IN_JOB, FileInfo, Storage
 from workflow.config import Config, operational, plain
 
 
@@ -94,25 +94,18 @@ def combined_digest(named_digests: Iterable[tuple[str, str]]) -> str:
     return hashlib.sha256("".join(f"{name}\0{digest}\n" for name, digest in sorted(named_digests)).encode()).hexdigest()
 
 
-def files_digest(files: Iterable[FileInfo]) -> dict:
+def files_digest(files: Iterable[FileInfo], storage: Storage = IN_JOB) -> dict:
     """Content digest of input files (as ``artifacts.matching`` lists them): ``{"files": n, "bytes": b, "sha256": ...}``.
 
     A local file's every byte is hashed, so an edit that keeps the size and
     the mtime still changes the digest (IMDB's 57 MB archive: 0.07 s; the
     same reviews as 100,000 files: 5.0 s; see docs/results.md). A file on an
     object store is named by the store's own checksum (S3's ETag, GCS's
-    CRC32C, from ``FileSystems.checksum``), which changes with its content:
+    CRC32C, from ``storage``: the store's options), which changes with its content:
     nothing is downloaded to decide whether preprocessing must re-run.
     """
     digests, size = [], 0
     for meta in files:
-        digests.append((meta.path, file_sha256(meta.path) if is_local(meta.path) else f"store:{_store_checksum(meta.path)}"))
+        digests.append((meta.path, file_sha256(meta.path) if is_local(meta.path) else f"store:{storage.checksum(meta.path)}"))
         size += meta.size_in_bytes
     return {"files": len(digests), "bytes": size, "sha256": combined_digest(digests)}
-
-
-def _store_checksum(path: str) -> str:
-    """An object store's checksum of an object, through Beam's ``FileSystems`` (imported here: local files load no Beam)."""
-    from apache_beam.io.filesystems import FileSystems
-
-    return FileSystems.checksum(path)

@@ -50,7 +50,7 @@ def bring_up_to_date(name: str, stage: ModuleType, config: Config, always: bool 
     up to date, unless this call waited for the writer that just brought it up to date.
     The key is computed once (it hashes every input file) and handed to the run.
     """
-    with locks.exclusive(stage.folder(config)) as waited:
+    with locks.exclusive(stage.folder(config), storage=stage.storage(config)) as waited:
         stage_key = stage.key(config)
         why = why_outdated(stage.recorded_key(config), stage_key, config)
         if why is None and (waited or not always):

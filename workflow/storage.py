@@ -14,7 +14,8 @@ The operations are Beam's, with its semantics for local paths (a pattern:
 ``split`` of a local path makes it absolute), so paths and listings are the
 ones Beam's ``FileSystems`` gave. Files are opened as raw bytes: a caller
 that reads a compressed file decompresses it itself (preprocess/compressed.py).
-A ``Storage`` pickles as its options: Beam's workers build their own filesystem from them.
+A ``Storage`` pickles as its options: Beam's workers build their own filesystem from them. Code that runs
+inside a Beam job, whose worker Beam configured from the pipeline's options, uses ``IN_JOB``.
 """
 
 from __future__ import annotations
@@ -43,7 +44,13 @@ def scheme(path: str) -> str | None:
 
 
 def is_local(path: str) -> bool:
+    """A path on this machine's disks: no scheme, or ``file://``."""
     return scheme(path) in (None, "file")
+
+
+def _on_disk(path: str) -> bool:
+    """A path the operating system opens as it is (``file://`` paths go through Beam's local filesystem, as before)."""
+    return scheme(path) is None
 
 
 def join(base: str, *parts: str) -> str:
@@ -142,17 +149,17 @@ class Storage:
     # ------------------------------------------------------------------ reading
 
     def exists(self, path: str) -> bool:
-        return os.path.exists(path) if is_local(path) else self._store(path).exists(path)
+        return os.path.exists(path) if _on_disk(path) else self._store(path).exists(path)
 
     def metadata(self, path: str) -> FileInfo:
-        if is_local(path):
+        if _on_disk(path):
             status = os.stat(path)
             return FileInfo(path, status.st_size, status.st_mtime)
         found = self._store(path).metadata(path)
         return FileInfo(found.path, found.size_in_bytes, found.last_updated_in_seconds)
 
     def size(self, path: str) -> int:
-        return os.path.getsize(path) if is_local(path) else self.metadata(path).size_in_bytes
+        return os.path.getsize(path) if _on_disk(path) else self.metadata(path).size_in_bytes
 
     def checksum(self, path: str) -> str:
         """A store's own checksum of an object (S3's ETag, GCS's CRC32C), which changes with its content."""
@@ -161,7 +168,7 @@ class Storage:
     def match(self, pattern: str) -> list[FileInfo]:
         """The files a path or pattern names, sorted by path ([] when none); a store that cannot be listed raises Beam's
         ``BeamIOError`` (an OSError)."""
-        if not is_local(pattern):
+        if not _on_disk(pattern):
             (result,) = self._store(pattern).match([pattern])
             found = [FileInfo(meta.path, meta.size_in_bytes, meta.last_updated_in_seconds) for meta in result.metadata_list]
         else:
@@ -191,7 +198,7 @@ class Storage:
 
     def open(self, path: str) -> BinaryIO:
         """The file's bytes as stored (no decompression)."""
-        if is_local(path):
+        if _on_disk(path):
             return open(path, "rb")
         from apache_beam.io.filesystem import CompressionTypes
 
@@ -201,7 +208,7 @@ class Storage:
 
     def create(self, path: str) -> BinaryIO:
         """A new file (its folders made locally; on a store, written when closed)."""
-        if is_local(path):
+        if _on_disk(path):
             folder = os.path.dirname(path)
             if folder:
                 os.makedirs(folder, exist_ok=True)
@@ -211,13 +218,13 @@ class Storage:
         return self._store(path).create(path, compression_type=CompressionTypes.UNCOMPRESSED)
 
     def mkdirs(self, path: str) -> None:
-        if is_local(path):
+        if _on_disk(path):
             os.makedirs(path, exist_ok=True)
         else:
             self._store(path).mkdirs(path)
 
     def rename(self, sources: list[str], destinations: list[str]) -> None:
-        if sources and not is_local(sources[0]):
+        if sources and not _on_disk(sources[0]):
             self._store(sources[0]).rename(sources, destinations)
             return
         for source, destination in zip(sources, destinations, strict=True):
@@ -225,7 +232,7 @@ class Storage:
 
     def delete(self, paths: list[str]) -> None:
         """Delete files (and local folders, whole)."""
-        if paths and not is_local(paths[0]):
+        if paths and not _on_disk(paths[0]):
             self._store(paths[0]).delete(paths)
             return
         for path in paths:
@@ -235,4 +242,18 @@ class Storage:
                 os.remove(path)
 
 
+class ProcessStorage(Storage):
+    """Stores as this process's Beam ``FileSystems`` has them configured: in a Beam worker, by the options of the pipeline
+    it runs (Beam sets them there). What code that runs inside the Beam job uses; a driver passes its own ``Storage``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    def _store(self, path: str) -> Any:
+        from apache_beam.io.filesystems import FileSystems
+
+        return FileSystems.get_filesystem(path)
+
+
 LOCAL = Storage()  # local paths need no options
+IN_JOB = ProcessStorage()

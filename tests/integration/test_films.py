@@ -7,7 +7,8 @@ import pytest
 from tests.conftest import TINY_REVIEWS, typed, write_aclimdb_archive, write_aclimdb_folder
 from workflow.artifacts import read_json
 from workflow.preprocess import stage
-from workflow.preprocess.films import corpus_films, read_films, review_key, write_films
+from workflow.preprocess.films import corpus_films
+from workflow.preprocess.films_tsv import read_films, review_key, write_films
 from workflow.preprocess.output import PreprocessOutput
 
 # 2 test films of 3 reviews per label and 1 training film per label; line i of a url file is review i.

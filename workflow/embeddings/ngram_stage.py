@@ -40,6 +40,7 @@ from workflow.embeddings.stage import check_same_preprocessing
 from workflow.errors import ConfigError, ContractError
 from workflow.preprocess import output as preprocess_output
 from workflow.preprocess.output import PreprocessOutput
+from workflow.storage import LOCAL, Storage
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,11 @@ def key(config: Config) -> dict:
 def folder(config: Config) -> str:
     """The folder this stage publishes (and locks) for ``embedding.vectors``."""
     return ngrams_dir(config.workdir, config.embedding.vectors)
+
+
+def storage(config: Config) -> Storage:
+    """The stage's files: a local workdir (the command requires one), so no store's options."""
+    return LOCAL
 
 
 def recorded_key(config: Config) -> dict | None:

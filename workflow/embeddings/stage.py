@@ -46,6 +46,7 @@ from workflow.embeddings.word2vec import train_word2vec
 from workflow.errors import ContractError, VectorsError
 from workflow.preprocess import output as preprocess_output
 from workflow.preprocess.output import PreprocessOutput
+from workflow.storage import LOCAL, Storage
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,11 @@ def imported_file_identity(config: Config) -> dict:
 def folder(config: Config) -> str:
     """The folder this stage publishes (and locks) for ``embedding.vectors``."""
     return vectors_dir(config.workdir, config.embedding.vectors)
+
+
+def storage(config: Config) -> Storage:
+    """The stage's files: a local workdir (the command requires one), so no store's options."""
+    return LOCAL
 
 
 def recorded_key(config: Config) -> dict | None:

@@ -34,9 +34,10 @@ import zlib
 from typing import IO, Callable, Iterator, Optional
 
 import apache_beam as beam
-from apache_beam.io.filesystem import CompressionTypes, FileMetadata
+from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
+from workflow.artifacts import join
 from workflow.errors import InputError
 from workflow.preprocess import tar_stream
 from workflow.preprocess.columns import FIELDS_LISTED, check_header, required_fields
@@ -49,6 +50,7 @@ from workflow.preprocess.line_blocks import Block, count_newlines, file_blocks, 
 from workflow.preprocess.records import RawRecord
 from workflow.preprocess.settings import ACLIMDB, CSV, JSONL, TEXT, CorpusSettings
 from workflow.preprocess.shards import unpickled
+from workflow.storage import IN_JOB, FileInfo, Storage
 
 ACLIMDB_SPLITS = ("train", "test")
 ACLIMDB_LABELS = ("pos", "neg", "unsup")
@@ -170,16 +172,16 @@ def read_review_file(path: str, tally: Optional[Tally] = None) -> Iterator[RawRe
     yield aclimdb_record(path.replace("\\", "/"), data, error)._replace(source=path, input_file=folder)
 
 
-def aclimdb_root(path: str) -> str:
+def aclimdb_root(path: str, storage: Storage = IN_JOB) -> str:
     """The aclImdb folder: ``path`` itself, or its ``aclImdb`` child."""
-    nested = FileSystems.join(path, "aclImdb")
-    return nested if FileSystems.exists(nested) else path
+    nested = join(path, "aclImdb")
+    return nested if storage.exists(nested) else path
 
 
-def review_folders(root: str) -> list[str]:
+def review_folders(root: str, storage: Storage = IN_JOB) -> list[str]:
     """The six folders of an aclImdb folder (or its parent) that hold reviews: ``<root>/<split>/<pos|neg|unsup>``."""
-    root = aclimdb_root(root)
-    return [FileSystems.join(root, split, label) for split in ACLIMDB_SPLITS for label in ACLIMDB_LABELS]
+    root = aclimdb_root(root, storage)
+    return [join(root, split, label) for split in ACLIMDB_SPLITS for label in ACLIMDB_LABELS]
 
 
 def is_archive(path: str) -> bool:
@@ -336,11 +338,11 @@ class _CsvFile:
             counts.record_lines += frame.record_lines
 
 
-def csv_header(path: str, delimiter: str) -> Optional[list[str]]:
+def csv_header(path: str, delimiter: str, storage: Storage = IN_JOB) -> Optional[list[str]]:
     """The header of a CSV file as the reader frames it (None for a file with no non-blank line); InputError naming the
     file when it cannot be read or its header does not frame."""
     try:
-        with open_input(path) as stream:
+        with open_input(path, storage) as stream:
             framing = CsvFraming(stream, delimiter)
             framing.close()
             return framing.header
@@ -350,14 +352,14 @@ def csv_header(path: str, delimiter: str) -> Optional[list[str]]:
         raise InputError(f"{path}: cannot read the CSV {error}") from error
 
 
-def check_csv_headers(data: CorpusSettings) -> None:
+def check_csv_headers(data: CorpusSettings, storage: Storage = IN_JOB) -> None:
     """Before any work: every CSV file's header holds each field the config names, once (columns.py); InputError naming
     the file, the config key and the columns otherwise."""
     if data.format != CSV:
         return
     for split, key, pattern, file_format in _sources(data):
-        for meta in matched(pattern, key).files if file_format == CSV else ():
-            header = csv_header(meta.path, data.csv_delimiter)
+        for meta in matched(pattern, key, storage).files if file_format == CSV else ():
+            header = csv_header(meta.path, data.csv_delimiter, storage)
             if header is not None:
                 check_header(meta.path, header, data, split)
 
@@ -428,21 +430,22 @@ def _sources(data: CorpusSettings) -> list[tuple[str, str, str, str]]:
     return sources + [("unsup", f"data.unlabelled[{index}]", pattern, TEXT) for index, pattern in enumerate(data.unlabelled)]
 
 
-def input_files(data: CorpusSettings) -> Matched:
+def input_files(data: CorpusSettings, storage: Storage = IN_JOB) -> Matched:
     """Every file the corpus config names, and every entry its patterns match that is no readable file;
-    InputError naming the config key whose path names nothing."""
+    InputError naming the config key whose path names nothing. ``storage``: the store's options, for paths on one."""
     if data.format == ACLIMDB and not is_archive(data.path):
-        found = review_files(data.path)
+        found = review_files(data.path, storage)
         if not found.files and not found.refused:
             raise InputError(f"data.path={data.path!r}: no aclImdb review files (<split>/<pos|neg|unsup>/*.txt) found")
         # The url files decide which reviews go to validation (films.py): they are inputs too.
-        url_files = [meta for name in URL_FILES for meta in folder_entries(FileSystems.join(aclimdb_root(data.path), "train"), name).files]
+        url_files = [meta for name in URL_FILES
+                     for meta in folder_entries(join(aclimdb_root(data.path, storage), "train"), name, storage).files]
         files, refused = found.files + url_files, found.refused
         sources = _sources(data)[1:]  # data.path first: the folder's reviews, above
     else:
         files, refused, sources = [], [], _sources(data)
     for _, key, pattern, _ in sources:
-        one = matched(pattern, key)
+        one = matched(pattern, key, storage)
         for meta in one.files:
             check_supported(meta.path, key)
         files += one.files
@@ -485,7 +488,7 @@ def json_files(tasks: list[Task]) -> dict[str, str]:
     return {what[0]: split for kind, split, file_format, what in tasks if kind == "lines" and file_format == JSONL}
 
 
-def _size_groups(files: list[FileMetadata], block_bytes: int) -> list[tuple[str, ...]]:
+def _size_groups(files: list[FileInfo], block_bytes: int) -> list[tuple[str, ...]]:
     """Consecutive files in groups of about equal size, at most about ``block_bytes`` each (as line_blocks.file_blocks)."""
     total = sum(meta.size_in_bytes for meta in files)
     count = max(1, -(-total // block_bytes))
@@ -528,9 +531,9 @@ def _with_line_numbers(indexed: tuple[int, Task], newlines: dict[str, list[tuple
     return (index, (kind, split, file_format, numbered(what, newlines))) if kind == "lines" else indexed
 
 
-def review_files(root: str) -> Matched:
+def review_files(root: str, storage: Storage = IN_JOB) -> Matched:
     """Every review file of an aclImdb folder, sorted by path, and the entries named like one that are no readable file."""
-    found = [folder_entries(folder, ".txt") for folder in review_folders(root)]
+    found = [folder_entries(folder, ".txt", storage) for folder in review_folders(root, storage)]
     return Matched(sorted((meta for one in found for meta in one.files), key=lambda meta: meta.path),
                    sorted(entry for one in found for entry in one.refused))
 
