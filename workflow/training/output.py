@@ -22,8 +22,6 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, Optional
 
-from omegaconf import OmegaConf
-
 from workflow.artifacts import read_json
 from workflow.config import EmbeddingMode, EmbeddingScale
 from workflow.errors import ContractError
@@ -191,7 +189,10 @@ class RunOutput:
 
 def _multirun_job_run(job_config: str) -> str | None:
     """The run folder a Hydra multirun job trained into, from the job's saved (unresolved) config: its workdir and its
-    run's name (``trainer.run_name``, or named after what it trains)."""
+    run's name (``trainer.run_name``, or named after what it trains). OmegaConf is loaded here only: a training process
+    that reads runs needs none of the config machinery."""
+    from omegaconf import OmegaConf
+
     config = OmegaConf.load(job_config)
     workdir = OmegaConf.select(config, "workdir")
     if not workdir or OmegaConf.select(config, "trainer") is None:
