@@ -1,6 +1,10 @@
-"""The preprocessing pipeline: composite PTransforms here, I/O in ``stage.run``.
+"""The preprocessing job's graph: :func:`build_pipeline` adds every step to the pipeline ``stage.run`` builds and runs.
 
-::
+Its steps are named transforms (the read tasks, the repeated-id pass and the
+sorted rejections are composites); the read tasks' workers write the corpus,
+spill and example files themselves (task_outputs.py: one file a task and
+split, no shuffle of documents), and :class:`WriteText` writes the vocabulary
+and stats.json from a one-element PCollection::
 
     read tasks -> (ids -> repeated ids, CSV/JSONL with data.id_field: leakage.py) --v (side input)
     read tasks -> TokenizeTask -+-> corpus/<split>-<task>.txt (train, unsup)      written by the task's worker

@@ -1,12 +1,16 @@
-"""Beam readers: every supported corpus layout -> ``PCollection[RawRecord]``.
+"""The corpus as read tasks, and the records each task reads: :func:`corpus_tasks` splits the input into tasks (archive
+parts, groups of review files, CSV files, byte ranges of JSONL and text files), :class:`CorpusTasks` puts them into
+the pipeline, and :func:`read_task` yields one task's ``RawRecord`` s inside the worker that tokenises them
+(task_outputs.py): records never become a PCollection. The formats:
 
 * aclImdb, as a folder or straight from the ``.tar.gz`` (streamed, never unpacked):
   ``<root>/{train,test}/{pos,neg,unsup}/<id>_<rating>.txt``;
 * CSV and JSONL with configurable text/label/id/rating fields;
 * plain text, one unlabelled document per line.
 
-Files are opened through Beam's FileSystems, so remote paths (``gs://``...)
-work the same; a path of the config names a file literally before it is
+A worker opens files through Beam's FileSystems (configured by the job's
+options), the driver through the stage's ``Storage`` (workflow/storage.py), so
+remote paths (``gs://``...) work the same; a path of the config names a file literally before it is
 read as a pattern, and every entry a pattern matches is classified before
 anything opens it (input_paths.py). Compressed inputs are read to their
 verified end (compressed.py). A record that cannot be read is emitted with
