@@ -24,7 +24,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -58,18 +57,17 @@ def seconds_per_step(workdir: str, rows: int, model: str, steps: int, warmup: in
     examples = data.split_examples(preprocess.example_files("train"), config.model.max_len)
     batches = data.training_batches(examples, global_batch, config.seed, 0, config.trainer.shuffle_buffer,
                                     config.trainer.sort_pool_batches).repeat()
-    with tempfile.TemporaryDirectory() as scratch:
-        trainer = Trainer(strategy, classifier, config.trainer, scratch, None, config.trainer.learning_rate)
-        iterator = iter(strategy.experimental_distribute_dataset(batches))
-        one = tf.constant(1)
-        for _ in range(warmup):
-            trainer.train_steps(iterator, one)
-        trainer.sums.read()
-        started = time.perf_counter()
-        for _ in range(steps):
-            trainer.train_steps(iterator, one)
-        trainer.sums.read()
-        return (time.perf_counter() - started) / steps
+    trainer = Trainer(strategy, classifier, config.trainer, config.trainer.learning_rate)
+    iterator = iter(strategy.experimental_distribute_dataset(batches))
+    one = tf.constant(1)
+    for _ in range(warmup):
+        trainer.train_steps(iterator, one)
+    trainer.sums.read()
+    started = time.perf_counter()
+    for _ in range(steps):
+        trainer.train_steps(iterator, one)
+    trainer.sums.read()
+    return (time.perf_counter() - started) / steps
 
 
 def in_fresh_process(checkout: str | None, args: argparse.Namespace, rows: int) -> float:

@@ -45,7 +45,7 @@ def throughput(workdir: str, repeats: int, overrides: list[str]) -> None:
     import tensorflow as tf
 
     from workflow.training import data
-    from workflow.training.trainer import Trainer
+    from workflow.training.trainer import Controller, Trainer
     from workflow.training.model import build_classifier
     from workflow.training.stage import TrainingInputs
 
@@ -76,7 +76,8 @@ def throughput(workdir: str, repeats: int, overrides: list[str]) -> None:
             model = new_model()
         with tempfile.TemporaryDirectory() as scratch:
             one_epoch = dataclasses.replace(trainer_config, epochs=1)
-            trainer = Trainer(strategy, model, one_epoch, os.path.join(scratch, "ckpt"), os.path.join(scratch, "tb"), trainer_config.learning_rate)
+            trainer = Controller(Trainer(strategy, model, one_epoch, trainer_config.learning_rate), one_epoch, os.path.join(scratch, "ckpt"),
+                                 os.path.join(scratch, "tb"))
             state = trainer.fit(examples, train_size, None, 0, config.seed, on_best=lambda: None)
             trainer.close()
         return state.global_step * batch / state.train_seconds

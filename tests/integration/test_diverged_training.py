@@ -25,7 +25,7 @@ from workflow.training.export import export_text_model
 from workflow.training.layout import RunLayout
 from workflow.training.model import load_classifier
 from workflow.training.output import RunMetrics
-from workflow.training.trainer import Trainer
+from workflow.training.trainer import Controller
 
 SMALL = ("embedding=random", "model=pooling", "trainer.min_epoch_examples=1", "trainer.batch_size=16", "trainer.epochs=1",
          "trainer.log_every_steps=4", "trainer.checkpoint_every_steps=1000", "trainer.run_name=taken")
@@ -72,7 +72,7 @@ def test_a_run_that_blows_up_fails_naming_the_epoch_and_rate_and_the_finished_ru
 def test_a_blow_up_after_a_checkpoint_keeps_that_checkpoint(workdir, monkeypatch):
     """A weight turns NaN at the start of epoch 2: the run fails naming epoch 2, and state.json and the checkpoint of
     epoch 1 are what a resumed run starts from."""
-    original = Trainer._end_epoch
+    original = Controller._end_epoch
 
     def end_epoch_then_blow_up(self, *args, **kwargs):
         original(self, *args, **kwargs)
@@ -80,7 +80,7 @@ def test_a_blow_up_after_a_checkpoint_keeps_that_checkpoint(workdir, monkeypatch
             bias = self.model.trainable_variables[-1]
             bias.assign(bias * float("nan"))
 
-    monkeypatch.setattr(Trainer, "_end_epoch", end_epoch_then_blow_up)
+    monkeypatch.setattr(Controller, "_end_epoch", end_epoch_then_blow_up)
     with pytest.raises(DivergedError, match=r"in epoch 2 \(by step 4\).*learning rate 0\.03 .*The last checkpoint before it is kept: (.*ckpt-\d+)$") as raised:
         train(workdir, "trainer.learning_rate=0.03", "trainer.epochs=3", "trainer.run_name=blows-up")
     run = RunLayout(str(workdir / "runs" / "blows-up"))

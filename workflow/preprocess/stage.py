@@ -49,7 +49,8 @@ from workflow.preprocess.read_progress import ProgressWatcher
 from workflow.preprocess.readers import check_csv_headers, input_files, is_archive
 from workflow.preprocess.settings import CorpusSettings, JobSettings
 from workflow.stderr import stderr_to
-from workflow.storage import Storage, split
+from workflow.storage import Storage
+from workflow.storage import split as split_path
 
 log = logging.getLogger(__name__)
 REJECTED_KEPT = "preprocess-rejected"  # <workdir>/preprocess-rejected/: the rejections of a corpus that was all rejected
@@ -188,8 +189,8 @@ def keep_rejections(layout: PreprocessLayout, kept: str, files: Storage) -> str:
     delete_tree(kept, files)
     sources = [meta.path for meta in matching(layout.rejected_glob, files)] + [layout.stats]
     files.mkdirs(kept)
-    files.rename(sources, [join(kept, split(path)[1]) for path in sources])
-    return join(kept, split(layout.rejected)[1])
+    files.rename(sources, [join(kept, split_path(path)[1]) for path in sources])
+    return join(kept, split_path(layout.rejected)[1])
 
 
 def listed_outputs(staging: str, storage: Storage) -> dict:

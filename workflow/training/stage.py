@@ -47,7 +47,7 @@ from workflow.training.run_folder import open_run_folder, publish_run
 from workflow.training.scale import rescale
 from workflow.training.scoring import write_predictions
 from workflow.training.strategy import describe, is_chief, make_strategy
-from workflow.training.trainer import Trainer
+from workflow.training.trainer import Controller, Trainer
 
 log = logging.getLogger(__name__)
 CODE = identity.Code(bigram_hash=HashedBigrams.HASH, trigram_hash=HashedTrigrams.HASH, dense_update=DENSE_UPDATE)  # in the key (identity.py rule 4)
@@ -260,17 +260,18 @@ def train_and_test(config: Config, name: str, inputs: TrainingInputs, strategy: 
         model = build_classifier(len(inputs.vocabulary), inputs.dim(), config.embedding.mode, config.model, config.seed, inputs.pretrained,
                                  config.trainer.precision, config.embedding.ngrams, inputs.ngram_rows)
     initial_embedding = embedding_matrix(model)
-    trainer = Trainer(strategy, model, config.trainer, layout.checkpoints, layout.tensorboard if chief else None, learning_rate,
-                      scratch_dir=None if chief else os.path.join(scratch, "checkpoints"), display=config.terminal.progress, name=name)
-    trainer.restore()
+    controller = Controller(Trainer(strategy, model, config.trainer, learning_rate), config.trainer, layout.checkpoints,
+                            layout.tensorboard if chief else None, scratch_dir=None if chief else os.path.join(scratch, "checkpoints"),
+                            display=config.terminal.progress, name=name)
+    controller.restore()
     if chief:
         os.makedirs(layout.best, exist_ok=True)
-    state = trainer.fit(examples["train"], sizes["train"], examples.get("validation"), sizes["validation"], config.seed,
-                        on_best=(lambda: model.save_weights(layout.best_weights)) if chief else (lambda: None))
-    trainer.barrier()  # the chief has written the best weights
+    state = controller.fit(examples["train"], sizes["train"], examples.get("validation"), sizes["validation"], config.seed,
+                           on_best=(lambda: model.save_weights(layout.best_weights)) if chief else (lambda: None))
+    controller.barrier()  # the chief has written the best weights
     model.load_weights(layout.best_weights)
-    test = Score(**trainer.evaluate(examples["test"], sizes["test"])) if sizes["test"] and config.trainer.score_test else None
-    trainer.close()
+    test = Score(**controller.evaluate(examples["test"], sizes["test"])) if sizes["test"] and config.trainer.score_test else None
+    controller.close()
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)
     return Trained(model, state, test, int(np.any(embedding_matrix(model) != initial_embedding, axis=1).sum()))
