@@ -30,7 +30,7 @@ import re
 
 from workflow.artifacts import join, matching
 from workflow.preprocess import tar_stream
-from workflow.preprocess.readers import ACLIMDB_SPLITS, URL_FILES, aclimdb_root, is_archive
+from workflow.preprocess.aclimdb import ACLIMDB_SPLITS, URL_FILES, aclimdb_root, is_archive
 from workflow.storage import IN_JOB, FileInfo, Storage
 
 _FILM = re.compile(r"/title/(tt\d+)")

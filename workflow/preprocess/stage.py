@@ -35,6 +35,7 @@ from workflow.caching import combined_digest, files_digest, section
 from workflow.config import Config, CorpusFormat, carved_test_fraction, carved_validation_fraction, plain
 from workflow.console import StageProgress
 from workflow.errors import ConfigError, EmptyCorpusError
+from workflow.preprocess.aclimdb import is_archive
 from workflow.preprocess.counting import describe_reasons
 from workflow.preprocess.films import corpus_films, folder_films, url_files
 from workflow.preprocess.films_tsv import write_films
@@ -46,7 +47,7 @@ from workflow.preprocess.output import FORMAT_VERSION, STAGE, PreprocessOutput
 from workflow.preprocess.output import folder as output_folder
 from workflow.preprocess.pipeline import ALL_SPLITS, build_pipeline
 from workflow.preprocess.read_progress import ProgressWatcher
-from workflow.preprocess.readers import check_csv_headers, input_files, is_archive
+from workflow.preprocess.readers import check_csv_headers, input_files
 from workflow.preprocess.settings import CorpusSettings, JobSettings
 from workflow.stderr import stderr_to
 from workflow.storage import Storage
