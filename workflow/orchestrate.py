@@ -4,7 +4,7 @@ The orchestrator knows no stage's rules: it asks each stage for its cache
 key (``stage.key(config)``, declared beside the stage's code) and for the key
 its manifest recorded (``stage.recorded_key(config)``), and runs the stage,
 with that key, only when the two differ (workflow/caching.py ``why_outdated``), holding the lock of the stage's
-folder (``stage.folder(config)``) from the comparison to the publish, so that
+folder (``stage.folder(config)``, on the storage ``stage.storage(config)`` gives) from the comparison to the publish, so that
 concurrent runs on one workdir (two commands, or a Hydra launcher's parallel
 jobs) make each output once; the embedding stage once per vector
 source (``sweep.vectors``, or ``embedding.vectors``), each followed by its

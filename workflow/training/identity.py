@@ -10,7 +10,7 @@ it in processes that may load none of them.
 mode; the model section and the trainer section (less their operational
 settings: workflow/config.py's ``OPERATIONAL``); the seed; the global batch;
 the digests of everything the run reads (:class:`RunInputs`); the format of
-what it writes (training/output.py's ``FORMAT_VERSION``); and the version of
+what it writes (training/layout.py's ``FORMAT_VERSION``); and the version of
 the code it runs that no setting names (:class:`Code`). Its rules:
 
 1. ``KEY_VERSION`` versions these rules. A change of them that cannot map an
