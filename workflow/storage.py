@@ -20,7 +20,6 @@ inside a Beam job, whose worker Beam configured from the pipeline's options, use
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
@@ -123,12 +122,6 @@ class Storage:
     def __setstate__(self, state: dict) -> None:
         self.options, self._stores = state["options"], {}
 
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Storage) and other.options == self.options
-
-    def __hash__(self) -> int:
-        return hash(json.dumps(self.options, sort_keys=True, default=str))
-
     def __repr__(self) -> str:
         return f"Storage({self.options!r})"
 
@@ -157,9 +150,6 @@ class Storage:
             return FileInfo(path, status.st_size, status.st_mtime)
         found = self._store(path).metadata(path)
         return FileInfo(found.path, found.size_in_bytes, found.last_updated_in_seconds)
-
-    def size(self, path: str) -> int:
-        return os.path.getsize(path) if _on_disk(path) else self.metadata(path).size_in_bytes
 
     def checksum(self, path: str) -> str:
         """A store's own checksum of an object (S3's ETag, GCS's CRC32C), which changes with its content."""
