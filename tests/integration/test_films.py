@@ -32,7 +32,8 @@ def expected_films() -> dict[str, str]:
 def test_an_archive_and_a_folder_name_the_same_films_for_train_and_test(tmp_path):
     archive = write_aclimdb_archive(tmp_path / "films.tar.gz", FILM_REVIEWS)
     folder = write_aclimdb_folder(tmp_path / "unpacked", FILM_REVIEWS)
-    assert corpus_films(str(archive)) == corpus_films(str(folder)) == expected_films()
+    literal = write_aclimdb_folder(tmp_path / "imdb[2023]", FILM_REVIEWS)  # a path that is also a pattern: still literal
+    assert corpus_films(str(archive)) == corpus_films(str(folder)) == corpus_films(str(literal)) == expected_films()
     assert review_key("test/pos/4_9") == "test/pos/4"
     write_films(str(tmp_path / "films.tsv"), expected_films())
     assert read_films(str(tmp_path / "films.tsv")) == expected_films()

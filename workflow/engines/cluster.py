@@ -22,7 +22,6 @@ import sys
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from workflow.engines import daemons
 from workflow.engines.daemons import ClusterError, Daemon
@@ -161,8 +160,3 @@ class LocalCluster(ABC):
         lines.append("beam.options: " + " ".join(f"{key}={value}" for key, value in extra.get("beam_options", {}).items()))
         lines.append(f"logs: {self.log_dir}")
         return lines
-
-
-def recorded_beam_options(folder: Path) -> dict[str, Any]:
-    """The ``beam.options`` a running cluster in ``folder`` recorded; {} when none runs there."""
-    return daemons.load(folder / RECORD)[1].get("beam_options", {})

@@ -28,9 +28,10 @@ from __future__ import annotations
 
 import re
 
-from workflow.artifacts import join, matching
+from workflow.artifacts import join
 from workflow.preprocess import tar_stream
 from workflow.preprocess.aclimdb import ACLIMDB_SPLITS, URL_FILES, aclimdb_root, is_archive
+from workflow.preprocess.input_paths import folder_entries
 from workflow.storage import IN_JOB, FileInfo, Storage
 
 _FILM = re.compile(r"/title/(tt\d+)")
@@ -57,9 +58,12 @@ def folder_films(path: str, splits: tuple[str, ...] = ("train",), storage: Stora
 
 
 def url_files(path: str, splits: tuple[str, ...] = ACLIMDB_SPLITS, storage: Storage = IN_JOB) -> list[FileInfo]:
-    """The url files of ``splits`` in an aclImdb folder (those that exist)."""
+    """The url files of ``splits`` in an aclImdb folder (those that exist). The folder's path is literal, as every
+    input path is (input_paths.py): a folder named ``imdb[2023]`` is that folder, not a pattern."""
     root = aclimdb_root(path, storage)
-    return [metadata for split in splits for name in URL_FILES for metadata in matching(join(root, split, name), storage)]
+    return [metadata for split in splits for name in URL_FILES
+            for metadata in folder_entries(join(root, split), name, storage).files
+            if metadata.path.replace("\\", "/").rsplit("/", 1)[-1] == name]
 
 
 def corpus_films(path: str, storage: Storage = IN_JOB) -> dict[str, str]:

@@ -9,7 +9,8 @@ escape its characters: ``[[]`` is a literal ``[``.
 
 Every local entry a pattern matches is classified before anything opens it
 (``os.stat``, never ``open``): a regular file, or a symbolic link to one, is
-read; anything else is :class:`Refused` with its reason: a folder, a named
+read; anything else is :class:`Refused` with its reason: a folder (except
+under ``**``, which walks into folders: there they are structure), a named
 pipe (whose ``open`` would wait forever for a writer), a socket, a device, a
 broken symbolic link, a link loop, a file this process may not read. The
 readers count each refused entry as one rejected record, so a glob over a
@@ -103,7 +104,8 @@ def matched(path: str, key: str, storage: Storage = IN_JOB) -> Matched:
 
 def _walk(pattern: str) -> Matched:
     """The entries ``pattern`` matches, in Beam's pattern syntax: the files Beam's match lists, and the folders, links
-    and special files it drops (or lists as files). A pattern without ``**`` is not walked below its depth."""
+    and special files it drops (or lists as files). A pattern without ``**`` is not walked below its depth; one with
+    ``**`` is walked through every folder, and its folders are not entries."""
     regex = re.compile(FileSystem.translate_pattern(pattern))
     literal = _GLOB_START.match(pattern).group(0)
     root = literal if literal.endswith("/") else os.path.dirname(literal)
@@ -114,7 +116,7 @@ def _walk(pattern: str) -> Matched:
             depth = 0 if folder == (root or ".") else os.path.relpath(folder, root or ".").count(os.sep) + 1
             if levels is not None and depth + 1 < levels:
                 continue  # matches lie deeper
-            entries = folders + names
+            entries = names if levels is None else folders + names  # under ``**`` a folder is walked into, not an entry
             if levels is not None:
                 folders[:] = []  # nothing deeper can match
             for name in entries:

@@ -22,7 +22,7 @@ import json
 import os
 import threading
 import time
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Callable, Iterator
 
 from apache_beam.io.filesystems import FileSystems
 
@@ -118,7 +118,7 @@ def _size(path: str) -> int:
 class ProgressWatcher:
     """In the submitter: sums the tasks' counts every :data:`POLL_SECONDS` into ``show(bytes_read)`` while the job runs."""
 
-    def __init__(self, progress_dir: str, show: Any):
+    def __init__(self, progress_dir: str, show: Callable[[int], None]) -> None:
         self._dir, self._show = progress_dir, show
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, name="read-progress", daemon=True)

@@ -21,13 +21,15 @@ lazy update sums them on each replica.
 
 from __future__ import annotations
 
+from typing import Any
+
 import tensorflow as tf
 from tensorflow.python.distribute import cross_device_ops
 
 from workflow.training.optimizer import sum_duplicate_rows
 
 
-def _is_sparse(value) -> bool:
+def _is_sparse(value: Any) -> bool:
     return isinstance(value, tf.IndexedSlices) or isinstance(getattr(value, "values", (None,))[0], tf.IndexedSlices)
 
 
@@ -38,12 +40,13 @@ class UniqueRowsReduction(tf.distribute.CrossDeviceOps):
         super().__init__()
         self.dense = dense
 
-    def reduce_implementation(self, reduce_op, per_replica_value, destinations, options):
+    def reduce_implementation(self, reduce_op: tf.distribute.ReduceOp, per_replica_value: Any, destinations: Any,
+                              options: Any) -> Any:
         if _is_sparse(per_replica_value):
             return self._reduce_rows(reduce_op, per_replica_value, destinations)
         return self.dense.reduce(reduce_op, per_replica_value, destinations, options)
 
-    def batch_reduce_implementation(self, reduce_op, value_destination_pairs, options):
+    def batch_reduce_implementation(self, reduce_op: tf.distribute.ReduceOp, value_destination_pairs: Any, options: Any) -> list:
         pairs = list(value_destination_pairs)
         dense = [index for index, (value, _) in enumerate(pairs) if not _is_sparse(value)]
         reduced = dict(zip(dense, self.dense.batch_reduce(reduce_op, [pairs[index] for index in dense], options) if dense else []))
@@ -52,13 +55,13 @@ class UniqueRowsReduction(tf.distribute.CrossDeviceOps):
                 reduced[index] = self._reduce_rows(reduce_op, value, destinations)
         return [reduced[index] for index in range(len(pairs))]
 
-    def broadcast_implementation(self, tensor, destinations):
+    def broadcast_implementation(self, tensor: Any, destinations: Any) -> Any:
         return self.dense.broadcast(tensor, destinations)
 
-    def _gather_implementation(self, per_replica_value, destinations, axis, options):
+    def _gather_implementation(self, per_replica_value: Any, destinations: Any, axis: int, options: Any) -> Any:
         return self.dense._gather(per_replica_value, destinations, axis, options)  # noqa: SLF001 - the inner ops' own gather
 
-    def _reduce_rows(self, reduce_op: tf.distribute.ReduceOp, per_replica_value, destinations):
+    def _reduce_rows(self, reduce_op: tf.distribute.ReduceOp, per_replica_value: Any, destinations: Any) -> Any:
         """One row per distinct index of all replicas' rows ``[sum of u_i, dim]`` -> ``[union, dim]``, on every destination."""
         parts = per_replica_value.values
         with tf.device(parts[0].device):
