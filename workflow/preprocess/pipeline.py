@@ -97,7 +97,11 @@ def check_json_files(files: FileTotals, json_files: dict[str, str], corpus: Corp
 
 
 class WriteText(beam.PTransform):
-    """A single-element PCollection of str -> one file at ``path`` (written whole, in order)."""
+    """A single-element PCollection of str -> one file at ``path``, written whole, as the text is (no newline added).
+
+    Not ``WriteToText``: that writes through temporary shards in a folder beside ``path`` and ends each element with a
+    newline; here one small file is written in one step, and a write that fails is a ``StorageError`` naming the file.
+    """
 
     def __init__(self, path: str):
         super().__init__()

@@ -96,7 +96,7 @@ def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: list[np.ndar
     buckets = [{"range": f"{low:.0%}-{min(high, 1):.0%}", "mask": (shares >= low) & (shares < high)} for low, high in UNSEEN_BUCKETS]
     per_mode: dict[str, list[np.ndarray]] = {}
     for run in runs:
-        model = load_classifier(run.output.layout.export)
+        model = load_classifier(run.output.classifier)
         max_len = run.metrics.config["model"]["max_len"]
         padded = [ids[:max_len] for ids in test_reviews]
         correct = np.empty(len(padded), dtype=bool)
@@ -139,7 +139,7 @@ def explain(preprocess: PreprocessOutput, vocabulary: list[str], pretrained: np.
     finetuned = next((run for run in budgets.get(most, []) if run.mode == "finetune" and run.vectors == vectors), None)
     result: dict = {"vocabulary_size": len(vocabulary), "labelled_training_reviews": most}
     if finetuned is not None:
-        model = load_classifier(finetuned.output.layout.export)
+        model = load_classifier(finetuned.output.classifier)
         after = embedding_matrix(model)
         start = None if pretrained is None else rescale(pretrained, finetuned.row_scale)  # the table the run started from
         example = test_reviews[0] if test_reviews else train_reviews[0]

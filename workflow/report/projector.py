@@ -172,7 +172,7 @@ def projected_tables(workdir: str, preprocess: PreprocessOutput, source_name: st
         first_of_arm.setdefault(run.label, run)
     tables, tuned_from_source = [], None
     for run in (first_of_arm[arm] for arm in sorted(first_of_arm, key=mode_rank)):
-        trained = embedding_matrix(load_classifier(run.output.layout.export))
+        trained = embedding_matrix(load_classifier(run.output.classifier))
         start = starting_table(workdir, preprocess.vocab_sha256, run, trained)
         moved = None if start is None else row_shift(start, trained)
         table = ProjectedTable(run.name, trained, labelled(run.metrics.label_budget), moved)

@@ -159,6 +159,11 @@ class RunOutput:
         return predictions.read(self.layout, split)
 
     @property
+    def classifier(self) -> str:
+        """Its trained classifier (``export/model.keras``: token ids in, probability out; training/model.py loads it)."""
+        return self.layout.export
+
+    @property
     def serving(self) -> str | None:
         """Its exported raw-string SavedModel (``export/serving``), or None when it has none."""
         return self.layout.serving if os.path.exists(os.path.join(self.layout.serving, "saved_model.pb")) else None
