@@ -1,15 +1,18 @@
 """The typed config: bad keys and values fail at compose time, ranges in config_checks.validate()."""
 
+import dataclasses
+import pickle
+
 import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
 from tests.conftest import typed
 from workflow import sweep
-from workflow.config import CorpusFormat, RunningMode
-from workflow.training.identity import run_name, vector_sources
+from workflow.config import CorpusFormat, EmbeddingMode, RunningMode, with_values
 from workflow.errors import ConfigError
 from workflow.resolvers import sample_path
+from workflow.training.identity import run_name, vector_sources
 
 
 def test_default_config_is_the_bundled_sample(make_config):
@@ -127,3 +130,18 @@ def test_a_tab_delimiter_may_be_spelled_as_a_shell_passes_it(make_config):
         config = typed(make_config("data=csv", "data.path=/x.csv", f"data.csv_delimiter={spelling}"))
         assert CorpusSettings.of(config.data).csv_delimiter == "\t"
     assert typed(make_config("trainer.learning_rate=1")).trainer.learning_rate == 1.0
+
+
+def test_the_config_is_read_only_and_a_variant_is_a_new_object(make_config):
+    """Stages never change the config they are given: assignment fails anywhere in it (also in a copy a training job's
+    process unpickles); with_values makes the variant (one job of a sweep) and leaves the original as it was."""
+    config = typed(make_config())
+    with pytest.raises(dataclasses.FrozenInstanceError, match="read-only"):
+        config.trainer.epochs = 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        pickle.loads(pickle.dumps(config)).seed = 3
+    job = with_values(config, {"embedding.mode": EmbeddingMode.random, "seed": 2})
+    assert (job.embedding.mode, job.seed, config.embedding.mode, config.seed) == (EmbeddingMode.random, 2, EmbeddingMode.finetune, 0)
+    assert job.model is config.model, "the sections a variant does not change are shared, not copied"
+    with pytest.raises(KeyError, match="epoch: no such setting in TrainerConfig"):
+        with_values(config, {"trainer.epoch": 1})
