@@ -2,7 +2,7 @@
 
 The reader keeps the last copy of a repeated member, as ``tar`` does, so a
 worker's reviews wait in a temporary file (as raw member bytes) until the
-whole archive has streamed past (readers.read_archive_part). The baseline
+whole archive has streamed past (aclimdb.read_archive_part). The baseline
 yields each review as it streams, the reader's behaviour before: the same
 tar pass, the same records, nothing held. Runs alternate and medians are
 compared, since this machine is noisy.
@@ -21,7 +21,7 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 
 from workflow.preprocess import tar_stream
-from workflow.preprocess.readers import _archive_record, is_review, read_archive_part
+from workflow.preprocess.aclimdb import _archive_record, is_review, read_archive_part
 from workflow.preprocess.records import RawRecord
 
 

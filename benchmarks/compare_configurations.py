@@ -31,8 +31,10 @@ def outcomes(runs: list[FinishedRun]) -> tuple[dict[int, float], dict[int, Predi
     """{seed: test accuracy}, {seed: its test predictions, in doc-id order} (runs that stored them)."""
     accuracy, stored = {}, {}
     for run in runs:
-        accuracy[run.seed] = run.metrics["test"]["accuracy"]
-        found = predictions.read(run.layout)
+        if run.metrics.test is None:
+            raise SystemExit(f"{run.root}: its test split was not scored (trainer.score_test=false, or no test split)")
+        accuracy[run.seed] = run.metrics.test.accuracy
+        found = run.output.predictions("test")
         if found is not None:
             stored[run.seed] = found
     return accuracy, stored

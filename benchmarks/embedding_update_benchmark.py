@@ -19,15 +19,13 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from omegaconf import OmegaConf
 
 from workflow import config as schema
-from workflow.cli import compose
+from workflow.compose import compose, load
 
 
 def main() -> None:
@@ -52,8 +50,7 @@ def main() -> None:
     from workflow.training.model import build_classifier
     from workflow.training.stage import TrainingInputs
 
-    schema.register()
-    config: schema.Config = OmegaConf.to_object(compose(f"workdir={args.workdir}", "embedding=finetune", *args.overrides))
+    config: schema.Config = load(compose(f"workdir={args.workdir}", "embedding=finetune", *args.overrides))
     inputs = TrainingInputs.read(config)
     matrix = inputs.pretrained
     rng = np.random.default_rng(0)
@@ -69,19 +66,18 @@ def main() -> None:
         keras.utils.set_random_seed(config.seed)
         with strategy.scope():
             model = build_classifier(len(table), table.shape[1], mode, config.model, config.seed, table)
-        with tempfile.TemporaryDirectory() as scratch:
-            trainer_config = dataclasses.replace(config.trainer, embedding_update=update)
-            trainer = Trainer(strategy, model, trainer_config, os.path.join(scratch, "ckpt"), None, config.trainer.learning_rate)
-            iterator = iter(strategy.experimental_distribute_dataset(batches))
-            one = tf.constant(1)
-            for _ in range(args.warmup):
-                trainer.train_steps(iterator, one)
-            trainer.sums.read()
-            started = time.perf_counter()
-            for _ in range(args.steps):
-                trainer.train_steps(iterator, one)
-            trainer.sums.read()
-            return (time.perf_counter() - started) / args.steps
+        trainer_config = dataclasses.replace(config.trainer, embedding_update=update)
+        trainer = Trainer(strategy, model, trainer_config, config.trainer.learning_rate)
+        iterator = iter(strategy.experimental_distribute_dataset(batches))
+        one = tf.constant(1)
+        for _ in range(args.warmup):
+            trainer.train_steps(iterator, one)
+        trainer.sums.read()
+        started = time.perf_counter()
+        for _ in range(args.steps):
+            trainer.train_steps(iterator, one)
+        trainer.sums.read()
+        return (time.perf_counter() - started) / args.steps
 
     rows = f"{len(matrix) // 1000}k"
     variants = {

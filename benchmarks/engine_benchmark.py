@@ -18,7 +18,6 @@ read from the job server's and the cluster's logs.
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import statistics
 import subprocess
@@ -34,6 +33,7 @@ from workflow.engines.cluster import LocalCluster
 from workflow.engines.flink import FlinkCluster, FlinkPorts
 from workflow.engines.spark import SparkCluster, SparkPorts
 from workflow.engines.versions import Installed, cache_root
+from workflow.preprocess.output import PreprocessOutput
 
 
 def cluster_peaks(cluster: LocalCluster, done: threading.Event, peaks: dict[str, float]) -> None:
@@ -66,7 +66,7 @@ def run_job(command: list[str], log: Path, cluster: LocalCluster | None) -> tupl
 
 def output_digests(workdir: Path) -> dict[str, str]:
     """``{file: sha256}`` of every output the stage's manifest lists."""
-    manifest = json.loads((workdir / "preprocess" / "manifest.json").read_text())
+    manifest = PreprocessOutput(str(workdir)).manifest
     return {name: entry["sha256"] for name, entry in manifest["outputs"]["files"].items()}
 
 

@@ -71,7 +71,9 @@ from typing import Callable, Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import workflow.training  # noqa: E402,F401 - the trainer's environment (memory growth, scatters on the device), inherited by the children
+from workflow.training.devices import tensorflow_environment  # noqa: E402
+
+tensorflow_environment()  # the trainer's environment (memory growth, scatters on the device), inherited by the children
 
 
 @dataclass
@@ -206,7 +208,6 @@ class Child:
                               vocabulary or sizes.vocabulary, sizes.dim, sizes.batch_size, sizes.max_len, sizes.width_multiple,
                               cycle=sizes.steps)
         seconds = timed.seconds_per_step(sizes.steps)
-        timed.scratch.cleanup()
         return {"update": update, "precision": precision, "deterministic": tf_config.is_op_determinism_enabled(),
                 "replicas": strategy.num_replicas_in_sync, "rows": vocabulary or sizes.vocabulary,
                 "ms_per_step": round(1000 * seconds, 2), "examples_per_s": round(timed.global_batch_size / seconds, 1),
@@ -225,7 +226,6 @@ class Child:
         traced = trainer.trainer.train_steps.get_concrete_function(trainer.iterator, tf.constant(1))
         ops = [op for graph in step_graphs(traced.graph) for op in graph.get_operations()]
         table = (self.sizes.vocabulary, self.sizes.dim)
-        trainer.scratch.cleanup()
         return {"replicas": strategy.num_replicas_in_sync, "resource_gathers": sum(op.type == "ResourceGather" for op in ops),
                 "whole_table_reads": sum(op.type == "ReadVariableOp" and tuple(op.outputs[0].shape) == table for op in ops),
                 "ok": not any(op.type == "ReadVariableOp" and tuple(op.outputs[0].shape) == table for op in ops)}
@@ -329,16 +329,18 @@ def odd_evaluation(strategy, sizes: Sizes) -> dict:
     import tensorflow as tf
 
     from synthetic import synthetic_reviews, timed_trainer
-    from workflow.training.evaluation import auc
+    from workflow.config import TrainerConfig
+    from workflow.training.evaluation import Evaluator, auc
 
     timed = timed_trainer(strategy, "bilstm", vocabulary=sizes.vocabulary, dim=sizes.dim, batch_size=sizes.batch_size,
                           max_len=sizes.max_len, warmup=0)
-    trainer, model = timed.trainer, timed.trainer.model
+    model = timed.trainer.model
+    evaluator = Evaluator(strategy, model, timed.global_batch_size, TrainerConfig(batch_size=sizes.batch_size))
     one_review = tf.function(lambda tokens: model(tokens, training=False), input_signature=[tf.TensorSpec([1, None], tf.int32)])
     results = []
     for size in (1, 2 * timed.global_batch_size + 1):
         examples = synthetic_reviews(size, sizes.vocabulary, sizes.max_len, seed=size)
-        result = trainer.evaluate(examples, size)
+        result = evaluator.evaluate(examples, size)
         scores = np.array([float(one_review(tokens[None])[0, 0]) for tokens, _ in examples.as_numpy_iterator()])
         labels = np.array([label for _, label in examples.as_numpy_iterator()])
         loss = float(np.mean(-labels * np.log(scores) - (1 - labels) * np.log(1 - scores)))
@@ -346,7 +348,6 @@ def odd_evaluation(strategy, sizes: Sizes) -> dict:
         exact = (result["accuracy"] == float(np.mean((scores > 0.5) == (labels > 0.5))) and abs(result["loss"] - loss) < 1e-4
                  and (result["auc"] is None) == (expected_auc is None) and (expected_auc is None or abs(result["auc"] - expected_auc) < 1e-4))
         results.append({"size": size, "loss": result["loss"], "accuracy": result["accuracy"], "auc": result["auc"], "exact": exact})
-    timed.scratch.cleanup()
     return {"replicas": strategy.num_replicas_in_sync, "ok": all(r["exact"] for r in results), "splits": results}
 
 

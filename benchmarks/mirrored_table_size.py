@@ -24,7 +24,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -35,10 +34,9 @@ def seconds_per_step(workdir: str, rows: int, model: str, steps: int, warmup: in
     import keras
     import numpy as np
     import tensorflow as tf
-    from omegaconf import OmegaConf
 
     from workflow import config as schema
-    from workflow.cli import compose
+    from workflow.compose import compose, load
     from workflow.config import EmbeddingMode, StrategyConfig, StrategyKind
     from workflow.preprocess.output import PreprocessOutput
     from workflow.training import data
@@ -47,8 +45,7 @@ def seconds_per_step(workdir: str, rows: int, model: str, steps: int, warmup: in
     from workflow.training.trainer import Trainer
 
     strategy = make_strategy(StrategyConfig(kind=StrategyKind.mirrored, logical_devices=2))
-    schema.register()
-    config: schema.Config = OmegaConf.to_object(compose(f"workdir={workdir}", f"model={model}", "embedding=finetune"))
+    config: schema.Config = load(compose(f"workdir={workdir}", f"model={model}", "embedding=finetune"))
     preprocess = PreprocessOutput(workdir)
     vocabulary = len(preprocess.vocabulary())
     table = np.random.default_rng(0).standard_normal((max(rows, vocabulary), config.word2vec.vector_size), dtype=np.float32) * 0.3
@@ -60,18 +57,17 @@ def seconds_per_step(workdir: str, rows: int, model: str, steps: int, warmup: in
     examples = data.split_examples(preprocess.example_files("train"), config.model.max_len)
     batches = data.training_batches(examples, global_batch, config.seed, 0, config.trainer.shuffle_buffer,
                                     config.trainer.sort_pool_batches).repeat()
-    with tempfile.TemporaryDirectory() as scratch:
-        trainer = Trainer(strategy, classifier, config.trainer, scratch, None, config.trainer.learning_rate)
-        iterator = iter(strategy.experimental_distribute_dataset(batches))
-        one = tf.constant(1)
-        for _ in range(warmup):
-            trainer.train_steps(iterator, one)
-        trainer.sums.read()
-        started = time.perf_counter()
-        for _ in range(steps):
-            trainer.train_steps(iterator, one)
-        trainer.sums.read()
-        return (time.perf_counter() - started) / steps
+    trainer = Trainer(strategy, classifier, config.trainer, config.trainer.learning_rate)
+    iterator = iter(strategy.experimental_distribute_dataset(batches))
+    one = tf.constant(1)
+    for _ in range(warmup):
+        trainer.train_steps(iterator, one)
+    trainer.sums.read()
+    started = time.perf_counter()
+    for _ in range(steps):
+        trainer.train_steps(iterator, one)
+    trainer.sums.read()
+    return (time.perf_counter() - started) / steps
 
 
 def in_fresh_process(checkout: str | None, args: argparse.Namespace, rows: int) -> float:

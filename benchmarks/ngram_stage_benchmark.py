@@ -18,10 +18,9 @@ import resource
 import statistics
 import time
 
-from omegaconf import OmegaConf
 
 from workflow import config as schema
-from workflow.cli import compose
+from workflow.compose import compose, load
 from workflow.embeddings import ngram_stage
 from workflow.embeddings.ngram_corpus import FOLD, KEY_PREFIXES, NEXT, PRIME, AnnotatedCorpus, KeySpace
 from workflow.embeddings.ngram_output import table_buckets
@@ -55,11 +54,10 @@ def main() -> None:
     parser.add_argument("--loop-mb", type=float, default=20.0, help="text the plain loop rewrites (it is scaled to the corpus)")
     parser.add_argument("overrides", nargs="*")
     arguments = parser.parse_args()
-    schema.register()
-    config: schema.Config = OmegaConf.to_object(compose(f"workdir={arguments.workdir}", *arguments.overrides))
+    config: schema.Config = load(compose(f"workdir={arguments.workdir}", *arguments.overrides))
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
-    manifest = ngram_stage.run(config, {})
+    manifest = ngram_stage.run(config)
     print(f"stage: {time.perf_counter() - started:.1f} s (annotate {manifest['durations_s']['annotate']:.1f} s), "
           f"{manifest['words_per_second']:,} words/s, peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB "
           f"({before:.0f} MB before it); {ngram_stage.summary(config)}")

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from process_memory import run_sampled
 
+from workflow.preprocess.output import PreprocessOutput
 from workflow.text import Tokenizer
 
 
@@ -64,7 +65,7 @@ def main() -> None:
             job_peaks.append(peaks)
             print(f"run {repeat + 1}: baseline {seconds:.1f} s, job {job_s:.1f} s (ratio {job_s / seconds:.2f}), "
                   f"job processes' peak RSS {peaks} MB", file=sys.stderr)
-        stats = json.loads((Path(workdir) / "preprocess" / "stats.json").read_text())
+        stats = PreprocessOutput(workdir).stats()
     job_median, baseline_median = statistics.median(job_seconds), statistics.median(baseline_seconds)
     all_tokens = sum(row["tokens"] for row in stats["splits"].values())
     result = {

@@ -24,6 +24,7 @@ import tempfile
 from pathlib import Path
 
 from process_memory import run_sampled
+from workflow.preprocess.output import PreprocessOutput
 
 SPLITS = ("train", "test")
 
@@ -61,7 +62,7 @@ def run_job(paths: dict[str, Path], workdir: Path) -> dict:
     command = [sys.executable, "-c", "from workflow.cli import preprocess; preprocess()", "data=jsonl", f"data.path={paths['train']}",
                f"data.splits.test={paths['test']}", f"data.unlabelled=[{paths['unsup']}]", "data.id_field=id", f"workdir={workdir}"]
     seconds, peaks = run_sampled(command, workdir.parent / "wf-preprocess.log")  # the job's output, for when it fails
-    stats = json.loads((workdir / "preprocess" / "stats.json").read_text())
+    stats = PreprocessOutput(str(workdir)).stats()
     tokens = sum(row["tokens"] for row in stats["splits"].values())
     return {
         "wall_s": round(seconds, 1),

@@ -8,7 +8,6 @@ of about 174 tokens, cut at ``max_len``; labels random (timing only).
 from __future__ import annotations
 
 import dataclasses
-import tempfile
 import time
 
 import keras
@@ -39,12 +38,11 @@ def synthetic_reviews(count: int, vocabulary: int, max_len: int, seed: int = 0) 
 
 @dataclasses.dataclass
 class TimedTrainer:
-    """A Trainer on endless synthetic batches, ready to time; ``scratch`` holds its (unused) checkpoint folder."""
+    """A Trainer (the step: workflow/training/trainer.py) on endless synthetic batches, ready to time."""
 
     trainer: Trainer
     iterator: object
     global_batch_size: int
-    scratch: tempfile.TemporaryDirectory
 
     def seconds_per_step(self, steps: int, steps_per_call: int = 1) -> float:
         """Wall time per step over ``steps`` steps; the host waits for the device once, at the end."""
@@ -71,13 +69,12 @@ def timed_trainer(strategy: tf.distribute.Strategy, model: str, mode: EmbeddingM
         classifier = build_classifier(vocabulary, dim, mode, MODELS[model], 0, matrix, precision)
     config = TrainerConfig(run_name="benchmark", batch_size=batch_size, embedding_update=update, width_multiple=width_multiple,
                            precision=precision, log_every_steps=10**9, checkpoint_every_steps=10**9)
-    scratch = tempfile.TemporaryDirectory()
-    trainer = Trainer(strategy, classifier, config, scratch.name, None, config.learning_rate)
+    trainer = Trainer(strategy, classifier, config, config.learning_rate)
     global_batch = batch_size * strategy.num_replicas_in_sync
     examples = synthetic_reviews(global_batch * 40, vocabulary, max_len).cache()
     batches = data.training_batches(examples, global_batch, 0, 0, 10_000, 20, width_multiple=width_multiple)
     batches = batches.take(cycle).cache().repeat() if cycle else batches.repeat()
-    timed = TimedTrainer(trainer, iter(strategy.experimental_distribute_dataset(batches)), global_batch, scratch)
+    timed = TimedTrainer(trainer, iter(strategy.experimental_distribute_dataset(batches)), global_batch)
     if cycle or warmup:
         timed.seconds_per_step(cycle or warmup)
     return timed

@@ -28,21 +28,16 @@ import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from omegaconf import OmegaConf
 
 from workflow import config as schema
-from workflow import config_checks
-from workflow.artifacts import read_json
-from workflow.training.layout import RunLayout, run_dir
+from workflow.compose import compose, load
 from workflow.preprocess.output import PreprocessOutput
-from workflow.cli import compose
+from workflow.training.identity import run_name
+from workflow.training.output import RunOutput
 
 
 def compose_config(workdir: str, overrides: list[str]) -> schema.Config:
-    schema.register()
-    cfg = compose(f"workdir={workdir}", *overrides)
-    config_checks.validate(cfg)
-    return OmegaConf.to_object(cfg)
+    return load(compose(f"workdir={workdir}", *overrides))
 
 
 def throughput(workdir: str, repeats: int, overrides: list[str]) -> None:
@@ -50,7 +45,7 @@ def throughput(workdir: str, repeats: int, overrides: list[str]) -> None:
     import tensorflow as tf
 
     from workflow.training import data
-    from workflow.training.trainer import Trainer
+    from workflow.training.trainer import Controller, Trainer
     from workflow.training.model import build_classifier
     from workflow.training.stage import TrainingInputs
 
@@ -81,7 +76,8 @@ def throughput(workdir: str, repeats: int, overrides: list[str]) -> None:
             model = new_model()
         with tempfile.TemporaryDirectory() as scratch:
             one_epoch = dataclasses.replace(trainer_config, epochs=1)
-            trainer = Trainer(strategy, model, one_epoch, os.path.join(scratch, "ckpt"), os.path.join(scratch, "tb"), trainer_config.learning_rate)
+            trainer = Controller(Trainer(strategy, model, one_epoch, trainer_config.learning_rate), one_epoch, os.path.join(scratch, "ckpt"),
+                                 os.path.join(scratch, "tb"))
             state = trainer.fit(examples, train_size, None, 0, config.seed, on_best=lambda: None)
             trainer.close()
         return state.global_step * batch / state.train_seconds
@@ -113,11 +109,11 @@ def accuracy(workdir: str, modes: list[str], overrides: list[str]) -> None:
         started = time.time()
         subprocess.run(command, check=True)
         config = compose_config(workdir, [f"embedding={mode}", *overrides])
-        metrics = read_json(RunLayout(run_dir(workdir, config.trainer.run_name)).metrics)
-        test = metrics["test"]
-        print(f"{mode:>9}: test accuracy {test['accuracy']:.4f}, AUC {test['auc']:.4f}, epochs {metrics['epochs_run']} "
-              f"(best {metrics['best_epoch']}), {metrics['train_examples_per_s']:,.0f} examples/s, "
-              f"run {metrics['wall_time_s']:.0f} s, process {time.time() - started:.0f} s", flush=True)
+        metrics = RunOutput.named(workdir, run_name(config)).metrics
+        test = metrics.test
+        print(f"{mode:>9}: test accuracy {test.accuracy:.4f}, AUC {test.auc:.4f}, epochs {metrics.epochs_run} "
+              f"(best {metrics.best_epoch}), {metrics.train_examples_per_s:,.0f} examples/s, "
+              f"run {metrics.wall_time_s:.0f} s, process {time.time() - started:.0f} s", flush=True)
 
 
 def main() -> None:

@@ -20,11 +20,10 @@ import tempfile
 import time
 
 from gensim.models import Word2Vec
-from omegaconf import OmegaConf
 
 from workflow import config as schema
 from workflow.artifacts import read_json
-from workflow.cli import compose
+from workflow.compose import compose, load
 from workflow.embeddings import stage
 from workflow.embeddings.output import Word2VecOutput
 from workflow.preprocess.output import PreprocessOutput
@@ -37,9 +36,8 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. word2vec.sg=1")
     args = parser.parse_args()
 
-    schema.register()
     cfg = compose(f"workdir={args.workdir}", *args.overrides)
-    config: schema.Config = OmegaConf.to_object(cfg)
+    config: schema.Config = load(cfg)
     settings = config.word2vec
     preprocess = PreprocessOutput(args.workdir)
     total_words = sum(count for _, count in preprocess.vocabulary())
@@ -57,7 +55,7 @@ def main() -> None:
                 min_count=config.preprocess.min_count, workers=settings.workers, seed=settings.seed,
             )
             bare_rates.append(work / (time.perf_counter() - started))
-            manifest = stage.run(config, {})
+            manifest = stage.run(config)
             stage_rates.append(manifest["inputs"]["vectors"]["words_per_second"])
     layout = Word2VecOutput(args.workdir).layout
     quality, coverage = read_json(layout.quality), read_json(layout.coverage)

@@ -18,10 +18,8 @@ import tempfile
 import time
 from collections import Counter
 
-from omegaconf import OmegaConf
 
-from workflow import config as schema
-from workflow.cli import compose
+from workflow.compose import compose, load
 from workflow.embeddings.quality import evaluate
 from workflow.embeddings.word2vec import train_word2vec
 from workflow.preprocess.layout import PAD, UNK
@@ -59,8 +57,7 @@ def main() -> None:
     parser.add_argument("--tokens", type=int, nargs="+", default=[500_000, 1_000_000, 2_000_000, 4_000_000, 8_000_000])
     parser.add_argument("overrides", nargs="*", help="Hydra overrides, e.g. word2vec.workers=1")
     args = parser.parse_args()
-    schema.register()
-    config = OmegaConf.to_object(compose(f"workdir={args.workdir}", *args.overrides))
+    config = load(compose(f"workdir={args.workdir}", *args.overrides))
     preprocess = PreprocessOutput(args.workdir)
     quality = config.word2vec.quality
     print("| corpus tokens | WordSim-353 Spearman | analogy accuracy | training (s) |")

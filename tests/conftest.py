@@ -15,13 +15,11 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from workflow import config as schema
-from workflow import config_checks
-from workflow.cli import compose
-
-schema.register()
+from workflow.compose import compose, load
+from workflow.training import identity
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -80,8 +78,7 @@ def make_config(tmp_path: Path) -> Callable[..., DictConfig]:
 
 
 def typed(cfg: DictConfig) -> schema.Config:
-    config_checks.validate(cfg)
-    return OmegaConf.to_object(cfg)
+    return load(cfg)
 
 
 POSITIVE_WORDS = ["superb", "wonderful", "delightful", "moving", "brilliant", "charming", "gripping", "touching"]
@@ -141,7 +138,8 @@ def workflow_reviews() -> dict[str, bytes]:
 def run_name(mode: str, seed: int = 0, model: str = "cnn3", labels: int | None = None) -> str:
     """The run folder name of ``model`` (the default encoder) over this workdir's own word2vec vectors, at the default scale
     (``row``), with ``labels`` labelled reviews (None: all)."""
-    return f"{mode}-{model}-word2vec{'' if mode == 'random' else '-rownorm'}{'' if labels is None else f'-labels{labels}'}-seed{seed}"
+    return identity.run_name(schema.with_values(schema.Config(), {"embedding.mode": schema.EmbeddingMode(mode), "model.name": model,
+                                                                  "trainer.label_budget": labels, "seed": seed}))
 
 
 def command(entry: str, *arguments: str, cwd: Path) -> str:

@@ -35,7 +35,8 @@ This module is what they share: files on any Beam filesystem, digests,
 manifests, staging and publishing.
 
 The preprocessing folder may also be on an object store (``s3://``,
-``gs://``): Beam workers write through ``apache_beam.io.filesystems.FileSystems``.
+``gs://``): Beam workers write through ``apache_beam.io.filesystems.FileSystems``; this module through a
+``Storage`` (workflow/storage.py) given the store's options by its caller (a local path loads no Beam).
 One writer there is a lease object (``.locks/preprocess.lease-<token>.json``,
 workflow/locks.py). A store has no rename and no symlink, so publishing is not
 one step: it deletes the old manifest (the stage stops looking finished), then
@@ -61,22 +62,14 @@ import shutil
 import uuid
 from typing import Any, Iterator
 
-from apache_beam.io.filesystem import FileMetadata
-from apache_beam.io.filesystems import FileSystems
-
 from workflow import locks
 from workflow.errors import ContractError
+from workflow.storage import IN_JOB, FileInfo, Storage, is_local, join, split
 
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 
 
-def join(*parts: str) -> str:
-    return FileSystems.join(*parts)
-
-
-def is_local(path: str) -> bool:
-    return FileSystems.get_scheme(path) in (None, "file")
 
 
 def stage_dir(workdir: str, stage: str) -> str:
@@ -97,42 +90,42 @@ class StageFile:
         return self if layout is None else join(layout.root, *self._parts)  # on the class: the descriptor itself
 
 
-def matching(pattern: str) -> list[FileMetadata]:
-    """The files a path or glob names (any Beam filesystem), sorted by path; [] when it names none.
+def matching(pattern: str, storage: Storage = IN_JOB) -> list[FileInfo]:
+    """The files a path or glob names (a local disk, or any Beam filesystem), sorted by path; [] when it names none.
 
     A filesystem that cannot be listed (no credentials, an unknown scheme) raises Beam's ``BeamIOError``.
     """
-    return sorted(FileSystems.match([pattern])[0].metadata_list, key=lambda meta: meta.path)
+    return storage.match(pattern)
 
 
 # --------------------------------------------------------------------------- files
 
 
-def write_text(path: str, text: str) -> None:
-    with FileSystems.create(path) as handle:
+def write_text(path: str, text: str, storage: Storage = IN_JOB) -> None:
+    with storage.create(path) as handle:
         handle.write(text.encode("utf-8"))
 
 
-def read_text(path: str) -> str:
-    with FileSystems.open(path) as handle:
+def read_text(path: str, storage: Storage = IN_JOB) -> str:
+    with storage.open(path) as handle:
         return handle.read().decode("utf-8")
 
 
-def write_json(path: str, payload: Any) -> None:
-    write_text(path, json.dumps(payload, indent=2, sort_keys=True) + "\n")
+def write_json(path: str, payload: Any, storage: Storage = IN_JOB) -> None:
+    write_text(path, json.dumps(payload, indent=2, sort_keys=True) + "\n", storage)
 
 
-def read_json(path: str) -> Any:
-    return json.loads(read_text(path))
+def read_json(path: str, storage: Storage = IN_JOB) -> Any:
+    return json.loads(read_text(path, storage))
 
 
-def file_sha256(path: str) -> str:
+def file_sha256(path: str, storage: Storage = IN_JOB) -> str:
     """SHA-256 of a file's bytes (local, or any Beam filesystem)."""
     if is_local(path):
         with open(path, "rb") as handle:
             return hashlib.file_digest(handle, "sha256").hexdigest()
     digest = hashlib.sha256()
-    with FileSystems.open(path) as handle:
+    with storage.open(path) as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
@@ -147,10 +140,10 @@ def write_json_atomic(path: str, payload: Any) -> None:
     os.replace(temporary, path)
 
 
-def read_manifest(stage_root: str) -> dict | None:
+def read_manifest(stage_root: str, storage: Storage = IN_JOB) -> dict | None:
     """The stage's manifest, or None when the stage never finished."""
     path = join(stage_root, MANIFEST)
-    return read_json(path) if FileSystems.exists(path) else None
+    return read_json(path, storage) if storage.exists(path) else None
 
 
 def require_manifest(stage_root: str, command: str, format_name: str, format_version: int) -> dict:
@@ -168,17 +161,17 @@ def require_manifest(stage_root: str, command: str, format_name: str, format_ver
     return manifest
 
 
-def listed_files(root: str) -> dict[str, dict]:
+def listed_files(root: str, storage: Storage = IN_JOB) -> dict[str, dict]:
     """``{name relative to root: {"sha256": ...}}`` for every file under ``root`` except the manifest.
 
     A stage records this in its manifest (written last), so readers hand out
     only listed files and can check them.
     """
     listed = {}
-    for meta in matching(join(root, "**")):
+    for meta in matching(join(root, "**"), storage):
         name = meta.path[len(root.rstrip("/")) + 1:]
         if name != MANIFEST:
-            listed[name] = {"sha256": file_sha256(meta.path)}
+            listed[name] = {"sha256": file_sha256(meta.path, storage)}
     return listed
 
 
@@ -186,7 +179,7 @@ def listed_files(root: str) -> dict[str, dict]:
 
 
 @contextlib.contextmanager
-def staged_output(final_dir: str, versioned: bool = False) -> Iterator[str]:
+def staged_output(final_dir: str, versioned: bool = False, storage: Storage = IN_JOB) -> Iterator[str]:
     """Yield a fresh staging folder; on success it replaces what ``final_dir`` shows.
 
     Holds ``final_dir``'s writer lock throughout (re-entrant: the orchestrator
@@ -198,22 +191,23 @@ def staged_output(final_dir: str, versioned: bool = False) -> Iterator[str]:
     ``final_dir`` symlink, which readers can pin. Otherwise (the report, read by people and TensorBoard, which
     would list a version folder as a run of its own) ``final_dir`` stays a real folder, swapped with the
     staging folder in one ``renameat2(RENAME_EXCHANGE)`` where the kernel and filesystem have it.
+    ``storage``: the storage of an object store's ``final_dir`` (its options).
     """
-    with locks.exclusive(final_dir):
-        parent, name = FileSystems.split(final_dir.rstrip("/"))
-        _remove_stale(parent, name)
+    with locks.exclusive(final_dir, storage=storage):
+        parent, name = split(final_dir.rstrip("/"))
+        _remove_stale(parent, name, storage)
         staging = join(parent, f".{name}.staging-{uuid.uuid4().hex[:12]}")
-        FileSystems.mkdirs(staging)
+        storage.mkdirs(staging)
         try:
             yield staging
         except BaseException:
-            delete_tree(staging)
+            delete_tree(staging, storage)
             raise
-        if not FileSystems.exists(join(staging, MANIFEST)):
-            delete_tree(staging)
+        if not storage.exists(join(staging, MANIFEST)):
+            delete_tree(staging, storage)
             raise RuntimeError(f"stage wrote no {MANIFEST} into {staging}; refusing to publish it")
         if not is_local(final_dir):
-            _publish_objects(staging, final_dir)
+            _publish_objects(staging, final_dir, storage)
         elif versioned:
             _publish_version(staging, final_dir)
         else:
@@ -253,10 +247,10 @@ def pinned_version(folder: str) -> Iterator[str]:
     raise ContractError(f"{folder}: its version was replaced 100 times while being opened; is a publish looping?")
 
 
-def _remove_stale(parent: str, name: str) -> None:
+def _remove_stale(parent: str, name: str, storage: Storage = IN_JOB) -> None:
     """Under the writer lock: every staging folder is an interrupted run's; old versions go unless a run pins them."""
     if not is_local(parent):
-        _delete_matching(join(parent, f".{name}.staging-*", "**"))
+        _delete_matching(join(parent, f".{name}.staging-*", "**"), storage)
         return
     if not os.path.isdir(parent):
         return
@@ -318,7 +312,7 @@ def _exchange(first: str, second: str) -> bool:
     raise OSError(code, os.strerror(code), first, None, second)
 
 
-def _publish_objects(staging: str, final_dir: str) -> None:
+def _publish_objects(staging: str, final_dir: str, store: Storage) -> None:
     """Object stores have neither folders nor renames (a rename is a copy and a delete, object by object).
 
     The old manifest goes first, so the stage stops looking finished; then
@@ -326,24 +320,24 @@ def _publish_objects(staging: str, final_dir: str) -> None:
     files; the manifest last.
     """
     manifest = join(final_dir, MANIFEST)
-    if FileSystems.exists(manifest):
-        FileSystems.delete([manifest])
-    _delete_matching(join(final_dir, "**"))
-    files = [meta.path for meta in matching(join(staging, "**")) if not meta.path.endswith("/" + MANIFEST)]
-    FileSystems.rename(files, [final_dir + path[len(staging):] for path in files])
-    FileSystems.rename([join(staging, MANIFEST)], [manifest])
-    delete_tree(staging)
+    if store.exists(manifest):
+        store.delete([manifest])
+    _delete_matching(join(final_dir, "**"), store)
+    files = [meta.path for meta in store.match(join(staging, "**")) if not meta.path.endswith("/" + MANIFEST)]
+    store.rename(files, [final_dir + path[len(staging):] for path in files])
+    store.rename([join(staging, MANIFEST)], [manifest])
+    delete_tree(staging, store)
 
 
-def delete_tree(path: str) -> None:
+def delete_tree(path: str, storage: Storage = IN_JOB) -> None:
     """A folder and everything under it, local or on an object store; nothing when it is not there."""
     if is_local(path):
         shutil.rmtree(path, ignore_errors=True)
     else:
-        _delete_matching(join(path, "**"))
+        _delete_matching(join(path, "**"), storage)
 
 
-def _delete_matching(pattern: str) -> None:
-    paths = [meta.path for meta in matching(pattern)]
+def _delete_matching(pattern: str, storage: Storage) -> None:
+    paths = [meta.path for meta in storage.match(pattern)]
     if paths:
-        FileSystems.delete(paths)
+        storage.delete(paths)

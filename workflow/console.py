@@ -17,7 +17,7 @@ The log file (Hydra's ``<command>.log``; each training job's ``train.log``)
 gets everything, the terminal what a person reads: conf/config.yaml's
 ``hydra.job_logging`` sends the INFO lines of the stages' details (the
 modules a stage line summarises) and the per-step training lines
-(``workflow.training.steps``) to the log file only, and formats what reaches
+(``workflow.training.progress.steps``) to the log file only, and formats what reaches
 the terminal with :class:`TerminalFormatter`. ``terminal.steps=true`` puts the
 step lines on the terminal too (:func:`show_steps`, at each command's start).
 
@@ -40,7 +40,7 @@ from tqdm import tqdm
 from workflow.config import ProgressDisplay
 
 log = logging.getLogger(__name__)  # conf/config.yaml: the log file only (the terminal gets the lines from print)
-STEPS = "workflow.training.steps"  # the per-step training lines (workflow/training/progress.py)
+STEPS = "workflow.training.progress.steps"  # the per-step training lines (workflow/training/progress.py)
 STAGE_COLUMN = 12  # "preprocess   done in ..."
 CLEAR_LINE = "\r\x1b[K"
 STAGE_BAR_FORMAT = "{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{unit} [{elapsed}<{remaining}{postfix}]"

@@ -25,6 +25,10 @@ class ConfigError(ValueError):
     """A config value that composes but cannot work; the message names the key."""
 
 
+class MissingValueError(ConfigError):
+    """A value the config must be given on the command line (``data.path`` of data=imdb, beam=dataflow's project)."""
+
+
 class InputError(ValueError):
     """An input that cannot be read at all; the message names the path."""
 

@@ -8,7 +8,7 @@ waiting for. Lock files are never deleted: deleting one while another process
 waits on it would let a third take a fresh file, and two would write.
 
 Object store (``s3://``, ``gs://``): no flock and no conditional create
-through Beam's FileSystems, so a single-writer rule is enforced by a check. A
+through Beam's filesystems, so a single-writer rule is enforced by a check. A
 writer puts a lease object with a unique token
 (``.locks/<name>.lease-<token>.json``), lists the leases, and goes ahead only
 when no other live lease is there; otherwise it deletes its own and waits (or
@@ -42,9 +42,8 @@ import time
 import uuid
 from typing import Callable, Iterator
 
-from apache_beam.io.filesystems import FileSystems
-
 from workflow.errors import ContractError
+from workflow.storage import IN_JOB, Storage, is_local, join, split
 
 log = logging.getLogger(__name__)
 LOCKS = ".locks"
@@ -57,14 +56,10 @@ class StageBusy(ContractError):
     """Another live run is writing the stage folder (raised when the caller asked not to wait)."""
 
 
-def _is_local(path: str) -> bool:
-    return FileSystems.get_scheme(path) in (None, "file")
-
-
 def lock_path(folder: str) -> str:
     """``<parent>/.locks/<name>.lock`` for the stage (or run) folder ``folder``."""
-    parent, name = FileSystems.split(folder.rstrip("/"))
-    return FileSystems.join(parent, LOCKS, f"{name}.lock")
+    parent, name = split(folder.rstrip("/"))
+    return join(parent, LOCKS, f"{name}.lock")
 
 
 def pin_path(version: str) -> str:
@@ -88,10 +83,11 @@ def describe(holder: dict | None) -> str:
 
 
 @contextlib.contextmanager
-def exclusive(folder: str, wait: bool = True) -> Iterator[bool]:
+def exclusive(folder: str, wait: bool = True, storage: Storage = IN_JOB) -> Iterator[bool]:
     """Hold the writer lock of ``folder``; yields whether this call had to wait for another writer.
 
     ``wait=False``: StageBusy (one line naming the holder and the lock file) instead of waiting.
+    ``storage``: the storage of a folder on an object store (its options), where the lock is a lease object.
     """
     path = lock_path(folder)
     with _held_guard:
@@ -101,7 +97,7 @@ def exclusive(folder: str, wait: bool = True) -> Iterator[bool]:
         if depth:
             yield False  # this process holds it already
             return
-        with (_flock(path, folder, wait) if _is_local(path) else _lease(path, folder, wait)) as waited:
+        with (_flock(path, folder, wait) if is_local(path) else _lease(path, folder, wait, storage)) as waited:
             yield waited
     finally:
         with _held_guard:
@@ -182,18 +178,18 @@ def try_remove(version: str, remove: Callable[[str], object]) -> bool:
 
 
 @contextlib.contextmanager
-def _lease(path: str, folder: str, wait: bool) -> Iterator[bool]:
+def _lease(path: str, folder: str, wait: bool, storage: Storage) -> Iterator[bool]:
     prefix = path[: -len(".lock")] + ".lease-"
     token = uuid.uuid4().hex
     mine = f"{prefix}{token}.json"
     record = holder_record()
     waited, said = False, False
     while True:
-        _write_lease(mine, record)
-        others = [lease for lease in _live_leases(prefix) if lease["path"] != mine]
+        _write_lease(mine, record, storage)
+        others = [lease for lease in _live_leases(prefix, storage) if lease["path"] != mine]
         if not others:
             break
-        FileSystems.delete([mine])
+        storage.delete([mine])
         holder = describe(others[0])
         if not wait:
             raise StageBusy(f"{folder} is being written by {holder}; lease {others[0]['path']}")
@@ -203,32 +199,32 @@ def _lease(path: str, folder: str, wait: bool) -> Iterator[bool]:
         waited = True
         time.sleep(random.uniform(1.0, 5.0))  # jittered: two writers that saw each other do not retry in step
     stop = threading.Event()
-    renewer = threading.Thread(target=_renew, args=(mine, record, stop), name=f"lease {mine}", daemon=True)
+    renewer = threading.Thread(target=_renew, args=(mine, record, stop, storage), name=f"lease {mine}", daemon=True)
     renewer.start()
     try:
         yield waited
     finally:
         stop.set()
         renewer.join()
-        FileSystems.delete([mine])
+        storage.delete([mine])
 
 
-def _write_lease(path: str, record: dict) -> None:
-    with FileSystems.create(path) as handle:
+def _write_lease(path: str, record: dict, storage: Storage) -> None:
+    with storage.create(path) as handle:
         handle.write(json.dumps({**record, "renewed": time.time()}).encode())
 
 
-def _renew(path: str, record: dict, stop: threading.Event) -> None:
+def _renew(path: str, record: dict, stop: threading.Event, storage: Storage) -> None:
     while not stop.wait(LEASE_SECONDS / 3):
-        _write_lease(path, record)
+        _write_lease(path, record, storage)
 
 
-def _live_leases(prefix: str) -> list[dict]:
+def _live_leases(prefix: str, storage: Storage) -> list[dict]:
     """Every live lease under ``prefix`` (oldest first); expired ones are deleted on the way."""
     live, expired = [], []
-    for metadata in FileSystems.match([prefix + "*.json"])[0].metadata_list:
+    for metadata in storage.match(prefix + "*.json"):
         try:
-            with FileSystems.open(metadata.path) as handle:
+            with storage.open(metadata.path) as handle:
                 lease = json.loads(handle.read())
         except Exception:  # noqa: BLE001 - released between the listing and the read (each store raises its own error)
             continue
@@ -238,5 +234,5 @@ def _live_leases(prefix: str) -> list[dict]:
             live.append({**lease, "path": metadata.path})
     if expired:
         log.warning("removing expired lease(s) of dead writers: %s", ", ".join(expired))
-        FileSystems.delete(expired)
+        storage.delete(expired)
     return sorted(live, key=lambda lease: lease["renewed"])

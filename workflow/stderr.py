@@ -10,7 +10,8 @@ which Hydra's console handler writes to standard output, stays on the terminal.
 The file is fed through a pipe that never refuses a write (:func:`stderr_to`).
 
 And one line Apache Beam logs when it is imported (:data:`BEAM_IMPORT_NOTICE`),
-dropped here, in the one module every command imports before Beam.
+dropped by a filter that each command's process installs when it starts
+(:func:`drop_beam_import_notice`).
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from typing import Iterator
 # Every ``import apache_beam`` runs apache_beam/io/gcp/internal/clients/bigquery/__init__.py, which, without the
 # apache-beam[gcp] extra (this workflow reads no BigQuery), calls ``logging.warning("apitools not found, and bigquery
 # client libraries are not available despite the import not raising an ImportError.")``: a warning on the *root*
-# logger, so no logger level can silence it without silencing every warning. The workflow imports Beam lazily, from
-# many modules, after Hydra has configured logging (or, in a training job's process, after processes.py has), so the
-# import itself is not one place either: a filter on the root logger that drops this one record is, and it survives
-# logging configuration (dictConfig and basicConfig replace a logger's handlers, not its filters). workflow/cli.py
-# and workflow/processes.py, where every command and every training job's process starts, import this module first.
+# logger, so no logger level can silence it without silencing every warning. The workflow imports Beam only where a
+# pipeline or a store's filesystem is used, after Hydra has configured logging (or, in a training job's process, after
+# processes.py has), so the import itself is not one place: a filter on the root logger that drops this one record is,
+# and it survives logging configuration (dictConfig and basicConfig replace a logger's handlers, not its filters).
+# workflow/cli.py and workflow/processes.py install it where every command and every training job's process starts.
 BEAM_IMPORT_NOTICE = "apitools not found, and bigquery client libraries are not available"
 
 
@@ -38,7 +39,11 @@ def _not_beam_import_notice(record: logging.LogRecord) -> bool:
     return not (record.name == "root" and isinstance(record.msg, str) and record.msg.startswith(BEAM_IMPORT_NOTICE))
 
 
-logging.getLogger().addFilter(_not_beam_import_notice)
+def drop_beam_import_notice() -> None:
+    """Drop :data:`BEAM_IMPORT_NOTICE` from this process's log (idempotent): before anything imports Beam."""
+    root = logging.getLogger()
+    if _not_beam_import_notice not in root.filters:
+        root.addFilter(_not_beam_import_notice)
 
 
 @contextlib.contextmanager

@@ -44,8 +44,8 @@ def workdir(tmp_path_factory) -> Path:
     archive = write_aclimdb_archive(root / "synthetic.tar.gz", synthetic_reviews(150, 50, 100, seed=1))
     workdir = root / "work"
     config = typed(compose_config(workdir, "data=imdb", f"data.path={archive}", "preprocess.min_count=1", *SMALL_RUN))
-    preprocess_stage.run(config, {})
-    word2vec_stage.run(config, {})
+    preprocess_stage.run(config)
+    word2vec_stage.run(config)
     return workdir
 
 

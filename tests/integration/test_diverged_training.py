@@ -12,10 +12,10 @@ import os
 from pathlib import Path
 
 import pytest
-from omegaconf import OmegaConf
 
 from tests.conftest import compose_config, synthetic_reviews, typed, write_aclimdb_archive
 from workflow.artifacts import read_json
+from workflow.config import with_values
 from workflow.errors import DivergedError
 from workflow.preprocess import stage as preprocess_stage
 from workflow.preprocess.output import PreprocessOutput
@@ -24,7 +24,8 @@ from workflow.training import stage as training_stage
 from workflow.training.export import export_text_model
 from workflow.training.layout import RunLayout
 from workflow.training.model import load_classifier
-from workflow.training.trainer import Trainer
+from workflow.training.output import RunMetrics
+from workflow.training.trainer import Controller
 
 SMALL = ("embedding=random", "model=pooling", "trainer.min_epoch_examples=1", "trainer.batch_size=16", "trainer.epochs=1",
          "trainer.log_every_steps=4", "trainer.checkpoint_every_steps=1000", "trainer.run_name=taken")
@@ -35,17 +36,16 @@ def workdir(tmp_path_factory) -> Path:
     """Preprocessing output of a small learnable corpus (random-init runs read nothing else)."""
     root = tmp_path_factory.mktemp("diverged")
     archive = write_aclimdb_archive(root / "synthetic.tar.gz", synthetic_reviews(40, 12, 0, seed=5))
-    preprocess_stage.run(typed(compose_config(root / "work", "data=imdb", f"data.path={archive}", "preprocess.min_count=1")), {})
+    preprocess_stage.run(typed(compose_config(root / "work", "data=imdb", f"data.path={archive}", "preprocess.min_count=1")))
     return root / "work"
 
 
-def train(workdir: Path, *overrides: str, learning_rate: float | None = None) -> dict:
-    """A training run; ``learning_rate`` set past the config check (which refuses a non-finite one)."""
-    cfg = compose_config(workdir, *SMALL, *overrides)
-    config = typed(cfg)
+def train(workdir: Path, *overrides: str, learning_rate: float | None = None) -> RunMetrics:
+    """A training run's metrics; ``learning_rate`` set past the config check (which refuses a non-finite one)."""
+    config = typed(compose_config(workdir, *SMALL, *overrides))
     if learning_rate is not None:
-        config.trainer.learning_rate = learning_rate
-    return training_stage.run(config, OmegaConf.to_container(cfg, resolve=True, enum_to_str=True))
+        config = with_values(config, {"trainer.learning_rate": learning_rate})
+    return training_stage.run(config).metrics
 
 
 def test_a_run_that_blows_up_fails_naming_the_epoch_and_rate_and_the_finished_run_stays(workdir):
@@ -60,10 +60,10 @@ def test_a_run_that_blows_up_fails_naming_the_epoch_and_rate_and_the_finished_ru
     (pending,) = (workdir / "runs").glob(".taken.next-*")
     assert not (pending / "metrics.json").exists(), "no result: metrics.json marks a finished run"
     again = train(workdir, "trainer.learning_rate=0.01")
-    assert again["wall_time_s"] == first["wall_time_s"], "the finished run is still the result of its configuration"
+    assert again.wall_time_s == first.wall_time_s, "the finished run is still the result of its configuration"
 
     other = train(workdir, "trainer.learning_rate=0.02")  # a third configuration finishes: it takes the name
-    assert read_json(taken.metrics)["learning_rate"] == other["learning_rate"] == 0.02
+    assert read_json(taken.metrics)["learning_rate"] == other.learning_rate == 0.02
     (kept,) = (workdir / "kept-runs").glob("taken-*")
     assert (kept / "metrics.json").read_bytes() == finished
     assert not list((workdir / "runs").glob(".taken.next-*")), "the diverged run's folder was discarded, the finished one moved"
@@ -72,7 +72,7 @@ def test_a_run_that_blows_up_fails_naming_the_epoch_and_rate_and_the_finished_ru
 def test_a_blow_up_after_a_checkpoint_keeps_that_checkpoint(workdir, monkeypatch):
     """A weight turns NaN at the start of epoch 2: the run fails naming epoch 2, and state.json and the checkpoint of
     epoch 1 are what a resumed run starts from."""
-    original = Trainer._end_epoch
+    original = Controller._end_epoch
 
     def end_epoch_then_blow_up(self, *args, **kwargs):
         original(self, *args, **kwargs)
@@ -80,7 +80,7 @@ def test_a_blow_up_after_a_checkpoint_keeps_that_checkpoint(workdir, monkeypatch
             bias = self.model.trainable_variables[-1]
             bias.assign(bias * float("nan"))
 
-    monkeypatch.setattr(Trainer, "_end_epoch", end_epoch_then_blow_up)
+    monkeypatch.setattr(Controller, "_end_epoch", end_epoch_then_blow_up)
     with pytest.raises(DivergedError, match=r"in epoch 2 \(by step 4\).*learning rate 0\.03 .*The last checkpoint before it is kept: (.*ckpt-\d+)$") as raised:
         train(workdir, "trainer.learning_rate=0.03", "trainer.epochs=3", "trainer.run_name=blows-up")
     run = RunLayout(str(workdir / "runs" / "blows-up"))

@@ -20,7 +20,7 @@ from typing import Iterator
 import pytest
 
 from tests.conftest import synthetic_reviews, typed, write_aclimdb_archive
-from tests.integration.test_preprocess_stage import same_files
+from tests.integration.test_preprocess_stage import example_paths, same_files
 from workflow.artifacts import read_json
 from workflow.engines.cluster import LocalCluster
 from workflow.engines.flink import FlinkCluster, FlinkPorts
@@ -74,7 +74,7 @@ def write_csv_corpus(folder: Path) -> Path:
 
 def run_stage(make_config, *overrides: str) -> tuple[PreprocessLayout, dict]:
     config = typed(make_config(*overrides))
-    manifest = stage.run(config, {})
+    manifest = stage.run(config)
     return PreprocessLayout(str(Path(config.workdir) / "preprocess")), manifest
 
 
@@ -92,7 +92,7 @@ def test_a_csv_corpus_on_the_engine_writes_the_in_process_bytes_and_counts(clust
     in_process, _ = run_stage(make_config, *data, f"workdir={tmp_path / 'in-process'}")
     on_engine, manifest = run_stage(make_config, *data, f"workdir={tmp_path / cluster.engine}", *engine_overrides(cluster))
     same_files(in_process.root, on_engine.root)
-    assert len(glob.glob(on_engine.examples_glob("train"))) == 2, "one example file per read task: both tasks ran"
+    assert len(example_paths(on_engine, "train")) == 2, "one example file per read task: both tasks ran"
     assert read_json(on_engine.stats)["splits"]["train"]["records_rejected"] == 1
     assert_counters_equal_stats(on_engine, manifest)
     assert manifest["runner"] == {"flink": "FlinkRunner", "spark": "SparkRunner"}[cluster.engine]
@@ -107,7 +107,7 @@ class StageInThread(threading.Thread):
 
     def run(self) -> None:
         try:
-            self.manifest = stage.run(self.config, {})
+            self.manifest = stage.run(self.config)
         except Exception as error:  # noqa: BLE001 - the test looks at it
             self.error = error
 

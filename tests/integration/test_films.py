@@ -7,7 +7,8 @@ import pytest
 from tests.conftest import TINY_REVIEWS, typed, write_aclimdb_archive, write_aclimdb_folder
 from workflow.artifacts import read_json
 from workflow.preprocess import stage
-from workflow.preprocess.films import corpus_films, read_films, review_key, write_films
+from workflow.preprocess.films import corpus_films
+from workflow.preprocess.films_tsv import read_films, review_key, write_films
 from workflow.preprocess.output import PreprocessOutput
 
 # 2 test films of 3 reviews per label and 1 training film per label; line i of a url file is review i.
@@ -44,14 +45,14 @@ def test_an_archive_and_a_folder_name_the_same_films_for_train_and_test(tmp_path
 def test_preprocessing_records_each_labelled_reviews_film_and_its_reader_hands_them_out(make_config, tmp_path, tiny_archive):
     archive = write_aclimdb_archive(tmp_path / "films.tar.gz", FILM_REVIEWS)
     config = typed(make_config(f"data.path={archive}", "preprocess.min_count=1"))
-    stage.run(config, {})
+    stage.run(config)
     output = PreprocessOutput(config.workdir)
     assert "films.tsv" in read_json(output.layout.manifest)["outputs"]["files"]
     doc_ids = ["test/pos/4_9", "test/neg/0_2", "train/pos/3_8", "elsewhere:1"]
     assert output.films(doc_ids) == ["tt0011", "tt0010", "tt0099", ""]
     # A corpus without url files: no films.tsv, and no review has a film.
     config = typed(make_config(f"data.path={tiny_archive}", f"workdir={tmp_path / 'tiny'}"))
-    stage.run(config, {})
+    stage.run(config)
     output = PreprocessOutput(config.workdir)
     assert "films.tsv" not in read_json(output.layout.manifest)["outputs"]["files"]
     assert output.films(["test/pos/5_10"]) == [""]

@@ -60,8 +60,8 @@ def vectors_ready(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("planted-ngrams")
     archive = write_aclimdb_archive(root / "planted.tar.gz", planted_reviews(400))
     config = typed(compose_config(root / "work", *overrides(root / "work", archive)[1:]))
-    preprocess_stage.run(config, {})
-    word2vec_stage.run(config, {})
+    preprocess_stage.run(config)
+    word2vec_stage.run(config)
     return root
 
 
@@ -87,7 +87,7 @@ def test_planted_bigrams_that_share_contexts_end_up_near_each_other(planted):
     """alpha, beta, gamma and delta each occur in both contexts, so their token rows cannot tell the contexts apart;
     'alpha beta' and 'gamma delta' occur in one, 'beta alpha' and 'delta gamma' in the other."""
     config = planted()
-    manifest = ngram_stage.run(config, {})
+    manifest = ngram_stage.run(config)
     output = NgramOutput(config.workdir)
     [(rows, vectors)] = output.rows(PreprocessOutput(config.workdir).vocab_sha256, {2: BUCKETS}, 16).values()
     vector = dict(zip(rows.tolist(), vectors))
@@ -119,7 +119,7 @@ def test_the_token_rows_are_held_at_the_vector_sources_while_the_n_gram_rows_lea
         return words_per_second
 
     with mock.patch.object(ngram_vectors, "train_with_progress", training):
-        ngram_stage.run(config, {})
+        ngram_stage.run(config)
     [(before, after, locks)] = trained
     held = locks == 0
     preprocess = PreprocessOutput(config.workdir)
@@ -157,7 +157,7 @@ def test_rows_of_another_width_vocabulary_tables_or_token_matrix_are_one_clear_e
     """The bag averages n-gram and token rows: random token rows of another width (word2vec.vector_size changed since the
     stage ran) are refused by name; so are rows learned for other tables or beside other token rows."""
     config = planted()
-    ngram_stage.run(config, {})
+    ngram_stage.run(config)
     with pytest.raises(ContractError, match=r"n-gram rows have width 16, the token rows 8 \(embedding.vectors' width, or word2vec.vector_size\)"):
         TrainingInputs.read(planted("embedding=random", "embedding.ngrams=frozen", "word2vec.vector_size=8"))
     output, vocab_sha256 = NgramOutput(config.workdir), PreprocessOutput(config.workdir).vocab_sha256

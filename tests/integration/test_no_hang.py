@@ -100,7 +100,7 @@ def test_a_failing_worker_whose_log_is_full_ends_the_job_in_one_line(tmp_path):
         config = typed(compose_config({str(tmp_path / 'work')!r}, "data=jsonl", "data.path={corpus}",
                                       "beam.running_mode=multi_processing", "beam.num_workers=2"))
         try:
-            stage.run(config, {{}}, log_file="/dev/full")
+            stage.run(config, log_file="/dev/full")
         except Exception as error:
             print("error:", user_error(error))
     """)
@@ -123,7 +123,7 @@ def test_a_fake_enospc_in_a_worker_ends_the_job_naming_the_path(make_config, tin
     monkeypatch.setattr(task_outputs._LazyFiles, "write", full)
     config = typed(make_config(f"data.path={tiny_archive}", "preprocess.min_count=1"))
     with pytest.raises(Exception) as raised:
-        stage.run(config, {})
+        stage.run(config)
     found = user_error(raised.value)
     assert isinstance(found, StorageError) and str(found).startswith(f"cannot write {tmp_path / 'work'}/.preprocess.staging-")
     assert str(found).endswith(": No space left on device") and writes

@@ -45,13 +45,13 @@ def keys(client, prefix: str) -> set[str]:
 
 def test_a_second_run_into_the_bucket_leaves_exactly_what_its_manifest_lists(s3, make_config, tiny_archive):
     workdir = f"s3://{BUCKET}/runs/tiny"
-    stage.run(typed(make_config(f"data.path={tiny_archive}", f"workdir={workdir}", "preprocess.read_parallelism=3")), {})
+    stage.run(typed(make_config(f"data.path={tiny_archive}", f"workdir={workdir}", "preprocess.read_parallelism=3")))
     first = keys(s3, "runs/tiny/preprocess/")
     assert {"examples/test-00000.tfrecord.gz", "examples/test-00001.tfrecord.gz", "corpus/unsup-00000.txt"} <= first
     assert not any(name.startswith("spill/") for name in first)
     s3.put_object(Bucket=BUCKET, Key="runs/tiny/.preprocess.staging-0123456789ab/examples/train-00000.tfrecord.gz", Body=b"interrupted")
 
-    stage.run(typed(make_config(f"data.path={tiny_archive}", f"workdir={workdir}", "preprocess.read_parallelism=1")), {})
+    stage.run(typed(make_config(f"data.path={tiny_archive}", f"workdir={workdir}", "preprocess.read_parallelism=1")))
     manifest = read_json(f"{workdir}/preprocess/{MANIFEST}")
     assert keys(s3, "runs/tiny/preprocess/") == set(manifest["outputs"]["files"]) | {MANIFEST}
     assert keys(s3, "runs/tiny/") == {f"preprocess/{name}" for name in keys(s3, "runs/tiny/preprocess/")}, "no staging left, stale or new"

@@ -22,7 +22,7 @@ from workflow.serving.predict import Review, read_reviews, tsv_field
 
 def one_line(capsys, make_config, *overrides: str, command: str | None = None, run=None) -> str:
     """What ``run_stage`` prints for a run of the preprocessing stage (or ``run``) with these overrides; it must exit 2."""
-    run = run or (lambda config, resolved: orchestrate.bring_up_to_date("preprocess", stage, config, resolved, always=True))
+    run = run or (lambda config: orchestrate.bring_up_to_date("preprocess", stage, config, always=True))
     with pytest.raises(SystemExit) as exited:
         cli.run_stage(make_config(*overrides), run, command)
     lines = capsys.readouterr().err.splitlines()

@@ -29,6 +29,8 @@ from workflow.errors import ContractError
 from workflow.preprocess import output as preprocess_output
 from workflow.preprocess import stage as preprocess_stage
 from workflow.preprocess.output import PreprocessOutput
+from workflow.training.identity import run_name, why_retrain
+from workflow.training.layout import FORMAT_VERSION as RUN_FORMAT_VERSION
 
 pytestmark = pytest.mark.slow  # worker processes, logical devices or trainings
 
@@ -82,7 +84,7 @@ def test_two_wf_preprocess_at_once_make_the_output_once(tmp_path, tiny_archive):
     assert "read 7 = written 7 + rejected 0" in ran[0] and "read 7" not in skipped[0]
 
     single = typed(compose_config(tmp_path / "single", f"data.path={tiny_archive}", *BEAM))
-    preprocess_stage.run(single, {})
+    preprocess_stage.run(single)
     assert published_files(workdir / "preprocess") == published_files(tmp_path / "single" / "preprocess")
     entries = sorted(path.name for path in workdir.iterdir())
     assert entries[0] == ".locks" and entries[1].startswith(".preprocess.v-") and entries[2:] == ["logs", "preprocess"], "one version, no staging"
@@ -95,17 +97,17 @@ def test_two_wf_train_at_once_train_once_and_equal_a_single_run(tmp_path):
     archive = write_aclimdb_archive(tmp_path / "reviews.tar.gz", synthetic_reviews(24, 8, 0))
     workdir, single = tmp_path / "work", tmp_path / "single"
     config = typed(compose_config(workdir, "data=imdb", f"data.path={archive}", "preprocess.min_count=1", *BEAM))
-    preprocess_stage.run(config, {})
+    preprocess_stage.run(config)
     os.makedirs(single)
     os.symlink(os.path.realpath(workdir / "preprocess"), single / "preprocess")
-    name = compose_config(workdir, *TRAINING).trainer.run_name
+    name = run_name(typed(compose_config(workdir, *TRAINING)))
 
     outputs = together(workdir / "runs" / name, "train", tmp_path, f"workdir={workdir}", *TRAINING)
     reused = [output for output in outputs if "already finished with this configuration and these inputs" in output]
     assert len(reused) == 1 and sum(" epoch 2/2: " in output for output in outputs) == 1, outputs
 
     one_cfg = compose_config(single, *TRAINING)
-    alone = training_stage.run(typed(one_cfg), {})
+    alone = training_stage.run(typed(one_cfg)).metrics.to_json()
     both = read_json(str(workdir / "runs" / name / "metrics.json"))
     drop = lambda metrics: {key: value for key, value in metrics.items() if key not in TIMING_AND_PROCESS}  # noqa: E731
     assert drop(both) == drop(alone)
@@ -115,23 +117,23 @@ def test_two_wf_train_at_once_train_once_and_equal_a_single_run(tmp_path):
 
     # A run of another format version is never re-used.
     identity = read_json(str(workdir / "runs" / name / "identity.json"))["key"]
-    assert identity["format_version"] == training_stage.FORMAT_VERSION
-    assert why_outdated({**identity, "format_version": training_stage.FORMAT_VERSION - 1}, identity) == "changed: format_version (0 -> 1)"
+    assert identity["format_version"] == RUN_FORMAT_VERSION
+    assert why_retrain({**identity, "format_version": RUN_FORMAT_VERSION - 1}, identity, typed(one_cfg)) == "changed: format_version (0 -> 1)"
 
 
 def test_a_pinned_version_outlives_a_new_publish_and_goes_with_the_next_one(make_config, tiny_archive):
     config = typed(make_config(f"data.path={tiny_archive}", "preprocess.min_count=1"))
-    preprocess_stage.run(config, {})
+    preprocess_stage.run(config)
     pointer = Path(config.workdir) / "preprocess"
     with preprocess_output.pinned(config.workdir) as pinned:
         first = Path(pinned.layout.root)
         assert first == pointer.resolve()
         test_shard = pinned.example_files("test")[0]
         before = Path(test_shard).read_bytes()
-        preprocess_stage.run(typed(make_config(f"data.path={tiny_archive}", "preprocess.min_count=2")), {})
+        preprocess_stage.run(typed(make_config(f"data.path={tiny_archive}", "preprocess.min_count=2")))
         assert pointer.resolve() != first, "the new version is published"
         assert Path(test_shard).read_bytes() == before and len(pinned.vocabulary()) > len(PreprocessOutput(config.workdir).vocabulary())
-    preprocess_stage.run(config, {})
+    preprocess_stage.run(config)
     versions = sorted(path.name for path in Path(config.workdir).glob(".preprocess.v-*"))
     assert versions == [pointer.resolve().name], "unpinned, the old versions are gone"
 
@@ -139,16 +141,16 @@ def test_a_pinned_version_outlives_a_new_publish_and_goes_with_the_next_one(make
 def test_another_recorded_format_version_re_runs_the_stage_and_is_never_read(make_config, tiny_archive, monkeypatch):
     config = typed(make_config(f"data.path={tiny_archive}", "preprocess.min_count=1", "word2vec.workers=1", "word2vec.vector_size=8",
                                "word2vec.epochs=1"))
-    orchestrate.bring_up_to_date("preprocess", preprocess_stage, config, {})
-    orchestrate.bring_up_to_date("word2vec", word2vec_stage, config, {})
+    orchestrate.bring_up_to_date("preprocess", preprocess_stage, config)
+    orchestrate.bring_up_to_date("word2vec", word2vec_stage, config)
     published = {stage: Path(config.workdir, stage).resolve() for stage in ("preprocess", "word2vec")}
-    orchestrate.bring_up_to_date("preprocess", preprocess_stage, config, {})
-    orchestrate.bring_up_to_date("word2vec", word2vec_stage, config, {})
+    orchestrate.bring_up_to_date("preprocess", preprocess_stage, config)
+    orchestrate.bring_up_to_date("word2vec", word2vec_stage, config)
     assert {stage: Path(config.workdir, stage).resolve() for stage in published} == published, "up to date: both skipped"
 
     monkeypatch.setattr(preprocess_stage, "FORMAT_VERSION", preprocess_output.FORMAT_VERSION + 1)
-    assert why_outdated(preprocess_stage.recorded_key(config), preprocess_stage.key(config)).startswith("changed: format_version")
-    orchestrate.bring_up_to_date("preprocess", preprocess_stage, config, {})
+    assert why_outdated(preprocess_stage.recorded_key(config), preprocess_stage.key(config), config).startswith("changed: format_version")
+    orchestrate.bring_up_to_date("preprocess", preprocess_stage, config)
     assert Path(config.workdir, "preprocess").resolve() != published["preprocess"]
     with pytest.raises(ContractError, match=rf"preprocessing format {preprocess_output.FORMAT_VERSION + 1}, this code reads format "
                                             rf"{preprocess_output.FORMAT_VERSION}: re-run wf-preprocess"):
@@ -161,8 +163,8 @@ def test_another_recorded_format_version_re_runs_the_stage_and_is_never_read(mak
     manifest_path.write_text(json.dumps(manifest))
     with pytest.raises(ContractError, match="word2vec format 0, this code reads format 1: re-run wf-word2vec"):
         word2vec_output.Word2VecOutput(config.workdir).manifest  # noqa: B018
-    preprocess_stage.run(config, {})  # back to the current format
-    orchestrate.bring_up_to_date("word2vec", word2vec_stage, config, {})
+    preprocess_stage.run(config)  # back to the current format
+    orchestrate.bring_up_to_date("word2vec", word2vec_stage, config)
     assert word2vec_output.Word2VecOutput(config.workdir).manifest["key"]["format_version"] == word2vec_output.FORMAT_VERSION
 
 

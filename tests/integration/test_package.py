@@ -45,4 +45,5 @@ def test_the_wheel_carries_its_config_and_its_entry_points_run_from_any_folder(t
                               capture_output=True, text=True, timeout=300)
     assert composed.returncode == 0, composed.stderr[-3000:]
     assert f"path: {site / 'workflow' / 'sample_data' / 'aclImdb_sample.tar.gz'}" in composed.stdout
-    assert "run_name: finetune-cnn3-word2vec-rownorm-seed0" in composed.stdout
+    assert "workdir: runs/sample\n" in composed.stdout, "the schema's defaults, resolved, from the installed package"
+    assert "  run_name: null\n" in composed.stdout, "a run is named after what it trains (training/identity.py), not in the config"

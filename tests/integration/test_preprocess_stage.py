@@ -25,14 +25,19 @@ EXACT = ("preprocess.validation_fraction=0", "preprocess.min_count=2")
 
 def run(make_config, *overrides) -> PreprocessLayout:
     config = typed(make_config(*overrides))
-    stage.run(config, {})
+    stage.run(config)
     return PreprocessLayout(os.path.join(config.workdir, "preprocess"))
+
+
+def example_paths(layout: PreprocessLayout, split: str) -> list[str]:
+    """Every examples file of ``split`` in the folder, whichever read tasks wrote them (the stage's readers use its manifest)."""
+    return sorted(glob.glob(os.path.join(layout.root, "examples", f"{split}-*.tfrecord.gz")))
 
 
 def examples(layout: PreprocessLayout, split: str) -> dict[str, dict]:
     """doc_id -> {tokens, label, rating}, parsed with TensorFlow."""
     parsed = {}
-    for path in sorted(glob.glob(layout.examples_glob(split))):
+    for path in example_paths(layout, split):
         for record in tf.data.TFRecordDataset(path, compression_type="GZIP"):
             feature = tf.train.Example.FromString(record.numpy()).features.feature
             parsed[feature["doc_id"].bytes_list.value[0].decode()] = {
@@ -116,7 +121,7 @@ def test_the_portable_runner_writes_the_bundled_sample_byte_for_byte(make_config
     in_process = run(make_config, "data=sample", f"workdir={tmp_path / 'in-process'}")
     portable = run(make_config, "data=sample", f"workdir={tmp_path / 'portable'}", "beam=portable")
     same_files(in_process.root, portable.root)
-    assert len(glob.glob(portable.examples_glob("train"))) >= 1 and len(glob.glob(portable.corpus_glob)) >= 2
+    assert len(example_paths(portable, "train")) >= 1 and len(glob.glob(portable.corpus_glob)) >= 2
     assert read_json(portable.manifest)["runner"] == "PortableRunner"
 
 

@@ -32,7 +32,7 @@ def test_an_id_in_train_and_test_is_rejected_from_training_and_a_repeat_keeps_it
     test.write_text(rows(file_format, [("t1", "good test", "pos"), ("leak", "leakedword review", "neg"), ("t1", "second copy", "neg")]))
     config = typed(make_config(f"data={file_format}", f"data.path={train}", f"data.splits.test={test}", "data.id_field=id",
                                "preprocess.validation_fraction=0", "preprocess.min_count=1"))
-    stage.run(config, {})
+    stage.run(config)
     layout = PreprocessLayout(os.path.join(config.workdir, "preprocess"))
 
     assert sorted(examples(layout, "train")) == ["a", "b", "c"]
@@ -57,7 +57,7 @@ def test_an_id_in_train_and_test_is_rejected_from_training_and_a_repeat_keeps_it
 def test_the_job_counters_read_from_the_pipeline_result_equal_stats_json(make_config, tiny_archive):
     config = typed(make_config(f"data.path={tiny_archive}", "preprocess.validation_fraction=0.5", "beam.running_mode=multi_processing",
                                "beam.num_workers=2"))
-    manifest = stage.run(config, {})
+    manifest = stage.run(config)
     stats = read_json(PreprocessLayout(os.path.join(config.workdir, "preprocess")).stats)["splits"]
     counters = manifest["beam_counters"]
     assert counters, "the FnApiRunner reports the counters of its worker processes"

@@ -19,7 +19,7 @@ import pytest
 pytestmark = pytest.mark.slow  # worker processes, logical devices or trainings
 
 SCRIPT = r'''
-import collections, dataclasses, tempfile
+import collections, dataclasses
 import tensorflow as tf
 
 cpu = tf.config.list_physical_devices("CPU")[0]
@@ -51,7 +51,7 @@ def check(strategy_name, strategy, models):
         with strategy.scope():
             model = classifier(dataclasses.replace(MODELS[name], bigram_buckets=BIGRAMS, trigram_buckets=TRIGRAMS))
         for update in EmbeddingUpdate:
-            trainer = Trainer(strategy, model, dataclasses.replace(TRAINER, embedding_update=update), tempfile.mkdtemp(), None, 0.01)
+            trainer = Trainer(strategy, model, dataclasses.replace(TRAINER, embedding_update=update), 0.01)
             traced = trainer.train_steps.get_concrete_function(iter(batches), tf.constant(1))
             ops = [op for graph in graphs(traced.graph) for op in graph.get_operations()]
             counts = collections.Counter(op.type for op in ops)

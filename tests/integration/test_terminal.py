@@ -136,12 +136,13 @@ def test_jobs_side_by_side_show_lines_unless_told_otherwise(make_config):
 
 
 def test_run_names_follow_the_order_of_the_sweeps_jobs(make_config):
-    """orchestrate reads the run folders in the order sweep.py's multirun trains them: both come from sweep.axes."""
+    """orchestrate reads the run folders in the order sweep.py's multirun trains them: both come from identity.sweep_axes."""
     from tests.conftest import run_name, typed
     from workflow import sweep
+    from workflow.training.identity import sweep_run_names
 
     cfg = make_config("sweep.modes=[frozen,random]", "sweep.seeds=[0,1]", "sweep.label_budgets=[250,null]")
-    names = sweep.run_names(cfg, typed(cfg))
+    names = sweep_run_names(typed(cfg))
     assert names == [run_name(mode, seed, labels=budget) for budget in (250, None) for mode in ("frozen", "random") for seed in (0, 1)]
     assert sweep.sweep_overrides(typed(cfg))[1:] == ["trainer.label_budget=250,null", "embedding.mode=frozen,random", "seed=0,1"]
 

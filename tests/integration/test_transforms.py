@@ -1,9 +1,9 @@
 """The composite transforms under TestPipeline, checked with assert_that.
 
-The readers are exercised as the job wires them (pipeline.build_pipeline):
-``CorpusTasks`` -> ``TokenizeTask``, which reads each task's records and
-writes what they hold; what comes out is the spilled documents, the
-rejections and the corpus lines.
+The readers are exercised as the job wires them (pipeline.Preprocess):
+``ReadCorpus`` -> ``Tokenize``, which reads each task's records and writes
+what they hold; what comes out is the spilled documents, the rejections and
+the corpus lines. ``BuildVocabulary`` is fed ``beam.Create``'d counts.
 """
 
 from __future__ import annotations
@@ -13,6 +13,9 @@ import gzip
 import json
 import os
 
+import collections
+import dataclasses
+
 import apache_beam as beam
 import pytest
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
@@ -21,14 +24,14 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from tests.conftest import TINY_REVIEWS, typed, write_aclimdb_folder
 from workflow.artifacts import read_json
+from workflow.preprocess.counting import SplitCounts
 from workflow.preprocess.layout import PreprocessLayout
 from workflow.preprocess.parse import RecordParser
-from workflow.preprocess.pipeline import build_pipeline
-from workflow.preprocess.readers import CorpusTasks
+from workflow.preprocess.pipeline import BuildVocabulary, ReadCorpus, Tokenize, build_pipeline
 from workflow.preprocess.records import RawRecord
 from workflow.preprocess.settings import JobSettings
 from workflow.preprocess.stage import job_settings
-from workflow.preprocess.task_outputs import COUNTS, FILES, FILMS, REJECTED, WRITTEN, TokenizeTask, spilled_documents
+from workflow.preprocess.task_outputs import REJECTED, spilled_documents
 from workflow.text import Tokenizer
 
 LABELS = {"pos": 1, "neg": 0}
@@ -40,16 +43,14 @@ def make_pipeline() -> beam.Pipeline:
 
 
 def read_step(pipeline: beam.Pipeline, settings: JobSettings, layout: PreprocessLayout, parallelism: int):
-    """The job's read step as build_pipeline wires it, with no split carved out of train: (documents, rejections).
+    """The job's read steps as Preprocess wires them, with no split carved out of train: (documents, rejections).
 
     Documents: ``(doc_id, split, tokens, label, rating)`` of the labelled records, from the spill files
-    (EncodeTask's input); rejections: ``(doc_id, reason)``. Training-side text is in ``layout``'s corpus files.
+    (the Encode step's input); rejections: ``(doc_id, reason)``. Training-side text is in ``layout``'s corpus files.
     """
-    parser = RecordParser(settings.tokenizer, dict(settings.label_map))
-    tasks = pipeline | "Tasks" >> CorpusTasks(settings.corpus, parallelism)
-    read = tasks | "Tokenize" >> beam.ParDo(
-        TokenizeTask(settings.corpus, parser, layout, 0.0, 0.0, {}, False), beam.pvalue.AsMultiMap(pipeline | "NoRepeatedIds" >> beam.Create([])),
-    ).with_outputs(COUNTS, WRITTEN, REJECTED, FILMS, FILES, main="spills")
+    settings = dataclasses.replace(settings, read_parallelism=parallelism, validation_fraction=0.0, test_fraction=0.0)
+    tasks_and_repeated_ids = pipeline | "ReadCorpus" >> ReadCorpus(settings.corpus, parallelism, settings.block_bytes)
+    read = tasks_and_repeated_ids | "Tokenize" >> Tokenize(settings, layout, {}, False)
     documents = read.spills | "Spilled" >> beam.FlatMap(lambda spilled: spilled_documents(spilled[1])) | "Fields" >> beam.Map(tuple)
     return documents, read[REJECTED] | "Reasons" >> beam.Map(lambda rejection: (rejection.doc_id, rejection.reason))
 
@@ -165,13 +166,30 @@ def test_every_source_is_read_by_one_stage_without_a_flatten(tmp_path, make_conf
         def visit_transform(self, node):
             if isinstance(node.transform, beam.Flatten):
                 flattens.append(node.full_label)
-            if node.full_label.startswith("Tokenize/"):
-                tokenize_inputs.extend(value.producer.full_label.split("/")[:2] for value in node.main_inputs.values())
+            if node.full_label.startswith("Preprocess/Tokenize/"):
+                tokenize_inputs.extend(value.producer.full_label.split("/")[1:4] for value in node.main_inputs.values())
 
     pipeline.visit(Visitor())
-    assert flattens == ["AllWritten"]
-    assert tokenize_inputs == [["Tasks", "SpreadTasks"]], "the job reads the tasks CorpusTasks spreads, in one step"
+    assert flattens == ["Preprocess/AllWritten"]
+    assert tokenize_inputs == [["ReadCorpus", "Tasks", "SpreadTasks"]], "the job reads the tasks CorpusTasks spreads, in one step"
     pipeline.run().wait_until_finish()
     stats = read_json(layout.stats)["splits"]
     assert {split: stats[split]["records_written"] for split in ("train", "validation", "test", "unsup")} == {
         "train": 1, "validation": 0, "test": 1, "unsup": 1}
+
+
+def counts(**token_counts: int) -> SplitCounts:
+    return SplitCounts(records_read=1, documents=1, token_counts=collections.Counter(token_counts))
+
+
+def test_build_vocabulary_counts_the_training_side_only():
+    """Counts of every task merged per split; the vocabulary from train and unsup, by count then token, test text never in
+    it; min_count applied (dull, once, is <unk>'s one count)."""
+    with make_pipeline() as pipeline:
+        partials = pipeline | beam.Create([("train", counts(good=2, film=1)), ("unsup", counts(film=2, dull=1)),
+                                           ("test", counts(secret=9)), ("train", counts(good=1, plot=2))])
+        totals, vocabulary = partials | BuildVocabulary(min_count=2, max_size=5)
+        assert_that(vocabulary, equal_to([[("<pad>", 0), ("<unk>", 1), ("film", 3), ("good", 3), ("plot", 2)]]), label="Vocabulary")
+        merged = totals | beam.Map(lambda by_split: {split: dict(c.token_counts) for split, c in sorted(by_split.items())})
+        assert_that(merged, equal_to([{"test": {"secret": 9}, "train": {"good": 3, "film": 1, "plot": 2}, "unsup": {"film": 2, "dull": 1}}]),
+                    label="Totals")

@@ -32,7 +32,7 @@ from workflow.config import EmbeddingUpdate
 from workflow.training import data
 from workflow.training.evaluation import auc
 from workflow.training.strategy import mirrored_strategy
-from workflow.training.trainer import Trainer
+from workflow.training.evaluation import Evaluator
 
 strategy = mirrored_strategy([device.name for device in tf.config.list_logical_devices("CPU")])
 assert strategy.num_replicas_in_sync == 2
@@ -54,13 +54,13 @@ for update in EmbeddingUpdate:
 for name, model_config in MODELS.items():
     with strategy.scope():
         model = classifier(model_config)
-    trainer = Trainer(strategy, model, config, str(scratch / f"eval-{name}"), None, 0.01)
+    evaluator = Evaluator(strategy, model, config.batch_size * strategy.num_replicas_in_sync, config)
     for size in (1, 13):
         examples = reviews(size, seed=size)
         batches = strategy.experimental_distribute_dataset(data.evaluation_batches(examples, 8, 2, replicas=2))
         rows = [[int(tf.shape(part)[0]) for part in strategy.experimental_local_results(tokens)] for tokens, _, _ in batches]
         assert all(min(replicas) > 0 for replicas in rows), (name, size, rows)
-        result = trainer.evaluate(examples, size)
+        result = evaluator.evaluate(examples, size)
         scores = np.array([float(model(tokens[None], training=False)[0, 0]) for tokens, _ in examples.as_numpy_iterator()])
         labels = np.array([label for _, label in examples.as_numpy_iterator()])
         loss = float(np.mean(keras.losses.binary_crossentropy(labels[:, None], scores[:, None])))

@@ -52,7 +52,7 @@ def preprocessed(tmp_path_factory) -> Path:
     """The planted corpus preprocessed once for the module (``<root>/planted.txt``, ``<root>/work``); tests use copies."""
     root = tmp_path_factory.mktemp("planted")
     corpus = planted_corpus(root / "planted.txt")
-    preprocess_stage.run(planted_config(root / "work", corpus), {})
+    preprocess_stage.run(planted_config(root / "work", corpus))
     return root
 
 
@@ -70,7 +70,7 @@ def prepared(preprocessed, tmp_path):
 
 def test_planted_synonyms_end_up_nearest(prepared):
     config = prepared()
-    word2vec_stage.run(config, {})
+    word2vec_stage.run(config)
     layout = Word2VecLayout(os.path.join(config.workdir, "word2vec"))
     vectors = KeyedVectors.load_word2vec_format(layout.vectors, binary=True)
     # Calibrated over corpus/model seeds 0-4 (CBOW, dim 16, 20 epochs):
@@ -85,7 +85,7 @@ def test_planted_synonyms_end_up_nearest(prepared):
 
 def test_matrix_rows_align_with_vocabulary(prepared):
     config = prepared()
-    word2vec_stage.run(config, {})
+    word2vec_stage.run(config)
     layout = Word2VecLayout(os.path.join(config.workdir, "word2vec"))
     vocabulary = read_vocab(os.path.join(config.workdir, "preprocess", "vocab.tsv"))
     vectors = KeyedVectors.load_word2vec_format(layout.vectors, binary=True)
@@ -132,7 +132,7 @@ def test_imported_vectors_fill_their_rows_and_oov_rows_stay_within_their_spread(
     known = {word: list(rng.normal(0, 0.5, 3)) for word in ["alpha", "beta", "sky", "notinvocab"]}
     path = write_vectors(tmp_path / name, known, fmt)
     config = prepared(f"embedding.vectors={path}", "embedding.vectors_format=auto")
-    manifest = word2vec_stage.run(config, {})
+    manifest = word2vec_stage.run(config)
     vocabulary = read_vocab(os.path.join(config.workdir, "preprocess", "vocab.tsv"))
     ids = {token: index for index, (token, _) in enumerate(vocabulary)}
     layout = Word2VecOutput(config.workdir, str(path)).layout
@@ -157,12 +157,12 @@ def test_an_imported_file_is_streamed_for_vocabulary_words_only_and_hashed_once(
     with gzip.open(path, "wt", encoding="utf-8") as handle:
         handle.write("\n".join(lines) + "\n")
     config = prepared(f"embedding.vectors={path}", "embedding.vectors_format=word2vec_text")
-    word2vec_stage.run(config, {})
+    word2vec_stage.run(config)
     kept = load_vectors(Word2VecOutput(config.workdir, str(path)).layout.vectors, VectorsFormat.word2vec_binary)
     assert sorted(kept.key_to_index) == ["alpha", "beta", "sky"] and kept.vectors.dtype == np.float32
     np.testing.assert_array_equal(kept["alpha"], np.array([0.1, 0.2, 0.3], dtype=np.float32))  # the first of a repeated word
     recorded = word2vec_stage.recorded_key(config)["inputs"]["imported_vectors"]
-    word2vec_stage.run(config, {})  # the same file again: its recorded digest is re-used, not recomputed
+    word2vec_stage.run(config)  # the same file again: its recorded digest is re-used, not recomputed
     with mock.patch.object(word2vec_stage, "file_sha256", side_effect=AssertionError("re-hashed an unchanged file")):
         assert word2vec_stage.key(config)["inputs"]["imported_vectors"] == recorded
     bad = tmp_path / "bad.vec"
@@ -187,7 +187,7 @@ def test_oov_rows_have_the_pretrained_variance():
 
 def test_contract_checks_name_both_sides(prepared):
     config = prepared()
-    word2vec_stage.run(config, {})
+    word2vec_stage.run(config)
     vocab_path = os.path.join(config.workdir, "preprocess", "vocab.tsv")
     vocabulary = read_vocab(vocab_path)
     manifest = read_json(os.path.join(config.workdir, "word2vec", "manifest.json"))
@@ -202,26 +202,26 @@ def test_contract_checks_name_both_sides(prepared):
     with open(vocab_path, "a") as handle:
         handle.write("sneaky\t1\n")
     with pytest.raises(ContractError, match="changed after its manifest"):
-        word2vec_stage.run(config, {})
+        word2vec_stage.run(config)
 
 
 def test_missing_stage_and_bad_vectors_are_clear(make_config, prepared, tmp_path):
     with pytest.raises(ContractError, match="run wf-preprocess first"):
-        word2vec_stage.run(typed(make_config(f"workdir={tmp_path / 'empty'}")), {})
+        word2vec_stage.run(typed(make_config(f"workdir={tmp_path / 'empty'}")))
     garbage = tmp_path / "garbage.txt"
     garbage.write_text("2 3\nalpha 1 2\n")
     with pytest.raises(VectorsError, match="garbage.txt"):
-        word2vec_stage.run(prepared(f"embedding.vectors={garbage}"), {})
+        word2vec_stage.run(prepared(f"embedding.vectors={garbage}"))
     with pytest.raises(VectorsError, match="no such file"):
-        word2vec_stage.run(prepared(f"embedding.vectors={tmp_path / 'nope.txt'}"), {})
+        word2vec_stage.run(prepared(f"embedding.vectors={tmp_path / 'nope.txt'}"))
 
 
 def test_the_key_follows_the_corpus_gensim_reads_not_only_the_vocabulary(prepared):
     config = prepared()
-    word2vec_stage.run(config, {})
+    word2vec_stage.run(config)
     assert word2vec_stage.recorded_key(config) == word2vec_stage.key(config)
     resharded = prepared("preprocess.read_block_mb=0.01")  # the same documents and counts, in other files (10 KB blocks)
-    preprocess_stage.run(resharded, {})
+    preprocess_stage.run(resharded)
     after = word2vec_stage.key(resharded)
     assert after["inputs"]["vocab_sha256"] == word2vec_stage.recorded_key(config)["inputs"]["vocab_sha256"]
     assert after["inputs"]["corpus_sha256"] != word2vec_stage.recorded_key(config)["inputs"]["corpus_sha256"]

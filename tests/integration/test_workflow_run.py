@@ -280,7 +280,7 @@ def test_exported_text_model_and_wf_predict(workflow_run, tmp_path, capsys):
     assert not [path for path in Path(layout.serving).rglob("*") if path.is_file() and workdir_path in path.read_bytes()]
     standalone = tmp_path / "serving"
     shutil.copytree(layout.serving, standalone)
-    status, out, err = predict_here(capsys, f"model={standalone}", texts[0], texts[1])
+    status, out, err = predict_here(capsys, "--run", str(standalone), texts[0], texts[1])
     lines = out.splitlines()
     assert status == 0 and len(lines) == 2, err[-2000:]
     assert lines[0].split("\t")[1] == "positive" and lines[1].split("\t")[1] == "negative"
@@ -321,8 +321,9 @@ def test_wf_predict_speaks_the_workflow_language(workflow_run, capsys):
     assert [line.split("\t")[1:] for line in piped.stdout.splitlines()] == [["negative", "dreadful and dull"], ["positive", "superb"]]
     status, out, _ = predict_here(capsys, f"workdir={workdir}", "superb and moving")
     assert status == 0 and out.splitlines()[0].endswith("\tpositive\tsuperb and moving")
-    status, out, _ = predict_here(capsys, f"model={served.parent.parent}", "a=b is a review, not an override")
+    status, out, err = predict_here(capsys, f"model={served.parent.parent}", "a=b is a review, not an override")
     assert status == 0 and out.splitlines()[0].endswith("\ta=b is a review, not an override")
+    assert err.startswith(f"warning: model={served.parent.parent} is read as --run"), "model= names the config group: said once"
     status, _, err = predict_here(capsys, f"workdir={workdir / 'nowhere'}", "text")
     assert status == 1 and err.startswith("error: no finished finetune run under")
 

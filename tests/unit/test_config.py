@@ -1,14 +1,18 @@
 """The typed config: bad keys and values fail at compose time, ranges in config_checks.validate()."""
 
+import dataclasses
+import pickle
+
 import pytest
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
 from tests.conftest import typed
 from workflow import sweep
-from workflow.config import CorpusFormat, RunningMode
+from workflow.config import CorpusFormat, EmbeddingMode, RunningMode, with_values
 from workflow.errors import ConfigError
 from workflow.resolvers import sample_path
+from workflow.training.identity import run_name, vector_sources
 
 
 def test_default_config_is_the_bundled_sample(make_config):
@@ -79,10 +83,11 @@ def test_imdb_needs_a_path(make_config):
 
 def test_run_name_says_what_the_run_trains(make_config):
     config = typed(make_config("embedding=frozen", "seed=3", "model=cnn", "strategy=mirrored"))
-    assert config.trainer.run_name == "frozen-cnn-word2vec-rownorm-seed3"
+    assert run_name(config) == "frozen-cnn-word2vec-rownorm-seed3"
     imported = typed(make_config("embedding.vectors=/data/glove.6B.100d.txt", "embedding.vectors_format=glove"))
-    assert imported.trainer.run_name == "finetune-cnn3-glove.6B.100d-rownorm-seed0"
-    assert typed(make_config("trainer.label_budget=250")).trainer.run_name == "finetune-cnn3-word2vec-rownorm-labels250-seed0"
+    assert run_name(imported) == "finetune-cnn3-glove.6B.100d-rownorm-seed0"
+    assert run_name(typed(make_config("trainer.label_budget=250"))) == "finetune-cnn3-word2vec-rownorm-labels250-seed0"
+    assert run_name(typed(make_config("trainer.run_name=mine"))) == "mine", "a name given is the run's folder"
     assert config.model.windows == [3, 4, 5] and config.model.filters == 100 and config.model.dropout == 0.5
 
 
@@ -96,10 +101,10 @@ def test_ngram_rows_need_a_bag_to_join(make_config):
 def test_an_experiment_config_sets_a_whole_setup(make_config):
     config = typed(make_config("experiment=imdb_bigrams", "data.path=/data/aclImdb_v1.tar.gz"))
     assert config.data.name == "imdb" and config.model.name == "pooling" and config.model.bigram_buckets == 1_000_000
-    assert [mode.value for mode in config.sweep.modes] == ["finetune"] and config.trainer.run_name == "finetune-pooling-word2vec-rownorm-seed0"
+    assert [mode.value for mode in config.sweep.modes] == ["finetune"] and run_name(config) == "finetune-pooling-word2vec-rownorm-seed0"
     wide = typed(make_config("experiment=imdb_wide", "data.path=/data/aclImdb_v1.tar.gz", "embedding=frozen"))
     assert wide.model.encoder.value == "cnn" and wide.model.bigram_buckets == 1_000_000
-    assert [mode.value for mode in wide.sweep.modes] == ["frozen"] and wide.trainer.run_name == "frozen-cnn3_bigrams-word2vec-rownorm-seed0"
+    assert [mode.value for mode in wide.sweep.modes] == ["frozen"] and run_name(wide) == "frozen-cnn3_bigrams-word2vec-rownorm-seed0"
 
 
 def test_the_sweep_hands_each_vector_source_to_wf_train_as_it_is(make_config):
@@ -108,7 +113,7 @@ def test_the_sweep_hands_each_vector_source_to_wf_train_as_it_is(make_config):
 
     paths = ["/data/glove, 6B=100d.txt", "/data/it's.vec"]
     config = typed(make_config(f"sweep.vectors=[null,{paths[0]!r},\"{paths[1]}\"]"))
-    assert sweep.vector_sources(config) == [None, *paths]
+    assert vector_sources(config) == [None, *paths]
     overrides = sweep.sweep_overrides(config)
     assert overrides[1:] == ["trainer.label_budget=null", "embedding.mode=frozen,finetune,random", "seed=0"]
     parsed = OverridesParser.create().parse_override(overrides[0])
@@ -125,3 +130,18 @@ def test_a_tab_delimiter_may_be_spelled_as_a_shell_passes_it(make_config):
         config = typed(make_config("data=csv", "data.path=/x.csv", f"data.csv_delimiter={spelling}"))
         assert CorpusSettings.of(config.data).csv_delimiter == "\t"
     assert typed(make_config("trainer.learning_rate=1")).trainer.learning_rate == 1.0
+
+
+def test_the_config_is_read_only_and_a_variant_is_a_new_object(make_config):
+    """Stages never change the config they are given: assignment fails anywhere in it (also in a copy a training job's
+    process unpickles); with_values makes the variant (one job of a sweep) and leaves the original as it was."""
+    config = typed(make_config())
+    with pytest.raises(dataclasses.FrozenInstanceError, match="read-only"):
+        config.trainer.epochs = 1
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        pickle.loads(pickle.dumps(config)).seed = 3
+    job = with_values(config, {"embedding.mode": EmbeddingMode.random, "seed": 2})
+    assert (job.embedding.mode, job.seed, config.embedding.mode, config.seed) == (EmbeddingMode.random, 2, EmbeddingMode.finetune, 0)
+    assert job.model is config.model, "the sections a variant does not change are shared, not copied"
+    with pytest.raises(KeyError, match="epoch: no such setting in TrainerConfig"):
+        with_values(config, {"trainer.epoch": 1})

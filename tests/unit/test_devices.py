@@ -15,9 +15,11 @@ JOBLIB = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
 ROOT = Path(__file__).parents[2]
 
 
-@pytest.mark.parametrize("import_line", ["import workflow.cli", "import workflow.training"])
-def test_every_entry_point_grows_gpu_memory_unless_the_user_said_otherwise(import_line):
-    show = f"{import_line}; import os; print(os.environ['{MEMORY_GROWTH}'])"
+@pytest.mark.parametrize("start", ["import workflow.cli; workflow.cli.prepare_process()",
+                                   "from workflow.training import devices; devices.tensorflow_environment()"])
+def test_every_entry_point_grows_gpu_memory_unless_the_user_said_otherwise(start):
+    """Every command's process (cli.py; wf-predict), and every training run (training/stage.py), starts with this."""
+    show = f"{start}; import os; print(os.environ['{MEMORY_GROWTH}'])"
     environment = {name: value for name, value in os.environ.items() if name != MEMORY_GROWTH}
     for preset, expected in ((None, "true"), ("false", "false")):
         env = environment if preset is None else {**environment, MEMORY_GROWTH: preset}

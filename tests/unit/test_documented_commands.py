@@ -4,8 +4,8 @@ Commands are taken from code blocks (``python`` and ``output`` blocks aside;
 in a ``text`` block only transcript lines, ``$ wf-...``) and from inline code,
 with shell line continuations, quoting and comments read as a shell reads
 them. Each distinct command's config is composed with Hydra's compose
-(``workflow.cli.compose``, nothing is run) and checked as its entry point
-checks it before any work (``config_checks.validate``; every command but
+(``workflow.compose.compose``, nothing is run) and checked as its entry point
+checks it before any work (``compose.load``: converted and validated; every command but
 wf-preprocess and wf-predict needs a local workdir). Under ``-m`` each value
 of a swept key is composed once. ``<placeholders>`` stand for strings. A
 transcript line followed by Hydra's composition error or by an ``error:``
@@ -38,10 +38,10 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from workflow import config_checks
-from workflow.cli import compose
+from workflow.compose import compose, load
 from workflow.config import Config
 from workflow.engines.cli import argument_parser
-from workflow.errors import ConfigError
+from workflow.errors import ConfigError, MissingValueError
 from workflow.serving.predict import split_arguments
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,7 +194,10 @@ def check(command_name: str, overrides: tuple[str, ...]) -> None:
     """What the entry point does with ``overrides`` before any work: compose, validate, require a local workdir."""
     cfg = composed(overrides)
     if command_name != "wf-predict":
-        config_checks.validate(cfg)
+        try:
+            load(cfg)
+        except MissingValueError:  # a value the reader must give (beam=dataflow's project), which the command names in one line
+            return
     if command_name not in LOCAL_WORKDIR_NOT_REQUIRED:
         config_checks.require_local_workdir(cfg.workdir, command_name)
 

@@ -6,7 +6,8 @@ import pytest
 from tests.conftest import typed
 from workflow.config import EmbeddingScale
 from workflow.training.scale import random_row_norm, rescale
-from workflow.training.stage import rescaled
+from workflow.training import identity
+from tests.unit.test_training_key import key_of
 
 
 def word2vec_like_rows() -> np.ndarray:
@@ -51,9 +52,9 @@ def test_the_scale_names_and_keys_a_run_only_where_it_acts(make_config):
     for mode in ("frozen", "finetune", "random"):
         for scale in ("as_trained", "row", "table"):
             config = typed(make_config(f"embedding.mode={mode}", f"embedding.scale={scale}"))
-            names[mode, scale] = config.trainer.run_name
-            assert rescaled(config) == (mode != "random" and scale != "as_trained")
+            names[mode, scale] = identity.run_name(config)
+            assert ("embedding_scale" in key_of(config)["config"]) == (mode != "random" and scale != "as_trained")
     assert names["finetune", "as_trained"] == "finetune-cnn3-word2vec-seed0"  # the name of every run from before row became the default
-    assert names["finetune", "row"] == "finetune-cnn3-word2vec-rownorm-seed0" == typed(make_config()).trainer.run_name
+    assert names["finetune", "row"] == "finetune-cnn3-word2vec-rownorm-seed0" == identity.run_name(typed(make_config()))
     assert names["frozen", "table"] == "frozen-cnn3-word2vec-tablenorm-seed0"
     assert len({names["random", scale] for scale in ("as_trained", "row", "table")}) == 1  # random rows have no scale to set

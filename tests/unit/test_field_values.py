@@ -16,7 +16,8 @@ import pytest
 from workflow.config import CorpusFormat, DataConfig
 from workflow.preprocess.examples import encode_example, varint
 from workflow.preprocess.parse import RecordParser
-from workflow.preprocess.readers import corpus_tasks, rating_value, read_task
+from workflow.preprocess.fields import rating_value
+from workflow.preprocess.readers import corpus_tasks, read_task
 from workflow.preprocess.records import RawRecord, assign_split, fingerprint
 from workflow.preprocess.settings import CorpusSettings
 from workflow.text import Tokenizer

@@ -16,11 +16,10 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
-from apache_beam.io.filesystems import FileSystems
-from apache_beam.options.pipeline_options import PipelineOptions
 
 from workflow import locks
 from workflow.artifacts import pinned_version
+from workflow.storage import Storage
 
 # A second process: "hold" takes the lock and keeps it until <signals>/release exists; "wait" takes it (waiting) and says whether it waited.
 CHILD = """
@@ -118,16 +117,16 @@ def test_a_lease_on_an_object_store_refuses_a_second_writer_and_ignores_an_expir
             monkeypatch.setenv(name, value)
         client = boto3.client("s3")
         client.create_bucket(Bucket="leases")
-        FileSystems.set_options(PipelineOptions())  # Beam's S3 filesystem lists nothing without options
+        store = Storage({})  # the store's options, given to the lock (none here: the endpoint is in the environment)
         folder = "s3://leases/work/preprocess"
         lock = locks.lock_path(folder)
         assert lock == "s3://leases/work/.locks/preprocess.lock"
         client.put_object(Bucket="leases", Key="work/.locks/preprocess.lease-dead.json", Body=b'{"pid": 1, "renewed": 0}')
         # Two writers in one process stand for two processes (the re-entrant front door would let this one in).
-        with locks._lease(lock, folder, wait=False) as waited:
+        with locks._lease(lock, folder, wait=False, storage=store) as waited:
             assert waited is False
             with pytest.raises(locks.StageBusy, match=rf"^{folder} is being written by pid {os.getpid()} on host .*lease s3://"):
-                with locks._lease(lock, folder, wait=False):
+                with locks._lease(lock, folder, wait=False, storage=store):
                     pass
         listed = client.list_objects_v2(Bucket="leases", Prefix="work/.locks/").get("Contents", [])
         assert listed == [], "the expired lease is removed, the released one deleted"

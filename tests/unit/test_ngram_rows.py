@@ -10,12 +10,12 @@ import tensorflow as tf
 
 from tests.conftest import typed
 from tests.unit.test_report_tables import finished
-from tests.unit.test_training_key import RECORDED, stand_in_inputs
+from tests.unit.test_training_key import RECORDED, key_of, stand_in_inputs
 from workflow import sweep
 from workflow.config import EmbeddingMode, Encoder, ModelConfig
 from workflow.errors import ConfigError
 from workflow.report.runs import group_configurations
-from workflow.training import stage
+from workflow.training import identity
 from workflow.training.encoders import HashedBigrams, HashedTrigrams
 from workflow.training.model import BIGRAM_EMBEDDING_LAYER, TRIGRAM_EMBEDDING_LAYER, build_classifier
 from workflow.training.optimizer import EmbeddingAdam
@@ -83,20 +83,19 @@ def test_random_n_gram_rows_keep_every_runs_name_and_key_and_pretrained_ones_add
     """``embedding.ngrams=random`` is today's key and run name, byte for byte; frozen and finetune name their folder and key
     their mode, scale and rows."""
     explicit = typed(make_config("embedding.ngrams=random", "embedding.scale=as_trained"))
-    assert stage.key(explicit, stand_in_inputs(), 64) == RECORDED and explicit.trainer.run_name == "finetune-cnn3-word2vec-seed0"
-    inputs = stand_in_inputs()
-    inputs.ngram_rows_sha256 = "n" * 64
+    assert identity.why_retrain(RECORDED, key_of(explicit), explicit) is None
+    assert identity.run_name(explicit) == "finetune-cnn3-word2vec-seed0"
     frozen = typed(make_config("model.bigram_buckets=100", "embedding.ngrams=frozen"))
-    key = stage.key(frozen, inputs, 64)
+    key = key_of(frozen, stand_in_inputs(ngram_rows_sha256="n" * 64))
     assert (key["config"]["embedding_ngrams"], key["config"]["ngram_scale"], key["inputs"]["ngram_rows_sha256"]) == ("frozen", "row", "n" * 64)
-    assert frozen.trainer.run_name == "finetune-cnn3-word2vec-rownorm-ngramsfrozen-seed0"
+    assert identity.run_name(frozen) == "finetune-cnn3-word2vec-rownorm-ngramsfrozen-seed0"
     random_tokens = typed(make_config("embedding=random", "model.bigram_buckets=100", "embedding.ngrams=finetune"))
-    assert random_tokens.trainer.run_name == "random-cnn3-word2vec-rownorm-ngramsfinetune-seed0", "the n-gram rows are rescaled"
+    assert identity.run_name(random_tokens) == "random-cnn3-word2vec-rownorm-ngramsfinetune-seed0", "the n-gram rows are rescaled"
 
 
 def test_a_sweep_over_n_gram_rows_trains_each_mode_in_its_own_folder(make_config):
     cfg = make_config("model.bigram_buckets=100", "sweep.modes=[frozen]", "sweep.ngrams=[random,frozen,finetune]")
-    names = sweep.run_names(cfg, typed(cfg))
+    names = identity.sweep_run_names(typed(cfg))
     assert names == ["frozen-cnn3-word2vec-rownorm-seed0", "frozen-cnn3-word2vec-rownorm-ngramsfrozen-seed0",
                      "frozen-cnn3-word2vec-rownorm-ngramsfinetune-seed0"]
     overrides = sweep.multirun_arguments(typed(cfg), ["embedding.ngrams=frozen", "model.bigram_buckets=100"], [], "/sweep")
@@ -118,8 +117,8 @@ def test_the_report_compares_n_gram_row_modes_as_configurations():
     random_rows = [finished(mode, seed, 0.8) for mode in ("frozen", "random") for seed in (0, 1)]
     pretrained = [finished(mode, seed, 0.85) for mode in ("frozen", "random") for seed in (0, 1)]
     for run in pretrained:
-        run.metrics["identity"]["config"].update(embedding_ngrams="frozen", ngram_scale="row")
-        run.metrics["identity"]["inputs"]["ngram_rows_sha256"] = "n" * 64
+        run.metrics.identity["config"].update(embedding_ngrams="frozen", ngram_scale="row")
+        run.metrics.identity["inputs"]["ngram_rows_sha256"] = "n" * 64
     _, configurations = group_configurations(random_rows + pretrained)
     assert [len(configuration.runs) for configuration in configurations] == [4, 4]
     assert configurations[1].heading == {"config.embedding_ngrams": "frozen", "config.ngram_scale": "row", "inputs.ngram_rows_sha256": "n" * 64}

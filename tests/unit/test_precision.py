@@ -54,7 +54,7 @@ def test_a_bfloat16_run_trains_float32_moments(tmp_path, monkeypatch):
     _, trainer = train(tmp_path, MODELS["cnn"], dataclasses.replace(TRAINER, epochs=1))
     assert trainer.model.get_layer("convolutions").compute_dtype == "bfloat16"
     assert all(np.isfinite(record["loss"]) for record in trainer.state.history)
-    assert all(variable.dtype == "float32" for variable in trainer.optimizer.variables if "iteration" not in variable.path)
+    assert all(variable.dtype == "float32" for variable in trainer.trainer.optimizer.variables if "iteration" not in variable.path)
     assert np.any(trainer.model.get_layer("embedding").embeddings.numpy() != matrix), "the table was fine-tuned"
 
 
@@ -64,7 +64,7 @@ def test_a_float16_run_scales_its_loss_and_trains(tmp_path, monkeypatch):
         200, 8, EmbeddingMode.finetune, model_config, 3, matrix, Precision.mixed_float16))
     _, trainer = train(tmp_path, MODELS["cnn"], dataclasses.replace(TRAINER, epochs=1, precision=Precision.mixed_float16))
     assert trainer.model.get_layer("convolutions").compute_dtype == "float16"
-    assert trainer.loss_scale is not None and 1.0 <= float(trainer.loss_scale.scale.numpy()) <= 2.0**15
+    assert trainer.trainer.loss_scale is not None and 1.0 <= float(trainer.trainer.loss_scale.scale.numpy()) <= 2.0**15
     saved = {name for name, _ in tf.train.list_variables(tf.train.latest_checkpoint(str(tmp_path / "checkpoints")))}
     assert any(name.startswith("loss_scale/scale") for name in saved), "a resumed run restores the scale it had reached"
     assert all(np.isfinite(record["loss"]) for record in trainer.state.history)

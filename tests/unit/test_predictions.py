@@ -24,7 +24,7 @@ def test_predictions_round_trip_with_their_films_for_each_split(tmp_path):
     assert (tmp_path / "validation_predictions.csv").exists() and (tmp_path / "test_predictions.csv").read_text().startswith(
         "doc_id,label,probability,film\n")
     with pytest.raises(ValueError, match="not 'train'"):
-        predictions.path(layout, "train")
+        layout.predictions("train")
 
 
 def test_runs_from_before_films_or_validation_predictions_read_as_such(tmp_path):

@@ -28,8 +28,8 @@ from workflow.preprocess import stage as preprocess_stage
 from workflow.preprocess.output import PreprocessOutput
 from workflow.report.polarity import log_count_ratio, review_counts, row_shift
 from workflow.report.projector import COLUMNS, LabelledTokens, ProjectedTable, metadata_path, starting_table, write_projector
+from tests.unit.test_report_tables import finished, with_metrics
 from workflow.report.runs import FinishedRun
-from workflow.training.layout import RunLayout
 
 POSITIVE_DISTINCT, NEGATIVE_DISTINCT = 3 + 6, 4 + 6  # distinct tokens per review, summed per class (the docstring's sets)
 
@@ -40,7 +40,7 @@ def preprocess(tmp_path_factory) -> PreprocessOutput:
     archive = write_aclimdb_archive(root / "tiny.tar.gz", TINY_REVIEWS)
     config = typed(compose_config(root / "work", "data=imdb", f"data.path={archive}", "preprocess.min_count=1",
                                   "preprocess.validation_fraction=0"))
-    preprocess_stage.run(config, {})
+    preprocess_stage.run(config)
     return PreprocessOutput(str(root / "work"))
 
 
@@ -120,8 +120,8 @@ def test_a_random_runs_starting_table_is_its_initializer_draw(tmp_path):
     trained[2:] += 0.5  # every row but <pad> and <unk> trained
 
     def run(seed: int) -> FinishedRun:
-        return FinishedRun(RunLayout(str(tmp_path)), {"run": f"random-seed{seed}", "mode": "random", "seed": seed,
-                                                      "config": {"embedding": {"vectors": None}}})
+        run = finished("random", seed, 0.8)
+        return with_metrics(run, config={**run.metrics.config, "embedding": {"vectors": None}})
 
     np.testing.assert_array_equal(starting_table(str(tmp_path), "unused", run(3), trained), draw)
     assert starting_table(str(tmp_path), "unused", run(4), trained) is None, "another seed's draw: its <pad> row differs"

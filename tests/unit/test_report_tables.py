@@ -3,6 +3,7 @@ fixed mode order, and the paired comparisons that gate its sentences."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -10,7 +11,8 @@ import pytest
 
 import numpy as np
 
-from workflow.training.layout import RunLayout
+from workflow.config import EmbeddingScale
+from workflow.training.output import RunMetrics, RunOutput
 from workflow.training.predictions import Predictions
 from workflow.report import tables
 from workflow.report.runs import FinishedRun, find_runs, group_configurations
@@ -19,15 +21,22 @@ from workflow.report.runs import FinishedRun, find_runs, group_configurations
 def finished(mode: str, seed: int, accuracy: float, validation: float | None = None, labelled: int = 900, vectors: str = "word2vec",
              model: str = "cnn3", validation_reviews: int = 100) -> FinishedRun:
     trainer = {"epochs": 20, "early_stopping_patience": 3, "learning_rate": 0.005, "batch_size": 64, "embedding_update": "lazy"}
-    identity = {"config": {"embedding_mode": mode, "seed": seed, "model": {"name": model}, "trainer": {**trainer, "label_budget": labelled}},
+    identity = {"format_version": 1, "config": {"embedding_mode": mode, "seed": seed, "model": {"name": model},
+                                                "trainer": {**trainer, "label_budget": labelled}},
                 "inputs": {"examples_sha256": "e" * 64, "matrix_sha256": None if mode == "random" else f"matrix of {vectors}"},
                 "embedding_dim": 16, "global_batch_size": 64}
     metrics = {"run": f"{mode}-{model}-{vectors}-seed{seed}", "mode": mode, "vector_source": vectors, "seed": seed,
-               "test": {"accuracy": accuracy, "auc": accuracy + 0.05, "loss": 0.3},
-               "epochs_run": 4, "best_epoch": 3, "wall_time_s": 10.0 + seed, "train_examples_per_s": 1000.0, "replicas": 1,
+               "test": {"accuracy": accuracy, "auc": accuracy + 0.05, "loss": 0.3, "examples": 100}, "stopped_early": False, "history": [],
+               "epochs_run": 4, "best_epoch": 3, "wall_time_s": 10.0 + seed, "train_examples_per_s": 1000.0, "replicas": 1, "strategy": "cpu",
+               "global_batch_size": 64, "learning_rate": 0.005, "embedding_rows_changed": 0, "process_id": 1, "versions": {},
                "validation_best_accuracy": validation, "examples": {"train": labelled, "validation": validation_reviews}, "identity": identity,
                "config": {"model": {"name": model, "encoder": "cnn"}, "trainer": trainer}}
-    return FinishedRun(RunLayout(f"/runs/{mode}-{model}-{vectors}-seed{seed}"), metrics)
+    return FinishedRun(RunOutput(f"/runs/{mode}-{model}-{vectors}-seed{seed}"), RunMetrics.from_json(metrics))
+
+
+def with_metrics(run: FinishedRun, **values) -> FinishedRun:
+    """``run`` with some of its metrics' fields set."""
+    return dataclasses.replace(run, metrics=dataclasses.replace(run.metrics, **values))
 
 
 def test_summary_is_mean_and_sample_std_per_mode_in_mode_order():
@@ -91,7 +100,7 @@ def stored(correct: np.ndarray, films: np.ndarray | None = None) -> Predictions:
 def test_one_seed_makes_no_claim_and_names_the_bootstrap_as_its_only_interval():
     runs, [configuration] = group_configurations([finished("finetune", 0, 0.81), finished("random", 0, 0.79)])
     correct = {"finetune": np.arange(100) < 81, "random": np.arange(100) < 79}
-    outcomes = {run.layout.root: stored(correct[run.mode]) for run in runs}
+    outcomes = {run.root: stored(correct[run.mode]) for run in runs}
     [entry] = tables.comparisons(configuration.runs, outcomes)
     bootstrap = entry["difference"].bootstrap
     assert bootstrap.low < 0.02 < bootstrap.high and entry["difference"].seed_interval is None
@@ -115,7 +124,7 @@ def test_the_bootstrap_resamples_films_where_every_run_names_them_and_the_report
     rng = np.random.default_rng(0)
     films = np.array([f"tt{i // 5}" for i in range(500)])
     runs, [configuration] = group_configurations([finished(mode, seed, 0.8) for mode in ("finetune", "frozen", "random") for seed in (0, 1)])
-    correct = {run.layout.root: rng.random(500) < (0.85 if run.mode == "finetune" else 0.8) for run in runs}
+    correct = {run.root: rng.random(500) < (0.85 if run.mode == "finetune" else 0.8) for run in runs}
     with_films = {root: stored(outcome, films) for root, outcome in correct.items()}
     by_comparison = {entry["comparison"]: entry for entry in tables.comparisons(configuration.runs, with_films)}
     bootstrap = by_comparison["finetune − random"]["difference"].bootstrap
@@ -125,7 +134,7 @@ def test_the_bootstrap_resamples_films_where_every_run_names_them_and_the_report
     assert "by a bootstrap over 100 test films" in markdown and "The bootstrap resamples whole test films" in markdown
     assert "test sampling, given these trained models" in markdown and "resamples test reviews" not in markdown
     # One run from before films were recorded: its comparison falls back to reviews, and the note says both.
-    older = next(run.layout.root for run in runs if run.mode == "frozen")
+    older = next(run.root for run in runs if run.mode == "frozen")
     mixed = {**with_films, older: stored(correct[older])}
     by_comparison = {entry["comparison"]: entry for entry in tables.comparisons(configuration.runs, mixed)}
     assert by_comparison["frozen − random"]["difference"].bootstrap.over == "reviews"
@@ -164,7 +173,7 @@ def test_runs_of_two_models_are_two_configurations_never_one_row():
 def test_two_matrices_of_one_source_name_are_never_averaged():
     """Random mode reads no matrix, so it joins the configuration of the one matrix its source was read as; with two, it cannot."""
     one, two, baseline = finished("finetune", 0, 0.8), finished("finetune", 1, 0.7), finished("random", 0, 0.75)
-    two.metrics["identity"]["inputs"]["matrix_sha256"] = "another matrix"
+    two.metrics.identity["inputs"]["matrix_sha256"] = "another matrix"
     _, configurations = group_configurations([one, baseline])
     assert len(configurations) == 1 and configurations[0].key["inputs"]["matrix_sha256"] == {"word2vec": "matrix of word2vec"}
     _, configurations = group_configurations([one, two, baseline])
@@ -175,7 +184,8 @@ def test_two_matrices_of_one_source_name_are_never_averaged():
 def test_one_matrix_at_two_scales_is_never_averaged():
     """The scale, like the matrix, is read by frozen and finetune runs only: random runs join the one scale a sweep used."""
     rescaled, as_trained, baseline = finished("finetune", 0, 0.8), finished("finetune", 1, 0.7), finished("random", 0, 0.75)
-    rescaled.metrics["identity"]["config"]["embedding_scale"] = rescaled.metrics["embedding_scale"] = "row"  # rows as trained: no scale in the key
+    rescaled.metrics.identity["config"]["embedding_scale"] = "row"  # rows as trained: no scale in the key
+    rescaled = with_metrics(rescaled, embedding_scale=EmbeddingScale.row)
     _, [configuration] = group_configurations([rescaled, baseline])
     assert configuration.key["config"]["embedding_scale"] == {"word2vec": "row"} and len(configuration.runs) == 2
     _, configurations = group_configurations([rescaled, as_trained, baseline])
@@ -202,8 +212,8 @@ def test_the_report_says_how_each_mode_was_trained():
 
 def test_the_report_states_the_scale_of_the_pretrained_rows():
     rescaled = finished("finetune", 0, 0.8)
-    rescaled.metrics["config"]["embedding"] = {"mode": "finetune", "scale": "row"}
-    rescaled.metrics["embedding_scale"] = "row"  # as training/stage.py records it
+    rescaled.metrics.config["embedding"] = {"mode": "finetune", "scale": "row"}
+    rescaled = with_metrics(rescaled, embedding_scale=EmbeddingScale.row)  # as training/stage.py records it
     [row] = tables.training_markdown([rescaled]).splitlines()[2:]
     assert "| trained from the pretrained vectors, lazy update, rows rescaled to the random row norm (each) |" in row
 
@@ -213,13 +223,13 @@ def test_runs_of_several_vector_sources_are_compared_per_source(tmp_path):
     for mode, vectors, accuracy in (("finetune", "word2vec", 0.80), ("random", "word2vec", 0.70), ("finetune", "glove.6B.50d", 0.85)):
         folder = tmp_path / f"{mode}-{vectors}"
         folder.mkdir()
-        (folder / "metrics.json").write_text(json.dumps(finished(mode, 0, accuracy, vectors=vectors).metrics))
+        (folder / "metrics.json").write_text(json.dumps(finished(mode, 0, accuracy, vectors=vectors).metrics.to_json()))
     runs = find_runs([str(tmp_path)])
     assert [run.arm for run in runs] == ["finetune (glove.6B.50d)", "finetune (word2vec)", "random (word2vec)"]
     os.remove(tmp_path / "finetune-glove.6B.50d" / "metrics.json")
     assert [run.arm for run in find_runs([str(tmp_path)])] == ["finetune", "random"], "one source: arms are the modes"
 
-    runs = [FinishedRun(run.layout, run.metrics, with_source=True) for run in
+    runs = [dataclasses.replace(run, with_source=True) for run in
             (finished(mode, 0, accuracy, labelled=labelled, vectors=vectors)
              for labelled, shift in ((250, 0.0), (900, 0.1))
              for mode, vectors, accuracy in (("finetune", "word2vec", 0.70 + shift), ("random", "word2vec", 0.60 + shift),

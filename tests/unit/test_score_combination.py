@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.unit.test_report_tables import finished
 from workflow.report import combination
 from workflow.report.runs import find_runs
 from workflow.training import predictions
@@ -26,9 +27,9 @@ def make_run(root: Path, seed: int, wrong: slice, test: str | None = None) -> Pa
     third, so the mean of three is right everywhere); ``test``: the text of its test_predictions.csv, if any."""
     folder = root / f"finetune-cnn3-word2vec-seed{seed}"
     folder.mkdir(parents=True)
-    metrics = {"run": folder.name, "mode": "finetune", "seed": seed, "examples": {"train": 900, "validation": REVIEWS, "test": REVIEWS},
-               "test": {"accuracy": 0.8}}
-    (folder / "metrics.json").write_text(json.dumps(metrics))
+    metrics = finished("finetune", seed, 0.8, validation_reviews=REVIEWS).metrics
+    assert metrics.run == folder.name
+    (folder / "metrics.json").write_text(json.dumps(metrics.to_json()))
     labels = np.arange(REVIEWS) % 2
     probabilities = np.where(labels == 1, 0.7, 0.3)
     probabilities[wrong] = 1 - probabilities[wrong]

@@ -19,7 +19,7 @@ from workflow.training import data
 from workflow.training.model import build_classifier
 from workflow.training.optimizer import EmbeddingAdam
 from workflow.training.progress import STEPS
-from workflow.training.trainer import Trainer
+from workflow.training.trainer import Controller, Trainer
 
 VOCABULARY, DIM, SEED = 200, 8, 3  # reviews() ids reach 100 + 96
 MODELS = {
@@ -48,11 +48,11 @@ def classifier(model: ModelConfig, mode: EmbeddingMode = EmbeddingMode.finetune)
 
 
 def train(tmp_path: Path, model_config: ModelConfig, config: TrainerConfig,
-          strategy: tf.distribute.Strategy | None = None) -> tuple[list[np.ndarray], Trainer]:
+          strategy: tf.distribute.Strategy | None = None) -> tuple[list[np.ndarray], Controller]:
     strategy = strategy or tf.distribute.OneDeviceStrategy("/cpu:0")
     with strategy.scope():
         model = classifier(model_config)
-    trainer = Trainer(strategy, model, config, str(tmp_path / "checkpoints"), str(tmp_path / "tensorboard"), config.learning_rate)
+    trainer = Controller(Trainer(strategy, model, config, config.learning_rate), config, str(tmp_path / "checkpoints"), str(tmp_path / "tensorboard"))
     trainer.fit(reviews(96), 96, None, 0, SEED, on_best=lambda: None)
     trainer.close()
     return [weight.numpy() for weight in model.weights], trainer
@@ -121,7 +121,8 @@ def test_a_call_ends_at_log_steps_checkpoint_steps_and_the_epochs_end(tmp_path):
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     with strategy.scope():
         model = classifier(MODELS["pooling"])
-    trainer = Trainer(strategy, model, dataclasses.replace(TRAINER, steps_per_loop=8), str(tmp_path), None, 0.01)
+    config = dataclasses.replace(TRAINER, steps_per_loop=8)
+    trainer = Controller(Trainer(strategy, model, config, 0.01), config, str(tmp_path), None)
     calls = []
     for _ in range(4):
         steps = trainer._steps_to_boundary(steps_per_epoch=12)
@@ -162,7 +163,7 @@ def test_every_scatter_of_the_training_step_writes_unique_indices(tmp_path, enco
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     with strategy.scope():
         model = classifier(MODELS[encoder])
-    trainer = Trainer(strategy, model, dataclasses.replace(TRAINER, embedding_update=update, steps_per_loop=4), str(tmp_path), None, 0.01)
+    trainer = Trainer(strategy, model, dataclasses.replace(TRAINER, embedding_update=update, steps_per_loop=4), 0.01)
     batches = data.training_batches(reviews(96), 8, SEED, 0, 100, 3)
     traced = trainer.train_steps.get_concrete_function(iter(strategy.experimental_distribute_dataset(batches)), tf.constant(4))
     sources = scatter_index_sources(traced.graph.as_graph_def())
@@ -176,9 +177,8 @@ def test_steps_per_loop_stays_out_of_the_run_key_and_width_and_precision_are_in_
     from tests.conftest import typed
     from workflow.caching import section
     from workflow.errors import ConfigError
-    from workflow.training.stage import OPERATIONAL_TRAINER_KEYS
 
-    keyed = section(typed(make_config("trainer.steps_per_loop=8", "trainer.width_multiple=32")).trainer, without=OPERATIONAL_TRAINER_KEYS)
+    keyed = section(typed(make_config("trainer.steps_per_loop=8", "trainer.width_multiple=32")).trainer)
     assert "steps_per_loop" not in keyed and keyed["width_multiple"] == 32 and keyed["precision"] == "float32"
     for bad, key in (("trainer.steps_per_loop=0", "trainer.steps_per_loop"), ("trainer.width_multiple=-1", "trainer.width_multiple")):
         with pytest.raises(ConfigError, match=key):

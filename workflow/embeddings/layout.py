@@ -15,9 +15,24 @@ Later stages open the folder through ``Word2VecOutput`` (output.py).
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import dataclass
 
 from workflow.artifacts import MANIFEST, StageFile
+
+TRAINED_HERE = "word2vec"  # the name of the vectors trained on the corpus
+
+
+def source_name(vectors: str | None) -> str:
+    """The name of a vector source (``embedding.vectors``): ``word2vec`` (trained here) or the imported file's name without
+    its extensions, e.g. ``glove.6B.100d``. It names the source's folders and is part of run names."""
+    if not vectors:
+        return TRAINED_HERE
+    name = os.path.basename(vectors.rstrip("/"))
+    for suffix in (".gz", ".bin", ".txt", ".vec"):
+        name = name.removesuffix(suffix)
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name) or "vectors"
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,9 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from workflow.artifacts import current_version, file_sha256, join, read_json, require_manifest, stage_dir
+from workflow.embeddings.layout import source_name
 from workflow.embeddings.ngram_layout import ORDER_NAMES, NgramLayout
 from workflow.errors import ContractError
-from workflow.resolvers import vectors_source
 
 STAGE = "ngrams"
 # What the stage writes, as a version in its key: bump it with any change to the files it writes or their meaning
@@ -29,8 +29,8 @@ RERUN = "wf-run (or wf-word2vec) with this config"  # what brings the stage up t
 
 
 def ngrams_dir(workdir: str, vectors: str | None) -> str:
-    """``<workdir>/ngrams/<vector source>``: ``word2vec``, or the imported file's name (resolvers.vectors_source)."""
-    return join(stage_dir(workdir, STAGE), vectors_source(vectors))
+    """``<workdir>/ngrams/<vector source>``: ``word2vec``, or the imported file's name (layout.source_name)."""
+    return join(stage_dir(workdir, STAGE), source_name(vectors))
 
 
 def table_buckets(config: Any) -> dict[int, int]:

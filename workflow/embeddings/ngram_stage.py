@@ -29,7 +29,7 @@ import numpy as np
 from workflow import __version__
 from workflow.artifacts import file_sha256, is_local, read_manifest, staged_output, write_json
 from workflow.caching import combined_digest, section
-from workflow.config import Config
+from workflow.config import Config, plain
 from workflow.console import StageProgress
 from workflow.embeddings.ngram_corpus import AnnotatedCorpus, KeySpace
 from workflow.embeddings.ngram_layout import ORDER_NAMES, NgramLayout
@@ -40,6 +40,7 @@ from workflow.embeddings.stage import check_same_preprocessing
 from workflow.errors import ConfigError, ContractError
 from workflow.preprocess import output as preprocess_output
 from workflow.preprocess.output import PreprocessOutput
+from workflow.storage import LOCAL, Storage
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +61,11 @@ def folder(config: Config) -> str:
     return ngrams_dir(config.workdir, config.embedding.vectors)
 
 
+def storage(config: Config) -> Storage:
+    """The stage's files: a local workdir (the command requires one), so no store's options."""
+    return LOCAL
+
+
 def recorded_key(config: Config) -> dict | None:
     """The key the folder was made with (whatever its format); None when it never finished."""
     manifest = read_manifest(NgramOutput(config.workdir, config.embedding.vectors).layout.root)
@@ -73,7 +79,7 @@ def summary(config: Config) -> str:
                      f"{100 * table['occurrence_coverage']:.1f}% of {name} occurrences" for name, table in coverage["tables"].items())
 
 
-def run(config: Config, resolved_config: dict, stage_key: dict | None = None) -> dict:
+def run(config: Config, stage_key: dict | None = None) -> dict:
     """N-gram vectors -> ``<workdir>/ngrams/<vector source>``; returns the manifest (``stage_key``: :func:`key`, if computed already)."""
     started = time.time()
     if not is_local(config.workdir):
@@ -113,7 +119,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None) ->
         manifest = {
             "stage": STAGE,
             "key": stage_key,
-            "config": resolved_config,
+            "config": plain(config),
             "inputs": {"vocab_sha256": preprocess.vocab_sha256, "corpus_sha256": preprocess.corpus_sha256,
                        "token_matrix_sha256": token_rows.matrix_sha256, "vector_source": token_rows.manifest["inputs"]["vectors"]},
             "outputs": {"dim": int(token_matrix.shape[1]), "buckets": {str(order): count for order, count in tables.items()},

@@ -18,9 +18,8 @@ from functools import cached_property
 import numpy as np
 
 from workflow.artifacts import current_version, file_sha256, join, read_json, read_manifest, require_manifest, stage_dir
-from workflow.embeddings.layout import Word2VecLayout
+from workflow.embeddings.layout import Word2VecLayout, source_name
 from workflow.errors import ContractError
-from workflow.resolvers import vectors_source
 
 STAGE = "word2vec"
 IMPORTED = "imported"
@@ -31,7 +30,7 @@ FORMAT_VERSION = 1
 
 def vectors_dir(workdir: str, vectors: str | None) -> str:
     """``<workdir>/word2vec`` (trained on the corpus) or ``<workdir>/imported/<file name>`` (``vectors``, imported)."""
-    return stage_dir(workdir, STAGE) if vectors is None else join(stage_dir(workdir, IMPORTED), vectors_source(vectors))
+    return stage_dir(workdir, STAGE) if vectors is None else join(stage_dir(workdir, IMPORTED), source_name(vectors))
 
 
 class Word2VecOutput:

@@ -34,8 +34,8 @@ from gensim.models.keyedvectors import KeyedVectors
 from workflow import __version__
 from workflow import locks
 from workflow.artifacts import file_sha256, is_local, read_manifest, staged_output, write_json, write_json_atomic
-from workflow.caching import plain, section
-from workflow.config import Config, VectorsFormat
+from workflow.caching import section
+from workflow.config import Config, VectorsFormat, plain
 from workflow.embeddings.layout import Word2VecLayout
 from workflow.embeddings.matrix import build_matrix
 from workflow.embeddings.output import FORMAT_VERSION, STAGE, Word2VecOutput, vectors_dir
@@ -46,6 +46,7 @@ from workflow.embeddings.word2vec import train_word2vec
 from workflow.errors import ContractError, VectorsError
 from workflow.preprocess import output as preprocess_output
 from workflow.preprocess.output import PreprocessOutput
+from workflow.storage import LOCAL, Storage
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,11 @@ def imported_file_identity(config: Config) -> dict:
 def folder(config: Config) -> str:
     """The folder this stage publishes (and locks) for ``embedding.vectors``."""
     return vectors_dir(config.workdir, config.embedding.vectors)
+
+
+def storage(config: Config) -> Storage:
+    """The stage's files: a local workdir (the command requires one), so no store's options."""
+    return LOCAL
 
 
 def recorded_key(config: Config) -> dict | None:
@@ -149,7 +155,7 @@ def obtain_vectors(config: Config, preprocess: PreprocessOutput, vocabulary: lis
     return vectors, {"kind": "import", **stage_key["inputs"]["imported_vectors"], "format": vectors_format.value}
 
 
-def run(config: Config, resolved_config: dict, stage_key: dict | None = None) -> dict:
+def run(config: Config, stage_key: dict | None = None) -> dict:
     """Vectors -> ``<workdir>/word2vec``; returns the manifest (``stage_key``: :func:`key`, if computed already)."""
     started = time.time()
     if not is_local(config.workdir):
@@ -177,7 +183,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None) ->
             "stage": STAGE,
             "key": stage_key,
             "quality_settings": quality,
-            "config": resolved_config,
+            "config": plain(config),
             "inputs": {"vocab_sha256": preprocess.vocab_sha256, "vectors": source},
             "outputs": {"matrix_shape": list(matrix.shape), "dim": int(matrix.shape[1]), "matrix_sha256": file_sha256(layout.matrix),
                         "words_with_vector": coverage["types_with_vector"]},

@@ -23,11 +23,11 @@ import zlib
 from typing import BinaryIO, Callable
 
 from apache_beam.io.filesystem import CompressionTypes
-from apache_beam.io.filesystems import FileSystems
 from isal import igzip, isal_zlib
 
 from workflow.errors import InputError
 from workflow.preprocess.read_progress import counted
+from workflow.storage import IN_JOB, Storage
 
 CHUNK = 1 << 20
 # What a decoder raises when its stream is damaged: a truncated stream (EOFError), bad data or a bad checksum.
@@ -118,13 +118,14 @@ def damaged(path: str, error: DamagedStream, lines_read: int) -> InputError:
     return InputError(f"{path}: {error}, {where}: repair or remove the file")
 
 
-def open_input(path: str) -> BinaryIO:
+def open_input(path: str, storage: Storage = IN_JOB) -> BinaryIO:
     """The bytes of an input file, decompressed (and verified to their end) when its name says it is compressed.
 
     Iterating or ``readline`` on it yields lines as a plain file does; a damaged
-    stream raises :class:`DamagedStream` where it breaks.
+    stream raises :class:`DamagedStream` where it breaks. ``storage``: the store's options, for a path on one (read
+    tasks: the job's).
     """
-    raw = counted(FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED))  # the read task's progress (read_progress.py)
+    raw = counted(storage.open(path))  # the read task's progress (read_progress.py)
     decoder = _DECODERS.get(compression(path))
     if decoder is None:
         if is_compressed(path):

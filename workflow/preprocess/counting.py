@@ -177,6 +177,14 @@ class FileCounts:
 
 
 FileTotals = dict  # input file -> FileCounts
+Tally = dict  # input file -> FileCounts: what one read task saw of each file it read (readers.read_task)
+
+
+def file_counts(tally: Tally | None, path: str, kind: str) -> FileCounts:
+    """The counts of ``path`` in ``tally`` (new ones of ``kind`` the first time; a throwaway without a tally)."""
+    if tally is None:
+        return FileCounts(kind)
+    return tally.setdefault(path, FileCounts(kind))
 
 
 class MergeFileCounts(beam.CombineFn):

@@ -13,7 +13,7 @@ reviews share a film, and the same words (names, plot) recur in them:
   that resamples test reviews understates the error; the report resamples
   films, read from ``films.tsv`` (one line a labelled review:
   ``review<TAB>film``, the review named as its doc id less the rating,
-  ``test/pos/123``), which the preprocessing stage writes beside the examples.
+  ``test/pos/123``: films_tsv.py), which the preprocessing stage writes beside the examples.
 
 A folder's url files are read before the job (:func:`folder_films`; the
 mapping, 25,000 short strings, travels with the read tasks). In a ``.tar.gz``
@@ -28,20 +28,13 @@ from __future__ import annotations
 
 import re
 
-from apache_beam.io.filesystem import CompressionTypes, FileMetadata
-from apache_beam.io.filesystems import FileSystems
-
-from workflow.artifacts import read_text, write_text
+from workflow.artifacts import join
 from workflow.preprocess import tar_stream
+from workflow.preprocess.aclimdb import ACLIMDB_SPLITS, URL_FILES, aclimdb_root, is_archive
 from workflow.preprocess.input_paths import folder_entries
-from workflow.preprocess.readers import ACLIMDB_SPLITS, URL_FILES, aclimdb_root, is_archive
+from workflow.storage import IN_JOB, FileInfo, Storage
 
 _FILM = re.compile(r"/title/(tt\d+)")
-
-
-def review_key(doc_id: str) -> str:
-    """``"test/pos/123_9"`` -> ``"test/pos/123"``: the review a url file's line names (an aclImdb doc id less its rating)."""
-    return doc_id.rsplit("_", 1)[0]
 
 
 def films_in_url_file(label: str, text: str, split: str = "train") -> dict[str, str]:
@@ -54,32 +47,32 @@ def films_in_url_file(label: str, text: str, split: str = "train") -> dict[str, 
     return found
 
 
-def folder_films(path: str, splits: tuple[str, ...] = ("train",)) -> dict[str, str]:
+def folder_films(path: str, splits: tuple[str, ...] = ("train",), storage: Storage = IN_JOB) -> dict[str, str]:
     """``"train/pos/123" -> "tt0453418"`` for the labelled reviews of ``splits`` of an aclImdb folder; {} without url files."""
     films: dict[str, str] = {}
-    for metadata in url_files(path, splits):
+    for metadata in url_files(path, splits, storage):
         split, name = metadata.path.replace("\\", "/").split("/")[-2:]
-        with FileSystems.open(metadata.path) as handle:
+        with storage.open(metadata.path) as handle:
             films.update(films_in_url_file(URL_FILES[name], handle.read().decode("utf-8", errors="replace"), split))
     return films
 
 
-def url_files(path: str, splits: tuple[str, ...] = ACLIMDB_SPLITS) -> list[FileMetadata]:
+def url_files(path: str, splits: tuple[str, ...] = ACLIMDB_SPLITS, storage: Storage = IN_JOB) -> list[FileInfo]:
     """The url files of ``splits`` in an aclImdb folder (those that exist). The folder's path is literal, as every
     input path is (input_paths.py): a folder named ``imdb[2023]`` is that folder, not a pattern."""
-    root = aclimdb_root(path)
+    root = aclimdb_root(path, storage)
     return [metadata for split in splits for name in URL_FILES
-            for metadata in folder_entries(FileSystems.join(root, split), name).files
+            for metadata in folder_entries(join(root, split), name, storage).files
             if metadata.path.replace("\\", "/").rsplit("/", 1)[-1] == name]
 
 
-def corpus_films(path: str) -> dict[str, str]:
+def corpus_films(path: str, storage: Storage = IN_JOB) -> dict[str, str]:
     """Review -> film for every labelled review (train and test) of an aclImdb folder or archive whose url file names one."""
     if not is_archive(path):
-        return folder_films(path, ACLIMDB_SPLITS)
+        return folder_films(path, ACLIMDB_SPLITS, storage)
     films: dict[str, str] = {}
     remaining = {(split, name) for split in ACLIMDB_SPLITS for name in URL_FILES}
-    with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as handle:
+    with storage.open(path) as handle:
         for member in tar_stream.members(handle):
             split, name = (["", ""] + member.name.split("/"))[-2:]
             if member.is_file and (split, name) in remaining:
@@ -87,20 +80,4 @@ def corpus_films(path: str) -> dict[str, str]:
                 remaining.discard((split, name))
                 if not remaining:
                     break
-    return films
-
-
-def write_films(path: str, films: dict[str, str]) -> None:
-    """films.tsv: ``review<TAB>film`` a line, by review."""
-    write_text(path, "".join(f"{review}\t{film}\n" for review, film in sorted(films.items())))
-
-
-def read_films(path: str) -> dict[str, str]:
-    """films.tsv as ``{review: film}``."""
-    films = {}
-    for line_number, line in enumerate(read_text(path).splitlines(), start=1):
-        review, separator, film = line.partition("\t")
-        if not separator or not film:
-            raise ValueError(f"{path}:{line_number}: expected 'review<TAB>film', got {line!r}")
-        films[review] = film
     return films

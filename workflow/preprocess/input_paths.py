@@ -29,11 +29,11 @@ import re
 import stat
 from typing import Iterable, Iterator, NamedTuple, Optional
 
-from apache_beam.io.filesystem import FileMetadata, FileSystem
-from apache_beam.io.filesystems import FileSystems
+from apache_beam.io.filesystem import FileSystem
 
-from workflow.artifacts import is_local, matching
+from workflow.artifacts import is_local, join, matching
 from workflow.errors import InputError
+from workflow.storage import IN_JOB, FileInfo, Storage
 
 _GLOB_START = re.compile(r"^[^[*?]*")  # the literal part of a pattern, as Beam's match takes it
 FOLDER = "a folder, not a file"
@@ -49,7 +49,7 @@ class Refused(NamedTuple):
 class Matched(NamedTuple):
     """The regular files a config path names (sorted by path), and the entries it matched that cannot be read."""
 
-    files: list[FileMetadata]
+    files: list[FileInfo]
     refused: list[Refused]
 
 
@@ -79,14 +79,14 @@ def unreadable(path: str) -> Optional[str]:
     return "a device, not a regular file"
 
 
-def matched(path: str, key: str) -> Matched:
+def matched(path: str, key: str, storage: Storage = IN_JOB) -> Matched:
     """The files ``path`` (the value of config key ``key``) names; InputError naming the key when it names none.
 
     A literal path that cannot be read (a folder, a pipe...) is an InputError
-    too: the config named it, so it is not skipped.
+    too: the config named it, so it is not skipped. ``storage``: the store's options, for a path on one.
     """
     if not is_local(path) or path.startswith("file://"):
-        return _on_store(path, key)
+        return _on_store(path, key, storage)
     if os.path.lexists(path):
         reason = unreadable(path)
         if reason == FOLDER:
@@ -139,19 +139,19 @@ def _classified(paths: Iterable[str]) -> Matched:
     return Matched(sorted(files, key=lambda meta: meta.path), sorted(refused))
 
 
-def _metadata(path: str) -> FileMetadata:
+def _metadata(path: str) -> FileInfo:
     status = os.stat(path)
-    return FileMetadata(path, status.st_size, status.st_mtime)
+    return FileInfo(path, status.st_size, status.st_mtime)
 
 
-def _on_store(path: str, key: str) -> Matched:
+def _on_store(path: str, key: str, storage: Storage) -> Matched:
     try:
-        if FileSystems.exists(path):  # literal first, on a store too
+        if storage.exists(path):  # literal first, on a store too
             try:
-                return Matched([FileSystems.get_filesystem(path).metadata(path)], [])
+                return Matched([storage.metadata(path)], [])
             except NotImplementedError:
                 pass
-        found = matching(path)
+        found = matching(path, storage)
     except (OSError, ValueError) as error:  # Beam's BeamIOError (an unreadable store), ValueError (an unknown scheme)
         raise InputError(f"{key}={path!r}: cannot be listed ({error})") from None
     if not found:
@@ -159,11 +159,11 @@ def _on_store(path: str, key: str) -> Matched:
     return Matched(found, [])
 
 
-def folder_entries(folder: str, suffix: str) -> Matched:
+def folder_entries(folder: str, suffix: str, storage: Storage = IN_JOB) -> Matched:
     """The entries of one folder (a literal path, not a pattern) whose names end with ``suffix``; nothing when it is absent."""
     if not is_local(folder) or folder.startswith("file://"):
         try:
-            return Matched(matching(FileSystems.join(folder, f"*{suffix}")), [])
+            return Matched(matching(join(folder, f"*{suffix}"), storage), [])
         except (OSError, ValueError) as error:
             raise InputError(f"{folder}: cannot be listed ({error})") from None
     if not os.path.isdir(folder):

@@ -49,9 +49,6 @@ class PreprocessLayout:
         """The examples of one split that read task ``task`` wrote."""
         return join(self.root, "examples", f"{split}-{task:05d}.tfrecord.gz")
 
-    def examples_glob(self, split: str) -> str:
-        return join(self.root, "examples", f"{split}-*.tfrecord.gz")
-
     def corpus_file(self, split: str, task: int) -> str:
         """The corpus lines of one training-side split that read task ``task`` wrote."""
         return join(self.root, "corpus", f"{split}-{task:05d}.txt")

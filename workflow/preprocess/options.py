@@ -76,15 +76,6 @@ def check_paths_reach_workers(config: Config) -> None:
                           "with `pip wheel --no-deps -w dist .`")
 
 
-def use_filesystem_options(beam: BeamConfig) -> None:
-    """Give this process's Beam filesystems the pipeline options (an S3 endpoint, a GCS project...).
-
-    Beam's S3 filesystem will not even list a bucket without them, and the
-    stage touches its input and its workdir before a pipeline exists.
-    """
-    FileSystems.set_options(pipeline_options(beam.options))
-
-
 @contextlib.contextmanager
 def pipeline_setup(beam: BeamConfig, log_file: str | None = None) -> Iterator[tuple[PipelineRunner | str, PipelineOptions]]:
     """The runner (an instance or a name Beam resolves) and the pipeline options, valid inside the block.

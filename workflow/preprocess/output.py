@@ -20,7 +20,7 @@ from typing import Iterable, Iterator
 
 from workflow.artifacts import current_version, file_sha256, join, pinned_version, read_json, read_text, require_manifest, stage_dir
 from workflow.errors import ContractError
-from workflow.preprocess.films import read_films, review_key
+from workflow.preprocess.films_tsv import read_films, review_key
 from workflow.preprocess.layout import SPLITS, PreprocessLayout
 from workflow.text import Tokenizer, line_break_in
 

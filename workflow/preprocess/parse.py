@@ -17,7 +17,7 @@ class RecordParser:
     UTF-8 (in its text or its id), has a rating that an int64 feature cannot
     hold, has no tokens, or (on a labelled split) has a missing label or one
     that ``label_map`` does not know. The readers check each field value and
-    say why first (readers._FieldRecords); the id and rating checks here are
+    say why first (fields.FieldRecords); the id and rating checks here are
     the last guard before encode_example, for every reader.
     """
 

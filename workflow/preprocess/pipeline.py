@@ -1,6 +1,10 @@
-"""The preprocessing pipeline: composite PTransforms here, I/O in ``stage.run``.
+"""The preprocessing job as composite transforms: :class:`Preprocess` (the whole job) of :class:`ReadCorpus`,
+:class:`Tokenize`, :class:`BuildVocabulary` and :class:`Encode`; :func:`build_pipeline` adds it to the pipeline
+``stage.run`` builds and runs, with the job's two single files (vocab.tsv, stats.json) written at its edge.
 
-::
+The steps that write files of their own for speed, one file a task and split
+so that no document passes through a shuffle (task_outputs.py says why), are
+one named transform each, whose docstring says what it writes::
 
     read tasks -> (ids -> repeated ids, CSV/JSONL with data.id_field: leakage.py) --v (side input)
     read tasks -> TokenizeTask -+-> corpus/<split>-<task>.txt (train, unsup)      written by the task's worker
@@ -93,7 +97,11 @@ def check_json_files(files: FileTotals, json_files: dict[str, str], corpus: Corp
 
 
 class WriteText(beam.PTransform):
-    """A single-element PCollection of str -> one file at ``path`` (written whole, in order)."""
+    """A single-element PCollection of str -> one file at ``path``, written whole, as the text is (no newline added).
+
+    Not ``WriteToText``: that writes through temporary shards in a folder beside ``path`` and ends each element with a
+    newline; here one small file is written in one step, and a write that fails is a ``StorageError`` naming the file.
+    """
 
     def __init__(self, path: str):
         super().__init__()
@@ -112,60 +120,140 @@ class WriteText(beam.PTransform):
         return text | "Write" >> beam.Map(write)
 
 
+class ReadCorpus(beam.PTransform):
+    """The pipeline's start -> ``(tasks, repeated ids)``: every read task of the corpus (:class:`CorpusTasks`: ``(task
+    index, task)``, spread over the workers), and ``(task index, (position, reason))`` for each record whose document id
+    another record holds (leakage.py; none unless CSV/JSONL name an id field), the tokenising step's side input."""
+
+    def __init__(self, corpus: CorpusSettings, read_parallelism: int, block_bytes: int):
+        super().__init__()
+        self._corpus = corpus
+        self.tasks = CorpusTasks(corpus, read_parallelism, block_bytes)  # its input_bytes and json_files, known before the job
+
+    def expand(self, pipeline: beam.pvalue.PBegin) -> tuple[beam.PCollection, beam.PCollection]:
+        tasks = pipeline | "Tasks" >> self.tasks
+        if needs_id_pass(self._corpus):
+            return tasks, tasks | "RepeatedIds" >> DuplicateIds(self._corpus)
+        return tasks, pipeline | "NoRepeatedIds" >> beam.Create([])
+
+
+class Tokenize(beam.PTransform):
+    """``(tasks, repeated ids)`` -> the tagged outputs of :class:`TokenizeTask`: ``spills`` (``(task index, spill path)``),
+    ``counts`` (``(split, SplitCounts)``), ``written`` (``("corpus/<split>", lines)``), ``rejected`` (``Rejection``),
+    ``films`` and ``files`` (per input file, its ``FileCounts``).
+
+    One step that writes its own files, for speed: each read task's worker reads its records, splits, parses and
+    counts them, and writes the training side's ``corpus/<split>-<task>.txt`` and the labelled documents' spill file
+    itself (task_outputs.py), so that no document passes through a shuffle; only counts, rejections and file names
+    leave it.
+    """
+
+    def __init__(self, settings: JobSettings, layout: PreprocessLayout, films: dict[str, str], films_in_archives: bool):
+        super().__init__()
+        parser = RecordParser(settings.tokenizer, dict(settings.label_map))
+        self._task = TokenizeTask(settings.corpus, parser, layout, settings.validation_fraction, settings.test_fraction, films,
+                                  films_in_archives)
+
+    def expand(self, tasks_and_repeated_ids: tuple[beam.PCollection, beam.PCollection]) -> beam.pvalue.DoOutputsTuple:
+        tasks, repeated_ids = tasks_and_repeated_ids
+        return tasks | "TokenizeTasks" >> beam.ParDo(self._task, beam.pvalue.AsMultiMap(repeated_ids)).with_outputs(
+            COUNTS, WRITTEN, REJECTED, FILMS, FILES, main="spills")
+
+
+class BuildVocabulary(beam.PTransform):
+    """``(split, SplitCounts)`` of every task -> ``(totals, vocabulary)``: one ``{split: SplitCounts}``, and one list of
+    ``(token, count)`` in id order (counting.build_vocabulary: ``<pad>``, ``<unk>``, then by count) from the training side
+    alone."""
+
+    def __init__(self, min_count: int, max_size: int):
+        super().__init__()
+        self._min_count, self._max_size = min_count, max_size
+
+    def expand(self, counts: beam.PCollection) -> tuple[beam.PCollection, beam.PCollection]:
+        totals = counts | "MergeCounts" >> beam.CombineGlobally(MergeSplitCounts())
+        return totals, totals | "Vocabulary" >> beam.Map(vocabulary_from_counts, self._min_count, self._max_size)
+
+
+class Encode(beam.PTransform):
+    """``(spills, vocabulary)`` -> ``("examples/<split>", examples written)`` per task and split.
+
+    One step that writes its own files, for speed: each task's worker encodes the documents it spilled with the
+    vocabulary (a side input) and writes ``examples/<split>-<task>.tfrecord.gz`` itself (task_outputs.EncodeTask), in
+    the order it read them: no shuffle of documents.
+    """
+
+    def __init__(self, layout: PreprocessLayout):
+        super().__init__()
+        self._layout = layout
+
+    def expand(self, spills_and_vocabulary: tuple[beam.PCollection, beam.PCollection]) -> beam.PCollection:
+        spills, vocabulary = spills_and_vocabulary
+        table = vocabulary | "VarintTable" >> beam.Map(lambda vocab: VarintTable([token for token, _ in vocab], UNK_ID))
+        return spills | "EncodeTasks" >> beam.ParDo(EncodeTask(self._layout), beam.pvalue.AsSingleton(table))
+
+
+class Preprocess(beam.PTransform):
+    """The whole job: the pipeline's start -> ``{"vocabulary": vocab.tsv's text, "stats": stats.json's text}``, one element
+    each, for the caller to write (:func:`build_pipeline`). Inside, the steps that write files of their own for speed
+    (:class:`Tokenize`, :class:`Encode`, and the rejections, sorted into one file by ``WriteSortedLines``) write into
+    ``layout``; the counts they output are checked against each other in stats.json (:func:`assemble_stats`)."""
+
+    def __init__(self, settings: JobSettings, layout: PreprocessLayout, films: dict[str, str], films_in_archives: bool):
+        super().__init__()
+        self._settings, self._layout = settings, layout
+        self._read = ReadCorpus(settings.corpus, settings.read_parallelism, settings.block_bytes)
+        self._tokenize = Tokenize(settings, layout, films, films_in_archives)
+        self.input_bytes = self._read.tasks.input_bytes  # what the read tasks will read (read_progress.py)
+
+    def expand(self, pipeline: beam.pvalue.PBegin) -> dict[str, beam.PCollection]:
+        settings, layout = self._settings, self._layout
+        tasks, repeated_ids = pipeline | "ReadCorpus" >> self._read
+        tokenized = (tasks, repeated_ids) | "Tokenize" >> self._tokenize
+        totals, vocabulary = tokenized[COUNTS] | "BuildVocabulary" >> BuildVocabulary(settings.min_count, settings.max_size)
+        examples_written = (tokenized.spills, vocabulary) | "Encode" >> Encode(layout)
+        _ = (
+            tokenized[REJECTED]
+            | "RejectionJson" >> beam.Map(lambda r: [(r.doc_id, json.dumps(r._asdict(), sort_keys=True, ensure_ascii=True).encode())])
+            | "WriteRejected" >> WriteSortedLines(layout.rejected)
+        )
+        reasons = tokenized[REJECTED] | "RejectionReasons" >> beam.CombineGlobally(CountReasons())
+        films_seen = tokenized[FILMS] | "Films" >> beam.CombineGlobally(lambda seen: max(seen, default=(0, 0)))
+        file_counts = (
+            tokenized[FILES]
+            | "MergeFileCounts" >> beam.CombineGlobally(MergeFileCounts())
+            | "CheckJsonFields" >> beam.Map(check_json_files, self._read.tasks.json_files, settings.corpus)
+        )
+        written = (
+            (tokenized[WRITTEN], examples_written)
+            | "AllWritten" >> beam.Flatten()
+            | "SumWritten" >> beam.CombinePerKey(sum)
+        )
+        stats = (
+            pipeline
+            | "StatsTrigger" >> beam.Create([None])
+            | "AssembleStats"
+            >> beam.Map(
+                assemble_stats,
+                beam.pvalue.AsSingleton(totals),
+                beam.pvalue.AsDict(written),
+                beam.pvalue.AsSingleton(vocabulary),
+                beam.pvalue.AsSingleton(films_seen),
+                beam.pvalue.AsSingleton(file_counts),
+                beam.pvalue.AsSingleton(reasons),
+            )
+        )
+        return {"vocabulary": vocabulary | "RenderVocabulary" >> beam.Map(render_vocabulary), "stats": stats}
+
+
 def build_pipeline(pipeline: beam.Pipeline, settings: JobSettings, layout: PreprocessLayout, films: dict[str, str], films_in_archives: bool) -> int:
-    """Add the whole preprocessing job to ``pipeline``, writing into ``layout``; returns the bytes its read tasks will read
-    (read_progress.py).
+    """Add the whole preprocessing job to ``pipeline`` (:class:`Preprocess`), and its two single files at the edge:
+    vocab.tsv and stats.json in ``layout``; returns the bytes its read tasks will read (read_progress.py).
 
     ``films``: review -> film read before the job (films.py), or {};
     ``films_in_archives``: archive tasks learn them from their url files.
     """
-    corpus = settings.corpus
-    parser = RecordParser(settings.tokenizer, dict(settings.label_map))
-    read_tasks = CorpusTasks(corpus, settings.read_parallelism, settings.block_bytes)
-    tasks = pipeline | "Tasks" >> read_tasks
-    repeated_ids = tasks | "RepeatedIds" >> DuplicateIds(corpus) if needs_id_pass(corpus) else pipeline | "NoRepeatedIds" >> beam.Create([])
-    tokenized = tasks | "Tokenize" >> beam.ParDo(
-        TokenizeTask(corpus, parser, layout, settings.validation_fraction, settings.test_fraction, films, films_in_archives),
-        beam.pvalue.AsMultiMap(repeated_ids),
-    ).with_outputs(COUNTS, WRITTEN, REJECTED, FILMS, FILES, main="spills")
-
-    totals = tokenized[COUNTS] | "MergeCounts" >> beam.CombineGlobally(MergeSplitCounts())
-    vocabulary = totals | "Vocabulary" >> beam.Map(vocabulary_from_counts, settings.min_count, settings.max_size)
-    _ = vocabulary | "RenderVocabulary" >> beam.Map(render_vocabulary) | "WriteVocabulary" >> WriteText(layout.vocab)
-
-    table = vocabulary | "VarintTable" >> beam.Map(lambda vocab: VarintTable([token for token, _ in vocab], UNK_ID))
-    examples_written = tokenized.spills | "Encode" >> beam.ParDo(EncodeTask(layout), beam.pvalue.AsSingleton(table))
-    _ = (
-        tokenized[REJECTED]
-        | "RejectionJson" >> beam.Map(lambda r: [(r.doc_id, json.dumps(r._asdict(), sort_keys=True, ensure_ascii=True).encode())])
-        | "WriteRejected" >> WriteSortedLines(layout.rejected)
-    )
-
-    reasons = tokenized[REJECTED] | "RejectionReasons" >> beam.CombineGlobally(CountReasons())
-    films_seen = tokenized[FILMS] | "Films" >> beam.CombineGlobally(lambda seen: max(seen, default=(0, 0)))
-    file_counts = (
-        tokenized[FILES]
-        | "MergeFileCounts" >> beam.CombineGlobally(MergeFileCounts())
-        | "CheckJsonFields" >> beam.Map(check_json_files, read_tasks.json_files, corpus)
-    )
-    written = (
-        (tokenized[WRITTEN], examples_written)
-        | "AllWritten" >> beam.Flatten()
-        | "SumWritten" >> beam.CombinePerKey(sum)
-    )
-    _ = (
-        pipeline
-        | "StatsTrigger" >> beam.Create([None])
-        | "AssembleStats"
-        >> beam.Map(
-            assemble_stats,
-            beam.pvalue.AsSingleton(totals),
-            beam.pvalue.AsDict(written),
-            beam.pvalue.AsSingleton(vocabulary),
-            beam.pvalue.AsSingleton(films_seen),
-            beam.pvalue.AsSingleton(file_counts),
-            beam.pvalue.AsSingleton(reasons),
-        )
-        | "WriteStats" >> WriteText(layout.stats)
-    )
-    return read_tasks.input_bytes
+    job = Preprocess(settings, layout, films, films_in_archives)
+    outputs = pipeline | "Preprocess" >> job
+    _ = outputs["vocabulary"] | "WriteVocabulary" >> WriteText(layout.vocab)
+    _ = outputs["stats"] | "WriteStats" >> WriteText(layout.stats)
+    return job.input_bytes

@@ -60,8 +60,8 @@ class JobSettings:
     max_size: int
     read_parallelism: int
     block_bytes: int  # of the byte ranges an uncompressed JSONL or text file is read in
-    validation_fraction: float  # of train, carved out by fingerprint (resolvers.carved_validation_fraction)
-    test_fraction: float  # likewise (resolvers.carved_test_fraction)
+    validation_fraction: float  # of train, carved out by fingerprint (config.carved_validation_fraction)
+    test_fraction: float  # likewise (config.carved_test_fraction)
 
     @classmethod
     def of(cls, config: Any, validation_fraction: float, test_fraction: float) -> "JobSettings":

@@ -28,40 +28,48 @@ import time
 from typing import Iterator
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 
 from workflow import __version__
 from workflow.artifacts import delete_tree, is_local, join, listed_files, matching, read_json, read_manifest, staged_output, write_json
 from workflow.caching import combined_digest, files_digest, section
-from workflow.config import Config, CorpusFormat
+from workflow.config import Config, CorpusFormat, carved_test_fraction, carved_validation_fraction, plain
 from workflow.console import StageProgress
 from workflow.errors import ConfigError, EmptyCorpusError
+from workflow.preprocess.aclimdb import is_archive
 from workflow.preprocess.counting import describe_reasons
-from workflow.preprocess.films import corpus_films, folder_films, url_files, write_films
+from workflow.preprocess.films import corpus_films, folder_films, url_files
+from workflow.preprocess.films_tsv import write_films
 from workflow.preprocess.job_metrics import OUTCOMES, counter_name, job_counters
 from workflow.preprocess.layout import SPLITS, TRAINING_SIDE, PreprocessLayout
 from workflow.preprocess.leakage import check_split_sources
-from workflow.preprocess.options import check_paths_reach_workers, pipeline_setup, runner_description, use_filesystem_options
+from workflow.preprocess.options import check_paths_reach_workers, pipeline_setup, runner_description
 from workflow.preprocess.output import FORMAT_VERSION, STAGE, PreprocessOutput
 from workflow.preprocess.output import folder as output_folder
 from workflow.preprocess.pipeline import ALL_SPLITS, build_pipeline
 from workflow.preprocess.read_progress import ProgressWatcher
-from workflow.preprocess.readers import check_csv_headers, input_files, is_archive
+from workflow.preprocess.readers import check_csv_headers, input_files
 from workflow.preprocess.settings import CorpusSettings, JobSettings
-from workflow.resolvers import carved_test_fraction, carved_validation_fraction
 from workflow.stderr import stderr_to
+from workflow.storage import Storage
+from workflow.storage import split as split_path
 
 log = logging.getLogger(__name__)
 REJECTED_KEPT = "preprocess-rejected"  # <workdir>/preprocess-rejected/: the rejections of a corpus that was all rejected
 
 
+def storage(config: Config) -> Storage:
+    """The stage's files: its inputs and its output folder, on local disks or on an object store that ``beam.options``
+    configures (an S3 endpoint, a GCS project), the options the Beam job runs with."""
+    return Storage(config.beam.options)
+
+
 def key(config: Config) -> dict:
     """What the preprocessing output depends on (see the module docstring)."""
     check_paths_reach_workers(config)
-    use_filesystem_options(config.beam)
+    files = storage(config)
     corpus = CorpusSettings.of(config.data)
     check_split_sources(corpus)
-    inputs = input_files(corpus)
+    inputs = input_files(corpus, files)
     film_files = config.data.format is CorpusFormat.aclimdb and not is_archive(config.data.path)  # an archive's digest covers its own
     return {
         "format_version": FORMAT_VERSION,
@@ -70,8 +78,8 @@ def key(config: Config) -> dict:
             "preprocess": section(config.preprocess),
         },
         # the entries that are not read are each a rejected record: one that appears or goes changes the output
-        "inputs": {**files_digest(inputs.files), "unread": {path: reason for path, reason in inputs.refused}},
-        **({"films": files_digest(url_files(config.data.path))} if film_files else {}),
+        "inputs": {**files_digest(inputs.files, files), "unread": {path: reason for path, reason in inputs.refused}},
+        **({"films": files_digest(url_files(config.data.path, storage=files), files)} if film_files else {}),
     }
 
 
@@ -81,21 +89,18 @@ def job_settings(config: Config) -> JobSettings:
 
 
 def folder(config: Config) -> str:
-    """``<workdir>/preprocess``: what the stage publishes, and locks while it decides and runs (one writer).
-
-    Gives Beam's filesystems their options first: on an object store the lock is a lease object there.
-    """
-    use_filesystem_options(config.beam)
+    """``<workdir>/preprocess``: what the stage publishes, and locks while it decides and runs (one writer; on an object
+    store a lease object there, through :func:`storage`)."""
     return output_folder(config.workdir)
 
 
 def recorded_key(config: Config) -> dict | None:
     """The key ``<workdir>/preprocess`` was made with; None when it never finished."""
-    manifest = read_manifest(PreprocessOutput(config.workdir).layout.root)
+    manifest = read_manifest(PreprocessOutput(config.workdir).layout.root, storage(config))
     return None if manifest is None else manifest.get("key")
 
 
-def run(config: Config, resolved_config: dict, stage_key: dict | None = None, log_file: str | None = None) -> dict:
+def run(config: Config, stage_key: dict | None = None, log_file: str | None = None) -> dict:
     """Run the Beam job into ``<workdir>/preprocess``; returns the manifest.
 
     ``stage_key``: :func:`key`, when the caller computed it already.
@@ -103,14 +108,14 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
     would drown the progress output); None leaves it on the terminal.
     """
     started = time.time()
-    use_filesystem_options(config.beam)
+    files = storage(config)
     stage_key = stage_key or key(config)
-    check_csv_headers(CorpusSettings.of(config.data))  # before any work (the key reads no byte of an input: a store's checksums)
+    check_csv_headers(CorpusSettings.of(config.data), files)  # before any work (the key reads no byte of an input: a store's checksums)
     inputs = stage_key["inputs"]
     final_dir = folder(config)
     log.info("preprocess: %d input file(s), %.1f MB, runner %s -> %s", inputs["files"], inputs["bytes"] / 1e6, runner_description(config.beam), final_dir)
-    films, films_in_archives = validation_groups(config)
-    with staged_output(final_dir, versioned=True) as staging:
+    films, films_in_archives = validation_groups(config, files)
+    with staged_output(final_dir, versioned=True, storage=files) as staging:
         layout = PreprocessLayout(staging)
         pipeline_started = time.time()
         with stderr_to(log_file), pipeline_setup(config.beam, log_file) as (runner, options):
@@ -121,18 +126,18 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
                 result.wait_until_finish()
             counters = job_counters(result)  # while a job service started for the job still answers
         pipeline_seconds = time.time() - pipeline_started
-        delete_tree(layout.spill_dir)
-        delete_tree(layout.progress_dir)
-        record_films(config, layout)
-        stats = read_json(layout.stats)
+        delete_tree(layout.spill_dir, files)
+        delete_tree(layout.progress_dir, files)
+        record_films(config, layout, files)
+        stats = read_json(layout.stats, files)
         check_counters(counters, stats)
-        check_not_empty(config, stats, layout)
+        check_not_empty(config, stats, layout, files)
         manifest = {
             "stage": STAGE,
             "key": stage_key,
-            "config": resolved_config,
+            "config": plain(config),
             "counts": {**stats["totals"], "vocabulary_size": stats["vocabulary_size"]},
-            "outputs": listed_outputs(staging),
+            "outputs": listed_outputs(staging, files),
             "beam_counters": counters,  # what the runner's UI showed (job_metrics.py), equal to stats.json's counts
             "validation_split": stats["validation_split"],
             "tokenizer": dataclasses.asdict(config.preprocess.tokenizer),  # what the exported model must reproduce
@@ -140,7 +145,7 @@ def run(config: Config, resolved_config: dict, stage_key: dict | None = None, lo
             "runner": config.beam.runner,
             "versions": {"workflow": __version__, "python": platform.python_version(), "apache_beam": beam.__version__},
         }
-        write_json(layout.manifest, manifest)
+        write_json(layout.manifest, manifest, files)
     log_summary(stats, final_dir, manifest["durations_s"]["total"])
     return manifest
 
@@ -159,7 +164,7 @@ def showing_progress(config: Config, layout: PreprocessLayout, input_bytes: int)
             yield
 
 
-def check_not_empty(config: Config, stats: dict, layout: PreprocessLayout) -> None:
+def check_not_empty(config: Config, stats: dict, layout: PreprocessLayout, files: Storage) -> None:
     """EmptyCorpusError when no training-side document was written, ConfigError when no token reached the vocabulary.
 
     An empty corpus whose records were all rejected keeps its rejections: ``rejected/`` and ``stats.json`` move to
@@ -170,7 +175,7 @@ def check_not_empty(config: Config, stats: dict, layout: PreprocessLayout) -> No
         totals = stats["totals"]
         if totals["records_rejected"] == 0:
             raise EmptyCorpusError(f"empty corpus: no training-side document in {config.data.path!r} ({totals['records_read']} records read)")
-        kept = keep_rejections(layout, join(config.workdir, REJECTED_KEPT))
+        kept = keep_rejections(layout, join(config.workdir, REJECTED_KEPT), files)
         raise EmptyCorpusError(f"empty corpus: no training-side document in {config.data.path!r}: {totals['records_rejected']:,} of "
                                f"{totals['records_read']:,} records rejected, most often {describe_reasons(stats['rejected_reasons'])}; "
                                f"every rejection: {kept}")
@@ -180,18 +185,18 @@ def check_not_empty(config: Config, stats: dict, layout: PreprocessLayout) -> No
                           f"(train: {train['tokens']:,} tokens, {train['distinct_tokens']:,} distinct); lower it")
 
 
-def keep_rejections(layout: PreprocessLayout, kept: str) -> str:
+def keep_rejections(layout: PreprocessLayout, kept: str, files: Storage) -> str:
     """Move the staging folder's rejections and stats.json to ``kept`` (replacing what was there); its rejected file."""
-    delete_tree(kept)
-    sources = [meta.path for meta in matching(layout.rejected_glob)] + [layout.stats]
-    FileSystems.mkdirs(kept)
-    FileSystems.rename(sources, [join(kept, FileSystems.split(path)[1]) for path in sources])
-    return join(kept, FileSystems.split(layout.rejected)[1])
+    delete_tree(kept, files)
+    sources = [meta.path for meta in matching(layout.rejected_glob, files)] + [layout.stats]
+    files.mkdirs(kept)
+    files.rename(sources, [join(kept, split_path(path)[1]) for path in sources])
+    return join(kept, split_path(layout.rejected)[1])
 
 
-def listed_outputs(staging: str) -> dict:
+def listed_outputs(staging: str, storage: Storage) -> dict:
     """The manifest's ``outputs``: every file with its SHA-256, and one digest of the examples and one of the corpus."""
-    files = listed_files(staging)
+    files = listed_files(staging, storage)
     examples = [name for name in files if name.startswith(tuple(f"examples/{split}-" for split in SPLITS))]
     corpus = [name for name in files if name.startswith("corpus/")]
     return {
@@ -216,7 +221,7 @@ def check_counters(counters: dict[str, int], stats: dict) -> None:
         raise AssertionError(f"Beam counters {counters} differ from stats.json {expected}")
 
 
-def validation_groups(config: Config) -> tuple[dict[str, str], bool]:
+def validation_groups(config: Config, files: Storage) -> tuple[dict[str, str], bool]:
     """How validation is carved out of train: ``(films read now, whether archive tasks learn them)``.
 
     By film for aclImdb when ``preprocess.validation_by_film`` (films.py): a
@@ -227,16 +232,16 @@ def validation_groups(config: Config) -> tuple[dict[str, str], bool]:
         return {}, False
     if is_archive(config.data.path):
         return {}, True
-    return folder_films(config.data.path), False
+    return folder_films(config.data.path, storage=files), False
 
 
-def record_films(config: Config, layout: PreprocessLayout) -> None:
+def record_films(config: Config, layout: PreprocessLayout, files: Storage) -> None:
     """films.tsv: the film of each labelled aclImdb review (films.py), for the report's film-clustered bootstrap;
     none for other corpora, or without url files."""
     if config.data.format is CorpusFormat.aclimdb:
-        films = corpus_films(config.data.path)
+        films = corpus_films(config.data.path, files)
         if films:
-            write_films(layout.films, films)
+            write_films(layout.films, films, files)
             log.info("films.tsv: %d labelled reviews of %d films", len(films), len(set(films.values())))
 
 

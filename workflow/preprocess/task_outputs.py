@@ -114,7 +114,7 @@ class TokenizeTask(beam.DoFn):
     ``films``: review -> film read before the job (an aclImdb folder's url
     files). ``films_in_archives``: an archive task learns them from the url
     files it streams past instead; the archive reader yields its reviews only
-    once the whole stream is read (readers.read_archive_part), so they are
+    once the whole stream is read (aclimdb.read_archive_part), so they are
     known by then.
 
     An ``OSError`` here is the output's (the readers turn their own into

@@ -37,12 +37,12 @@ def stored(runs: list[FinishedRun], split: str) -> list[Predictions]:
     """Each run's predictions on ``split``, over the same reviews (ValueError naming the run that has none, or other reviews)."""
     found = []
     for run in runs:
-        loaded = predictions.read(run.layout, split)
+        loaded = run.output.predictions(split)
         if loaded is None:
-            raise ValueError(f"{run.layout.root} has no {os.path.basename(predictions.path(run.layout, split))} "
+            raise ValueError(f"{run.root} has no {os.path.basename(run.output.layout.predictions(split))} "
                              f"(a run trained before they were written, or without a {split} split): retrain it")
         if found and not np.array_equal(loaded.doc_ids, found[0].doc_ids):
-            raise ValueError(f"{run.layout.root} has other {split} reviews than {runs[0].layout.root}: "
+            raise ValueError(f"{run.root} has other {split} reviews than {runs[0].root}: "
                              "runs of one preprocessing output only")
         found.append(loaded)
     return found

@@ -96,8 +96,8 @@ def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: list[np.ndar
     buckets = [{"range": f"{low:.0%}-{min(high, 1):.0%}", "mask": (shares >= low) & (shares < high)} for low, high in UNSEEN_BUCKETS]
     per_mode: dict[str, list[np.ndarray]] = {}
     for run in runs:
-        model = load_classifier(run.layout.export)
-        max_len = run.metrics["config"]["model"]["max_len"]
+        model = load_classifier(run.output.classifier)
+        max_len = run.metrics.config["model"]["max_len"]
         padded = [ids[:max_len] for ids in test_reviews]
         correct = np.empty(len(padded), dtype=bool)
         order = np.argsort([len(ids) for ids in padded])
@@ -133,13 +133,13 @@ def explain(preprocess: PreprocessOutput, vocabulary: list[str], pretrained: np.
     test_reviews, test_labels = split_reviews(preprocess, "test")
     seen_per_budget = {}
     for labelled, group in budgets.items():
-        train_reviews, _ = split_reviews(preprocess, "train", group[0].metrics.get("label_budget"))
+        train_reviews, _ = split_reviews(preprocess, "train", group[0].metrics.label_budget)
         seen_per_budget[labelled] = seen_in_labelled_training(train_reviews, len(vocabulary))
     seen = seen_per_budget.get(most, np.zeros(len(vocabulary), dtype=bool))
     finetuned = next((run for run in budgets.get(most, []) if run.mode == "finetune" and run.vectors == vectors), None)
     result: dict = {"vocabulary_size": len(vocabulary), "labelled_training_reviews": most}
     if finetuned is not None:
-        model = load_classifier(finetuned.layout.export)
+        model = load_classifier(finetuned.output.classifier)
         after = embedding_matrix(model)
         start = None if pretrained is None else rescale(pretrained, finetuned.row_scale)  # the table the run started from
         example = test_reviews[0] if test_reviews else train_reviews[0]

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 from functools import cached_property
 
-from workflow.artifacts import MANIFEST, join, read_manifest, stage_dir
+from workflow.artifacts import MANIFEST, read_manifest, stage_dir
 from workflow.errors import ContractError
-
-STAGE = "report"
+from workflow.report.layout import STAGE, ReportLayout
 # What the report's manifest holds: bump it with any change to its outputs' meaning. 2: summary entries carry
 # test_accuracy_interval; the manifest says its format. 3: a comparison's bootstrap says what it resampled (films or
 # reviews), its seeds_needed is an estimate with a range.
@@ -29,19 +28,19 @@ class ReportOutput:
     """A finished report (ContractError, naming the command to run, when there is none or it is of another format)."""
 
     def __init__(self, workdir: str):
-        self.root = folder(workdir)
+        self.layout = ReportLayout(folder(workdir))
 
     @property
     def results_md(self) -> str:
-        return join(self.root, "results.md")
+        return self.layout.results_md
 
     @cached_property
     def manifest(self) -> dict:
-        manifest = read_manifest(self.root)
+        manifest = read_manifest(self.layout.root)
         if manifest is None:
-            raise ContractError(f"no finished report in {self.root} (no {MANIFEST}): run wf-report first")
+            raise ContractError(f"no finished report in {self.layout.root} (no {MANIFEST}): run wf-report first")
         if manifest.get("format_version") != FORMAT_VERSION:
-            raise ContractError(f"{join(self.root, MANIFEST)} is in report format {manifest.get('format_version')}, this code reads "
+            raise ContractError(f"{self.layout.manifest} is in report format {manifest.get('format_version')}, this code reads "
                                 f"format {FORMAT_VERSION}: re-run wf-report")
         return manifest
 

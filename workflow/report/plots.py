@@ -21,7 +21,7 @@ def colour(arm: str) -> str:
 def learning_curves(runs: list[FinishedRun], path: str) -> None:
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
     for run in runs:
-        history = run.metrics["history"]
+        history = run.metrics.history
         epochs = [entry["epoch"] for entry in history]
         for axis, key in ((loss_axis, "loss"), (accuracy_axis, "accuracy")):
             if history and f"val_{key}" in history[0]:

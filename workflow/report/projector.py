@@ -135,14 +135,14 @@ def starting_table(workdir: str, vocab_sha256: str, run: FinishedRun, trained: n
     still the one the run read (its digest); random: the layer's initializer draw for the run's seed
     (training/model.py). Either way the ``<pad>`` row, which no gradient reaches, must be the trained one's.
     """
-    embedding = run.metrics["config"]["embedding"]
+    embedding = run.metrics.config["embedding"]
     if run.mode == "random":
         initializer = keras.initializers.RandomUniform(-RANDOM_INIT_BOUND, RANDOM_INIT_BOUND, seed=run.seed)
         start = keras.ops.convert_to_numpy(initializer(trained.shape))
     else:
         try:
             vectors = Word2VecOutput(workdir, embedding.get("vectors"))
-            same = vectors.exists() and vectors.matrix_sha256 == run.metrics["identity"]["inputs"]["matrix_sha256"]
+            same = vectors.exists() and vectors.matrix_sha256 == run.metrics.identity["inputs"]["matrix_sha256"]
             start = rescale(vectors.matrix(vocab_sha256, len(trained)), run.row_scale) if same else None
         except ContractError as error:  # the vectors' folder changed since (re-run, another format)
             log.info("projector: %s: %s; no 'moved' column for it", run.name, error)
@@ -172,10 +172,10 @@ def projected_tables(workdir: str, preprocess: PreprocessOutput, source_name: st
         first_of_arm.setdefault(run.label, run)
     tables, tuned_from_source = [], None
     for run in (first_of_arm[arm] for arm in sorted(first_of_arm, key=mode_rank)):
-        trained = embedding_matrix(load_classifier(run.layout.export))
+        trained = embedding_matrix(load_classifier(run.output.classifier))
         start = starting_table(workdir, preprocess.vocab_sha256, run, trained)
         moved = None if start is None else row_shift(start, trained)
-        table = ProjectedTable(run.name, trained, labelled(run.metrics.get("label_budget")), moved)
+        table = ProjectedTable(run.name, trained, labelled(run.metrics.label_budget), moved)
         tables.append(table)
         # the pretrained table's "moved" column: how far fine-tuning took each of its rows from where the run started them
         # (at the run's embedding.scale)

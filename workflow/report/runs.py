@@ -1,33 +1,28 @@
-"""Finding finished training runs (run folders, folders that hold them, Hydra multirun folders) and their configurations.
+"""The runs a report covers (training/output.py finds them) and their configurations.
 
-A configuration is what a run's cache key (``identity`` in metrics.json, see
-workflow/training/stage.py ``key``) holds, less what the report's tables
-vary: the seed (averaged over), the mode, the label budget and the vector
-source (the tables' axes). The mode changes the key in three places, the mode
-itself, the matrix digest and the scale of its rows (random mode reads no
-matrix), so all three leave the configuration; the matrix digest and the
-scale come back per vector source (``inputs.matrix_sha256.<source>``,
+A configuration is what a run's cache key (training/identity.py) holds, less
+what the report's tables vary (``identity.configuration``): the seed
+(averaged over), the mode, the label budget and the vector source (the
+tables' axes). The mode changes the key in three places, the mode itself,
+the matrix digest and the scale of its rows (random mode reads no matrix),
+so all three leave the configuration; the matrix digest and the scale come
+back per vector source (``inputs.matrix_sha256.<source>``,
 ``config.embedding_scale.<source>``), so that two matrices of one source
 name, or one matrix at two scales, are never averaged. Runs of different
-configurations never share a row.
+configurations never share a row; runs that differ only in what an earlier
+release left out of their keys share one.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import glob
 import json
-import os
 from dataclasses import dataclass
 from typing import Any
 
-from omegaconf import OmegaConf
-
-from workflow.artifacts import read_json
 from workflow.config import EmbeddingScale
-from workflow.training.layout import RunLayout, run_dir
-
+from workflow.training.identity import configuration
+from workflow.training.output import RunMetrics, RunOutput
 
 MODE_ORDER = ("frozen", "finetune", "random")  # the order of every table and figure
 
@@ -49,29 +44,34 @@ def mode_rank(arm: str) -> int:
 
 @dataclass(frozen=True)
 class FinishedRun:
-    layout: RunLayout
-    metrics: dict
+    """A finished run as the report shows it: its output, and its place among the report's arms and configurations."""
+
+    output: RunOutput
+    metrics: RunMetrics  # its metrics, read once
     with_source: bool = False  # the runs compared come from more than one vector source: arms name theirs
     configuration: int = 1  # the number of its configuration in the report (see Configuration)
     configurations: int = 1  # how many configurations the report covers
 
     @property
+    def root(self) -> str:
+        return self.output.root
+
+    @property
     def name(self) -> str:
-        return self.metrics["run"]
+        return self.metrics.run
 
     @property
     def row_scale(self) -> EmbeddingScale:
-        """The scale its pretrained rows started at (metrics.json's ``embedding_scale``; a run from before the setting: as trained)."""
-        return EmbeddingScale(self.metrics.get("embedding_scale") or EmbeddingScale.as_trained.value)
+        return self.metrics.row_scale
 
     @property
     def mode(self) -> str:
-        return self.metrics["mode"]
+        return self.metrics.mode.value
 
     @property
     def vectors(self) -> str:
         """The vector source: ``word2vec`` (trained on the corpus) or the imported file's name."""
-        return self.metrics.get("vector_source", "word2vec")
+        return self.metrics.vector_source
 
     @property
     def arm(self) -> str:
@@ -85,24 +85,15 @@ class FinishedRun:
 
     @property
     def has_validation(self) -> bool:
-        """Whether the run had a validation split to select its epoch on (without one, its last epoch was tested)."""
-        return self.metrics["examples"].get("validation", 0) > 0
+        return self.metrics.has_validation
 
     @property
     def seed(self) -> int:
-        return self.metrics["seed"]
+        return self.metrics.seed
 
     @property
     def labelled(self) -> int:
-        """Labelled training reviews the run trained on (its label budget, or the whole split)."""
-        return self.metrics["examples"]["train"]
-
-
-def _from_multirun_job(job: str) -> str | None:
-    """The run folder a Hydra multirun job trained into (its saved, unresolved .hydra/config.yaml says where)."""
-    config = OmegaConf.load(os.path.join(job, ".hydra", "config.yaml"))
-    workdir, run_name = OmegaConf.select(config, "workdir"), OmegaConf.select(config, "trainer.run_name")
-    return run_dir(workdir, run_name) if workdir and run_name else None
+        return self.metrics.labelled
 
 
 @dataclass(frozen=True)
@@ -120,21 +111,6 @@ class Configuration:
     runs: list[FinishedRun]
 
 
-MODE_DEPENDENT = (("config", "embedding_mode"), ("config", "embedding_scale"), ("config", "seed"), ("config", "trainer", "label_budget"),
-                  ("inputs", "matrix_sha256"))
-
-
-def base_configuration(identity: dict) -> dict:
-    """A run's cache key less seed, mode, label budget, matrix digest and row scale."""
-    key = copy.deepcopy(identity)
-    for path in MODE_DEPENDENT:
-        parent = key
-        for part in path[:-1]:
-            parent = parent.get(part, {})
-        parent.pop(path[-1], None)
-    return key
-
-
 def _canonical(value: Any) -> str:
     return json.dumps(value, sort_keys=True)
 
@@ -148,7 +124,7 @@ def flatten(value: Any, prefix: str = "") -> dict[str, Any]:
 
 def pretrained_rows(run: FinishedRun) -> tuple[str, str] | None:
     """What a frozen or finetune run started from: (matrix digest, row scale); None for a random run."""
-    digest = run.metrics["identity"]["inputs"].get("matrix_sha256")
+    digest = run.metrics.identity["inputs"].get("matrix_sha256")
     return (digest, run.row_scale.value) if digest else None
 
 
@@ -170,7 +146,7 @@ def configuration_keys(runs: list[FinishedRun]) -> list[dict]:
     (source, matrix, scale), and the random runs of that base form a
     configuration of their own.
     """
-    bases = [base_configuration(run.metrics["identity"]) for run in runs]
+    bases = [configuration(run.metrics.identity) for run in runs]
     read: dict[str, dict[str, set[tuple[str, str]]]] = {}
     for run, base in zip(runs, bases):
         rows = pretrained_rows(run)
@@ -203,18 +179,9 @@ def group_configurations(runs: list[FinishedRun]) -> tuple[list[FinishedRun], li
 
 
 def find_runs(paths: list[str]) -> list[FinishedRun]:
-    """Every finished run (a folder with metrics.json) under ``paths``, sorted by labelled reviews, arm (frozen, finetune, random), seed."""
-    folders: set[str] = set()
-    for path in paths:
-        if not os.path.isdir(path):
-            raise FileNotFoundError(f"report.runs: {path} is not a folder")
-        for metrics in glob.glob(os.path.join(path, "**", "metrics.json"), recursive=True):
-            folders.add(os.path.dirname(metrics))
-        for job_config in glob.glob(os.path.join(path, "**", ".hydra", "config.yaml"), recursive=True):
-            folder = _from_multirun_job(os.path.dirname(os.path.dirname(job_config)))
-            if folder and os.path.exists(RunLayout(folder).metrics):
-                folders.add(folder)
-    runs = [FinishedRun(RunLayout(folder), read_json(RunLayout(folder).metrics)) for folder in sorted(folders)]
+    """Every finished run under ``paths`` (training/output.py ``RunOutput.find``), sorted by labelled reviews, arm (frozen,
+    finetune, random), seed."""
+    runs = [FinishedRun(output, output.metrics) for output in RunOutput.find(paths)]
     if len({run.vectors for run in runs}) > 1:
         runs = [dataclasses.replace(run, with_source=True) for run in runs]
     return sorted(runs, key=lambda run: (run.labelled, mode_rank(run.arm), run.arm, run.seed, run.name))

@@ -1,21 +1,9 @@
-"""Run the report: tables, figures, projector and insight -> ``<workdir>/report/`` (manifest last).
+"""Run the report: tables, figures, projector and insight -> ``<workdir>/report/`` (layout.py; manifest last).
 
-Layout::
-
-    results.md              per configuration: summary per arm (mode, and vector source when several; mean ± std), the modes'
-                            paired differences with their intervals (over seeds; over test films or reviews, given the
-                            trained models: statistics.py); every run, record counts, what the Embedding learned
-    results.csv             one row per run
-    learning_curves.png     loss and accuracy per epoch, every run
-    accuracy_per_mode.png   test accuracy per mode, mean ± std and each seed, beside the paired differences with their
-                            intervals (accuracy_per_mode-<k>.png per configuration k when several)
-    accuracy_per_label_budget.png   test accuracy against labelled reviews, one line per mode, beside each paired
-                            difference with its 95% band over seeds (label-budget sweeps; -<k> likewise)
-    insight.json            the data behind "What the Embedding layer learned"
-    projector/              TensorBoard projector: the first source's vectors and each arm's trained table, with metadata
-                            columns to colour them by (polarity, in labelled training, moved: projector.py)
-    manifest.json           per configuration, the summary (with each arm's 95% t-interval over seeds), budgets and
-                            comparisons; the failed runs (read by report/output.py's ReportOutput)
+Its input is finished runs (training/output.py), ``report.runs`` or the runs
+wf-run's sweep finished, and the preprocessing and vector outputs they were
+trained from; people read what it writes, and code reads its manifest
+through ``ReportOutput`` (output.py).
 """
 
 from __future__ import annotations
@@ -27,43 +15,46 @@ import time
 import numpy as np
 
 from workflow import __version__
-from workflow.artifacts import stage_dir, staged_output, write_json, write_text
-from workflow.config import Config
+from workflow.artifacts import staged_output, write_json, write_text
+from workflow.config import Config, plain
+from workflow.embeddings.layout import source_name
 from workflow.embeddings.output import Word2VecOutput
 from workflow.embeddings.quality import small_corpus_notice
 from workflow.errors import ContractError
 from workflow.preprocess.output import PreprocessOutput
 from workflow.report import insight, plots, tables
 from workflow.report import statistics as intervals
+from workflow.report.layout import STAGE, ReportLayout
 from workflow.report.markdown import render
-from workflow.report.output import FORMAT_VERSION, STAGE
+from workflow.report.output import FORMAT_VERSION, folder
 from workflow.report.projector import projected_tables, write_projector
 from workflow.report.runs import Configuration, FinishedRun, find_runs, group_configurations
-from workflow.resolvers import vector_sources, vectors_source
-from workflow.training import predictions
+from workflow.training.identity import vector_sources
+from workflow.training.layout import RUNS
 
 log = logging.getLogger(__name__)
 
 
 def same_vocabulary(runs: list[FinishedRun], vocab_sha256: str) -> list[FinishedRun]:
     """The runs trained on this workdir's vocabulary (the others cannot share its tables and test set)."""
-    kept = [run for run in runs if run.metrics["identity"]["inputs"]["vocab_sha256"] == vocab_sha256]
+    kept = [run for run in runs if run.metrics.identity["inputs"]["vocab_sha256"] == vocab_sha256]
     for run in (run for run in runs if run not in kept):
-        log.warning("%s was trained on another vocabulary: in the tables, not in the insight or projector", run.layout.root)
+        log.warning("%s was trained on another vocabulary: in the tables, not in the insight or projector", run.root)
     return kept
 
 
-def configuration_block(configuration: Configuration, table: list[dict], outcomes: dict, staging: str, alone: bool) -> dict:
+def configuration_block(configuration: Configuration, table: list[dict], outcomes: dict, staging: ReportLayout, alone: bool) -> dict:
     """One configuration's part of the report (see markdown.render), its figures written into ``staging``."""
-    suffix = "" if alone else f"-{configuration.number}"
+    number = None if alone else configuration.number
     rows = [row for row in table if row["configuration"] == configuration.number]
     summary = tables.summary(rows)
     budgets = tables.label_budgets(summary)
     found = tables.comparisons(configuration.runs, outcomes)
-    figures = {"per_mode": f"accuracy_per_mode{suffix}.png", "per_label_budget": f"accuracy_per_label_budget{suffix}.png"}
+    figures = {"per_mode": ReportLayout.figure("accuracy_per_mode", number),
+               "per_label_budget": ReportLayout.figure("accuracy_per_label_budget", number)}
     if len(budgets["labelled"]) > 1:
-        plots.accuracy_per_label_budget(budgets, rows, found, os.path.join(staging, figures["per_label_budget"]))
-    plots.accuracy_per_mode(summary, rows, found, os.path.join(staging, figures["per_mode"]))
+        plots.accuracy_per_label_budget(budgets, rows, found, staging.figure_path(figures["per_label_budget"]))
+    plots.accuracy_per_mode(summary, rows, found, staging.figure_path(figures["per_mode"]))
     return {"number": configuration.number, "heading": None if alone else tables.configuration_heading(configuration),
             "differs_in": configuration.heading, "summary": summary, "budgets": budgets, "found": found,
             "comparisons": tables.comparisons_markdown(found) if found else "",
@@ -82,11 +73,12 @@ def with_intervals(summary: list[dict], rows: list[dict]) -> list[dict]:
     return entries
 
 
-def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
-    """The report over the finished runs of ``report.runs``; ``failed`` lists the sweep's jobs that did not finish
-    (``{"run", "log"}``), shown in results.md. Returns the manifest (read back by report/output.py)."""
+def run(config: Config, runs: list[str] = (), failed: list[dict] = ()) -> dict:
+    """The report over the finished runs under ``runs`` (run folders or folders holding them; by default ``report.runs``,
+    or ``<workdir>/runs``); ``failed`` lists the sweep's jobs that did not finish (``{"run", "log"}``), shown in
+    results.md. Returns the manifest (read back by report/output.py)."""
     started = time.time()
-    paths = list(config.report.runs) or [os.path.join(config.workdir, "runs")]
+    paths = list(runs) or list(config.report.runs) or [os.path.join(config.workdir, RUNS)]
     try:
         runs, configurations = group_configurations(find_runs(paths))
     except FileNotFoundError as error:
@@ -100,22 +92,23 @@ def run(config: Config, resolved_config: dict, failed: list[dict] = ()) -> dict:
     source, vocabulary = vector_sources(config)[0], preprocess.vocabulary()
     pretrained, notice = pretrained_table(config.workdir, source, preprocess.vocab_sha256, len(vocabulary))
 
-    with staged_output(stage_dir(config.workdir, STAGE)) as staging:
+    with staged_output(folder(config.workdir)) as staging_root:
+        staging = ReportLayout(staging_root)
         table = tables.rows(runs)
-        tables.write_csv(table, os.path.join(staging, "results.csv"))
-        outcomes = {run.layout.root: found for run in runs if (found := predictions.read(run.layout)) is not None}
+        tables.write_csv(table, staging.results_csv)
+        outcomes = {run.root: found for run in runs if (found := run.output.predictions("test")) is not None}
         blocks = [configuration_block(configuration, table, outcomes, staging, len(configurations) == 1) for configuration in configurations]
-        plots.learning_curves(runs, os.path.join(staging, "learning_curves.png"))
+        plots.learning_curves(runs, staging.learning_curves)
         settings = config.report
-        explained = insight.explain(preprocess, [token for token, _ in vocabulary], pretrained, vectors_source(source), comparable,
+        explained = insight.explain(preprocess, [token for token, _ in vocabulary], pretrained, source_name(source), comparable,
                                     list(settings.probes), settings.neighbours, settings.example_tokens)
-        write_json(os.path.join(staging, "insight.json"), explained)
+        write_json(staging.insight, explained)
         shapes = projector(staging, config.workdir, preprocess, source, pretrained, comparable, settings.projector_tokens)
-        write_text(os.path.join(staging, "results.md"),
+        write_text(staging.results_md,
                    render(blocks, table, explained, preprocess.stats(), shapes, paths, config.workdir, list(failed), notice))
-        manifest = report_manifest(resolved_config, runs, preprocess.vocab_sha256, blocks, table, shapes, list(failed), started)
-        write_json(os.path.join(staging, "manifest.json"), manifest)
-    log.info("report: %s (%d runs, %.1f s)", os.path.join(stage_dir(config.workdir, STAGE), "results.md"), len(runs), time.time() - started)
+        manifest = report_manifest(plain(config), runs, preprocess.vocab_sha256, blocks, table, shapes, list(failed), started)
+        write_json(staging.manifest, manifest)
+    log.info("report: %s (%d runs, %.1f s)", ReportLayout(folder(config.workdir)).results_md, len(runs), time.time() - started)
     return manifest
 
 
@@ -133,15 +126,15 @@ def pretrained_table(workdir: str, source: str | None, vocab_sha256: str, vocabu
     return pretrained, notice
 
 
-def projector(staging: str, workdir: str, preprocess: PreprocessOutput, source: str | None, pretrained: np.ndarray | None,
+def projector(staging: ReportLayout, workdir: str, preprocess: PreprocessOutput, source: str | None, pretrained: np.ndarray | None,
               comparable: list[FinishedRun], tokens: int) -> dict:
     """projector/: the source's pretrained table and the trained table of each arm's first run, with their metadata
     columns (projector.py); their shapes."""
-    tables_shown = projected_tables(workdir, preprocess, vectors_source(source), pretrained, comparable)
-    return write_projector(os.path.join(staging, "projector"), tables_shown, preprocess.vocabulary(), tokens)
+    tables_shown = projected_tables(workdir, preprocess, source_name(source), pretrained, comparable)
+    return write_projector(staging.projector, tables_shown, preprocess.vocabulary(), tokens)
 
 
-def report_manifest(resolved_config: dict, runs: list[FinishedRun], vocab_sha256: str, blocks: list[dict], table: list[dict],
+def report_manifest(config_record: dict, runs: list[FinishedRun], vocab_sha256: str, blocks: list[dict], table: list[dict],
                     shapes: dict, failed: list[dict], started: float) -> dict:
     """manifest.json (its reader: report/output.py)."""
     configurations = [{"number": block["number"], "differs_in": block["differs_in"],
@@ -150,8 +143,8 @@ def report_manifest(resolved_config: dict, runs: list[FinishedRun], vocab_sha256
     return {
         "stage": STAGE,
         "format_version": FORMAT_VERSION,
-        "config": resolved_config,
-        "inputs": {"runs": [run.layout.root for run in runs], "vocab_sha256": vocab_sha256},
+        "config": config_record,
+        "inputs": {"runs": [run.root for run in runs], "vocab_sha256": vocab_sha256},
         "outputs": {"configurations": configurations, "projector": shapes, "failed_runs": failed},
         "durations_s": {"total": round(time.time() - started, 2)},
         "versions": {"workflow": __version__},

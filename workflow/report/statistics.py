@@ -231,18 +231,3 @@ def paired_difference(accuracy_a: dict[int, float], accuracy_b: dict[int, float]
     return PairedDifference(seeds, tuple(float(d) for d in differences), mean, std,
                             t_interval(differences) if len(seeds) > 1 else None, bootstrap,
                             seeds_needed(mean, std, len(seeds)) if std is not None else None)
-
-
-def welch(mean_a: float, std_a: float, n_a: int, mean_b: float, std_b: float, n_b: int) -> dict:
-    """Welch's t-test and 95% interval of mean_a − mean_b from summary figures alone (unpaired: what mean ± std allow).
-
-    ``{"difference", "interval": (low, high), "t", "df", "p"}``.
-    """
-    var_a, var_b = std_a**2 / n_a, std_b**2 / n_b
-    se = math.sqrt(var_a + var_b)
-    df = (var_a + var_b) ** 2 / (var_a**2 / (n_a - 1) + var_b**2 / (n_b - 1))
-    difference = mean_a - mean_b
-    half = float(stats.t.ppf(1 - ALPHA / 2, df)) * se
-    t = difference / se
-    return {"difference": difference, "interval": (difference - half, difference + half), "t": t, "df": df,
-            "p": float(2 * stats.t.sf(abs(t), df))}

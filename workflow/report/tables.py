@@ -19,6 +19,7 @@ import numpy as np
 from workflow.report import statistics as intervals
 from workflow.report.runs import Configuration, FinishedRun, mode_of, mode_rank
 from workflow.training import predictions
+from workflow.training.output import Score
 from workflow.training.predictions import Predictions
 
 COLUMNS = ("run", "configuration", "mode", "vectors", "seed", "labelled_reviews", "test_accuracy", "test_auc", "test_loss", "selection",
@@ -30,22 +31,28 @@ SAME_LABELS = ("The labelled reviews of a budget are the same for every seed (th
                "interval covers initialisation and batch order, not which reviews were labelled.")
 
 
+def scores(test: Score | None) -> dict:
+    """A run's test accuracy, AUC and loss as table cells (None: not scored)."""
+    return {"test_accuracy": None if test is None else test.accuracy, "test_auc": None if test is None else test.auc,
+            "test_loss": None if test is None else test.loss}
+
+
 def rows(runs: list[FinishedRun]) -> list[dict]:
     """One row per run. Without a validation split there is no validation accuracy (what such a run once recorded
     as its best "validation" accuracy was a training accuracy) and no best epoch: its last epoch was tested."""
     table = []
     for run in runs:
-        metrics, test = run.metrics, run.metrics["test"] or {}
-        validation = metrics.get("validation_best_accuracy") if run.has_validation else None
-        gap = None if validation is None or test.get("accuracy") is None else validation - test["accuracy"]
+        metrics, test = run.metrics, run.metrics.test
+        validation = metrics.validation_best_accuracy if run.has_validation else None
+        gap = None if validation is None or test is None else validation - test.accuracy
         table.append({
             "run": run.name, "configuration": run.configuration, "mode": run.arm, "vectors": run.vectors, "seed": run.seed,
-            "labelled_reviews": run.labelled, "test_accuracy": test.get("accuracy"), "test_auc": test.get("auc"), "test_loss": test.get("loss"),
+            "labelled_reviews": run.labelled, **scores(test),
             "selection": BEST_VALIDATION if run.has_validation else NO_VALIDATION,
             # Selection is on validation: a large positive gap means validation flatters the model.
             "validation_accuracy": validation, "validation_test_gap": gap,
-            "epochs": metrics["epochs_run"], "best_epoch": metrics["best_epoch"] if run.has_validation else None, "wall_time_s": metrics["wall_time_s"],
-            "train_examples_per_s": metrics["train_examples_per_s"], "replicas": metrics["replicas"],
+            "epochs": metrics.epochs_run, "best_epoch": metrics.best_epoch if run.has_validation else None, "wall_time_s": metrics.wall_time_s,
+            "train_examples_per_s": metrics.train_examples_per_s, "replicas": metrics.replicas,
         })
     return table
 
@@ -124,7 +131,7 @@ def comparisons(runs: list[FinishedRun], outcomes: dict[str, Predictions]) -> li
     """
     by_arm: dict[tuple[int, str, str], dict[int, FinishedRun]] = defaultdict(dict)
     for run in runs:
-        if run.metrics["test"]:
+        if run.metrics.test:
             by_arm[run.labelled, run.mode, run.vectors][run.seed] = run
     found = []
     for labelled, source in sorted({(labelled, source) for labelled, _, source in by_arm}):
@@ -132,12 +139,12 @@ def comparisons(runs: list[FinishedRun], outcomes: dict[str, Predictions]) -> li
             a, b = by_arm.get((labelled, first, source)), by_arm.get((labelled, second, source))
             if not a or not b:
                 continue
-            paired = [seed for seed in a if seed in b and a[seed].layout.root in outcomes and b[seed].layout.root in outcomes
-                      and np.array_equal(outcomes[a[seed].layout.root].doc_ids, outcomes[b[seed].layout.root].doc_ids)]
-            films = predictions.common_films([outcomes[arm[seed].layout.root] for seed in paired for arm in (a, b)])
+            paired = [seed for seed in a if seed in b and a[seed].root in outcomes and b[seed].root in outcomes
+                      and np.array_equal(outcomes[a[seed].root].doc_ids, outcomes[b[seed].root].doc_ids)]
+            films = predictions.common_films([outcomes[arm[seed].root] for seed in paired for arm in (a, b)])
             difference = intervals.paired_difference(
-                {seed: run.metrics["test"]["accuracy"] for seed, run in a.items()}, {seed: run.metrics["test"]["accuracy"] for seed, run in b.items()},
-                {seed: outcomes[a[seed].layout.root].correct for seed in paired}, {seed: outcomes[b[seed].layout.root].correct for seed in paired},
+                {seed: run.metrics.test.accuracy for seed, run in a.items()}, {seed: run.metrics.test.accuracy for seed, run in b.items()},
+                {seed: outcomes[a[seed].root].correct for seed in paired}, {seed: outcomes[b[seed].root].correct for seed in paired},
                 films)
             if difference is not None:
                 arm_a, arm_b = next(iter(a.values())).arm, next(iter(b.values())).arm
@@ -251,10 +258,10 @@ def training_markdown(runs: list[FinishedRun]) -> str:
         by_mode[run.arm].append(run)
     for mode in sorted(by_mode, key=lambda mode: (mode_rank(mode), mode)):
         group = by_mode[mode]
-        config = group[0].metrics["config"]
+        config = group[0].metrics.config
         trainer, model = config["trainer"], config["model"]
         patience = trainer["early_stopping_patience"]
-        ran = ", ".join(f"{run.metrics['epochs_run']} ({run.metrics['best_epoch'] if run.has_validation else 'last'})" for run in group)
+        ran = ", ".join(f"{run.metrics.epochs_run} ({run.metrics.best_epoch if run.has_validation else 'last'})" for run in group)
         table = TRAINED_TABLE.get(mode_of(mode), mode) + ("" if mode_of(mode) == "frozen" else f", {trainer['embedding_update']} update")
         if mode_of(mode) != "random":
             table += f", rows {ROW_SCALES[group[0].row_scale.value]}"

@@ -4,12 +4,15 @@
     wf-predict workdir=/runs/imdb "an unexpectedly moving film"
     wf-predict data=imdb --file reviews.txt                    # one review per line ('-': standard input)
     echo "dull" | wf-predict workdir=/runs/imdb                # reviews on standard input
-    wf-predict model=/runs/imdb/runs/finetune-cnn3-word2vec-rownorm-seed0 "..."   # a run folder or its export/serving
+    wf-predict --run /runs/imdb/runs/finetune-cnn3-word2vec-rownorm-seed0 "..."   # a run folder or its export/serving
 
 Arguments of the form ``key=value`` without whitespace whose key is a config
 key (``workdir=``, ``data=``...) are Hydra overrides, as for every ``wf-*``
-command, except ``model=``, which names the model; every other argument is a
-review. The model used is printed on
+command; every other argument is a review. ``--run`` names the run (its
+folder, or its ``export/serving``); ``model=<path>``, its spelling before
+``model`` meant only the config group, is read as ``--run <path>``, with a
+warning. Without either, the newest finished finetune run of the workdir
+is used (training/output.py finds it). The model used is printed on
 standard error; standard output has one line per review:
 ``probability<TAB>label<TAB>review``, the review with its backslashes, tabs,
 newlines and carriage returns escaped (``\\\\``, ``\\t``, ``\\n``, ``\\r``) so
@@ -24,60 +27,56 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import glob
 import math
 import os
 import re
 import sys
 from typing import BinaryIO, NamedTuple
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 OVERRIDE = re.compile(r"^[~+]{0,2}(?P<root>[A-Za-z_]\w*)[\w.@/-]*=\S*$")  # Hydra's key=value, no whitespace
-SERVING = os.path.join("export", "serving")
+MODEL_PATH = "model="  # the earlier spelling of --run: a path given to the model config group's key
 
 
 def split_arguments(arguments: list[str]) -> tuple[list[str], str | None, list[str]]:
-    """``(Hydra overrides, model path or None, reviews)`` from the positional arguments."""
+    """``(Hydra overrides, run folder named by model=<path> or None, reviews)`` from the positional arguments."""
     from workflow.config import Config
 
     config_keys = {field.name for field in dataclasses.fields(Config)} | {"hydra"}
-    overrides, model, texts = [], None, []
+    overrides, run, texts = [], None, []
     for argument in arguments:
         override = OVERRIDE.match(argument)
-        if override and argument.startswith("model="):
-            model = argument.split("=", 1)[1]
+        if override and argument.startswith(MODEL_PATH):
+            run = argument.removeprefix(MODEL_PATH)
         elif override and override.group("root") in config_keys:
             overrides.append(argument)
         else:
             texts.append(argument)
-    return overrides, model, texts
+    return overrides, run, texts
 
 
-def newest_finetune_model(workdir: str) -> str | None:
-    """The export of the most recently finished finetune run under ``<workdir>/runs``."""
-    finished = glob.glob(os.path.join(workdir, "runs", "finetune-*", "metrics.json"))
-    exported = [os.path.dirname(path) for path in finished if os.path.exists(os.path.join(os.path.dirname(path), SERVING, "saved_model.pb"))]
-    return os.path.join(max(exported, key=lambda run: os.path.getmtime(os.path.join(run, "metrics.json"))), SERVING) if exported else None
+def serving_model(run: str) -> str:
+    """The SavedModel of ``--run``: a run folder's export, or a serving folder itself; SystemExit with one line otherwise."""
+    from workflow.training.output import RunOutput
 
-
-def resolve_model(model: str | None, overrides: list[str]) -> str:
-    """The serving folder to load; SystemExit with one line when there is none."""
-    if model is not None:
-        path = os.path.join(model, SERVING) if os.path.isdir(os.path.join(model, SERVING)) else model
-        if not os.path.exists(os.path.join(path, "saved_model.pb")):
-            sys.exit(f"error: model={model}: no exported model there (a run folder or its {SERVING} folder)")
-        return path
-    from workflow.cli import compose
-    from workflow.config import register
-
-    register()
-    workdir = compose(*overrides).workdir
-    path = newest_finetune_model(workdir)
-    if path is None:
-        sys.exit(f"error: no finished finetune run under {os.path.join(workdir, 'runs')}: run wf-run (or wf-train) first, "
-                 "or name one with model=<run folder>")
+    path = RunOutput(run).serving or run
+    if not os.path.exists(os.path.join(path, "saved_model.pb")):
+        sys.exit(f"error: --run {run}: no exported model there (a run folder or its export/serving folder)")
     return path
+
+
+def newest_finetune_model(overrides: list[str]) -> str:
+    """The export of the most recently finished finetune run of the workdir the overrides compose; SystemExit with one
+    line when there is none."""
+    from workflow.compose import compose
+    from workflow.config import EmbeddingMode
+    from workflow.training.output import RunOutput
+
+    workdir = compose(*overrides).workdir
+    exported = [run for run in RunOutput.in_workdir(workdir) if run.metrics.mode is EmbeddingMode.finetune and run.serving]
+    if not exported:
+        sys.exit(f"error: no finished finetune run under {os.path.join(workdir, 'runs')}: run wf-run (or wf-train) first, "
+                 "or name one with --run <run folder>")
+    return max(exported, key=lambda run: run.finished_at()).serving
 
 
 class Review(NamedTuple):
@@ -124,15 +123,23 @@ def tsv_field(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from workflow.training.devices import tensorflow_environment
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # before TensorFlow loads: its C++ lines are not this command's output
+    tensorflow_environment()  # GPU memory as it is needed
     parser = argparse.ArgumentParser(prog="wf-predict", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("arguments", nargs="*", help="Hydra overrides (workdir=..., data=...), model=<run folder>, and reviews")
+    parser.add_argument("arguments", nargs="*", help="Hydra overrides (workdir=..., data=...) and reviews")
+    parser.add_argument("--run", help="the run whose model scores the reviews: its folder, or its export/serving folder")
     parser.add_argument("--file", help="a text file with one review per line ('-' for standard input)")
     args = parser.parse_args(argv)
-    overrides, model, texts = split_arguments(args.arguments)
+    overrides, model_path, texts = split_arguments(args.arguments)
+    if model_path is not None:
+        print(f"warning: model={model_path} is read as --run {model_path} (model= names the model config group)", file=sys.stderr)
     reviews, warnings = read_reviews(texts, args.file)
     if not reviews and not warnings:
         parser.error("give a review as an argument, with --file, or on standard input")
-    path = resolve_model(model, overrides)
+    run = args.run or model_path
+    path = serving_model(run) if run is not None else newest_finetune_model(overrides)
     print(f"model: {path}", file=sys.stderr)
 
     from workflow.stderr import import_tensorflow_quietly

@@ -46,6 +46,21 @@ def grow_gpu_memory(environ: MutableMapping[str, str] = os.environ) -> None:
     environ.setdefault(MEMORY_GROWTH, "true")
 
 
+def tensorflow_environment(environ: MutableMapping[str, str] = os.environ) -> None:
+    """What TensorFlow reads from the environment once per process, set (unless set already) before it does: GPU memory
+    as it is needed (:func:`grow_gpu_memory`), and GPU scatters on the device.
+
+    ``TF_DISABLE_SCATTER_OP_DETERMINISM``: with op determinism on and it unset, a GPU scatter (resource_variable_ops.cc's
+    DoScatter) copies the whole variable to the host, scatters there and copies it back: three times per fine-tuned
+    table per step in the lazy Adam update. Every scatter of the training step writes indices made unique first
+    (optimizer.sum_duplicate_rows; tests/unit/test_steps.py checks the step's graph), and a scatter of unique indices is
+    deterministic on the device. Every command sets both when its process starts (workflow/cli.py), and a training run
+    when it starts (training/stage.py), for runs started from a script or a notebook.
+    """
+    environ.setdefault("TF_DISABLE_SCATTER_OP_DETERMINISM", "1")
+    grow_gpu_memory(environ)
+
+
 def machine_gpus(environ: Mapping[str, str] = os.environ, dev: str = "/dev") -> list[str]:
     """The GPUs a process started here may use: ``CUDA_VISIBLE_DEVICES``'s entries when it is set, else ``0..N-1`` for
     the N ``/dev/nvidia<N>`` devices (without starting CUDA, which would fix this process's devices)."""

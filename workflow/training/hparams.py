@@ -13,7 +13,7 @@ import tensorflow as tf
 from tensorboard.plugins.hparams import api as hp
 
 from workflow.config import Config
-from workflow.resolvers import vectors_source
+from workflow.embeddings.layout import source_name
 
 TEST_ACCURACY, VALIDATION_ACCURACY = "hparams/test_accuracy", "hparams/validation_accuracy"
 
@@ -26,7 +26,7 @@ def run_hparams(config: Config, labelled_reviews: int) -> dict[str, str | int | 
         "labelled_reviews": labelled_reviews,
         "model": config.model.name,
         "encoder": config.model.encoder.value,
-        "vectors": vectors_source(config.embedding.vectors),
+        "vectors": source_name(config.embedding.vectors),
         "embedding_update": config.trainer.embedding_update.value,
         "learning_rate": config.trainer.learning_rate,
     }

@@ -36,6 +36,10 @@ import tensorflow as tf
 
 from workflow.training.replica_copy import replica_copy
 
+# What the dense update computes, in the key of every run that uses it (training/identity.py rule 4): runs trained by
+# Keras's own Adam update before this kernel replaced it differ by float rounding, and train again.
+DENSE_UPDATE = "ResourceApplyAdam (fused) on the densified gradient, duplicate rows summed"
+
 
 def sum_duplicate_rows(gradient: tf.IndexedSlices) -> tf.IndexedSlices:
     """The same gradient with one row per distinct index: ``[n, dim]`` rows -> ``[unique, dim]``, in order of first occurrence.

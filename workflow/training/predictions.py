@@ -25,7 +25,6 @@ import numpy as np
 
 from workflow.training.layout import RunLayout
 
-SPLITS = ("validation", "test")
 COLUMNS = ("doc_id", "label", "probability", "film")
 FilmsOf = Callable[[list[str]], list[str]]  # doc ids -> their films ("" where unknown): PreprocessOutput.films
 
@@ -44,15 +43,9 @@ class Predictions(NamedTuple):
         return (self.probabilities > 0.5) == (self.labels > 0)
 
 
-def path(layout: RunLayout, split: str = "test") -> str:
-    if split not in SPLITS:
-        raise ValueError(f"predictions are stored for {' and '.join(SPLITS)}, not {split!r}")
-    return os.path.join(layout.root, f"{split}_predictions.csv")
-
-
 def write(layout: RunLayout, split: str, doc_ids: list[str], labels: np.ndarray, probabilities: np.ndarray, films: list[str]) -> None:
     """The predictions on ``split``, ``[reviews]`` each, already in doc_id order."""
-    with open(path(layout, split), "w", newline="", encoding="utf-8") as handle:
+    with open(layout.predictions(split), "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
         writer.writerows(zip(doc_ids, labels.tolist(), (f"{p:.6f}" for p in probabilities), films))
@@ -60,9 +53,10 @@ def write(layout: RunLayout, split: str, doc_ids: list[str], labels: np.ndarray,
 
 def read(layout: RunLayout, split: str = "test") -> Predictions | None:
     """The run's predictions on ``split``, or None when it stored none (older runs; a run without that split)."""
-    if not os.path.exists(path(layout, split)):
+    path = layout.predictions(split)
+    if not os.path.exists(path):
         return None
-    with open(path(layout, split), newline="", encoding="utf-8") as handle:
+    with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     films = np.array([row.get("film") or "" for row in rows]) if any(row.get("film") for row in rows) else None
     return Predictions(np.array([row["doc_id"] for row in rows], dtype=str), np.array([int(row["label"]) for row in rows], dtype=int),

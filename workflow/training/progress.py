@@ -17,7 +17,7 @@ The epoch lines go to this module's logger, so they reach the terminal and
 the log file alike. Everything else a run learns while it trains (a line every
 tenth of an epoch, the full epoch record with validation loss and AUC, each
 checkpoint saved, the input pipeline's widths) goes to :data:`STEPS`, the
-``workflow.training.steps`` logger: the log configuration sends it to the log
+``workflow.training.progress.steps`` logger: the log configuration sends it to the log
 file only, and to the terminal too with ``terminal.steps=true``.
 """
 
@@ -35,7 +35,7 @@ from workflow.config import ProgressDisplay
 from workflow.console import log_above_the_bar, shows_bar
 
 log = logging.getLogger(__name__)
-STEPS = logging.getLogger("workflow.training.steps")  # per-step facts: the log file (the terminal with terminal.steps=true)
+STEPS = logging.getLogger("workflow.training.progress.steps")  # per-step facts: the log file (the terminal with terminal.steps=true)
 LINES_PER_EPOCH = 10  # step lines to STEPS per epoch
 BAR_MOVES_PER_EPOCH = 50  # bar updates per epoch (each reads the running sums from the devices)
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| step {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]"

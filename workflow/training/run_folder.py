@@ -38,7 +38,8 @@ from typing import NamedTuple
 
 from workflow import locks
 from workflow.artifacts import read_json, write_json_atomic
-from workflow.caching import why_outdated
+from workflow.config import Config
+from workflow.training.identity import why_retrain
 from workflow.training.layout import RunLayout
 
 log = logging.getLogger(__name__)
@@ -67,18 +68,19 @@ def next_run_dir(final: RunLayout, key: dict) -> str:
     return os.path.join(runs_dir, f".{name}.next-{digest}")
 
 
-def open_run_folder(final: RunLayout, key: dict, chief: bool, held: contextlib.ExitStack) -> tuple[RunFolder, dict | None]:
-    """``(the folder to train in, None)``, or ``(its folder, metrics)`` of a finished run with this key.
+def open_run_folder(final: RunLayout, key: dict, config: Config, chief: bool, held: contextlib.ExitStack) -> tuple[RunFolder, bool]:
+    """``(the folder to train in, False)``, or ``(its folder, True)`` when a finished run with this key (computed from
+    ``config``; identity.py) is there.
 
     ``held``: the caller's stack for the run's life; the chief's writer lock on the folder joins it.
     """
     if chief:
         held.enter_context(locks.exclusive(final.root))
     if os.path.exists(final.identity):
-        why = why_outdated(read_json(final.identity).get("key"), key)
+        why = why_retrain(read_json(final.identity).get("key"), key, config)
         finished = os.path.exists(final.metrics)
         if why is None:
-            return RunFolder(final, final), (read_json(final.metrics) if finished else None)
+            return RunFolder(final, final), finished
         if finished:
             return _beside(final, key, why, chief)
         if chief:
@@ -86,10 +88,10 @@ def open_run_folder(final: RunLayout, key: dict, chief: bool, held: contextlib.E
             log.warning("%s held an unfinished run of another configuration (%s): discarded", final.root, why)
     if chief:
         _prepare(final, key)
-    return RunFolder(final, final), None
+    return RunFolder(final, final), False
 
 
-def _beside(final: RunLayout, key: dict, why: str, chief: bool) -> tuple[RunFolder, dict | None]:
+def _beside(final: RunLayout, key: dict, why: str, chief: bool) -> tuple[RunFolder, bool]:
     """The folder a run of ``key`` trains in while ``final`` holds a finished run of another key."""
     folder = RunFolder(RunLayout(next_run_dir(final, key)), final, why)
     if chief:
@@ -99,11 +101,11 @@ def _beside(final: RunLayout, key: dict, why: str, chief: bool) -> tuple[RunFold
                 _set_aside(RunLayout(other), "a run of another configuration, trained beside the finished one")
         if os.path.exists(folder.layout.metrics):  # finished, then stopped before it took the name
             publish_run(folder)
-            return RunFolder(final, final), read_json(final.metrics)
+            return RunFolder(final, final), True
         _prepare(folder.layout, key)
         log.info("%s: the finished run there, of another configuration (%s), stays until this run finishes in %s",
                  final.root, why, folder.layout.root)
-    return folder, None
+    return folder, False
 
 
 def _prepare(layout: RunLayout, key: dict) -> None:

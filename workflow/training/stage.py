@@ -1,15 +1,9 @@
 """Run one training job: inputs checked, model built under the strategy, trained, tested, exported.
 
-Output: ``<workdir>/runs/<trainer.run_name>/`` (see layout.py and run_folder.py).
-The run's cache key (:func:`key`) is what its result depends on: the embedding
-mode and, when it rescales them, the scale of the pretrained rows; with
-pretrained n-gram rows (``embedding.ngrams``), their mode and scale; the model
-(with the hash of its n-gram rows); the trainer settings that change training
-(not its logging or checkpoint cadence); the seed, the global batch, and the
-digests of everything it reads: the labelled examples, the vocabulary, the
-pretrained matrix and n-gram rows, and the tokenizer the exported serving model embeds. A finished run with the same key is re-used; a
-checkpointed one resumes. ``FORMAT_VERSION`` is in the key: bump it when what a run writes changes, so that no run of
-an older format is re-used.
+Output: ``<workdir>/runs/<run name>/`` (layout.py, run_folder.py), read through
+``RunOutput`` (output.py). The run's name and cache key come from
+identity.py: a finished run with the same key is re-used; a checkpointed
+one resumes.
 
 A run pins the preprocessing version it starts from for its whole life (its test metrics come from the data it trained
 on, whatever is published meanwhile), and its chief holds the run folder's writer lock (run_folder.py).
@@ -23,7 +17,7 @@ import os
 import platform
 import shutil
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import keras
@@ -32,31 +26,31 @@ import tensorflow as tf
 
 from workflow import __version__
 from workflow.artifacts import write_json_atomic
-from workflow.caching import section
-from workflow.config import Config, EmbeddingMode, EmbeddingScale
+from workflow.config import Config, EmbeddingMode, plain, with_values
+from workflow.embeddings.layout import source_name
 from workflow.embeddings.ngram_output import NgramOutput, NgramRows, table_buckets
 from workflow.embeddings.output import Word2VecOutput
 from workflow.errors import ContractError
 from workflow.preprocess import output as preprocess_output
 from workflow.preprocess.output import PreprocessOutput
-from workflow.resolvers import vectors_source
-from workflow.training import data, precision, predictions
+from workflow.training import data, devices, identity, precision
 from workflow.training.checkpoints import TrainState
 from workflow.training.encoders import HashedBigrams, HashedTrigrams
 from workflow.training.export import export_text_model
 from workflow.training.hparams import run_hparams, write_session
-from workflow.training.layout import RunLayout, run_dir
+from workflow.training.layout import PREDICTED_SPLITS, RunLayout
 from workflow.training.model import build_classifier, embedding_matrix
+from workflow.training.optimizer import DENSE_UPDATE
+from workflow.training.output import RunMetrics, RunOutput, Score
+from workflow.training.progress import STEPS
+from workflow.training.run_folder import open_run_folder, publish_run
 from workflow.training.scale import rescale
 from workflow.training.scoring import write_predictions
-from workflow.training.run_folder import open_run_folder, publish_run
-from workflow.training.progress import STEPS
 from workflow.training.strategy import describe, is_chief, make_strategy
-from workflow.training.trainer import Trainer
+from workflow.training.trainer import Controller, Trainer
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1  # what a run folder holds; bump it when that changes (1: the first versioned format)
-OPERATIONAL_TRAINER_KEYS = ("run_name", "log_every_steps", "checkpoint_every_steps", "steps_per_loop")  # cannot change a result
+CODE = identity.Code(bigram_hash=HashedBigrams.HASH, trigram_hash=HashedTrigrams.HASH, dense_update=DENSE_UPDATE)  # in the key (identity.py rule 4)
 # How the tested epoch was chosen. Without a validation split nothing is selected: a training accuracy is never a validation score.
 SELECTION = {True: "the best validation epoch is tested", False: "no validation: the last epoch is tested"}
 
@@ -109,6 +103,11 @@ class TrainingInputs:
     def dim(self) -> int:
         return self.random_width if self.pretrained is None else int(self.pretrained.shape[1])
 
+    def digests(self) -> identity.RunInputs:
+        """What the run's key records of its inputs."""
+        return identity.RunInputs(self.preprocess.examples_sha256, self.preprocess.manifest["tokenizer"], self.preprocess.vocab_sha256,
+                                  self.matrix_sha256, self.ngram_rows_sha256, self.dim())
+
 
 def check_vector_source(config: Config, word2vec: Word2VecOutput) -> None:
     """ContractError when the source's folder holds vectors from another file than ``embedding.vectors`` names
@@ -121,97 +120,61 @@ def check_vector_source(config: Config, word2vec: Word2VecOutput) -> None:
             f"embedding.vectors={config.embedding.vectors!r}: run wf-word2vec with the same embedding.vectors first (wf-run does)")
 
 
-# Model settings added after runs were first keyed: in the key only when they are on, so that every earlier run keeps its key.
-ADDED_MODEL_KEYS = {"trigram_buckets": 0}
-ADDED_TRAINER_KEYS = {"score_test": True}
-
-
-def rescaled(config: Config) -> bool:
-    """Whether the run starts from pretrained rows at another scale than trained."""
-    return config.embedding.mode is not EmbeddingMode.random and config.embedding.scale is not EmbeddingScale.as_trained
-
-
-def key(config: Config, inputs: TrainingInputs, global_batch_size: int) -> dict:
-    """What this run's result depends on (see the module docstring)."""
-    return {
-        "format_version": FORMAT_VERSION,
-        "config": {
-            "embedding_mode": config.embedding.mode.value,
-            # only rescaled rows: random mode reads none, and the rows as trained are what every earlier run started from
-            **({"embedding_scale": config.embedding.scale.value} if rescaled(config) else {}),
-            # only pretrained n-gram rows (and their scale): random rows are what every earlier run started from
-            **({"embedding_ngrams": config.embedding.ngrams.value, "ngram_scale": config.embedding.scale.value}
-               if config.embedding.ngrams is not EmbeddingMode.random else {}),
-            "model": section(config.model, without=[key for key, off in ADDED_MODEL_KEYS.items() if getattr(config.model, key) == off]),
-            "trainer": section(config.trainer, without=[*OPERATIONAL_TRAINER_KEYS,
-                                                          *(key for key, off in ADDED_TRAINER_KEYS.items() if getattr(config.trainer, key) == off)]),
-            "seed": config.seed,
-        },
-        "inputs": {
-            "examples_sha256": inputs.preprocess.examples_sha256,
-            "tokenizer": inputs.preprocess.manifest["tokenizer"],  # the exported serving model runs it
-            "vocab_sha256": inputs.preprocess.vocab_sha256,
-            "matrix_sha256": inputs.matrix_sha256,
-            **({"ngram_rows_sha256": inputs.ngram_rows_sha256} if config.embedding.ngrams is not EmbeddingMode.random else {}),
-        },
-        "embedding_dim": inputs.dim(),
-        "global_batch_size": global_batch_size,
-        **({"bigram_hash": HashedBigrams.HASH} if config.model.bigram_buckets else {}),
-        **({"trigram_hash": HashedTrigrams.HASH} if config.model.trigram_buckets else {}),
-    }
-
-
-def run(config: Config, resolved_config: dict) -> dict:
-    """Train ``<workdir>/runs/<run_name>`` (or re-use it when it finished with the same key); returns its metrics.
+def run(config: Config) -> RunOutput | None:
+    """Train ``<workdir>/runs/<run name>`` (or re-use it when it finished with the same key); the finished run (None on a
+    worker that is not the chief).
 
     The preprocessing version stays pinned, and the chief's run folder lock held, until it returns.
     """
+    devices.tensorflow_environment()  # before TensorFlow's first GPU op and scatter, for a run started outside the commands
     with preprocess_output.pinned(config.workdir) as preprocess, contextlib.ExitStack() as held:
-        return train_run(config, resolved_config, preprocess, held)
+        return train_run(config, preprocess, held)
 
 
-def train_run(config: Config, resolved_config: dict, preprocess: PreprocessOutput, held: contextlib.ExitStack) -> dict:
+def train_run(config: Config, preprocess: PreprocessOutput, held: contextlib.ExitStack) -> RunOutput | None:
     """:func:`run` on the pinned ``preprocess``; ``held`` keeps the chief's run folder lock until the caller's block ends."""
-    started = time.time()
+    started, asked = time.time(), plain(config)  # the config as asked for (trainer.precision=auto, not what it resolved to)
+    name = identity.run_name(config)
     strategy = make_strategy(config.strategy)  # first: reading the inputs runs TensorFlow ops (a label budget's tf.data)
     inputs = TrainingInputs.read(config, preprocess)
-    resolve_machine_settings(config)
+    config = resolve_machine_settings(config)
     chief, replicas = is_chief(strategy), strategy.num_replicas_in_sync
     global_batch_size = config.trainer.batch_size * replicas
-    run_key = key(config, inputs, global_batch_size)
-    folder, finished = open_run_folder(RunLayout(run_dir(config.workdir, config.trainer.run_name)), run_key, chief, held)
-    if finished is not None:
-        log.info("%s already finished with this configuration and these inputs (test accuracy %s): re-used", folder.final.root,
-                 f"{finished['test']['accuracy']:.4f}" if finished["test"] else "n/a")
-        return finished
+    run_key = identity.key(config, inputs.digests(), global_batch_size, CODE)
+    folder, finished = open_run_folder(RunOutput.named(config.workdir, name).layout, run_key, config, chief, held)
+    if finished:
+        run = RunOutput(folder.final.root)
+        test = run.metrics.test
+        log.info("%s already finished with this configuration and these inputs (test accuracy %s): re-used", run.root,
+                 f"{test.accuracy:.4f}" if test else "n/a")
+        return run
     layout = folder.layout  # the run's own name, or beside a finished run of another configuration until this one finishes
 
     learning_rate = config.trainer.learning_rate * (replicas if config.trainer.scale_learning_rate else 1)
     announce(config, inputs, strategy, layout, learning_rate)
-    trained = train_and_test(config, inputs, strategy, layout, learning_rate)
+    trained = train_and_test(config, name, inputs, strategy, layout, learning_rate)
     if not chief:
-        return {}
+        return None
     export(config, inputs, layout, trained)
-    metrics = run_metrics(config, resolved_config, inputs, strategy, run_key, learning_rate, trained, started)
-    write_session(layout.tensorboard, config.trainer.run_name, {**run_hparams(config, inputs.sizes["train"]), "selection": metrics["selection"]},
-                  trained.test["accuracy"] if trained.test else None, trained.state.best_accuracy)
-    write_json_atomic(layout.metrics, metrics)
+    metrics = run_metrics(config, name, asked, inputs, strategy, run_key, learning_rate, trained, started)
+    write_session(layout.tensorboard, name, {**run_hparams(config, inputs.sizes["train"]), "selection": metrics.selection},
+                  trained.test.accuracy if trained.test else None, trained.state.best_accuracy)
+    write_json_atomic(layout.metrics, metrics.to_json())
     publish_run(folder)
-    test = trained.test
-    state = trained.state
-    tested = (f"epoch {state.best_epoch} of {state.epoch} tested{' (stopped early)' if state.stopped_early else ''}" if metrics["selection"] == SELECTION[True]
+    test, state = trained.test, trained.state
+    tested = (f"epoch {state.best_epoch} of {state.epoch} tested{' (stopped early)' if state.stopped_early else ''}" if metrics.selection == SELECTION[True]
               else f"{SELECTION[False]} ({state.epoch})")
-    log.info("%s done in %.1f s, %s: test accuracy %s, AUC %s", config.trainer.run_name, metrics["wall_time_s"], tested,
-             f"{test['accuracy']:.4f}" if test else "n/a", f"{test['auc']:.4f}" if test and test["auc"] else "n/a")
-    return metrics
+    log.info("%s done in %.1f s, %s: test accuracy %s, AUC %s", name, metrics.wall_time_s, tested,
+             f"{test.accuracy:.4f}" if test else "n/a", f"{test.auc:.4f}" if test and test.auc else "n/a")
+    return RunOutput(folder.final.root)
 
 
-def resolve_machine_settings(config: Config) -> None:
-    """What depends on the machine, settled before the key is computed: ``trainer.precision=auto`` resolved (the key and
-    the model get what it resolves to here), op determinism on where ``trainer.deterministic``."""
-    config.trainer = replace(config.trainer, precision=precision.resolve(config.trainer.precision))
+def resolve_machine_settings(config: Config) -> Config:
+    """What depends on the machine, settled before the key is computed: the config with ``trainer.precision=auto``
+    resolved (the key and the model get what it resolves to here); op determinism on where ``trainer.deterministic``."""
     if config.trainer.deterministic:
         tf.config.experimental.enable_op_determinism()
+    return with_values(config, {"trainer.precision": precision.resolve(config.trainer.precision)})
 
 
 def announce(config: Config, inputs: TrainingInputs, strategy: tf.distribute.Strategy, layout: RunLayout, learning_rate: float) -> None:
@@ -231,41 +194,46 @@ def export(config: Config, inputs: TrainingInputs, layout: RunLayout, trained: T
     trained.model.save(layout.export)
     export_text_model(trained.model, [token for token, _ in inputs.vocabulary], inputs.preprocess.tokenizer(), config.model.max_len,
                       layout.serving)
-    for split in predictions.SPLITS:
+    for split in PREDICTED_SPLITS:
         if inputs.sizes[split] and (split != "test" or trained.test is not None):
             write_predictions(layout, split, trained.model, inputs.preprocess.example_files(split), config.model.max_len,
                               inputs.preprocess.films)
 
 
-def run_metrics(config: Config, resolved_config: dict, inputs: TrainingInputs, strategy: tf.distribute.Strategy, run_key: dict,
-                learning_rate: float, trained: Trained, started: float) -> dict:
-    """metrics.json of a finished run (``started``: its ``time.time()`` at the start)."""
+def run_metrics(config: Config, name: str, asked: dict, inputs: TrainingInputs, strategy: tf.distribute.Strategy, run_key: dict,
+                learning_rate: float, trained: Trained, started: float) -> RunMetrics:
+    """metrics.json of a finished run (``asked``: the config as asked for; ``started``: its ``time.time()`` at the start)."""
     replicas = strategy.num_replicas_in_sync
-    global_batch_size = config.trainer.batch_size * replicas
-    return {
-        "run": config.trainer.run_name,
-        "mode": config.embedding.mode.value,
-        "seed": config.seed,
-        "label_budget": config.trainer.label_budget,
-        "vector_source": vectors_source(config.embedding.vectors),
-        "embedding_scale": config.embedding.scale.value if config.embedding.mode is not EmbeddingMode.random else None,
-        "embedding_ngrams": config.embedding.ngrams.value,
-        "ngram_scale": config.embedding.scale.value if config.embedding.ngrams is not EmbeddingMode.random else None,
-        "test": trained.test,
-        "selection": SELECTION[inputs.sizes["validation"] > 0],
-        **training_summary(trained.state, global_batch_size),
-        "wall_time_s": round(time.time() - started, 2),
-        "replicas": replicas,
-        "strategy": describe(strategy),
-        "global_batch_size": global_batch_size,
-        "learning_rate": learning_rate,
-        "examples": inputs.sizes,
-        "embedding_rows_changed": trained.rows_changed,
-        "identity": run_key,
-        "config": resolved_config,
-        "process_id": os.getpid(),
-        "versions": {"workflow": __version__, "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
-    }
+    state = trained.state
+    return RunMetrics(
+        run=name,
+        mode=config.embedding.mode,
+        seed=config.seed,
+        label_budget=config.trainer.label_budget,
+        vector_source=source_name(config.embedding.vectors),
+        embedding_scale=config.embedding.scale if config.embedding.mode is not EmbeddingMode.random else None,
+        embedding_ngrams=config.embedding.ngrams,
+        ngram_scale=config.embedding.scale if config.embedding.ngrams is not EmbeddingMode.random else None,
+        test=trained.test,
+        selection=SELECTION[inputs.sizes["validation"] > 0],
+        validation_best_accuracy=state.best_accuracy,
+        best_epoch=state.best_epoch,
+        epochs_run=state.epoch,
+        stopped_early=state.stopped_early,
+        history=state.history,
+        train_examples_per_s=round(state.global_step * config.trainer.batch_size * replicas / state.train_seconds, 1) if state.train_seconds else None,
+        wall_time_s=round(time.time() - started, 2),
+        replicas=replicas,
+        strategy=describe(strategy),
+        global_batch_size=config.trainer.batch_size * replicas,
+        learning_rate=learning_rate,
+        examples=inputs.sizes,
+        embedding_rows_changed=trained.rows_changed,
+        identity=run_key,
+        config=asked,
+        process_id=os.getpid(),
+        versions={"workflow": __version__, "python": platform.python_version(), "tensorflow": tf.__version__, "keras": keras.__version__},
+    )
 
 
 class Trained(NamedTuple):
@@ -273,11 +241,11 @@ class Trained(NamedTuple):
 
     model: keras.Model
     state: TrainState  # the final training state
-    test: dict | None  # the test metrics (None without a test split)
+    test: Score | None  # the test metrics (None without a test split, or trainer.score_test=false)
     rows_changed: int  # embedding rows that training changed
 
 
-def train_and_test(config: Config, inputs: TrainingInputs, strategy: tf.distribute.Strategy, layout: RunLayout,
+def train_and_test(config: Config, name: str, inputs: TrainingInputs, strategy: tf.distribute.Strategy, layout: RunLayout,
                    learning_rate: float) -> Trained:
     """Build, train (resuming), restore the best validation epoch (the last epoch without validation), test."""
     chief = is_chief(strategy)
@@ -292,30 +260,18 @@ def train_and_test(config: Config, inputs: TrainingInputs, strategy: tf.distribu
         model = build_classifier(len(inputs.vocabulary), inputs.dim(), config.embedding.mode, config.model, config.seed, inputs.pretrained,
                                  config.trainer.precision, config.embedding.ngrams, inputs.ngram_rows)
     initial_embedding = embedding_matrix(model)
-    trainer = Trainer(strategy, model, config.trainer, layout.checkpoints, layout.tensorboard if chief else None, learning_rate,
-                      scratch_dir=None if chief else os.path.join(scratch, "checkpoints"), display=config.terminal.progress)
-    trainer.restore()
-    best_weights = os.path.join(layout.best, "model.weights.h5")
+    controller = Controller(Trainer(strategy, model, config.trainer, learning_rate), config.trainer, layout.checkpoints,
+                            layout.tensorboard if chief else None, scratch_dir=None if chief else os.path.join(scratch, "checkpoints"),
+                            display=config.terminal.progress, name=name)
+    controller.restore()
     if chief:
         os.makedirs(layout.best, exist_ok=True)
-    state = trainer.fit(examples["train"], sizes["train"], examples.get("validation"), sizes["validation"], config.seed,
-                        on_best=(lambda: model.save_weights(best_weights)) if chief else (lambda: None))
-    trainer.barrier()  # the chief has written the best weights
-    model.load_weights(best_weights)
-    test = trainer.evaluate(examples["test"], sizes["test"]) if sizes["test"] and config.trainer.score_test else None
-    trainer.close()
+    state = controller.fit(examples["train"], sizes["train"], examples.get("validation"), sizes["validation"], config.seed,
+                           on_best=(lambda: model.save_weights(layout.best_weights)) if chief else (lambda: None))
+    controller.barrier()  # the chief has written the best weights
+    model.load_weights(layout.best_weights)
+    test = Score(**controller.evaluate(examples["test"], sizes["test"])) if sizes["test"] and config.trainer.score_test else None
+    controller.close()
     if scratch is not None:
         shutil.rmtree(scratch, ignore_errors=True)
     return Trained(model, state, test, int(np.any(embedding_matrix(model) != initial_embedding, axis=1).sum()))
-
-
-def training_summary(state: TrainState, global_batch_size: int) -> dict:
-    """The metrics.json fields that describe how training went."""
-    return {
-        "validation_best_accuracy": state.best_accuracy,
-        "best_epoch": state.best_epoch,
-        "epochs_run": state.epoch,
-        "stopped_early": state.stopped_early,
-        "history": state.history,
-        "train_examples_per_s": round(state.global_step * global_batch_size / state.train_seconds, 1) if state.train_seconds else None,
-    }

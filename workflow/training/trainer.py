@@ -19,11 +19,12 @@ devices (steps.py) and a call ends early at a log step, a checkpoint step or
 the epoch's end, so any ``steps_per_loop`` trains, logs and checkpoints the
 same steps with the same numbers.
 
-The :class:`Trainer` owns the step and the loop over epochs, as Orbit's
-Controller does, and hands each job to its module: checkpoints.py (state,
-resume, the workers' agreement), epochs.py (the tested epoch, early
-stopping), evaluation.py (loss, accuracy, AUC), summaries.py (TensorBoard
-scalars), progress.py (the terminal and the log).
+As in Orbit, two objects: the :class:`Trainer` owns the step and its inner
+loop (one ``tf.function`` call), the :class:`Controller` the outer loop
+(epochs, boundaries, validation, checkpoints, summaries), handing each job to
+its module: checkpoints.py (state, resume, the workers' agreement), epochs.py
+(the tested epoch, early stopping), evaluation.py (loss, accuracy, AUC),
+summaries.py (TensorBoard scalars), progress.py (the terminal and the log).
 """
 
 from __future__ import annotations
@@ -51,41 +52,26 @@ log = logging.getLogger(__name__)
 
 
 class Trainer:
-    """Trains ``model`` on ``strategy``; writes checkpoints under ``checkpoint_dir`` and scalars under ``tensorboard_dir``."""
+    """Owns the training step (Orbit's Trainer): the model, its optimizer (and loss scale), and ``train_steps``, one
+    ``tf.function`` call of up to ``steps_per_loop`` steps whose loss and accuracy sums stay on the devices (``sums``)."""
 
-    def __init__(
-        self,
-        strategy: tf.distribute.Strategy,
-        model: keras.Model,
-        config: TrainerConfig,
-        checkpoint_dir: str,
-        tensorboard_dir: str | None,
-        learning_rate: float,
-        scratch_dir: str | None = None,
-        display: ProgressDisplay = ProgressDisplay.auto,
-    ):
-        """``checkpoint_dir``: the chief's checkpoints, which every worker restores; ``scratch_dir``: where a
-        non-chief worker's own saves go (None on the chief); ``display``: what the terminal shows (progress.py)."""
-        self.strategy, self.model, self.config, self.display = strategy, model, config, display
+    def __init__(self, strategy: tf.distribute.Strategy, model: keras.Model, config: TrainerConfig, learning_rate: float):
+        self.strategy, self.model, self.learning_rate = strategy, model, learning_rate
         self.global_batch_size = config.batch_size * strategy.num_replicas_in_sync
-        self.learning_rate = learning_rate
         with strategy.scope():
             self.optimizer = EmbeddingAdam(learning_rate, lazy=config.embedding_update is EmbeddingUpdate.lazy)
             self.optimizer.build(model.trainable_variables)
             # float16's range needs the loss scaled (loss_scale.py); bfloat16 and float32 have float32's exponent
             self.loss_scale = DynamicLossScale() if config.precision is Precision.mixed_float16 else None
-        self.checkpoint_dir = checkpoint_dir
-        # The dropout layers' seed-generator states are not weights; saving them too makes a
-        # resumed run draw the same dropout masks as an uninterrupted one.
-        random_states = [variable for variable in model.non_trainable_variables if "seed_generator" in variable.path]
-        scaling = {} if self.loss_scale is None else {"loss_scale": self.loss_scale}
-        self.checkpoints = Checkpoints(tf.train.Checkpoint(model=model, optimizer=self.optimizer, random_states=random_states, **scaling),
-                                       checkpoint_dir, scratch_dir)
-        self.state = TrainState()
-        self.summaries = Summaries(tensorboard_dir)
         self.sums = StepSums(strategy)
         self.train_steps = tf.function(self._distributed_train_steps)
-        self.evaluator = Evaluator(strategy, model, self.global_batch_size, config)
+
+    def checkpoint(self) -> tf.train.Checkpoint:
+        """What a checkpoint holds: the model, the optimizer, the loss scale, and the dropout layers' seed-generator states
+        (not weights; saved too so that a resumed run draws the same dropout masks as an uninterrupted one)."""
+        random_states = [variable for variable in self.model.non_trainable_variables if "seed_generator" in variable.path]
+        scaling = {} if self.loss_scale is None else {"loss_scale": self.loss_scale}
+        return tf.train.Checkpoint(model=self.model, optimizer=self.optimizer, random_states=random_states, **scaling)
 
     # ------------------------------------------------------------------ steps
 
@@ -111,6 +97,34 @@ class Trainer:
         """``steps`` (a scalar tensor: one trace for any count) training steps in one call; results in ``self.sums``."""
         for _ in tf.range(steps):
             self.strategy.run(self._replica_train_step, args=next(iterator))
+
+
+class Controller:
+    """Owns the outer loop (Orbit's Controller): epochs of ``trainer``'s steps until done, validation, the choice of the
+    tested epoch, checkpoints under ``checkpoint_dir`` and scalars under ``tensorboard_dir``."""
+
+    def __init__(
+        self,
+        trainer: Trainer,
+        config: TrainerConfig,
+        checkpoint_dir: str,
+        tensorboard_dir: str | None,
+        scratch_dir: str | None = None,
+        display: ProgressDisplay = ProgressDisplay.auto,
+        name: str | None = None,
+    ):
+        """``checkpoint_dir``: the chief's checkpoints, which every worker restores; ``scratch_dir``: where a non-chief
+        worker's own saves go (None on the chief); ``display``: what the terminal shows (progress.py); ``name``: the run's,
+        on its progress lines (by default ``config.run_name``)."""
+        self.trainer, self.config, self.display = trainer, config, display
+        self.strategy, self.model = trainer.strategy, trainer.model
+        self.global_batch_size, self.learning_rate = trainer.global_batch_size, trainer.learning_rate
+        self.name = name or config.run_name or "training"
+        self.checkpoint_dir = checkpoint_dir
+        self.checkpoints = Checkpoints(trainer.checkpoint(), checkpoint_dir, scratch_dir)
+        self.state = TrainState()
+        self.summaries = Summaries(tensorboard_dir)
+        self.evaluator = Evaluator(trainer.strategy, trainer.model, trainer.global_batch_size, config)
 
     # ------------------------------------------------------------------ resume
 
@@ -145,7 +159,7 @@ class Trainer:
             raise ValueError(f"{train_size} training examples make no full global batch of {self.global_batch_size}")
         state, config = self.state, self.config
         widths_logged = False
-        with Progress(config.run_name, config.epochs, steps_per_epoch, self.global_batch_size, self.display) as progress:
+        with Progress(self.name, config.epochs, steps_per_epoch, self.global_batch_size, self.display) as progress:
             while state.epoch < config.epochs and not state.stopped_early:
                 if not widths_logged:  # one extra pass over the input pipeline, once per attempt
                     STEPS.info("epoch %d: %d batches of %d distinct widths (trainer.width_multiple=%d)", state.epoch + 1,
@@ -165,7 +179,7 @@ class Trainer:
         unread_steps, since = 0, time.perf_counter()
         while state.step_in_epoch < steps_per_epoch:
             steps = self._steps_to_boundary(steps_per_epoch)
-            self.train_steps(iterator, tf.constant(steps))
+            self.trainer.train_steps(iterator, tf.constant(steps))
             unread_steps += steps
             state.step_in_epoch += steps
             state.global_step += steps
@@ -206,8 +220,8 @@ class Trainer:
 
     def _read_sums(self, unread_steps: int) -> dict[str, float]:
         """The device's sums since the last read, added to the epoch's (``unread_steps`` steps) and reset; returns them."""
-        device = self.sums.read()
-        self.sums.reset()
+        device = self.trainer.sums.read()
+        self.trainer.sums.reset()
         sums = self.state.epoch_sums
         sums["loss"] += device["loss"]
         sums["correct"] += device["correct"]
@@ -217,7 +231,7 @@ class Trainer:
     def _show_running(self, progress: Progress, unread_steps: int) -> None:
         """The epoch's running loss and accuracy from this worker's device sums (no collective, nothing reset)."""
         sums = self.state.epoch_sums
-        running, share = self.sums.read_local()
+        running, share = self.trainer.sums.read_local()
         examples = sums["examples"] + unread_steps * self.global_batch_size
         progress.update(self.state.step_in_epoch, loss=(sums["loss"] + running["loss"] / share) / examples,
                         accuracy=(sums["correct"] + running["correct"] / share) / examples)
