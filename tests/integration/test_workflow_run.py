@@ -120,6 +120,29 @@ def test_without_validation_the_last_epoch_is_tested_and_said_so(workflow_run, t
 
 
 
+def test_a_run_that_never_scores_test_leaves_test_unscored_in_the_report_too(workflow_copy, workflow_run, tmp_path):
+    """trainer.score_test=false (settings still being chosen on validation): the run stores validation predictions
+    only, and the report, whose accuracy-by-unseen-share table comes from stored test predictions, scores no test
+    review for it (the runs that were tested keep their columns)."""
+    untested = "frozen-untested"
+    run_here("train", f"workdir={workflow_copy}", "data=imdb", f"data.path={workflow_archive(workflow_run)}", "preprocess.min_count=1",
+             *SMALL, "embedding=frozen", "trainer.score_test=false", f"trainer.run_name={untested}", cwd=tmp_path)
+    run = workflow_copy / "runs" / untested
+    assert read_json(str(run / "metrics.json"))["test"] is None
+    assert (run / "validation_predictions.csv").exists() and not (run / "test_predictions.csv").exists()
+    before = read_json(str(workflow_copy / "report" / "insight.json"))["accuracy_by_unseen_share"]
+    run_here("report", f"workdir={workflow_copy}", cwd=tmp_path)
+    after = read_json(str(workflow_copy / "report" / "insight.json"))["accuracy_by_unseen_share"]
+    assert all("configuration 2" not in column for bucket in after["buckets"] for column in bucket), "the untested run has no column"
+    assert [[value for _, value in sorted(bucket.items())] for bucket in after["buckets"]] == \
+           [[value for _, value in sorted(bucket.items())] for bucket in before["buckets"]], "the tested runs' columns as before"
+    for tested in (workflow_copy / "runs").iterdir():
+        if tested.name != untested:
+            shutil.rmtree(tested)
+    run_here("report", f"workdir={workflow_copy}", cwd=tmp_path)
+    assert "accuracy_by_unseen_share" not in read_json(str(workflow_copy / "report" / "insight.json"))
+
+
 def test_insight_answers_from_the_run(workflow_run):
     workdir, _ = workflow_run
     insight = read_json(str(workdir / "report" / "insight.json"))

@@ -12,8 +12,9 @@
 
 from __future__ import annotations
 
-import numpy as np
 import keras
+import numpy as np
+import tensorflow as tf
 
 from workflow.preprocess.layout import UNK_ID
 from workflow.preprocess.output import PreprocessOutput
@@ -89,26 +90,35 @@ def neighbours(table: np.ndarray, vocabulary: list[str], words: list[str], count
     return found
 
 
-def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: list[np.ndarray], labels: np.ndarray, seen: np.ndarray) -> dict:
+def test_reviews_by_id(preprocess: PreprocessOutput) -> dict[str, np.ndarray]:
+    """Every test review's untruncated token ids by its doc id, in file order."""
+    files = preprocess.example_files("test")
+    if not files:
+        return {}
+    def parse(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+        example = tf.io.parse_single_example(record, data.FEATURES | data.DOC_ID)
+        return example["doc_id"], tf.cast(tf.sparse.to_dense(example["tokens"]), tf.int32)
+
+    records = tf.data.TFRecordDataset(files, compression_type="GZIP").map(parse)
+    return {doc_id.decode(): tokens for doc_id, tokens in records.as_numpy_iterator()}
+
+
+def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: dict[str, np.ndarray], seen: np.ndarray) -> dict | None:
     """Per bucket of unseen-token share: review count and each arm's test accuracy (mean over its seeds; one column per
-    arm and configuration, see FinishedRun.label)."""
-    shares = np.array([float(np.mean(~seen[ids])) if len(ids) else 0.0 for ids in test_reviews])
+    arm and configuration, see FinishedRun.label), from the test predictions each run stored when it was tested. A run
+    that never scored test (``trainer.score_test=false``: its settings are still being chosen) stored none and is left
+    out, so the report never scores test for it; None when no run did."""
+    scored = [(run, found) for run in runs if (found := run.output.predictions("test")) is not None]
+    if not scored:
+        return None
+    doc_ids = scored[0][1].doc_ids
+    shares = np.array([float(np.mean(~seen[ids])) if len(ids) else 0.0 for ids in (test_reviews[doc_id] for doc_id in doc_ids)])
     buckets = [{"range": f"{low:.0%}-{min(high, 1):.0%}", "mask": (shares >= low) & (shares < high)} for low, high in UNSEEN_BUCKETS]
     per_mode: dict[str, list[np.ndarray]] = {}
-    for run in runs:
-        model = load_classifier(run.output.classifier)
-        max_len = run.metrics.config["model"]["max_len"]
-        padded = [ids[:max_len] for ids in test_reviews]
-        correct = np.empty(len(padded), dtype=bool)
-        order = np.argsort([len(ids) for ids in padded])
-        for start in range(0, len(order), 256):
-            chunk = order[start : start + 256]
-            longest = max(1, max(len(padded[i]) for i in chunk))
-            batch = np.zeros((len(chunk), longest), dtype=np.int32)
-            for row, i in enumerate(chunk):
-                batch[row, : len(padded[i])] = padded[i]
-            correct[chunk] = (model(batch, training=False).numpy()[:, 0] > 0.5) == (labels[chunk] > 0.5)
-        per_mode.setdefault(run.label, []).append(correct)  # never averaged across configurations
+    for run, found in scored:
+        if not np.array_equal(found.doc_ids, doc_ids):
+            raise ValueError(f"{run.root}: its test predictions are of other reviews than {scored[0][0].root}'s")
+        per_mode.setdefault(run.label, []).append(found.correct)  # never averaged across configurations
     order = sorted(per_mode, key=lambda label: (mode_rank(label), label))
     per_mode = {mode: per_mode[mode] for mode in order}
     result = []
@@ -130,7 +140,8 @@ def explain(preprocess: PreprocessOutput, vocabulary: list[str], pretrained: np.
     for run in runs:
         budgets.setdefault(run.labelled, []).append(run)
     most = max(budgets, default=0)  # the runs with every label (or the largest budget): the main answer
-    test_reviews, test_labels = split_reviews(preprocess, "test")
+    test_by_id = test_reviews_by_id(preprocess)
+    test_reviews = list(test_by_id.values())
     seen_per_budget = {}
     for labelled, group in budgets.items():
         train_reviews, _ = split_reviews(preprocess, "train", group[0].metrics.label_budget)
@@ -156,9 +167,10 @@ def explain(preprocess: PreprocessOutput, vocabulary: list[str], pretrained: np.
             before = neighbours(start, vocabulary, probes, neighbour_count)
             after_tuning = neighbours(after, vocabulary, probes, neighbour_count)
             result["neighbours"] = {word: {"before": before[word], "after": after_tuning[word]} for word in probes}
-    if test_reviews and runs:
-        result["accuracy_by_unseen_share"] = accuracy_by_unseen_share(budgets[most], test_reviews, test_labels, seen)
-        result["accuracy_by_unseen_share_per_budget"] = [
-            {"labelled_reviews": labelled, **accuracy_by_unseen_share(budgets[labelled], test_reviews, test_labels, seen_per_budget[labelled])}
-            for labelled in sorted(budgets) if labelled != most]
+    by_share = accuracy_by_unseen_share(budgets[most], test_by_id, seen) if test_by_id and runs else None
+    if by_share is not None:
+        result["accuracy_by_unseen_share"] = by_share
+        per_budget = [(labelled, accuracy_by_unseen_share(budgets[labelled], test_by_id, seen_per_budget[labelled]))
+                      for labelled in sorted(budgets) if labelled != most]
+        result["accuracy_by_unseen_share_per_budget"] = [{"labelled_reviews": labelled, **found} for labelled, found in per_budget if found]
     return result
