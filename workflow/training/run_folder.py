@@ -13,8 +13,9 @@ that already exists:
   run folder). Only once the new run has finished does the old one move to
   ``<workdir>/kept-runs/<run_name>-<UTC time>/`` and the new one take its
   name, said so (:func:`publish_run`). A new run that fails (a diverged
-  training, an interrupted one) leaves the finished run where it was. A
-  finished result is never deleted.
+  training, an interrupted one) leaves the finished run where it was; one
+  stopped between the two renames of :func:`publish_run` takes the name the
+  next time its configuration runs. A finished result is never deleted.
 
 Only the chief writes, and it holds the folder's writer lock
 (``<workdir>/runs/.locks/<run_name>.lock``, workflow/locks.py) from this
@@ -86,9 +87,23 @@ def open_run_folder(final: RunLayout, key: dict, config: Config, chief: bool, he
         if chief:
             shutil.rmtree(final.root)
             log.warning("%s held an unfinished run of another configuration (%s): discarded", final.root, why)
+    elif chief and _take_name(RunFolder(RunLayout(next_run_dir(final, key)), final)):
+        return RunFolder(final, final), True
     if chief:
         _prepare(final, key)
     return RunFolder(final, final), False
+
+
+def _take_name(folder: RunFolder) -> bool:
+    """Whether a finished run of this key waited beside the name and now takes it: :func:`publish_run` had moved the
+    old run to kept-runs and stopped before the second rename, leaving the name empty."""
+    if not os.path.exists(folder.layout.metrics):
+        return False
+    if os.path.exists(folder.final.root):
+        shutil.rmtree(folder.final.root)  # no identity.json: a folder nothing was trained in
+    os.replace(folder.layout.root, folder.final.root)
+    log.warning("%s: the finished run that trained beside it takes the name (the last run stopped before it did)", folder.final.root)
+    return True
 
 
 def _beside(final: RunLayout, key: dict, why: str, chief: bool) -> tuple[RunFolder, bool]:

@@ -191,7 +191,7 @@ class Controller:
                 continue
             # A boundary: the same steps for any steps_per_loop, so the epoch's sums add up the same partial sums.
             last = self._read_sums(unread_steps)
-            self._check_finite(last["loss"])  # before anything is saved from these steps
+            self._check_finite(last["loss"], weights=checkpoint_step or state.step_in_epoch == steps_per_epoch)
             state.train_seconds += time.perf_counter() - since
             unread_steps = 0
             sums = state.epoch_sums
@@ -205,12 +205,14 @@ class Controller:
         seconds = state.train_seconds - seconds_before
         return (steps_per_epoch - first_step) * self.global_batch_size / seconds if seconds > 0 else 0.0
 
-    def _check_finite(self, loss_sum: float) -> None:
-        """DivergedError, naming the epoch and the learning rate, when the loss of the steps just read or a weight is
-        no longer finite. Checked at every boundary, before a checkpoint or the best weights are saved, so the last
-        checkpoint (and any earlier finished run: run_folder.py) stays what it was; metrics.json is never written."""
-        if math.isfinite(loss_sum) and bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(variable))
-                                                            for variable in self.model.trainable_variables])):
+    def _check_finite(self, loss_sum: float, weights: bool) -> None:
+        """DivergedError, naming the epoch and the learning rate, when the loss of the steps just read is no longer
+        finite, or (``weights``: a boundary where a checkpoint or the best weights may be saved) a weight. The loss at
+        every boundary; the weights only before a save, because reading every table whole is what the step's row
+        gathers avoid (a non-finite weight makes the next loss non-finite anyway). So the last checkpoint (and any
+        earlier finished run: run_folder.py) stays what it was, and metrics.json is never written."""
+        if math.isfinite(loss_sum) and (not weights or bool(tf.reduce_all([tf.reduce_all(tf.math.is_finite(variable))
+                                                                           for variable in self.model.trainable_variables]))):
             return
         state, last = self.state, self.checkpoints.manager.latest_checkpoint
         what = f"the training loss is {loss_sum}" if not math.isfinite(loss_sum) else "a weight is no longer finite"
