@@ -68,6 +68,9 @@ class LocalCluster(ABC):
     def workers_ready(self) -> str | None:
         """A description of the engine's state when every worker is registered (``"2 TaskManagers, 2 slots"``), else None."""
 
+    def before_start(self, names: list[str]) -> None:
+        """Called by :meth:`up` before it starts the processes ``names`` (a worker killed earlier, say); nothing by default."""
+
     @abstractmethod
     def beam_options(self) -> dict[str, str]:
         """The ``beam.options`` that point a job at this cluster (its job endpoint and master)."""
@@ -117,6 +120,7 @@ class LocalCluster(ABC):
                 raise ClusterError(f"port {process.port} on localhost is taken by another program: {self.engine} {name} cannot start there")
         if to_start:
             self.write_config()
+            self.before_start(list(to_start))
         environment = self.environment()
         started: dict[str, Daemon] = {}
         try:

@@ -65,6 +65,7 @@ class FlinkCluster(LocalCluster):
     def __init__(self, installed: Installed, folder: Path, ports: FlinkPorts = FlinkPorts()):
         super().__init__(installed, folder, ports.job)
         self.ports = ports
+        self._stale: dict[str, str] = {}  # TaskManager id -> the registration of its killed process, still listed
 
     @property
     def rest_url(self) -> str:
@@ -108,11 +109,19 @@ class FlinkCluster(LocalCluster):
             _set_nested(config, key.split("."), value)
         (conf / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
 
+    def before_start(self, names: list[str]) -> None:
+        """The JobManager lists a killed TaskManager until its heartbeat times out (``heartbeat.timeout``): the
+        registrations of those about to start again are stale, and :meth:`workers_ready` waits for new ones."""
+        listed = daemons.get_json(f"{self.rest_url}/taskmanagers") or {}
+        self._stale = {manager["id"]: manager["path"] for manager in listed.get("taskmanagers", []) if manager["id"] in names and manager.get("path")}
+
     def workers_ready(self) -> str | None:
-        """``"2 TaskManagers, 2 slots (2 free)"`` once both TaskManagers of this cluster are registered."""
+        """``"2 TaskManagers, 2 slots (2 free)"`` once both TaskManagers of this cluster are registered (each by the
+        process running now: not a stale registration of one killed before :meth:`up`)."""
         listed = daemons.get_json(f"{self.rest_url}/taskmanagers")
         ours = {f"taskmanager-{number}" for number in range(1, WORKERS + 1)}
-        managers = [manager for manager in (listed or {}).get("taskmanagers", []) if manager["id"] in ours]
+        managers = [manager for manager in (listed or {}).get("taskmanagers", [])
+                    if manager["id"] in ours and manager.get("path") != self._stale.get(manager["id"])]
         if {manager["id"] for manager in managers} != ours or not all(manager["slotsNumber"] for manager in managers):
             return None  # not all registered, or their slots not reported yet
         slots = sum(manager["slotsNumber"] for manager in managers)
