@@ -106,16 +106,8 @@ def run(config: Config, stage_key: dict | None = None) -> dict:
             found, words_per_second = train_ngram_vectors(corpus_file, annotated.counts, token_matrix, keys, config.ngrams, progress)
         os.remove(corpus_file)
         layout = NgramLayout(staging)
-        files = {}
-        for order, table in found.items():
-            for path, values in ((layout.rows(order), table.rows), (layout.vectors(order), table.vectors)):
-                np.save(path, values)
-                files[os.path.basename(path)] = file_sha256(path)
-        coverage = coverage_of(annotated, keys, found)
-        write_json(layout.coverage, coverage)
-        for name, table in coverage["tables"].items():
-            log.info("%s rows: %d of %d have a vector (%.1f%% of %d occurrences)", name, table["buckets_with_vector"], table["buckets"],
-                     100 * table["occurrence_coverage"], table["occurrences"])
+        files = write_tables(layout, found)
+        write_json(layout.coverage, coverage_of(annotated, keys, found))
         manifest = {
             "stage": STAGE,
             "key": stage_key,
@@ -131,6 +123,16 @@ def run(config: Config, stage_key: dict | None = None) -> dict:
         write_json(layout.manifest, manifest)
     log.info("n-gram stage done in %.1f s -> %s", manifest["durations_s"]["total"], folder(config))
     return manifest
+
+
+def write_tables(layout: NgramLayout, found: dict) -> dict[str, str]:
+    """Each table's rows and vectors as ``.npy`` files in ``layout``; their names -> SHA-256."""
+    files = {}
+    for order, table in found.items():
+        for path, values in ((layout.rows(order), table.rows), (layout.vectors(order), table.vectors)):
+            np.save(path, values)
+            files[os.path.basename(path)] = file_sha256(path)
+    return files
 
 
 def annotate(sources: list[str], target: str, vocabulary: list[tuple[str, int]], keys: KeySpace, config: Config) -> AnnotatedCorpus:
@@ -150,7 +152,8 @@ def annotate(sources: list[str], target: str, vocabulary: list[tuple[str, int]],
 
 
 def coverage_of(annotated: AnnotatedCorpus, keys: KeySpace, found: dict[int, NgramRows]) -> dict:
-    """coverage.json: per table, its buckets, those the corpus has, those with a vector, and the occurrences they cover."""
+    """coverage.json: per table, its buckets, those the corpus has, those with a vector, and the occurrences they cover
+    (each table's also logged)."""
     tables = {}
     for order, count in keys.buckets.items():
         occurrences = annotated.counts[keys.offset(order):keys.offset(order) + count + 1]
@@ -159,4 +162,6 @@ def coverage_of(annotated: AnnotatedCorpus, keys: KeySpace, found: dict[int, Ngr
         tables[ORDER_NAMES[order]] = {"buckets": count, "buckets_seen": int(np.count_nonzero(occurrences)),
                                       "buckets_with_vector": len(found[order].rows), "occurrences": total,
                                       "occurrences_with_vector": covered, "occurrence_coverage": round(covered / total, 6) if total else 0.0}
+        log.info("%s rows: %d of %d have a vector (%.1f%% of %d occurrences)", ORDER_NAMES[order], len(found[order].rows), count,
+                 100 * tables[ORDER_NAMES[order]]["occurrence_coverage"], total)
     return {"tables": tables, "annotated_words": annotated.items}

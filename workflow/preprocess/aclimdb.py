@@ -76,13 +76,11 @@ def read_archive_part(path: str, part: int, parts: int, on_url_file: Optional[Ur
     with the read, so no raw text is shuffled between processes. ``tally``
     counts the review members of this part under the archive's path.
 
-    A member that appears more than once (``tar rf`` appends a new copy of a
-    file) is kept as ``tar`` extracts it: the last copy. Every earlier copy is
-    read, counted and rejected with the position of the copy that replaces it,
-    so an archive and the folder it unpacks to give the same documents. So the
-    part's records wait in a temporary file of the worker until the stream
-    has ended (and the url files, which come after the reviews, are known).
-    A folder member named like a review is counted and rejected too.
+    A member that appears more than once (``tar rf``) is kept as ``tar``
+    extracts it, the last copy; every earlier one is counted and rejected, so
+    an archive and its folder give the same documents. So the part's records
+    wait in a temporary file until the stream has ended. A folder member named
+    like a review is counted and rejected too.
     """
     counts = file_counts(tally, path, "members")
     last_copy: dict[str, int] = {}  # member name -> position of its last copy among the archive's review members
