@@ -67,7 +67,7 @@ import threading
 import time
 import traceback
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -131,12 +131,12 @@ class Devices:
             tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
             self.names, self.memory = [device.name for device in tf.config.list_logical_devices("CPU")], None
 
-    def one(self):
+    def one(self) -> "tf.distribute.Strategy":
         import tensorflow as tf
 
         return tf.distribute.OneDeviceStrategy(self.names[0])
 
-    def mirrored(self, names: list[str]):
+    def mirrored(self, names: list[str]) -> "tf.distribute.Strategy":
         from workflow.training.strategy import mirrored_strategy
 
         return mirrored_strategy(names)
@@ -288,8 +288,8 @@ def reduce_timings(strategy, sizes: Sizes, in_time: Callable[[list], Iterator]) 
 
     from synthetic import synthetic_reviews
 
-    def per_replica_rows(rows: int):
-        def rows_of(context):
+    def per_replica_rows(rows: int) -> Any:
+        def rows_of(context: tf.distribute.experimental.ValueContext) -> tf.IndexedSlices:
             reviews = synthetic_reviews(sizes.batch_size, min(rows, sizes.vocabulary), sizes.max_len, seed=context.replica_id_in_sync_group)
             ids = np.unique(np.concatenate([tokens for tokens, _ in reviews.as_numpy_iterator()]))
             values = np.random.default_rng(0).normal(0, 1e-3, (len(ids), sizes.dim)).astype(np.float32)
@@ -308,12 +308,12 @@ def reduce_timings(strategy, sizes: Sizes, in_time: Callable[[list], Iterator]) 
         gradient = per_replica_rows(rows)
 
         @tf.function
-        def sparse():
+        def sparse() -> tf.Tensor:
             summed = strategy.extended.batch_reduce_to(tf.distribute.ReduceOp.SUM, [(gradient, gradient)])[0]
             return tf.add_n([tf.reduce_sum(part.values[:1]) for part in strategy.experimental_local_results(summed)])
 
         @tf.function
-        def dense():
+        def dense() -> tf.Tensor:
             tables = strategy.run(lambda part: tf.math.unsorted_segment_sum(part.values, part.indices, rows), args=(gradient,))
             summed = strategy.extended.batch_reduce_to(tf.distribute.ReduceOp.SUM, [(tables, tables)])[0]
             return tf.add_n([tf.reduce_sum(part[:1]) for part in strategy.experimental_local_results(summed)])
@@ -407,7 +407,7 @@ class Report:
 
 def summary(sections: dict) -> dict:
     """Ratios across sections, where both sides were measured."""
-    def result(name: str):
+    def result(name: str) -> Any:
         record = sections.get(name, {})
         return record.get("result") if record.get("status") == "ok" else None
 
