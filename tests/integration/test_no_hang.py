@@ -47,7 +47,10 @@ def finished(process: subprocess.Popen, timeout: float = TIMEOUT) -> tuple[int, 
 
 
 def started(arguments: list[str], cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen(arguments, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    """The command in a session of its own, with SIGINT at its default: a shell that starts pytest in the background
+    makes it ignored, a disposition children inherit, and Python then installs no KeyboardInterrupt handler."""
+    return subprocess.Popen(arguments, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def wf_preprocess(*overrides: str, cwd: Path) -> subprocess.Popen:
