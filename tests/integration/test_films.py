@@ -7,7 +7,8 @@ import pytest
 from tests.conftest import TINY_REVIEWS, typed, write_aclimdb_archive, write_aclimdb_folder
 from workflow.artifacts import read_json
 from workflow.preprocess import stage
-from workflow.preprocess.films import corpus_films
+from workflow.preprocess.aclimdb import ACLIMDB_SPLITS, read_archive_part
+from workflow.preprocess.films import films_in_url_file, folder_films
 from workflow.preprocess.films_tsv import read_films, review_key, write_films
 from workflow.preprocess.output import PreprocessOutput
 
@@ -29,11 +30,20 @@ def expected_films() -> dict[str, str]:
     return films | {f"train/pos/{i}": "tt0099" for i in range(4)} | {f"train/neg/{i}": "tt0098" for i in range(4)}
 
 
+def archive_films(archive: str) -> dict[str, str]:
+    """What an archive's read task learns from the url files it streams past."""
+    films: dict[str, str] = {}
+    records = read_archive_part(archive, 0, 1, lambda split, label, text: films.update(films_in_url_file(label, text, split)))
+    assert len(list(records)) == len([name for name in FILM_REVIEWS if "/urls_" not in name])
+    return films
+
+
 def test_an_archive_and_a_folder_name_the_same_films_for_train_and_test(tmp_path):
     archive = write_aclimdb_archive(tmp_path / "films.tar.gz", FILM_REVIEWS)
     folder = write_aclimdb_folder(tmp_path / "unpacked", FILM_REVIEWS)
     literal = write_aclimdb_folder(tmp_path / "imdb[2023]", FILM_REVIEWS)  # a path that is also a pattern: still literal
-    assert corpus_films(str(archive)) == corpus_films(str(folder)) == corpus_films(str(literal)) == expected_films()
+    assert folder_films(str(folder), ACLIMDB_SPLITS) == folder_films(str(literal), ACLIMDB_SPLITS) == expected_films()
+    assert archive_films(str(archive)) == expected_films()
     assert review_key("test/pos/4_9") == "test/pos/4"
     write_films(str(tmp_path / "films.tsv"), expected_films())
     assert read_films(str(tmp_path / "films.tsv")) == expected_films()
@@ -42,14 +52,22 @@ def test_an_archive_and_a_folder_name_the_same_films_for_train_and_test(tmp_path
         read_films(str(tmp_path / "bad.tsv"))
 
 
-def test_preprocessing_records_each_labelled_reviews_film_and_its_reader_hands_them_out(make_config, tmp_path, tiny_archive):
+@pytest.mark.parametrize("validation_by_film", [True, False])
+def test_preprocessing_records_each_labelled_reviews_film_and_its_reader_hands_them_out(make_config, tmp_path, tiny_archive, validation_by_film):
+    """From an archive (written by the job's first read task) and from a folder (by the stage): the same films.tsv."""
     archive = write_aclimdb_archive(tmp_path / "films.tar.gz", FILM_REVIEWS)
-    config = typed(make_config(f"data.path={archive}", "preprocess.min_count=1"))
-    stage.run(config)
-    output = PreprocessOutput(config.workdir)
-    assert "films.tsv" in read_json(output.layout.manifest)["outputs"]["files"]
-    doc_ids = ["test/pos/4_9", "test/neg/0_2", "train/pos/3_8", "elsewhere:1"]
-    assert output.films(doc_ids) == ["tt0011", "tt0010", "tt0099", ""]
+    folder = write_aclimdb_folder(tmp_path / "unpacked", FILM_REVIEWS)
+    texts = []
+    for path in (archive, folder):
+        config = typed(make_config(f"data.path={path}", "preprocess.min_count=1",
+                                   f"preprocess.validation_by_film={validation_by_film}", f"workdir={tmp_path / path.name}-work"))
+        stage.run(config)
+        output = PreprocessOutput(config.workdir)
+        assert "films.tsv" in read_json(output.layout.manifest)["outputs"]["files"]
+        doc_ids = ["test/pos/4_9", "test/neg/0_2", "train/pos/3_8", "elsewhere:1"]
+        assert output.films(doc_ids) == ["tt0011", "tt0010", "tt0099", ""]
+        texts.append((tmp_path / f"{path.name}-work" / "preprocess" / "films.tsv").read_text())
+    assert texts[0] == texts[1] and len(texts[0].splitlines()) == len(expected_films())
     # A corpus without url files: no films.tsv, and no review has a film.
     config = typed(make_config(f"data.path={tiny_archive}", f"workdir={tmp_path / 'tiny'}"))
     stage.run(config)

@@ -32,7 +32,7 @@ from workflow.storage import IN_JOB, Storage
 ACLIMDB_SPLITS = ("train", "test")
 ACLIMDB_LABELS = ("pos", "neg", "unsup")
 URL_FILES = {"urls_pos.txt": "pos", "urls_neg.txt": "neg"}  # train/: each review's film, line i = review i (films.py)
-UrlFileSink = Callable[[str, str], None]  # (label, text of train/urls_<label>.txt)
+UrlFileSink = Callable[[str, str, str], None]  # (split, label, text of <split>/urls_<label>.txt), train and test
 _ACLIMDB_NAME = re.compile(r"(\d+)_(\d+)\.txt")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")
 WAITING_BATCH = 1024  # archive members pickled together while a part waits for the end of its stream
@@ -66,8 +66,9 @@ def read_archive_part(path: str, part: int, parts: int, on_url_file: Optional[Ur
                       tally: Optional[Tally] = None) -> Iterator[RawRecord]:
     """Stream one aclImdb archive and yield the review members of one part, once the whole stream is read.
 
-    ``on_url_file(label, text)`` is given each ``train/urls_<label>.txt`` as
-    the stream passes it (films.py), after every review in aclImdb's order.
+    ``on_url_file(split, label, text)`` is given each ``<split>/urls_<label>.txt``
+    of train and test as the stream passes it (films.py), after every review in
+    aclImdb's order.
 
     A gzip stream cannot be split, so each of ``parts`` workers streams the
     whole archive (tar_stream.py keeps a pass near the cost of decompressing
@@ -90,8 +91,8 @@ def read_archive_part(path: str, part: int, parts: int, on_url_file: Optional[Ur
         try:
             with counted(FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED)) as handle:
                 for member in tar_stream.members(handle):
-                    if on_url_file is not None and member.is_file and _is_train_url_file(member.name):
-                        on_url_file(URL_FILES[posixpath.basename(member.name)], member.read().decode("utf-8", errors="replace"))
+                    if on_url_file is not None and member.is_file and _url_file(member.name):
+                        on_url_file(*_url_file(member.name), member.read().decode("utf-8", errors="replace"))
                     if not is_review(member.name):
                         continue
                     index += 1
@@ -114,9 +115,10 @@ def read_archive_part(path: str, part: int, parts: int, on_url_file: Optional[Ur
             yield record
 
 
-def _is_train_url_file(member: str) -> bool:
+def _url_file(member: str) -> Optional[tuple[str, str]]:
+    """``(split, label)`` of a member that is ``<train|test>/urls_<label>.txt``; None for any other."""
     parts = member.split("/")
-    return len(parts) >= 2 and parts[-2] == "train" and parts[-1] in URL_FILES
+    return (parts[-2], URL_FILES[parts[-1]]) if len(parts) >= 2 and parts[-2] in ACLIMDB_SPLITS and parts[-1] in URL_FILES else None
 
 
 def _archive_record(path: str, name: str, is_dir: bool, data: Optional[bytes]) -> RawRecord:

@@ -20,8 +20,9 @@ mapping, 25,000 short strings, travels with the read tasks). In a ``.tar.gz``
 they come after all reviews, so each archive task learns the training ones as
 its stream passes them and decides the split of its training reviews then
 (task_outputs.py): no extra pass over the archive before the job starts.
-films.tsv, needed by no task, is written after the job (:func:`corpus_films`:
-for an archive, one more streamed pass, about as long as decompressing it).
+films.tsv is written by the job for an archive, from the url files of train
+and test its first part streams past (task_outputs.py), and by the stage from
+a folder's url files (:func:`folder_films`).
 """
 
 from __future__ import annotations
@@ -29,8 +30,7 @@ from __future__ import annotations
 import re
 
 from workflow.artifacts import join
-from workflow.preprocess import tar_stream
-from workflow.preprocess.aclimdb import ACLIMDB_SPLITS, URL_FILES, aclimdb_root, is_archive
+from workflow.preprocess.aclimdb import ACLIMDB_SPLITS, URL_FILES, aclimdb_root
 from workflow.preprocess.input_paths import folder_entries
 from workflow.storage import IN_JOB, FileInfo, Storage
 
@@ -64,20 +64,3 @@ def url_files(path: str, splits: tuple[str, ...] = ACLIMDB_SPLITS, storage: Stor
     return [metadata for split in splits for name in URL_FILES
             for metadata in folder_entries(join(root, split), name, storage).files
             if metadata.path.replace("\\", "/").rsplit("/", 1)[-1] == name]
-
-
-def corpus_films(path: str, storage: Storage = IN_JOB) -> dict[str, str]:
-    """Review -> film for every labelled review (train and test) of an aclImdb folder or archive whose url file names one."""
-    if not is_archive(path):
-        return folder_films(path, ACLIMDB_SPLITS, storage)
-    films: dict[str, str] = {}
-    remaining = {(split, name) for split in ACLIMDB_SPLITS for name in URL_FILES}
-    with storage.open(path) as handle:
-        for member in tar_stream.members(handle):
-            split, name = (["", ""] + member.name.split("/"))[-2:]
-            if member.is_file and (split, name) in remaining:
-                films.update(films_in_url_file(URL_FILES[name], member.read().decode("utf-8", errors="replace"), split))
-                remaining.discard((split, name))
-                if not remaining:
-                    break
-    return films

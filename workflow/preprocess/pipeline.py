@@ -8,6 +8,7 @@ one named transform each, whose docstring says what it writes::
 
     read tasks -> (ids -> repeated ids, CSV/JSONL with data.id_field: leakage.py) --v (side input)
     read tasks -> TokenizeTask -+-> corpus/<split>-<task>.txt (train, unsup)      written by the task's worker
+                                +-> films.tsv (an aclImdb archive's first part: its url files)
                                 +-> spill files -> EncodeTask -> examples/<split>-<task>.tfrecord.gz
                                 +-> (split, SplitCounts) -> vocabulary ------------^ (side input), stats
                                 +-> Rejection -> rejected/*.jsonl

@@ -35,10 +35,10 @@ from workflow.caching import combined_digest, files_digest, section
 from workflow.config import Config, CorpusFormat, carved_test_fraction, carved_validation_fraction, plain
 from workflow.console import StageProgress
 from workflow.errors import ConfigError, EmptyCorpusError
-from workflow.preprocess.aclimdb import is_archive
+from workflow.preprocess.aclimdb import ACLIMDB_SPLITS, is_archive
 from workflow.preprocess.counting import describe_reasons
-from workflow.preprocess.films import corpus_films, folder_films, url_files
-from workflow.preprocess.films_tsv import write_films
+from workflow.preprocess.films import folder_films, url_files
+from workflow.preprocess.films_tsv import read_films, write_films
 from workflow.preprocess.job_metrics import OUTCOMES, counter_name, job_counters
 from workflow.preprocess.layout import SPLITS, TRAINING_SIDE, PreprocessLayout
 from workflow.preprocess.leakage import check_split_sources
@@ -237,12 +237,16 @@ def validation_groups(config: Config, files: Storage) -> tuple[dict[str, str], b
 
 def record_films(config: Config, layout: PreprocessLayout, files: Storage) -> None:
     """films.tsv: the film of each labelled aclImdb review (films.py), for the report's film-clustered bootstrap;
-    none for other corpora, or without url files."""
-    if config.data.format is CorpusFormat.aclimdb:
-        films = corpus_films(config.data.path, files)
+    none for other corpora, or without url files. An archive's is written by the job (its tasks stream the url files)."""
+    if config.data.format is not CorpusFormat.aclimdb:
+        return
+    if not is_archive(config.data.path):
+        films = folder_films(config.data.path, ACLIMDB_SPLITS, files)
         if films:
             write_films(layout.films, films, files)
-            log.info("films.tsv: %d labelled reviews of %d films", len(films), len(set(films.values())))
+    if files.exists(layout.films):
+        films = read_films(layout.films, files)
+        log.info("films.tsv: %d labelled reviews of %d films", len(films), len(set(films.values())))
 
 
 def log_summary(stats: dict, final_dir: str, seconds: float) -> None:

@@ -39,6 +39,7 @@ from workflow.preprocess import job_metrics
 from workflow.preprocess.counting import FileCounts, SplitCounts
 from workflow.preprocess.examples import VarintTable, encode_example, tfrecord_frame
 from workflow.preprocess.films import films_in_url_file
+from workflow.preprocess.films_tsv import write_films
 from workflow.preprocess.layout import SPLITS, TRAINING_SIDE, UNSUP, PreprocessLayout
 from workflow.preprocess.parse import RecordParser
 from workflow.preprocess.read_progress import TaskProgress
@@ -111,6 +112,10 @@ class TokenizeTask(beam.DoFn):
       its lines and records as the readers counted them, and how many were
       written and rejected.
 
+    The first part of an aclImdb archive also writes films.tsv (films_tsv.py)
+    from the url files of train and test it streamed past: no second pass over
+    the archive, and no stage of its own.
+
     ``films``: review -> film read before the job (an aclImdb folder's url
     files). ``films_in_archives``: an archive task learns them from the url
     files it streams past instead; the archive reader yields its reviews only
@@ -132,18 +137,26 @@ class TokenizeTask(beam.DoFn):
         index, task = indexed
         repeated = dict(repeated_ids[index])  # a MultiMap: [] for a task without one
         learns = self._films_in_archives and task[0] == "archive"
-        films = {} if learns else self._films
-        on_url_file = (lambda label, text: films.update(films_in_url_file(label, text))) if learns else None
+        films = {} if learns else self._films  # review -> film of the training reviews, which carve validation
+        review_films: dict[str, str] = {}  # of train and test, from the url files an archive task streams past
+
+        def on_url_file(split: str, label: str, text: str) -> None:
+            found = films_in_url_file(label, text, split)
+            review_films.update(found)
+            if learns and split == "train":
+                films.update(found)
         try:
             with contextlib.ExitStack() as stack:
                 files = _TaskFiles(stack, self._layout, index)
                 if is_local(self._layout.root):  # on an object store a count rewritten every second would cost more than it tells
                     stack.enter_context(TaskProgress(self._layout.progress_dir, index))
-                for position, record in enumerate(read_task(task, self._data, on_url_file, files.sources)):
+                for position, record in enumerate(read_task(task, self._data, on_url_file if task[0] == "archive" else None, files.sources)):
                     if position in repeated:
                         record = record._replace(error=repeated[position])
                     yield from self._take(record, films, files)
                 files.flush()
+                if review_films and task[3][1] == 0:  # every part of an archive streams its url files; the first writes them
+                    write_films(self._layout.films, review_films)
         except OSError as error:
             raise output_error(error, self._layout.root) from error
         for split, split_counts in files.counts.items():
