@@ -173,7 +173,18 @@ def distinct_widths(batches: tf.data.Dataset) -> int:
 
 
 def _for_workers(batches: tf.data.Dataset) -> tf.data.Dataset:
-    """Shard by batch across workers (every worker reads all files; file sharding would need >= 1 file per worker)."""
+    """Shard by batch across workers (every worker reads all files; file sharding would need >= 1 file per worker),
+    and no autotuning thread.
+
+    tf.data's autotuning runs a thread per iterator that sleeps for a period
+    doubling up to a minute, and deleting the iterator waits for it to wake:
+    every epoch's training and validation iterator is deleted at its end, and
+    that wait was 1.3 to 3.8 s an epoch on the sample (a third of its
+    training time) and up to 282 s on IMDB. ``AUTOTUNE`` parallelism and
+    prefetch sizes then take tf.data's static defaults (the cores; a prefetch
+    buffer that grows while the consumer waits), as fast here (docs/results.md).
+    """
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    options.autotune.enabled = False
     return batches.with_options(options)

@@ -18,6 +18,7 @@ from scipy.stats import rankdata
 
 from workflow.config import TrainerConfig
 from workflow.training import data
+from workflow.training.strategy import distribute
 
 SUM = tf.distribute.ReduceOp.SUM
 
@@ -46,7 +47,7 @@ class Evaluator:
         if id(examples) not in self._batches:
             batches = data.evaluation_batches(examples, self.global_batch_size, self.config.sort_pool_batches,
                                               self.strategy.num_replicas_in_sync, self.config.width_multiple)
-            self._batches[id(examples)] = (examples, self.strategy.experimental_distribute_dataset(batches))  # keeps it alive: its id stays its own
+            self._batches[id(examples)] = (examples, distribute(self.strategy, batches))  # keeps it alive: its id stays its own
         return self._batches[id(examples)][1]
 
     def _distributed_step(self, iterator) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+from typing import Iterable
 
 import tensorflow as tf
 
@@ -66,6 +67,20 @@ def make_strategy(config: StrategyConfig) -> tf.distribute.Strategy:
     if len(gpus) > 1:
         return mirrored_strategy(gpus)
     return tf.distribute.OneDeviceStrategy(gpus[0] if gpus else "/cpu:0")
+
+
+def distribute(strategy: tf.distribute.Strategy, batches: tf.data.Dataset) -> Iterable:
+    """``batches`` as ``strategy.run`` takes them: split over the replicas, or the dataset itself for one replica.
+
+    ``experimental_distribute_dataset`` wraps even a single device's input in a
+    MultiDeviceIterator, whose per-device pipeline runs tf.data's autotuning
+    thread; deleting the iterator waits for that thread to wake (up to a
+    minute), once an epoch for training and validation (data._for_workers).
+    With one replica there is nothing to split or place, so none is made.
+    """
+    if strategy.num_replicas_in_sync == 1:
+        return batches
+    return strategy.experimental_distribute_dataset(batches)
 
 
 def mirrored_strategy(devices: list[str]) -> tf.distribute.MirroredStrategy:

@@ -46,6 +46,7 @@ from workflow.training.loss_scale import DynamicLossScale
 from workflow.training.optimizer import EmbeddingAdam, sum_duplicate_rows
 from workflow.training.progress import STEPS, Progress
 from workflow.training.steps import StepSums
+from workflow.training.strategy import distribute
 from workflow.training.summaries import Summaries
 
 log = logging.getLogger(__name__)
@@ -173,7 +174,7 @@ class Controller:
     def _train_epoch(self, batches: tf.data.Dataset, steps_per_epoch: int, progress: Progress) -> float:
         """Train the rest of the current epoch on ``batches``; returns the examples per second its training steps took."""
         state, config = self.state, self.config
-        iterator = iter(self.strategy.experimental_distribute_dataset(batches))
+        iterator = iter(distribute(self.strategy, batches))
         progress.start_epoch(state.epoch + 1, state.step_in_epoch, state.best_accuracy)
         first_step, seconds_before = state.step_in_epoch, state.train_seconds
         unread_steps, since = 0, time.perf_counter()
