@@ -182,7 +182,8 @@ def _for_workers(batches: tf.data.Dataset) -> tf.data.Dataset:
     that wait was 1.3 to 3.8 s an epoch on the sample (a third of its
     training time) and up to 282 s on IMDB. ``AUTOTUNE`` parallelism and
     prefetch sizes then take tf.data's static defaults (the cores; a prefetch
-    buffer that grows while the consumer waits), as fast here (docs/results.md).
+    buffer that grows while the consumer waits): the same step rate on the
+    sample (docs/results.md).
     """
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
