@@ -84,3 +84,15 @@ def test_a_folders_test_url_files_are_in_the_stage_key(make_config, tmp_path):
     (folder / "test" / "urls_pos.txt").write_text("http://www.imdb.com/title/tt0002/usercomments\n")
     after = stage.key(config)
     assert after["films"] != before["films"] and after["inputs"] == before["inputs"]
+
+
+def test_a_pattern_of_several_archives_records_the_first_ones_films_and_says_so(make_config, tmp_path, caplog):
+    """Their reviews share names (train/pos/0 is in both), so one films.tsv cannot hold both: the first archive's, and a warning."""
+    write_aclimdb_archive(tmp_path / "a.tar.gz", FILM_REVIEWS)
+    other = {name: data.replace(b"tt0099", b"tt0777") for name, data in FILM_REVIEWS.items()}
+    write_aclimdb_archive(tmp_path / "b.tar.gz", other)
+    config = typed(make_config(f"data.path={tmp_path}/*.tar.gz", "preprocess.min_count=1"))
+    with caplog.at_level("WARNING", logger="workflow.preprocess.stage"):
+        stage.run(config)
+    assert PreprocessOutput(config.workdir).films(["train/pos/3_8", "test/pos/4_9"]) == ["tt0099", "tt0011"]
+    assert "films.tsv holds the films of the first of the 2 archives" in caplog.text

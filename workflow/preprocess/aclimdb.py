@@ -31,7 +31,7 @@ from workflow.storage import IN_JOB, Storage
 
 ACLIMDB_SPLITS = ("train", "test")
 ACLIMDB_LABELS = ("pos", "neg", "unsup")
-URL_FILES = {"urls_pos.txt": "pos", "urls_neg.txt": "neg"}  # train/: each review's film, line i = review i (films.py)
+URL_FILES = {"urls_pos.txt": "pos", "urls_neg.txt": "neg"}  # train/ and test/: each review's film, line i = review i (films.py)
 UrlFileSink = Callable[[str, str, str], None]  # (split, label, text of <split>/urls_<label>.txt), train and test
 _ACLIMDB_NAME = re.compile(r"(\d+)_(\d+)\.txt")
 _ARCHIVE_SUFFIXES = (".tar.gz", ".tgz", ".tar")

@@ -128,7 +128,7 @@ def run(config: Config, stage_key: dict | None = None, log_file: str | None = No
         pipeline_seconds = time.time() - pipeline_started
         delete_tree(layout.spill_dir, files)
         delete_tree(layout.progress_dir, files)
-        record_films(config, layout, files)
+        record_films(config, layout, files, inputs["files"])
         stats = read_json(layout.stats, files)
         check_counters(counters, stats)
         check_not_empty(config, stats, layout, files)
@@ -235,7 +235,7 @@ def validation_groups(config: Config, files: Storage) -> tuple[dict[str, str], b
     return folder_films(config.data.path, storage=files), False
 
 
-def record_films(config: Config, layout: PreprocessLayout, files: Storage) -> None:
+def record_films(config: Config, layout: PreprocessLayout, files: Storage, input_count: int) -> None:
     """films.tsv: the film of each labelled aclImdb review (films.py), for the report's film-clustered bootstrap;
     none for other corpora, or without url files. An archive's is written by the job (its tasks stream the url files)."""
     if config.data.format is not CorpusFormat.aclimdb:
@@ -247,6 +247,9 @@ def record_films(config: Config, layout: PreprocessLayout, files: Storage) -> No
     if files.exists(layout.films):
         films = read_films(layout.films, files)
         log.info("films.tsv: %d labelled reviews of %d films", len(films), len(set(films.values())))
+        archives = input_count if is_archive(config.data.path) else 1
+        if archives > 1:
+            log.warning("films.tsv holds the films of the first of the %d archives data.path matched: their reviews share names", archives)
 
 
 def log_summary(stats: dict, final_dir: str, seconds: float) -> None:

@@ -112,9 +112,11 @@ class TokenizeTask(beam.DoFn):
       its lines and records as the readers counted them, and how many were
       written and rejected.
 
-    The first part of an aclImdb archive also writes films.tsv (films_tsv.py)
-    from the url files of train and test it streamed past: no second pass over
-    the archive, and no stage of its own.
+    The first part of an aclImdb archive (task 0) also writes films.tsv
+    (films_tsv.py) from the url files of train and test it streamed past: no
+    second pass over the archive, and no stage of its own. A pattern matching
+    several archives gives the first one's films (the stage warns: their
+    reviews share names).
 
     ``films``: review -> film read before the job (an aclImdb folder's url
     files). ``films_in_archives``: an archive task learns them from the url
@@ -155,7 +157,7 @@ class TokenizeTask(beam.DoFn):
                         record = record._replace(error=repeated[position])
                     yield from self._take(record, films, files)
                 files.flush()
-                if review_films and task[3][1] == 0:  # every part of an archive streams its url files; the first writes them
+                if review_films and index == 0:  # every part of an archive streams its url files; the first archive's first writes them
                     write_films(self._layout.films, review_films)
         except OSError as error:
             raise output_error(error, self._layout.root) from error

@@ -179,11 +179,12 @@ def _for_workers(batches: tf.data.Dataset) -> tf.data.Dataset:
     tf.data's autotuning runs a thread per iterator that sleeps for a period
     doubling up to a minute, and deleting the iterator waits for it to wake:
     every epoch's training and validation iterator is deleted at its end, and
-    that wait was 1.3 to 3.8 s an epoch on the sample (a third of its
-    training time) and up to 282 s on IMDB. ``AUTOTUNE`` parallelism and
-    prefetch sizes then take tf.data's static defaults (the cores; a prefetch
+    that wait was 1.2 to 3.9 s an epoch on the sample (44% of a frozen run)
+    and 126 to 628 s of a run on IMDB. ``AUTOTUNE`` parallelism and prefetch
+    sizes then take tf.data's static defaults (min(16, cores); a prefetch
     buffer that grows while the consumer waits): the same step rate on the
-    sample (docs/results.md).
+    sample (docs/results.md). With several replicas, tf.distribute's own
+    per-device pipelines still autotune (strategy.distribute).
     """
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

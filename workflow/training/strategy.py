@@ -76,7 +76,8 @@ def distribute(strategy: tf.distribute.Strategy, batches: tf.data.Dataset) -> It
     MultiDeviceIterator, whose per-device pipeline runs tf.data's autotuning
     thread; deleting the iterator waits for that thread to wake (up to a
     minute), once an epoch for training and validation (data._for_workers).
-    With one replica there is nothing to split or place, so none is made.
+    With one replica there is nothing to split or place, so none is made; with
+    several, that per-device wait remains (their options are tf.distribute's).
     """
     if strategy.num_replicas_in_sync == 1:
         return batches
