@@ -19,13 +19,9 @@ def review_key(doc_id: str) -> str:
     return doc_id.rsplit("_", 1)[0]
 
 
-def render_films(films: dict[str, str]) -> str:
-    """films.tsv's text: ``review<TAB>film`` a line, by review."""
-    return "".join(f"{review}\t{film}\n" for review, film in sorted(films.items()))
-
-
 def write_films(path: str, films: dict[str, str], storage: Storage = IN_JOB) -> None:
-    write_text(path, render_films(films), storage)
+    """films.tsv: ``review<TAB>film`` a line, by review."""
+    write_text(path, "".join(f"{review}\t{film}\n" for review, film in sorted(films.items())), storage)
 
 
 def read_films(path: str, storage: Storage = IN_JOB) -> dict[str, str]:

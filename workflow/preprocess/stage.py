@@ -240,16 +240,16 @@ def record_films(config: Config, layout: PreprocessLayout, files: Storage, input
     none for other corpora, or without url files. An archive's is written by the job (its tasks stream the url files)."""
     if config.data.format is not CorpusFormat.aclimdb:
         return
-    if not is_archive(config.data.path):
+    if is_archive(config.data.path):
+        films = read_films(layout.films, files) if files.exists(layout.films) else {}
+        if films and input_count > 1:
+            log.warning("films.tsv holds the films of the first of the %d archives data.path matched: their reviews share names", input_count)
+    else:
         films = folder_films(config.data.path, ACLIMDB_SPLITS, files)
         if films:
             write_films(layout.films, films, files)
-    if files.exists(layout.films):
-        films = read_films(layout.films, files)
+    if films:
         log.info("films.tsv: %d labelled reviews of %d films", len(films), len(set(films.values())))
-        archives = input_count if is_archive(config.data.path) else 1
-        if archives > 1:
-            log.warning("films.tsv holds the films of the first of the %d archives data.path matched: their reviews share names", archives)
 
 
 def log_summary(stats: dict, final_dir: str, seconds: float) -> None:
