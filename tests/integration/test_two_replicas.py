@@ -3,7 +3,8 @@
 Deduplicated sparse gradients train the weights the raw ones did (and one
 device with the same global batch did), the replicas' rows arrive summed to
 one per token, and evaluation with fewer rows than replicas (or an odd last
-batch) gives every replica rows and every metric exactly, for every model.
+batch) gives every replica rows and every metric exactly, for every model, call
+after call.
 """
 
 from __future__ import annotations
@@ -61,6 +62,7 @@ for name, model_config in MODELS.items():
         rows = [[int(tf.shape(part)[0]) for part in strategy.experimental_local_results(tokens)] for tokens, _, _ in batches]
         assert all(min(replicas) > 0 for replicas in rows), (name, size, rows)
         result = evaluator.evaluate(examples, size)
+        assert evaluator.evaluate(examples, size) == result, "the evaluator's repeated iterator reads one whole pass a call"
         scores = np.array([float(model(tokens[None], training=False)[0, 0]) for tokens, _ in examples.as_numpy_iterator()])
         labels = np.array([label for _, label in examples.as_numpy_iterator()])
         loss = float(np.mean(keras.losses.binary_crossentropy(labels[:, None], scores[:, None])))

@@ -132,6 +132,38 @@ def test_a_call_ends_at_log_steps_checkpoint_steps_and_the_epochs_end(tmp_path):
     assert calls == [3, 2, 1, 3], "to step 3 (log), 5 (checkpoint), 6 (log), 9 (log)"
 
 
+def test_one_iterator_serves_every_epoch_of_training_and_every_validation(tmp_path, monkeypatch):
+    """Deleting a distributed iterator waits for tf.distribute's per-device autotuning (up to a minute), so a fit makes
+    one training and one validation iterator, not one an epoch; validation reads the same pass every epoch."""
+    from workflow.training import evaluation, trainer as trainer_module
+
+    made = {"training": 0, "validation": 0}  # iterators made over distributed batches
+
+    class Counted:
+        def __init__(self, kind, batches):
+            self.kind, self.batches = kind, batches
+
+        def __iter__(self):
+            made[self.kind] += 1
+            return iter(self.batches)
+
+    def counting(kind, original):
+        return lambda strategy, batches: Counted(kind, original(strategy, batches))
+
+    monkeypatch.setattr(trainer_module, "distribute", counting("training", trainer_module.distribute))
+    monkeypatch.setattr(evaluation, "distribute", counting("validation", evaluation.distribute))
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        model = classifier(MODELS["pooling"])
+    config = dataclasses.replace(TRAINER, epochs=3, learning_rate=0.0)  # weights fixed: every validation must agree
+    controller = Controller(Trainer(strategy, model, config, 0.0), config, str(tmp_path), None)
+    controller.fit(reviews(96), 96, reviews(13, seed=1), 13, SEED, on_best=lambda: None)
+    assert made == {"training": 1, "validation": 1}
+    assert controller.state.epoch == 3 and controller.state.global_step == 3 * 12
+    losses = [record["val_loss"] for record in controller.state.history]
+    assert len(losses) == 3 and losses[0] == losses[1] == losses[2], losses
+
+
 SCATTERS = {"ResourceScatterUpdate", "ResourceScatterAdd", "ResourceScatterSub", "ScatterNd", "TensorScatterUpdate", "TensorScatterAdd",
             "ResourceScatterNdUpdate", "ResourceScatterNdAdd", "ScatterUpdate", "ScatterAdd", "ScatterSub"}
 PASS_THROUGH = {"Identity", "Cast", "Reshape", "ExpandDims", "Squeeze"}

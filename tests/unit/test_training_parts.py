@@ -91,6 +91,12 @@ def test_evaluation_batches_keep_every_example():
     assert len(labels) == 37
 
 
+@pytest.mark.parametrize("size", [1, 8, 13, 16, 37, 48])
+def test_an_evaluation_pass_is_the_batches_one_evaluation_reads(size):
+    """The evaluator reads ceil(size / batch) batches a call from one repeated iterator: a pass must be exactly that."""
+    assert len(list(data.evaluation_batches(reviews(size), 8, 2, replicas=2))) == -(-size // 8)
+
+
 @pytest.mark.parametrize("size", [1, 13, 37])
 def test_the_last_evaluation_batch_is_filled_to_a_multiple_of_the_replicas_with_weight_0_rows(size):
     batches = [tuple(part.numpy() for part in batch) for batch in data.evaluation_batches(reviews(size), 8, 2, replicas=4)]

@@ -184,7 +184,8 @@ def _for_workers(batches: tf.data.Dataset) -> tf.data.Dataset:
     sizes then take tf.data's static defaults (min(16, cores); a prefetch
     buffer that grows while the consumer waits): the same step rate on the
     sample (docs/results.md). With several replicas, tf.distribute's own
-    per-device pipelines still autotune (strategy.distribute).
+    per-device pipelines still autotune, so their iterators are kept for a
+    whole run (strategy.distribute).
     """
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

@@ -39,16 +39,23 @@ class Evaluator:
     def __init__(self, strategy: tf.distribute.Strategy, model: keras.Model, global_batch_size: int, config: TrainerConfig):
         self.strategy, self.model, self.global_batch_size, self.config = strategy, model, global_batch_size, config
         self._step = tf.function(self._distributed_step)
-        self._batches: dict[int, tuple[tf.data.Dataset, Any]] = {}  # id(examples) -> (examples, its distributed batches)
+        self._iterators: dict[int, tuple[tf.data.Dataset, Any]] = {}  # id(examples) -> (examples, its iterator)
 
-    def _distributed(self, examples: tf.data.Dataset) -> Any:
-        """The split's evaluation batches, distributed: built once per split (validation is evaluated every epoch, and
-        building the input pipeline costs about as much as evaluating a small split)."""
-        if id(examples) not in self._batches:
+    def _iterator(self, examples: tf.data.Dataset) -> Any:
+        """An iterator over the split's evaluation batches, repeated: one per split, each call reads one pass.
+
+        Validation is evaluated every epoch: building its input pipeline costs
+        about as much as evaluating a small split, and deleting a distributed
+        iterator waits for tf.distribute's per-device autotuning threads
+        (trainer.Controller._remaining_batches). A pass is ``ceil(size /
+        global batch)`` batches (data.evaluation_batches), what a call reads.
+        """
+        if id(examples) not in self._iterators:
             batches = data.evaluation_batches(examples, self.global_batch_size, self.config.sort_pool_batches,
                                               self.strategy.num_replicas_in_sync, self.config.width_multiple)
-            self._batches[id(examples)] = (examples, distribute(self.strategy, batches))  # keeps it alive: its id stays its own
-        return self._batches[id(examples)][1]
+            iterator = iter(distribute(self.strategy, batches.repeat()))
+            self._iterators[id(examples)] = (examples, iterator)  # keeps ``examples`` alive: its id stays its own
+        return self._iterators[id(examples)][1]
 
     def _distributed_step(self, iterator) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
         def replica_step(tokens, labels, weights):
@@ -62,7 +69,7 @@ class Evaluator:
 
     def evaluate(self, examples: tf.data.Dataset, size: int) -> dict[str, Any]:
         """Loss, accuracy and AUC over every example of a split (the weight-0 rows that fill the last batch left out)."""
-        iterator = iter(self._distributed(examples))
+        iterator = self._iterator(examples)
         loss_sum, probabilities, labels = 0.0, [], []
         for _ in range(-(-size // self.global_batch_size)):
             batch_loss, batch_probabilities, batch_labels, batch_weights = self._step(iterator)

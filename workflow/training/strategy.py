@@ -75,9 +75,10 @@ def distribute(strategy: tf.distribute.Strategy, batches: tf.data.Dataset) -> It
     ``experimental_distribute_dataset`` wraps even a single device's input in a
     MultiDeviceIterator, whose per-device pipeline runs tf.data's autotuning
     thread; deleting the iterator waits for that thread to wake (up to a
-    minute), once an epoch for training and validation (data._for_workers).
-    With one replica there is nothing to split or place, so none is made; with
-    several, that per-device wait remains (their options are tf.distribute's).
+    minute; data._for_workers). With one replica there is nothing to split or
+    place, so none is made; with several, the training loop and the evaluator
+    keep one iterator each for a whole run, so that wait comes once, at the end
+    (trainer.Controller._remaining_batches).
     """
     if strategy.num_replicas_in_sync == 1:
         return batches

@@ -159,22 +159,22 @@ class Controller:
         if steps_per_epoch == 0:
             raise ValueError(f"{train_size} training examples make no full global batch of {self.global_batch_size}")
         state, config = self.state, self.config
-        widths_logged = False
+        batches = None
         with Progress(self.name, config.epochs, steps_per_epoch, self.global_batch_size, self.display) as progress:
             while state.epoch < config.epochs and not state.stopped_early:
-                if not widths_logged:  # one extra pass over the input pipeline, once per attempt
+                if batches is None:  # once per attempt: one extra pass over an epoch's batches, then one iterator
                     STEPS.info("epoch %d: %d batches of %d distinct widths (trainer.width_multiple=%d)", state.epoch + 1,
                                steps_per_epoch - state.step_in_epoch, data.distinct_widths(self._epoch_batches(train, seed, passes)),
                                config.width_multiple)
-                    widths_logged = True
-                examples_per_s = self._train_epoch(self._epoch_batches(train, seed, passes), steps_per_epoch, progress)
+                    batches = iter(distribute(self.strategy, self._remaining_batches(train, seed, passes)))
+                examples_per_s = self._train_epoch(batches, steps_per_epoch, progress)
                 self._end_epoch(validation, validation_size, on_best, progress, examples_per_s)
         return state
 
-    def _train_epoch(self, batches: tf.data.Dataset, steps_per_epoch: int, progress: Progress) -> float:
-        """Train the rest of the current epoch on ``batches``; returns the examples per second its training steps took."""
+    def _train_epoch(self, iterator, steps_per_epoch: int, progress: Progress) -> float:
+        """Train the rest of the current epoch: its next steps from ``iterator`` (over every remaining epoch's batches);
+        returns the examples per second its training steps took."""
         state, config = self.state, self.config
-        iterator = iter(distribute(self.strategy, batches))
         progress.start_epoch(state.epoch + 1, state.step_in_epoch, state.best_accuracy)
         first_step, seconds_before = state.step_in_epoch, state.train_seconds
         unread_steps, since = 0, time.perf_counter()
@@ -239,11 +239,31 @@ class Controller:
         progress.update(self.state.step_in_epoch, loss=(sums["loss"] + running["loss"] / share) / examples,
                         accuracy=(sums["correct"] + running["correct"] / share) / examples)
 
-    def _epoch_batches(self, train: tf.data.Dataset, seed: int, passes: int) -> tf.data.Dataset:
-        """The rest of the current epoch's batches, as a new dataset (iterating one dataset twice would reshuffle it)."""
+    def _epoch_batches(self, train: tf.data.Dataset, seed: int, passes: int, epoch: int | None = None) -> tf.data.Dataset:
+        """The rest of the current epoch's batches (or all of a later ``epoch``'s), as a new dataset (iterating one
+        dataset twice would reshuffle it)."""
         state, config = self.state, self.config
-        return data.training_batches(train, self.global_batch_size, seed, state.epoch, config.shuffle_buffer, config.sort_pool_batches,
-                                     skip_batches=state.step_in_epoch, passes=passes, width_multiple=config.width_multiple)
+        return data.training_batches(train, self.global_batch_size, seed, state.epoch if epoch is None else epoch, config.shuffle_buffer,
+                                     config.sort_pool_batches, skip_batches=state.step_in_epoch if epoch is None else 0, passes=passes,
+                                     width_multiple=config.width_multiple)
+
+    def _remaining_batches(self, train: tf.data.Dataset, seed: int, passes: int) -> tf.data.Dataset:
+        """The batches of every epoch left, the current one from its next step: one dataset, so that one iterator
+        serves the whole attempt and no epoch ends by deleting one.
+
+        Deleting a distributed iterator waits for the autotuning thread of each
+        per-device pipeline that tf.distribute builds for several replicas
+        (with options of its own; the thread sleeps up to a minute): 1.2 to 1.7 s
+        an epoch on the sample over two logical devices, for training and
+        again for validation (evaluation.py keeps its iterators too). Epoch e's
+        batches are ``training_batches(epoch=e)``'s, so the steps, and the
+        results, are those of a dataset per epoch; an attempt that stops early
+        leaves the later epochs unread (their first batches prefetched).
+        """
+        batches = self._epoch_batches(train, seed, passes)
+        for epoch in range(self.state.epoch + 1, self.config.epochs):
+            batches = batches.concatenate(self._epoch_batches(train, seed, passes, epoch))
+        return batches
 
     def _steps_to_boundary(self, steps_per_epoch: int) -> int:
         """Steps for the next call: ``steps_per_loop``, fewer where a log step, a checkpoint step or the epoch's end comes first."""
