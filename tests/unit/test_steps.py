@@ -164,6 +164,18 @@ def test_one_iterator_serves_every_epoch_of_training_and_every_validation(tmp_pa
     assert len(losses) == 3 and losses[0] == losses[1] == losses[2], losses
 
 
+def test_an_epoch_with_another_count_of_batches_fails_instead_of_shifting_the_next(tmp_path):
+    """One iterator runs through every epoch, so an epoch's steps must be exactly its batches: 96 reviews said to be 104
+    make 13 steps of a 12-batch epoch, which fails at the 13th (before, an iterator an epoch ran out the same way)."""
+    strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
+    with strategy.scope():
+        model = classifier(MODELS["pooling"])
+    controller = Controller(Trainer(strategy, model, TRAINER, 0.01), TRAINER, str(tmp_path), None)
+    with pytest.raises(tf.errors.FailedPreconditionError, match="expected to contain 13 elements but contained only 12"):
+        controller.fit(reviews(96), 104, None, 0, SEED, on_best=lambda: None)
+    assert controller.state.epoch == 0
+
+
 SCATTERS = {"ResourceScatterUpdate", "ResourceScatterAdd", "ResourceScatterSub", "ScatterNd", "TensorScatterUpdate", "TensorScatterAdd",
             "ResourceScatterNdUpdate", "ResourceScatterNdAdd", "ScatterUpdate", "ScatterAdd", "ScatterSub"}
 PASS_THROUGH = {"Identity", "Cast", "Reshape", "ExpandDims", "Squeeze"}

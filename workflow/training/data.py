@@ -178,14 +178,14 @@ def _for_workers(batches: tf.data.Dataset) -> tf.data.Dataset:
 
     tf.data's autotuning runs a thread per iterator that sleeps for a period
     doubling up to a minute, and deleting the iterator waits for it to wake:
-    every epoch's training and validation iterator is deleted at its end, and
-    that wait was 1.2 to 3.9 s an epoch on the sample (44% of a frozen run)
-    and 126 to 628 s of a run on IMDB. ``AUTOTUNE`` parallelism and prefetch
+    when every epoch's training and validation iterator was deleted at its
+    end, that wait was 1.2 to 3.9 s an epoch on the sample (44% of a frozen
+    run) and 126 to 628 s of a run on IMDB. ``AUTOTUNE`` parallelism and prefetch
     sizes then take tf.data's static defaults (min(16, cores); a prefetch
     buffer that grows while the consumer waits): the same step rate on the
     sample (docs/results.md). With several replicas, tf.distribute's own
-    per-device pipelines still autotune, so their iterators are kept for a
-    whole run (strategy.distribute).
+    per-device pipelines still autotune, so iterators now live as long as
+    they can (strategy.distribute).
     """
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

@@ -76,8 +76,10 @@ def distribute(strategy: tf.distribute.Strategy, batches: tf.data.Dataset) -> It
     MultiDeviceIterator, whose per-device pipeline runs tf.data's autotuning
     thread; deleting the iterator waits for that thread to wake (up to a
     minute; data._for_workers). With one replica there is nothing to split or
-    place, so none is made; with several, the training loop and the evaluator
-    keep one iterator each for a whole run, so that wait comes once, at the end
+    place, so none is made. With several, the training loop keeps one iterator
+    for every epoch of an attempt and the evaluator one per split it evaluates,
+    so the wait comes once for each of them (up to three a run: training,
+    validation, test; each up to a minute), not twice an epoch
     (trainer.Controller._remaining_batches).
     """
     if strategy.num_replicas_in_sync == 1:

@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import keras
 import tensorflow as tf
@@ -159,19 +159,19 @@ class Controller:
         if steps_per_epoch == 0:
             raise ValueError(f"{train_size} training examples make no full global batch of {self.global_batch_size}")
         state, config = self.state, self.config
-        batches = None
+        iterator = None
         with Progress(self.name, config.epochs, steps_per_epoch, self.global_batch_size, self.display) as progress:
             while state.epoch < config.epochs and not state.stopped_early:
-                if batches is None:  # once per attempt: one extra pass over an epoch's batches, then one iterator
+                if iterator is None:  # once per attempt: one extra pass over an epoch's batches, then one iterator
+                    widths = data.distinct_widths(self._epoch_batches(train, seed, passes, state.epoch, state.step_in_epoch))
                     STEPS.info("epoch %d: %d batches of %d distinct widths (trainer.width_multiple=%d)", state.epoch + 1,
-                               steps_per_epoch - state.step_in_epoch, data.distinct_widths(self._epoch_batches(train, seed, passes)),
-                               config.width_multiple)
-                    batches = iter(distribute(self.strategy, self._remaining_batches(train, seed, passes)))
-                examples_per_s = self._train_epoch(batches, steps_per_epoch, progress)
+                               steps_per_epoch - state.step_in_epoch, widths, config.width_multiple)
+                    iterator = iter(distribute(self.strategy, self._remaining_batches(train, seed, passes, steps_per_epoch)))
+                examples_per_s = self._train_epoch(iterator, steps_per_epoch, progress)
                 self._end_epoch(validation, validation_size, on_best, progress, examples_per_s)
         return state
 
-    def _train_epoch(self, iterator, steps_per_epoch: int, progress: Progress) -> float:
+    def _train_epoch(self, iterator: Iterator, steps_per_epoch: int, progress: Progress) -> float:
         """Train the rest of the current epoch: its next steps from ``iterator`` (over every remaining epoch's batches);
         returns the examples per second its training steps took."""
         state, config = self.state, self.config
@@ -239,30 +239,36 @@ class Controller:
         progress.update(self.state.step_in_epoch, loss=(sums["loss"] + running["loss"] / share) / examples,
                         accuracy=(sums["correct"] + running["correct"] / share) / examples)
 
-    def _epoch_batches(self, train: tf.data.Dataset, seed: int, passes: int, epoch: int | None = None) -> tf.data.Dataset:
-        """The rest of the current epoch's batches (or all of a later ``epoch``'s), as a new dataset (iterating one
-        dataset twice would reshuffle it)."""
-        state, config = self.state, self.config
-        return data.training_batches(train, self.global_batch_size, seed, state.epoch if epoch is None else epoch, config.shuffle_buffer,
-                                     config.sort_pool_batches, skip_batches=state.step_in_epoch if epoch is None else 0, passes=passes,
-                                     width_multiple=config.width_multiple)
+    def _epoch_batches(self, train: tf.data.Dataset, seed: int, passes: int, epoch: int, skip: int) -> tf.data.Dataset:
+        """``epoch``'s batches after its first ``skip``, as a new dataset (iterating one dataset twice would reshuffle it)."""
+        config = self.config
+        return data.training_batches(train, self.global_batch_size, seed, epoch, config.shuffle_buffer, config.sort_pool_batches,
+                                     skip_batches=skip, passes=passes, width_multiple=config.width_multiple)
 
-    def _remaining_batches(self, train: tf.data.Dataset, seed: int, passes: int) -> tf.data.Dataset:
+    def _remaining_batches(self, train: tf.data.Dataset, seed: int, passes: int, steps_per_epoch: int) -> tf.data.Dataset:
         """The batches of every epoch left, the current one from its next step: one dataset, so that one iterator
         serves the whole attempt and no epoch ends by deleting one.
 
         Deleting a distributed iterator waits for the autotuning thread of each
         per-device pipeline that tf.distribute builds for several replicas
-        (with options of its own; the thread sleeps up to a minute): 1.2 to 1.7 s
-        an epoch on the sample over two logical devices, for training and
-        again for validation (evaluation.py keeps its iterators too). Epoch e's
-        batches are ``training_batches(epoch=e)``'s, so the steps, and the
-        results, are those of a dataset per epoch; an attempt that stops early
-        leaves the later epochs unread (their first batches prefetched).
+        (with options of its own; the thread sleeps up to a minute): 1.1 to
+        4.3 s at some epochs' ends on the sample over two logical devices, for
+        training and again for validation (evaluation.py keeps its iterators
+        too). Epoch e's batches are ``training_batches(epoch=e)``'s, so the
+        steps, and the results, are those of a dataset per epoch. Each epoch
+        must hold exactly the steps the loop reads from it, or every later
+        epoch would shift: a count that differs fails the step that finds it
+        (``assert_cardinality``). An attempt that stops early leaves the later
+        epochs unread (with several replicas, the next one's first batches
+        prefetched).
         """
-        batches = self._epoch_batches(train, seed, passes)
-        for epoch in range(self.state.epoch + 1, self.config.epochs):
-            batches = batches.concatenate(self._epoch_batches(train, seed, passes, epoch))
+        state = self.state
+        batches = None
+        for epoch in range(state.epoch, self.config.epochs):
+            skip = state.step_in_epoch if epoch == state.epoch else 0
+            epoch_batches = self._epoch_batches(train, seed, passes, epoch, skip)
+            epoch_batches = epoch_batches.apply(tf.data.experimental.assert_cardinality(steps_per_epoch - skip))
+            batches = epoch_batches if batches is None else batches.concatenate(epoch_batches)
         return batches
 
     def _steps_to_boundary(self, steps_per_epoch: int) -> int:
