@@ -14,6 +14,8 @@ from tests.unit.test_training_key import RECORDED, key_of, stand_in_inputs
 from workflow import sweep
 from workflow.config import EmbeddingMode, Encoder, ModelConfig
 from workflow.errors import ConfigError
+from workflow.report import ngram_rows
+from workflow.report.tables import comparisons_markdown
 from workflow.report.runs import group_configurations
 from workflow.training import identity
 from workflow.training.encoders import HashedBigrams, HashedTrigrams
@@ -122,3 +124,27 @@ def test_the_report_compares_n_gram_row_modes_as_configurations():
     _, configurations = group_configurations(random_rows + pretrained)
     assert [len(configuration.runs) for configuration in configurations] == [4, 4]
     assert configurations[1].heading == {"config.embedding_ngrams": "frozen", "config.ngram_scale": "row", "inputs.ngram_rows_sha256": "n" * 64}
+
+
+def _with_ngram_rows(run, rows: str, digest: str = "n" * 64):
+    run.metrics.identity["config"].update(embedding_ngrams=rows, ngram_scale="row")
+    run.metrics.identity["inputs"]["ngram_rows_sha256"] = digest
+    return run
+
+
+def test_the_report_pairs_pretrained_n_gram_rows_with_the_random_rows_of_the_configuration_that_differs_in_nothing_else():
+    """Pretrained rows − random rows, arm by arm and seed by seed; a configuration that differs in more has no twin."""
+    random_rows = [finished(mode, seed, 0.80 + 0.01 * seed) for mode in ("frozen", "random") for seed in (0, 1, 2)]
+    pretrained = [_with_ngram_rows(finished(mode, seed, 0.82 + 0.01 * seed + 0.001 * (seed == 1)), "finetune")
+                  for mode in ("frozen", "random") for seed in (0, 1, 2)]
+    other_model = [_with_ngram_rows(finished("frozen", seed, 0.9, model="bilstm"), "finetune") for seed in (0, 1, 2)]
+    _, configurations = group_configurations(random_rows + pretrained + other_model)
+    assert [ngram_rows.rows_of(configuration) for configuration in configurations] == ["random", "finetune", "finetune"]
+    found = ngram_rows.comparisons(configurations, {})
+    assert [entry["comparison"] for entry in found] == ["frozen: finetune n-gram rows − random", "random: finetune n-gram rows − random"]
+    difference = found[0]["difference"]
+    assert difference.seeds == (0, 1, 2) and difference.mean == pytest.approx(0.061 / 3)
+    assert difference.detected and difference.seed_interval[0] > 0
+    markdown = comparisons_markdown(found, between="configurations")
+    assert "frozen with finetune pretrained n-gram rows gains 2.0 points over frozen with random n-gram rows" in markdown
+    assert "batch order in both configurations" in markdown

@@ -110,9 +110,10 @@ def _block(block: dict, level: str) -> list[str]:
 
 
 def render(blocks: list[dict], table: list[dict], explained: dict, stats: dict, projector_shapes: dict,
-           paths: list[str], workdir: str, failed: list[dict], small_corpus: str | None) -> str:
+           paths: list[str], workdir: str, failed: list[dict], small_corpus: str | None, ngram_comparisons: str) -> str:
     """results.md. ``blocks``: one per configuration, ``{"heading": str | None (None when alone), "summary", "budgets",
-    "comparisons": markdown, "training": markdown, "validation": bool, "figures": {"per_mode", "per_label_budget"}}``."""
+    "comparisons": markdown, "training": markdown, "validation": bool, "figures": {"per_mode", "per_label_budget"}}``;
+    ``ngram_comparisons``: pretrained n-gram rows against random ones, across configurations (markdown, or empty)."""
     tables_in_projector = ", ".join(f"`{name}` {shape}" for name, shape in projector_shapes.items())
     configurations = []
     for block in blocks:
@@ -129,6 +130,9 @@ def render(blocks: list[dict], table: list[dict], explained: dict, stats: dict, 
         *_failed(failed),
         *([f"> **Small corpus.** {small_corpus}", ""] if small_corpus else []),
         *several,
+        *(["## Pretrained n-gram rows against random ones (paired by seed)", "",
+           "Each row pairs runs of two configurations (below) that differ only in how their n-gram rows start: the n-gram "
+           "stage's vectors, or the layer's random start.", "", ngram_comparisons, ""] if ngram_comparisons else []),
         *configurations,
         "## Every run", "", runs_markdown(table), "", "![learning curves](learning_curves.png)", "",
         "## Records", "", _records(stats), "",

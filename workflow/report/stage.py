@@ -22,7 +22,7 @@ from workflow.embeddings.output import Word2VecOutput
 from workflow.embeddings.quality import small_corpus_notice
 from workflow.errors import ContractError
 from workflow.preprocess.output import PreprocessOutput
-from workflow.report import insight, plots, tables
+from workflow.report import insight, ngram_rows, plots, tables
 from workflow.report import statistics as intervals
 from workflow.report.layout import STAGE, ReportLayout
 from workflow.report.markdown import render
@@ -98,6 +98,7 @@ def run(config: Config, runs: list[str] = (), failed: list[dict] = ()) -> dict:
         tables.write_csv(table, staging.results_csv)
         outcomes = {run.root: found for run in runs if (found := run.output.predictions("test")) is not None}
         blocks = [configuration_block(configuration, table, outcomes, staging, len(configurations) == 1) for configuration in configurations]
+        ngram_found = ngram_rows.comparisons(configurations, outcomes)
         plots.learning_curves(runs, staging.learning_curves)
         settings = config.report
         explained = insight.explain(preprocess, [token for token, _ in vocabulary], pretrained, source_name(source), comparable,
@@ -105,8 +106,9 @@ def run(config: Config, runs: list[str] = (), failed: list[dict] = ()) -> dict:
         write_json(staging.insight, explained)
         shapes = projector(staging, config.workdir, preprocess, source, pretrained, comparable, settings.projector_tokens)
         write_text(staging.results_md,
-                   render(blocks, table, explained, preprocess.stats(), shapes, paths, config.workdir, list(failed), notice))
-        manifest = report_manifest(plain(config), runs, preprocess.vocab_sha256, blocks, table, shapes, list(failed), started)
+                   render(blocks, table, explained, preprocess.stats(), shapes, paths, config.workdir, list(failed), notice,
+                          tables.comparisons_markdown(ngram_found, between="configurations") if ngram_found else ""))
+        manifest = report_manifest(plain(config), runs, preprocess.vocab_sha256, blocks, ngram_found, table, shapes, list(failed), started)
         write_json(staging.manifest, manifest)
     log.info("report: %s (%d runs, %.1f s)", ReportLayout(folder(config.workdir)).results_md, len(runs), time.time() - started)
     return manifest
@@ -134,9 +136,10 @@ def projector(staging: ReportLayout, workdir: str, preprocess: PreprocessOutput,
     return write_projector(staging.projector, tables_shown, preprocess.vocabulary(), tokens)
 
 
-def report_manifest(config_record: dict, runs: list[FinishedRun], vocab_sha256: str, blocks: list[dict], table: list[dict],
-                    shapes: dict, failed: list[dict], started: float) -> dict:
-    """manifest.json (its reader: report/output.py)."""
+def report_manifest(config_record: dict, runs: list[FinishedRun], vocab_sha256: str, blocks: list[dict], ngram_found: list[dict],
+                    table: list[dict], shapes: dict, failed: list[dict], started: float) -> dict:
+    """manifest.json (its reader: report/output.py); ``ngram_found``: pretrained n-gram rows against random ones
+    (ngram_rows.py), across configurations."""
     configurations = [{"number": block["number"], "differs_in": block["differs_in"],
                        "summary": with_intervals(block["summary"], [row for row in table if row["configuration"] == block["number"]]),
                        "label_budgets": block["budgets"], "comparisons": tables.comparisons_json(block["found"])} for block in blocks]
@@ -145,7 +148,8 @@ def report_manifest(config_record: dict, runs: list[FinishedRun], vocab_sha256: 
         "format_version": FORMAT_VERSION,
         "config": config_record,
         "inputs": {"runs": [run.root for run in runs], "vocab_sha256": vocab_sha256},
-        "outputs": {"configurations": configurations, "projector": shapes, "failed_runs": failed},
+        "outputs": {"configurations": configurations, "ngram_rows_comparisons": tables.comparisons_json(ngram_found),
+                    "projector": shapes, "failed_runs": failed},
         "durations_s": {"total": round(time.time() - started, 2)},
         "versions": {"workflow": __version__},
     }

@@ -129,27 +129,38 @@ def comparisons(runs: list[FinishedRun], outcomes: dict[str, Predictions]) -> li
     resamples films when every one of those runs names them). Each entry:
     ``{"labelled", "comparison", "a", "b", "difference": statistics.PairedDifference}``.
     """
-    by_arm: dict[tuple[int, str, str], dict[int, FinishedRun]] = defaultdict(dict)
-    for run in runs:
-        if run.metrics.test:
-            by_arm[run.labelled, run.mode, run.vectors][run.seed] = run
+    by_arm = scored_arms(runs)
     found = []
     for labelled, source in sorted({(labelled, source) for labelled, _, source in by_arm}):
         for first, second in COMPARISONS:
             a, b = by_arm.get((labelled, first, source)), by_arm.get((labelled, second, source))
             if not a or not b:
                 continue
-            paired = [seed for seed in a if seed in b and a[seed].root in outcomes and b[seed].root in outcomes
-                      and np.array_equal(outcomes[a[seed].root].doc_ids, outcomes[b[seed].root].doc_ids)]
-            films = predictions.common_films([outcomes[arm[seed].root] for seed in paired for arm in (a, b)])
-            difference = intervals.paired_difference(
-                {seed: run.metrics.test.accuracy for seed, run in a.items()}, {seed: run.metrics.test.accuracy for seed, run in b.items()},
-                {seed: outcomes[a[seed].root].correct for seed in paired}, {seed: outcomes[b[seed].root].correct for seed in paired},
-                films)
+            difference = paired(a, b, outcomes)
             if difference is not None:
                 arm_a, arm_b = next(iter(a.values())).arm, next(iter(b.values())).arm
                 found.append({"labelled": labelled, "comparison": f"{arm_a} − {arm_b}", "a": arm_a, "b": arm_b, "difference": difference})
     return found
+
+
+def scored_arms(runs: list[FinishedRun]) -> dict[tuple[int, str, str], dict[int, FinishedRun]]:
+    """The runs that scored test, by (labelled reviews, mode, vector source), then by seed."""
+    by_arm: dict[tuple[int, str, str], dict[int, FinishedRun]] = defaultdict(dict)
+    for run in runs:
+        if run.metrics.test:
+            by_arm[run.labelled, run.mode, run.vectors][run.seed] = run
+    return by_arm
+
+
+def paired(a: dict[int, FinishedRun], b: dict[int, FinishedRun], outcomes: dict[str, Predictions]) -> intervals.PairedDifference | None:
+    """A − B over the seeds both ran (``{seed: run}`` each), with the bootstrap over the test predictions both stored
+    for the same reviews (over films when every one of them names them); None when no seed is shared."""
+    both = [seed for seed in a if seed in b and a[seed].root in outcomes and b[seed].root in outcomes
+            and np.array_equal(outcomes[a[seed].root].doc_ids, outcomes[b[seed].root].doc_ids)]
+    films = predictions.common_films([outcomes[arm[seed].root] for seed in both for arm in (a, b)])
+    return intervals.paired_difference(
+        {seed: run.metrics.test.accuracy for seed, run in a.items()}, {seed: run.metrics.test.accuracy for seed, run in b.items()},
+        {seed: outcomes[a[seed].root].correct for seed in both}, {seed: outcomes[b[seed].root].correct for seed in both}, films)
 
 
 def _points(value: float) -> str:
@@ -222,8 +233,9 @@ def bootstrap_note(found: list[dict]) -> str:
             "happened to be in the test set, not how training would vary.")
 
 
-def comparisons_markdown(found: list[dict]) -> str:
-    """The comparisons as a table, then one sentence each, then what each interval covers and what none does."""
+def comparisons_markdown(found: list[dict], between: str = "modes") -> str:
+    """The comparisons as a table, then one sentence each, then what each interval covers and what none does; ``between``:
+    what a pair's two runs differ in (``modes``, or ``configurations``)."""
     lines = ["| labelled reviews | comparison | seeds | A − B (points) | 95% CI over seeds (t) | "
              "95% CI over test sampling, given these models (bootstrap) | seeds for power 0.8 (range) |",
              "|---|---|---|---|---|---|---|"]
@@ -232,7 +244,7 @@ def comparisons_markdown(found: list[dict]) -> str:
         lines.append(f"| {entry['labelled']:,} | {entry['comparison']} | {len(difference.seeds)} | {_points(difference.mean)} | "
                      f"{_interval(difference.seed_interval)} | {_bootstrap_cell(difference.bootstrap)} | {_seeds_cell(difference.seeds_needed)} |")
     lines += ["", *[f"* {claim(entry)}" for entry in found], "",
-              "Differences are paired by seed (one seed: the same initialisation draws and batch order in both modes). The "
+              f"Differences are paired by seed (one seed: the same initialisation draws and batch order in both {between}). The "
               "t-interval over seeds has n-1 degrees of freedom, covers training randomness on this test set and gates each "
               "sentence. " + bootstrap_note(found) + " The seeds for power 0.8 assume the observed difference is the true one; "
               "their range comes from the 95% interval of the paired standard deviation, which a few seeds pin down only "
