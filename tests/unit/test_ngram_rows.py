@@ -1,5 +1,5 @@
 """Pretrained n-gram rows in the classifier: placed in their table rows, fixed when frozen, moved only where a batch reads
-them when fine-tuned; and the settings that name, key and sweep them."""
+them when fine-tuned; the settings that name, key and sweep them; and the report's comparison with random rows."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from workflow import sweep
 from workflow.config import EmbeddingMode, Encoder, ModelConfig
 from workflow.errors import ConfigError
 from workflow.report import ngram_rows
-from workflow.report.tables import comparisons_markdown
 from workflow.report.runs import group_configurations
+from workflow.report.tables import comparisons_markdown
 from workflow.training import identity
 from workflow.training.encoders import HashedBigrams, HashedTrigrams
 from workflow.training.model import BIGRAM_EMBEDDING_LAYER, TRIGRAM_EMBEDDING_LAYER, build_classifier
@@ -132,19 +132,25 @@ def _with_ngram_rows(run, rows: str, digest: str = "n" * 64):
     return run
 
 
-def test_the_report_pairs_pretrained_n_gram_rows_with_the_random_rows_of_the_configuration_that_differs_in_nothing_else():
-    """Pretrained rows − random rows, arm by arm and seed by seed; a configuration that differs in more has no twin."""
+def test_the_report_pairs_pretrained_n_gram_rows_with_the_random_rows_of_the_runs_that_differ_in_nothing_else():
+    """Pretrained rows − random rows, arm by arm and seed by seed, named by configuration; runs that differ in more
+    (another model) have no twin, and an arm only one side ran (token rows frozen) pairs with nothing."""
     random_rows = [finished(mode, seed, 0.80 + 0.01 * seed) for mode in ("frozen", "random") for seed in (0, 1, 2)]
     pretrained = [_with_ngram_rows(finished(mode, seed, 0.82 + 0.01 * seed + 0.001 * (seed == 1)), "finetune")
                   for mode in ("frozen", "random") for seed in (0, 1, 2)]
     other_model = [_with_ngram_rows(finished("frozen", seed, 0.9, model="bilstm"), "finetune") for seed in (0, 1, 2)]
-    _, configurations = group_configurations(random_rows + pretrained + other_model)
-    assert [ngram_rows.rows_of(configuration) for configuration in configurations] == ["random", "finetune", "finetune"]
-    found = ngram_rows.comparisons(configurations, {})
-    assert [entry["comparison"] for entry in found] == ["frozen: finetune n-gram rows − random", "random: finetune n-gram rows − random"]
+    token_random_only = [_with_ngram_rows(finished("random", seed, 0.70), "frozen", digest="m" * 64) for seed in (0, 1, 2)]
+    runs, configurations = group_configurations(random_rows + pretrained + other_model + token_random_only)
+    assert len(configurations) == 4
+    found = ngram_rows.comparisons(runs, {})
+    assert [entry["comparison"] for entry in found] == ["fine-tuned − random n-gram rows (frozen; configuration 2 − 1)",
+                                                        "fine-tuned − random n-gram rows (random; configuration 2 − 1)",
+                                                        "frozen − random n-gram rows (random; configuration 4 − 1)"]
     difference = found[0]["difference"]
     assert difference.seeds == (0, 1, 2) and difference.mean == pytest.approx(0.061 / 3)
     assert difference.detected and difference.seed_interval[0] > 0
+    assert found[2]["difference"].mean == pytest.approx(0.70 - 0.81)
     markdown = comparisons_markdown(found, between="configurations")
-    assert "frozen with finetune pretrained n-gram rows gains 2.0 points over frozen with random n-gram rows" in markdown
+    assert ("frozen with fine-tuned pretrained n-gram rows (configuration 2) gains 2.0 points over frozen with random n-gram rows "
+            "(configuration 1)") in markdown
     assert "batch order in both configurations" in markdown

@@ -131,8 +131,9 @@ def render(blocks: list[dict], table: list[dict], explained: dict, stats: dict, 
         *([f"> **Small corpus.** {small_corpus}", ""] if small_corpus else []),
         *several,
         *(["## Pretrained n-gram rows against random ones (paired by seed)", "",
-           "Each row pairs runs of two configurations (below) that differ only in how their n-gram rows start: the n-gram "
-           "stage's vectors, or the layer's random start.", "", ngram_comparisons, ""] if ngram_comparisons else []),
+           "Each row pairs runs of two configurations (below) that differ only in how their n-gram rows start: from the "
+           "n-gram stage's vectors (the rows it learned; the others keep the random start), or all from the layer's random "
+           "start.", "", ngram_comparisons, ""] if ngram_comparisons else []),
         *configurations,
         "## Every run", "", runs_markdown(table), "", "![learning curves](learning_curves.png)", "",
         "## Records", "", _records(stats), "",

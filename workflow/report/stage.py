@@ -98,7 +98,7 @@ def run(config: Config, runs: list[str] = (), failed: list[dict] = ()) -> dict:
         tables.write_csv(table, staging.results_csv)
         outcomes = {run.root: found for run in runs if (found := run.output.predictions("test")) is not None}
         blocks = [configuration_block(configuration, table, outcomes, staging, len(configurations) == 1) for configuration in configurations]
-        ngram_found = ngram_rows.comparisons(configurations, outcomes)
+        ngram_found = ngram_rows.comparisons(runs, outcomes)
         plots.learning_curves(runs, staging.learning_curves)
         settings = config.report
         explained = insight.explain(preprocess, [token for token, _ in vocabulary], pretrained, source_name(source), comparable,
