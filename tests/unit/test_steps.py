@@ -133,8 +133,9 @@ def test_a_call_ends_at_log_steps_checkpoint_steps_and_the_epochs_end(tmp_path):
 
 
 def test_one_iterator_serves_every_epoch_of_training_and_every_validation(tmp_path, monkeypatch):
-    """Deleting a distributed iterator waits for tf.distribute's per-device autotuning (up to a minute), so a fit makes
-    one training and one validation iterator, not one an epoch; validation reads the same pass every epoch."""
+    """A fit makes one training and one validation iterator, not one an epoch (under MultiWorkerMirroredStrategy, deleting
+    a distributed iterator waits for tf.distribute's per-device autotuning, up to a minute); validation reads the same
+    pass every epoch."""
     from workflow.training import evaluation, trainer as trainer_module
 
     made = {"training": 0, "validation": 0}  # iterators made over distributed batches

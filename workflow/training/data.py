@@ -183,9 +183,10 @@ def _for_workers(batches: tf.data.Dataset) -> tf.data.Dataset:
     run) and 126 to 628 s of a run on IMDB. ``AUTOTUNE`` parallelism and prefetch
     sizes then take tf.data's static defaults (min(16, cores); a prefetch
     buffer that grows while the consumer waits): the same step rate on the
-    sample (docs/results.md). With several replicas, tf.distribute's own
-    per-device pipelines still autotune, so iterators now live as long as
-    they can (strategy.distribute).
+    sample (docs/results.md). Under MirroredStrategy one plain iterator
+    reads these batches for every replica; MultiWorkerMirroredStrategy's
+    per-device pipelines still autotune, so iterators live as long as they
+    can (strategy.distribute).
     """
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

@@ -18,7 +18,7 @@ from scipy.stats import rankdata
 
 from workflow.config import TrainerConfig
 from workflow.training import data
-from workflow.training.strategy import distribute
+from workflow.training.strategy import distribute, replica_batches
 
 SUM = tf.distribute.ReduceOp.SUM
 
@@ -45,10 +45,11 @@ class Evaluator:
         """An iterator over the split's evaluation batches, repeated: one per split, each call reads one pass.
 
         Validation is evaluated every epoch: building its input pipeline costs
-        about as much as evaluating a small split, and deleting a distributed
-        iterator waits for tf.distribute's per-device autotuning threads
-        (trainer.Controller._remaining_batches). A pass is ``ceil(size /
-        global batch)`` batches (data.evaluation_batches), what a call reads.
+        about as much as evaluating a small split, and under
+        MultiWorkerMirroredStrategy deleting a distributed iterator waits for
+        tf.distribute's per-device autotuning threads (strategy.distribute).
+        A pass is ``ceil(size / global batch)`` batches
+        (data.evaluation_batches), what a call reads.
         """
         if id(examples) not in self._iterators:
             batches = data.evaluation_batches(examples, self.global_batch_size, self.config.sort_pool_batches,
@@ -63,7 +64,7 @@ class Evaluator:
             per_example = keras.losses.binary_crossentropy(labels[:, None], probabilities[:, None])
             return tf.reduce_sum(per_example * weights), probabilities, labels, weights
 
-        loss_sum, probabilities, labels, weights = self.strategy.run(replica_step, args=next(iterator))
+        loss_sum, probabilities, labels, weights = self.strategy.run(replica_step, args=replica_batches(self.strategy, iterator))
         return (self.strategy.reduce(SUM, loss_sum, axis=None), self.strategy.gather(probabilities, axis=0),
                 self.strategy.gather(labels, axis=0), self.strategy.gather(weights, axis=0))
 

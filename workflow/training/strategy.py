@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Iterable
+from typing import Any, Iterator
 
 import tensorflow as tf
 
@@ -69,22 +69,50 @@ def make_strategy(config: StrategyConfig) -> tf.distribute.Strategy:
     return tf.distribute.OneDeviceStrategy(gpus[0] if gpus else "/cpu:0")
 
 
-def distribute(strategy: tf.distribute.Strategy, batches: tf.data.Dataset) -> Iterable:
-    """``batches`` as ``strategy.run`` takes them: split over the replicas, or the dataset itself for one replica.
+def distribute(strategy: tf.distribute.Strategy, batches: tf.data.Dataset) -> tf.data.Dataset | tf.distribute.DistributedDataset:
+    """What a run iterates for ``strategy``: ``batches`` themselves, read by one pipeline on the host and split among
+    the replicas inside the step (``replica_batches``); under MultiWorkerMirroredStrategy, tf.distribute's
+    distributed dataset, each worker reading its shard.
 
-    ``experimental_distribute_dataset`` wraps even a single device's input in a
-    MultiDeviceIterator, whose per-device pipeline runs tf.data's autotuning
-    thread; deleting the iterator waits for that thread to wake (up to a
-    minute; data._for_workers). With one replica there is nothing to split or
-    place, so none is made. With several, the training loop keeps one iterator
-    for every epoch of an attempt and the evaluator one per split it evaluates,
-    so the wait comes once for each of them (up to three a run: training,
-    validation, test; each up to a minute), not twice an epoch
-    (trainer.Controller._remaining_batches).
+    tf.distribute's own split (``experimental_distribute_dataset``) reads
+    through a MultiDeviceIterator whose per-device pipelines run tf.data's
+    autotuning thread whatever our options say, and deleting that iterator
+    can wait up to a minute for the thread to wake
+    (benchmarks/iterator_deletion.py; data._for_workers). A plain iterator
+    over ``batches`` has our options (autotuning off) and does not wait.
+    MultiWorkerMirroredStrategy needs tf.distribute's sharding over workers,
+    so its iterators keep the wait; the training loop and the evaluator keep
+    one iterator each for a whole run (trainer.Controller._remaining_batches).
     """
-    if strategy.num_replicas_in_sync == 1:
-        return batches
-    return strategy.experimental_distribute_dataset(batches)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.num_replicas_in_sync > 1:
+        return strategy.experimental_distribute_dataset(batches)
+    return batches
+
+
+def replica_batches(strategy: tf.distribute.Strategy, iterator: Iterator) -> Any:
+    """Inside a step: the next element of ``iterator`` (over ``distribute``'s batches) as ``strategy.run``'s args.
+
+    A distributed iterator's elements are already per replica. A global batch
+    from the host pipeline is cut on the host into equal consecutive shares,
+    replica r the r-th: the split ``experimental_distribute_dataset`` makes.
+    Each replica's step then copies its share to its device.
+    """
+    batch = next(iterator)
+    replicas = strategy.num_replicas_in_sync
+    if replicas == 1 or isinstance(iterator, tf.distribute.DistributedIterator):
+        return batch
+    with tf.device("/cpu:0"):
+        shares = [share_of(batch, replica, replicas) for replica in range(replicas)]
+    return strategy.experimental_distribute_values_from_function(lambda context: shares[context.replica_id_in_sync_group])
+
+
+def share_of(batch: tuple[tf.Tensor, ...], replica: int, replicas: int) -> tuple[tf.Tensor, ...]:
+    """Rows ``[replica * n / replicas, (replica + 1) * n / replicas)`` of every part of a batch of ``n`` rows (``n`` a
+    multiple of ``replicas``: training batches are whole global batches, evaluation batches are filled to one)."""
+    rows = tf.shape(batch[0])[0]
+    tf.debugging.assert_equal(rows % replicas, 0, message=f"a batch whose rows do not split evenly over {replicas} replicas")
+    size = rows // replicas
+    return tuple(part[replica * size:(replica + 1) * size] for part in batch)
 
 
 def mirrored_strategy(devices: list[str]) -> tf.distribute.MirroredStrategy:

@@ -46,7 +46,7 @@ from workflow.training.loss_scale import DynamicLossScale
 from workflow.training.optimizer import EmbeddingAdam, sum_duplicate_rows
 from workflow.training.progress import STEPS, Progress
 from workflow.training.steps import StepSums
-from workflow.training.strategy import distribute
+from workflow.training.strategy import distribute, replica_batches
 from workflow.training.summaries import Summaries
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ class Trainer:
     def _distributed_train_steps(self, iterator, steps: tf.Tensor) -> None:
         """``steps`` (a scalar tensor: one trace for any count) training steps in one call; results in ``self.sums``."""
         for _ in tf.range(steps):
-            self.strategy.run(self._replica_train_step, args=next(iterator))
+            self.strategy.run(self._replica_train_step, args=replica_batches(self.strategy, iterator))
 
 
 class Controller:
@@ -249,18 +249,20 @@ class Controller:
         """The batches of every epoch left, the current one from its next step: one dataset, so that one iterator
         serves the whole attempt and no epoch ends by deleting one.
 
-        Deleting a distributed iterator waits for the autotuning thread of each
-        per-device pipeline that tf.distribute builds for several replicas
-        (with options of its own; the thread sleeps up to a minute): 1.1 to
-        4.3 s at some epochs' ends on the sample over two logical devices, for
-        training and again for validation (evaluation.py keeps its iterators
-        too). Epoch e's batches are ``training_batches(epoch=e)``'s, so the
+        Under MultiWorkerMirroredStrategy, deleting a distributed iterator
+        waits for the autotuning thread of each per-device pipeline that
+        tf.distribute builds (with options of its own; the thread sleeps up to
+        a minute; strategy.distribute). MirroredStrategy waited so too before
+        it read one host pipeline: with an iterator an epoch, 1.1 to 4.3 s at
+        some epochs' ends on the sample over two logical devices, for training
+        and again for validation (evaluation.py keeps its iterators too).
+        Epoch e's batches are ``training_batches(epoch=e)``'s, so the
         steps, and the results, are those of a dataset per epoch. Each epoch
         must hold exactly the steps the loop reads from it, or every later
         epoch would shift: a count that differs fails the step that finds it
         (``assert_cardinality``). An attempt that stops early leaves the later
-        epochs unread (with several replicas, the next one's first batches
-        prefetched).
+        epochs unread (under MultiWorkerMirroredStrategy, the next one's first
+        batches prefetched).
         """
         state = self.state
         batches = None
