@@ -45,11 +45,11 @@ def deletion_seconds(make_iterator: Callable[[], Iterator], read: Callable[[Iter
     alive = [make_iterator() for _ in range(iterators)]
     started = time.perf_counter()
     while time.perf_counter() - started < lifetime:
-        for iterator in alive:
-            read(iterator)
+        for index in range(iterators):  # no loop variable left holding an iterator
+            read(alive[index])
         time.sleep(0.01)  # a consumer slower than the pipeline, as a training step is
     started = time.perf_counter()
-    del alive, iterator
+    del alive
     gc.collect()
     return time.perf_counter() - started
 

@@ -86,7 +86,8 @@ for name, model_config in MODELS.items():
     evaluator = Evaluator(strategy, model, config.batch_size * strategy.num_replicas_in_sync, config)
     for size in (1, 13):
         examples = reviews(size, seed=size)
-        batches = strategy.experimental_distribute_dataset(data.evaluation_batches(examples, 8, 2, replicas=2))
+        iterator = iter(distribute(strategy, data.evaluation_batches(examples, 8, 2, replicas=2)))
+        batches = [replica_batches(strategy, iterator) for _ in range(-(-size // 8))]
         rows = [[int(tf.shape(part)[0]) for part in strategy.experimental_local_results(tokens)] for tokens, _, _ in batches]
         assert all(min(replicas) > 0 for replicas in rows), (name, size, rows)
         result = evaluator.evaluate(examples, size)

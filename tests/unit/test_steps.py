@@ -138,7 +138,7 @@ def test_one_iterator_serves_every_epoch_of_training_and_every_validation(tmp_pa
     pass every epoch."""
     from workflow.training import evaluation, trainer as trainer_module
 
-    made = {"training": 0, "validation": 0}  # iterators made over distributed batches
+    made = {"training": 0, "validation": 0}  # iterators made over what distribute() returns
 
     class Counted:
         def __init__(self, kind, batches):

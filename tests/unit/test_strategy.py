@@ -12,7 +12,7 @@ from tests.conftest import typed
 from workflow.config import Collectives
 from workflow.errors import ConfigError
 from workflow.training import strategy as strategy_module
-from workflow.training.strategy import collective_implementation, share_of
+from workflow.training.strategy import collective_implementation, split_batch
 
 NCCL, RING = tf.distribute.experimental.CommunicationImplementation.NCCL, tf.distribute.experimental.CommunicationImplementation.RING
 
@@ -44,8 +44,8 @@ def test_a_worker_builds_its_strategy_with_the_choice(make_config, monkeypatch):
 
 def test_each_replica_reads_its_consecutive_share_and_a_batch_that_does_not_split_evenly_fails():
     batch = (tf.reshape(tf.range(12), [6, 2]), tf.range(6))
-    shares = [share_of(batch, replica, 3) for replica in range(3)]
+    shares = split_batch(batch, 3)
     assert [labels.numpy().tolist() for _, labels in shares] == [[0, 1], [2, 3], [4, 5]]
     assert tf.concat([tokens for tokens, _ in shares], axis=0).numpy().tolist() == batch[0].numpy().tolist()
     with pytest.raises(tf.errors.InvalidArgumentError, match="do not split evenly over 4 replicas"):
-        share_of(batch, 0, 4)
+        split_batch(batch, 4)

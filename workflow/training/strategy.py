@@ -71,8 +71,8 @@ def make_strategy(config: StrategyConfig) -> tf.distribute.Strategy:
 
 def distribute(strategy: tf.distribute.Strategy, batches: tf.data.Dataset) -> tf.data.Dataset | tf.distribute.DistributedDataset:
     """What a run iterates for ``strategy``: ``batches`` themselves, read by one pipeline on the host and split among
-    the replicas inside the step (``replica_batches``); under MultiWorkerMirroredStrategy, tf.distribute's
-    distributed dataset, each worker reading its shard.
+    the replicas inside the step (``replica_batches``); under MultiWorkerMirroredStrategy with more than one replica,
+    tf.distribute's distributed dataset, each worker reading its shard.
 
     tf.distribute's own split (``experimental_distribute_dataset``) reads
     through a MultiDeviceIterator whose per-device pipelines run tf.data's
@@ -102,17 +102,18 @@ def replica_batches(strategy: tf.distribute.Strategy, iterator: Iterator) -> Any
     if replicas == 1 or isinstance(iterator, tf.distribute.DistributedIterator):
         return batch
     with tf.device("/cpu:0"):
-        shares = [share_of(batch, replica, replicas) for replica in range(replicas)]
+        shares = split_batch(batch, replicas)
     return strategy.experimental_distribute_values_from_function(lambda context: shares[context.replica_id_in_sync_group])
 
 
-def share_of(batch: tuple[tf.Tensor, ...], replica: int, replicas: int) -> tuple[tf.Tensor, ...]:
-    """Rows ``[replica * n / replicas, (replica + 1) * n / replicas)`` of every part of a batch of ``n`` rows (``n`` a
-    multiple of ``replicas``: training batches are whole global batches, evaluation batches are filled to one)."""
+def split_batch(batch: tuple[tf.Tensor, ...], replicas: int) -> list[tuple[tf.Tensor, ...]]:
+    """A batch of ``n`` rows (``(tokens, labels[, weights])``) as ``replicas`` batches of ``n / replicas`` consecutive
+    rows; ``n`` must be a multiple of ``replicas`` (training batches are whole global batches, evaluation batches are
+    filled to one)."""
     rows = tf.shape(batch[0])[0]
-    tf.debugging.assert_equal(rows % replicas, 0, message=f"a batch whose rows do not split evenly over {replicas} replicas")
-    size = rows // replicas
-    return tuple(part[replica * size:(replica + 1) * size] for part in batch)
+    even = tf.debugging.assert_equal(rows % replicas, 0, message=f"a batch whose rows do not split evenly over {replicas} replicas")
+    with tf.control_dependencies([even]):  # this message, not tf.split's, in a step too
+        return list(zip(*(tf.split(part, replicas) for part in batch)))
 
 
 def mirrored_strategy(devices: list[str]) -> tf.distribute.MirroredStrategy:
