@@ -4,9 +4,9 @@ With several replicas, ``strategy.experimental_distribute_dataset`` (the
 baseline) reads through a MultiDeviceIterator whose per-device pipelines run
 tf.data's autotuning thread whatever the dataset's options say, and deleting
 the iterator can wait for that thread's sleep, whose period grows up to a
-minute. The workflow (``workflow.training.strategy.distribute`` and
-``replica_batches``) reads the global batches with a plain iterator, with the
-dataset's options (autotuning off), and cuts each replica's share on the host.
+minute. The workflow reads the global batches with a plain iterator, with
+the dataset's options (autotuning off), and cuts each replica's share on the
+host (``workflow.training.strategy.replica_batches``).
 
 Two logical CPU devices (as ``strategy=mirrored strategy.logical_devices=2``
 builds them); for each ``--lifetimes`` value and each kind, alternating (the
@@ -34,7 +34,7 @@ import tensorflow as tf  # noqa: E402  (after the log level)
 
 from synthetic import synthetic_reviews  # noqa: E402  (benchmarks/synthetic.py, beside this script)
 from workflow.training import data  # noqa: E402
-from workflow.training.strategy import distribute, mirrored_strategy, replica_batches  # noqa: E402
+from workflow.training.strategy import mirrored_strategy, replica_batches  # noqa: E402
 
 
 def deletion_seconds(make_iterator: Callable[[], Iterator], read: Callable[[Iterator], object], lifetime: float,
@@ -71,7 +71,7 @@ def main() -> None:
     reviews = synthetic_reviews(2_000, vocabulary=50_000, max_len=800).cache()
     kinds: dict[str, tuple[Callable[[], Iterator], Callable[[Iterator], object]]] = {  # a new iterator, and one read of it
         "experimental_distribute_dataset": (lambda: iter(strategy.experimental_distribute_dataset(global_batches(reviews))), next),
-        "workflow": (lambda: iter(distribute(strategy, global_batches(reviews))), lambda iterator: replica_batches(strategy, iterator)),
+        "workflow": (lambda: iter(global_batches(reviews)), lambda iterator: replica_batches(strategy, iterator)),
     }
     for lifetime in arguments.lifetimes:
         times: dict[str, list[float]] = {kind: [] for kind in kinds}

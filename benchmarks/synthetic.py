@@ -16,7 +16,6 @@ import tensorflow as tf
 
 from workflow.config import EmbeddingMode, EmbeddingUpdate, Encoder, ModelConfig, Precision, TrainerConfig
 from workflow.training import data
-from workflow.training.strategy import distribute
 from workflow.training.trainer import Trainer
 from workflow.training.model import build_classifier
 
@@ -75,7 +74,7 @@ def timed_trainer(strategy: tf.distribute.Strategy, model: str, mode: EmbeddingM
     examples = synthetic_reviews(global_batch * 40, vocabulary, max_len).cache()
     batches = data.training_batches(examples, global_batch, 0, 0, 10_000, 20, width_multiple=width_multiple)
     batches = batches.take(cycle).cache().repeat() if cycle else batches.repeat()
-    timed = TimedTrainer(trainer, iter(distribute(strategy, batches)), global_batch)
+    timed = TimedTrainer(trainer, iter(batches), global_batch)
     if cycle or warmup:
         timed.seconds_per_step(cycle or warmup)
     return timed

@@ -28,7 +28,7 @@ from tests.unit.test_steps import MODELS, SEED, TRAINER, VOCABULARY, DIM, classi
 from tests.unit.test_training_parts import reviews
 from workflow.config import EmbeddingUpdate
 from workflow.training import data
-from workflow.training.strategy import distribute, mirrored_strategy
+from workflow.training.strategy import mirrored_strategy
 from workflow.training.trainer import Trainer
 
 BIGRAMS, TRIGRAMS = 40, 60
@@ -46,7 +46,7 @@ def graphs(graph):
 
 def check(strategy_name, strategy, models):
     replicas = strategy.num_replicas_in_sync
-    batches = distribute(strategy, data.training_batches(reviews(96), 8 * replicas, SEED, 0, 100, 3))
+    batches = data.training_batches(reviews(96), 8 * replicas, SEED, 0, 100, 3)
     for name in models:
         with strategy.scope():
             model = classifier(dataclasses.replace(MODELS[name], bigram_buckets=BIGRAMS, trigram_buckets=TRIGRAMS))

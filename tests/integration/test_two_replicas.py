@@ -45,7 +45,7 @@ scratch = Path(tempfile.mkdtemp())
 # 0. Each replica's share of every batch is the one experimental_distribute_dataset gives it, read without a
 # MultiDeviceIterator (its per-device pipelines autotune, and deleting it waits for them).
 from tensorflow.python.data.ops import multi_device_iterator_ops
-from workflow.training.strategy import distribute, replica_batches
+from workflow.training.strategy import replica_batches
 
 made = []
 make_iterator = multi_device_iterator_ops.OwnedMultiDeviceIterator.__init__
@@ -61,7 +61,7 @@ for make_batches in (lambda: data.training_batches(reviews(96), 8, 7, 0, 100, 3)
     made.clear()
     count = len(list(make_batches()))
     for read in (lambda iterator: replica_batches(strategy, iterator), read_in_a_step):
-        iterator = iter(distribute(strategy, make_batches()))
+        iterator = iter(make_batches())
         got = shares(read(iterator) for _ in range(count))
         assert len(got) == len(expected) and all(a.shape == b.shape and (a == b).all() for a, b in zip(got, expected))
     assert not made, "the workflow's input under MirroredStrategy makes no MultiDeviceIterator"
@@ -86,7 +86,7 @@ for name, model_config in MODELS.items():
     evaluator = Evaluator(strategy, model, config.batch_size * strategy.num_replicas_in_sync, config)
     for size in (1, 13):
         examples = reviews(size, seed=size)
-        iterator = iter(distribute(strategy, data.evaluation_batches(examples, 8, 2, replicas=2)))
+        iterator = iter(data.evaluation_batches(examples, 8, 2, replicas=2))
         batches = [replica_batches(strategy, iterator) for _ in range(-(-size // 8))]
         rows = [[int(tf.shape(part)[0]) for part in strategy.experimental_local_results(tokens)] for tokens, _, _ in batches]
         assert all(min(replicas) > 0 for replicas in rows), (name, size, rows)

@@ -133,26 +133,20 @@ def test_a_call_ends_at_log_steps_checkpoint_steps_and_the_epochs_end(tmp_path):
 
 
 def test_one_iterator_serves_every_epoch_of_training_and_every_validation(tmp_path, monkeypatch):
-    """A fit makes one training and one validation iterator, not one an epoch (under MultiWorkerMirroredStrategy, deleting
-    a distributed iterator waits for tf.distribute's per-device autotuning, up to a minute); validation reads the same
-    pass every epoch."""
-    from workflow.training import evaluation, trainer as trainer_module
+    """A fit builds one training and one validation pipeline, each read by one iterator, not one an epoch; validation
+    reads the same pass every epoch."""
+    from workflow.training import data as data_module, trainer as trainer_module
 
-    made = {"training": 0, "validation": 0}  # iterators made over what distribute() returns
-
-    class Counted:
-        def __init__(self, kind, batches):
-            self.kind, self.batches = kind, batches
-
-        def __iter__(self):
-            made[self.kind] += 1
-            return iter(self.batches)
+    made = {"training": 0, "validation": 0}  # pipelines built for the training loop and for validation
 
     def counting(kind, original):
-        return lambda strategy, batches: Counted(kind, original(strategy, batches))
+        def build(*args, **kwargs):
+            made[kind] += 1
+            return original(*args, **kwargs)
+        return build
 
-    monkeypatch.setattr(trainer_module, "distribute", counting("training", trainer_module.distribute))
-    monkeypatch.setattr(evaluation, "distribute", counting("validation", evaluation.distribute))
+    monkeypatch.setattr(trainer_module.Controller, "_remaining_batches", counting("training", trainer_module.Controller._remaining_batches))
+    monkeypatch.setattr(data_module, "evaluation_batches", counting("validation", data_module.evaluation_batches))
     strategy = tf.distribute.OneDeviceStrategy("/cpu:0")
     with strategy.scope():
         model = classifier(MODELS["pooling"])

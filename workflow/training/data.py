@@ -147,7 +147,7 @@ def training_batches(
     shuffled = examples.shuffle(shuffle_buffer, seed=epoch_seed(seed, epoch), reshuffle_each_iteration=True).repeat(passes)
     batches = length_sorted_batches(shuffled, global_batch_size, pool_batches, drop_remainder=True, width_multiple=width_multiple)
     batches = batches.shuffle(pool_batches, seed=epoch_seed(seed, epoch) + 1, reshuffle_each_iteration=False)
-    return _for_workers(batches.skip(skip_batches).prefetch(AUTOTUNE))
+    return _without_autotuning(batches.skip(skip_batches).prefetch(AUTOTUNE))
 
 
 def evaluation_batches(examples: tf.data.Dataset, global_batch_size: int, pool_batches: int, replicas: int = 1,
@@ -155,7 +155,7 @@ def evaluation_batches(examples: tf.data.Dataset, global_batch_size: int, pool_b
     """Every example once, in padded batches of ``(tokens, labels, weights)``; the last one may be short, but
     holds a multiple of ``replicas`` rows (weight 0 for the added ones)."""
     batches = length_sorted_batches(examples, global_batch_size, pool_batches, drop_remainder=False, width_multiple=width_multiple)
-    return _for_workers(batches.map(functools.partial(_fill_replicas, replicas=replicas)).prefetch(AUTOTUNE))
+    return _without_autotuning(batches.map(functools.partial(_fill_replicas, replicas=replicas)).prefetch(AUTOTUNE))
 
 
 def _fill_replicas(tokens: tf.Tensor, labels: tf.Tensor, replicas: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
@@ -172,9 +172,8 @@ def distinct_widths(batches: tf.data.Dataset) -> int:
     return len({int(width) for width in batches.map(lambda tokens, *_: tf.shape(tokens)[1]).as_numpy_iterator()})
 
 
-def _for_workers(batches: tf.data.Dataset) -> tf.data.Dataset:
-    """Shard by batch across workers (every worker reads all files; file sharding would need >= 1 file per worker),
-    and no autotuning thread.
+def _without_autotuning(batches: tf.data.Dataset) -> tf.data.Dataset:
+    """``batches`` with no autotuning thread.
 
     tf.data's autotuning runs a thread per iterator that sleeps for a period
     doubling up to a minute, and deleting the iterator waits for it to wake:
@@ -183,12 +182,12 @@ def _for_workers(batches: tf.data.Dataset) -> tf.data.Dataset:
     run) and 126 to 628 s of a run on IMDB. ``AUTOTUNE`` parallelism and prefetch
     sizes then take tf.data's static defaults (min(16, cores); a prefetch
     buffer that grows while the consumer waits): the same step rate on the
-    sample (docs/results.md). Under MirroredStrategy one plain iterator
-    reads these batches for every replica; MultiWorkerMirroredStrategy's
-    per-device pipelines still autotune, so iterators live as long as they
-    can (strategy.distribute).
+    sample (docs/results.md). With several replicas or workers, every
+    process reads these batches with one plain iterator and each step keeps
+    its replicas' shares (strategy.replica_batches): tf.distribute's own
+    split would build per-device pipelines that autotune whatever these
+    options say.
     """
     options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     options.autotune.enabled = False
     return batches.with_options(options)

@@ -18,7 +18,7 @@ from scipy.stats import rankdata
 
 from workflow.config import TrainerConfig
 from workflow.training import data
-from workflow.training.strategy import distribute, replica_batches
+from workflow.training.strategy import replica_batches
 
 SUM = tf.distribute.ReduceOp.SUM
 
@@ -44,17 +44,14 @@ class Evaluator:
     def _iterator(self, examples: tf.data.Dataset) -> Any:
         """An iterator over the split's evaluation batches, repeated: one per split, each call reads one pass.
 
-        Validation is evaluated every epoch: building its input pipeline costs
-        about as much as evaluating a small split, and under
-        MultiWorkerMirroredStrategy deleting a distributed iterator waits for
-        tf.distribute's per-device autotuning threads (strategy.distribute).
-        A pass is ``ceil(size / global batch)`` batches
-        (data.evaluation_batches), what a call reads.
+        Validation is evaluated every epoch, and building its input pipeline
+        costs about as much as evaluating a small split. A pass is ``ceil(size
+        / global batch)`` batches (data.evaluation_batches), what a call reads.
         """
         if id(examples) not in self._iterators:
             batches = data.evaluation_batches(examples, self.global_batch_size, self.config.sort_pool_batches,
                                               self.strategy.num_replicas_in_sync, self.config.width_multiple)
-            iterator = iter(distribute(self.strategy, batches.repeat()))
+            iterator = iter(batches.repeat())
             self._iterators[id(examples)] = (examples, iterator)  # keeps ``examples`` alive: its id stays its own
         return self._iterators[id(examples)][1]
 

@@ -1,9 +1,10 @@
-"""Choosing the tf.distribute strategy, and splitting one device into logical ones.
+"""Choosing the tf.distribute strategy, splitting one device into logical ones, and each replica's share of a batch.
 
 The strategy decides which devices hold a copy of the model; the training loop
-is the same for all of them (``strategy.run`` of one step, gradients
-all-reduced), which is also what makes MultiWorkerMirroredStrategy work where
-Keras 3's ``fit`` does not (keras-team/keras#20585).
+is the same for all of them (``strategy.run`` of one step on each replica's
+share of the global batch, gradients all-reduced), which is also what makes
+MultiWorkerMirroredStrategy work where Keras 3's ``fit`` does not
+(keras-team/keras#20585).
 
 How the replicas communicate: MirroredStrategy all-reduces dense gradients
 with TensorFlow's choice (NCCL over GPUs) and sums an Embedding's sparse
@@ -69,33 +70,23 @@ def make_strategy(config: StrategyConfig) -> tf.distribute.Strategy:
     return tf.distribute.OneDeviceStrategy(gpus[0] if gpus else "/cpu:0")
 
 
-def distribute(strategy: tf.distribute.Strategy, batches: tf.data.Dataset) -> tf.data.Dataset | tf.distribute.DistributedDataset:
-    """What a run iterates for ``strategy``: ``batches`` themselves, read by one pipeline on the host and split among
-    the replicas inside the step (``replica_batches``); under MultiWorkerMirroredStrategy with more than one replica,
-    tf.distribute's distributed dataset, each worker reading its shard.
-
-    tf.distribute's own split (``experimental_distribute_dataset``) reads
-    through a MultiDeviceIterator whose per-device pipelines run tf.data's
-    autotuning thread whatever our options say, and deleting that iterator
-    can wait up to a minute for the thread to wake
-    (benchmarks/iterator_deletion.py; data._for_workers). A plain iterator
-    over ``batches`` has our options (autotuning off) and does not wait.
-    MultiWorkerMirroredStrategy needs tf.distribute's sharding over workers,
-    so its iterators keep the wait; the training loop and the evaluator keep
-    one iterator each for a whole run (trainer.Controller._remaining_batches).
-    """
-    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy) and strategy.num_replicas_in_sync > 1:
-        return strategy.experimental_distribute_dataset(batches)
-    return batches
-
-
 def replica_batches(strategy: tf.distribute.Strategy, iterator: Iterator) -> Any:
-    """Inside a step: the next element of ``iterator`` (over ``distribute``'s batches) as ``strategy.run``'s args.
+    """Inside a step: the next global batch of ``iterator`` as ``strategy.run``'s args, each replica's share of it.
 
-    A distributed iterator's elements are already per replica. A global batch
-    from the host pipeline is cut on the host into equal consecutive shares,
-    replica r the r-th: the split ``experimental_distribute_dataset`` makes.
-    Each replica's step then copies its share to its device.
+    Every process (one per worker) reads the global batches with a plain
+    iterator over data.training_batches or data.evaluation_batches; the
+    batch is cut on the host into equal consecutive shares, replica r (in the
+    whole cluster) the r-th: the split ``experimental_distribute_dataset``
+    makes, each worker keeping its own replicas' shares as its sharding by
+    batch did. Each replica's step then copies its share to its device.
+
+    tf.distribute's own split reads through a MultiDeviceIterator whose
+    per-device pipelines run tf.data's autotuning thread whatever our options
+    say, and deleting that iterator can wait up to a minute for the thread to
+    wake (benchmarks/iterator_deletion.py); a plain iterator has our options
+    (autotuning off) and does not wait. A distributed iterator's elements
+    (the benchmarks' and tests' references) are already per replica and pass
+    as they are.
     """
     batch = next(iterator)
     replicas = strategy.num_replicas_in_sync

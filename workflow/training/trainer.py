@@ -46,7 +46,7 @@ from workflow.training.loss_scale import DynamicLossScale
 from workflow.training.optimizer import EmbeddingAdam, sum_duplicate_rows
 from workflow.training.progress import STEPS, Progress
 from workflow.training.steps import StepSums
-from workflow.training.strategy import distribute, replica_batches
+from workflow.training.strategy import replica_batches
 from workflow.training.summaries import Summaries
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ class Controller:
                     widths = data.distinct_widths(self._epoch_batches(train, seed, passes, state.epoch, state.step_in_epoch))
                     STEPS.info("epoch %d: %d batches of %d distinct widths (trainer.width_multiple=%d)", state.epoch + 1,
                                steps_per_epoch - state.step_in_epoch, widths, config.width_multiple)
-                    iterator = iter(distribute(self.strategy, self._remaining_batches(train, seed, passes, steps_per_epoch)))
+                    iterator = iter(self._remaining_batches(train, seed, passes, steps_per_epoch))
                 examples_per_s = self._train_epoch(iterator, steps_per_epoch, progress)
                 self._end_epoch(validation, validation_size, on_best, progress, examples_per_s)
         return state
@@ -249,20 +249,18 @@ class Controller:
         """The batches of every epoch left, the current one from its next step: one dataset, so that one iterator
         serves the whole attempt and no epoch ends by deleting one.
 
-        Under MultiWorkerMirroredStrategy, deleting a distributed iterator
-        waits for the autotuning thread of each per-device pipeline that
-        tf.distribute builds (with options of its own; the thread sleeps up to
-        a minute; strategy.distribute). MirroredStrategy waited so too before
-        it read one host pipeline: with an iterator an epoch, 1.1 to 4.3 s at
-        some epochs' ends on the sample over two logical devices, for training
-        and again for validation (evaluation.py keeps its iterators too).
-        Epoch e's batches are ``training_batches(epoch=e)``'s, so the
+        Deleting an iterator of tf.distribute's split waited for its per-device
+        autotuning threads (up to a minute): with an iterator an epoch, 1.1 to
+        4.3 s at some epochs' ends on the sample over two logical devices, for
+        training and again for validation. The iterators are plain now
+        (strategy.replica_batches) and do not wait; one for the attempt still
+        spares building a pipeline an epoch (evaluation.py keeps one per
+        split too). Epoch e's batches are ``training_batches(epoch=e)``'s, so the
         steps, and the results, are those of a dataset per epoch. Each epoch
         must hold exactly the steps the loop reads from it, or every later
         epoch would shift: a count that differs fails the step that finds it
         (``assert_cardinality``). An attempt that stops early leaves the later
-        epochs unread (under MultiWorkerMirroredStrategy, the next one's first
-        batches prefetched).
+        epochs unread.
         """
         state = self.state
         batches = None
