@@ -68,7 +68,7 @@ def main() -> None:
             model = build_classifier(len(table), table.shape[1], mode, config.model, config.seed, table)
         trainer_config = dataclasses.replace(config.trainer, embedding_update=update)
         trainer = Trainer(strategy, model, trainer_config, config.trainer.learning_rate)
-        iterator = iter(strategy.experimental_distribute_dataset(batches))
+        iterator = iter(batches)
         one = tf.constant(1)
         for _ in range(args.warmup):
             trainer.train_steps(iterator, one)

@@ -1,4 +1,4 @@
-"""Benchmark: how long deleting a distributed iterator takes, tf.distribute's split against the workflow's.
+"""Benchmark: how long deleting a run's iterators takes, tf.distribute's split against the workflow's plain iterator.
 
 With several replicas, ``strategy.experimental_distribute_dataset`` (the
 baseline) reads through a MultiDeviceIterator whose per-device pipelines run

@@ -58,7 +58,7 @@ def seconds_per_step(workdir: str, rows: int, model: str, steps: int, warmup: in
     batches = data.training_batches(examples, global_batch, config.seed, 0, config.trainer.shuffle_buffer,
                                     config.trainer.sort_pool_batches).repeat()
     trainer = Trainer(strategy, classifier, config.trainer, config.trainer.learning_rate)
-    iterator = iter(strategy.experimental_distribute_dataset(batches))
+    iterator = iter(batches)
     one = tf.constant(1)
     for _ in range(warmup):
         trainer.train_steps(iterator, one)

@@ -133,17 +133,27 @@ def test_a_call_ends_at_log_steps_checkpoint_steps_and_the_epochs_end(tmp_path):
 
 
 def test_one_iterator_serves_every_epoch_of_training_and_every_validation(tmp_path, monkeypatch):
-    """A fit builds one training and one validation pipeline, each read by one iterator, not one an epoch; validation
-    reads the same pass every epoch."""
+    """A fit builds one training and one validation pipeline and reads each with one iterator, not one an epoch;
+    validation reads the same pass every epoch."""
     from workflow.training import data as data_module, trainer as trainer_module
 
-    made = {"training": 0, "validation": 0}  # pipelines built for the training loop and for validation
+    made = {"training": 0, "validation": 0}  # iterators made over the training loop's and validation's batches
+
+    class Counted:
+        """A dataset that counts the iterators made over it (``repeat()`` keeps counting)."""
+
+        def __init__(self, kind, batches):
+            self.kind, self.batches = kind, batches
+
+        def repeat(self):
+            return Counted(self.kind, self.batches.repeat())
+
+        def __iter__(self):
+            made[self.kind] += 1
+            return iter(self.batches)
 
     def counting(kind, original):
-        def build(*args, **kwargs):
-            made[kind] += 1
-            return original(*args, **kwargs)
-        return build
+        return lambda *args, **kwargs: Counted(kind, original(*args, **kwargs))
 
     monkeypatch.setattr(trainer_module.Controller, "_remaining_batches", counting("training", trainer_module.Controller._remaining_batches))
     monkeypatch.setattr(data_module, "evaluation_batches", counting("validation", data_module.evaluation_batches))
@@ -204,7 +214,7 @@ def test_every_scatter_of_the_training_step_writes_unique_indices(tmp_path, enco
         model = classifier(MODELS[encoder])
     trainer = Trainer(strategy, model, dataclasses.replace(TRAINER, embedding_update=update, steps_per_loop=4), 0.01)
     batches = data.training_batches(reviews(96), 8, SEED, 0, 100, 3)
-    traced = trainer.train_steps.get_concrete_function(iter(strategy.experimental_distribute_dataset(batches)), tf.constant(4))
+    traced = trainer.train_steps.get_concrete_function(iter(batches), tf.constant(4))
     sources = scatter_index_sources(traced.graph.as_graph_def())
     assert all(source == "Unique" for _, source in sources), sources
     sparse_tables = 2 if encoder == "pooling" else 1  # the bigram table beside the token table

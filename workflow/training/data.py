@@ -159,7 +159,7 @@ def evaluation_batches(examples: tf.data.Dataset, global_batch_size: int, pool_b
 
 
 def _fill_replicas(tokens: tf.Tensor, labels: tf.Tensor, replicas: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """Pad a batch to a multiple of ``replicas`` rows (tf.distribute splits it evenly) with weight-0 rows of one ``<unk>``."""
+    """Pad a batch to a multiple of ``replicas`` rows (strategy.split_batch splits it evenly) with weight-0 rows of one ``<unk>``."""
     rows = tf.shape(labels)[0]
     missing = (replicas - rows % replicas) % replicas
     filler = tf.one_hot(tf.zeros([missing], tf.int32), tf.shape(tokens)[1], on_value=UNKNOWN_ID, off_value=0, dtype=tokens.dtype)

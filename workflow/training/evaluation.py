@@ -9,7 +9,7 @@ are computed over the whole split.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Iterator
 
 import keras
 import numpy as np
@@ -18,7 +18,7 @@ from scipy.stats import rankdata
 
 from workflow.config import TrainerConfig
 from workflow.training import data
-from workflow.training.strategy import replica_batches
+from workflow.training.strategy import Batch, replica_batches
 
 SUM = tf.distribute.ReduceOp.SUM
 
@@ -39,9 +39,9 @@ class Evaluator:
     def __init__(self, strategy: tf.distribute.Strategy, model: keras.Model, global_batch_size: int, config: TrainerConfig):
         self.strategy, self.model, self.global_batch_size, self.config = strategy, model, global_batch_size, config
         self._step = tf.function(self._distributed_step)
-        self._iterators: dict[int, tuple[tf.data.Dataset, Any]] = {}  # id(examples) -> (examples, its iterator)
+        self._iterators: dict[int, tuple[tf.data.Dataset, Iterator[Batch]]] = {}  # id(examples) -> (examples, its iterator)
 
-    def _iterator(self, examples: tf.data.Dataset) -> Any:
+    def _iterator(self, examples: tf.data.Dataset) -> Iterator[Batch]:
         """An iterator over the split's evaluation batches, repeated: one per split, each call reads one pass.
 
         Validation is evaluated every epoch, and building its input pipeline
@@ -55,7 +55,7 @@ class Evaluator:
             self._iterators[id(examples)] = (examples, iterator)  # keeps ``examples`` alive: its id stays its own
         return self._iterators[id(examples)][1]
 
-    def _distributed_step(self, iterator) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
+    def _distributed_step(self, iterator: Iterator[Batch]) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
         def replica_step(tokens, labels, weights):
             probabilities = self.model(tokens, training=False)[:, 0]
             per_example = keras.losses.binary_crossentropy(labels[:, None], probabilities[:, None])

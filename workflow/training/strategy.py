@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Iterator
+from typing import Iterator
 
 import tensorflow as tf
 
@@ -27,6 +27,8 @@ from workflow.errors import ConfigError
 from workflow.training.sparse_reduction import mirrored_cross_device_ops
 
 log = logging.getLogger(__name__)
+
+Batch = tuple[tf.Tensor, ...]  # (tokens [n, width], labels [n]) for training; evaluation adds weights [n]
 
 
 def configure_logical_devices(config: StrategyConfig) -> None:
@@ -70,34 +72,37 @@ def make_strategy(config: StrategyConfig) -> tf.distribute.Strategy:
     return tf.distribute.OneDeviceStrategy(gpus[0] if gpus else "/cpu:0")
 
 
-def replica_batches(strategy: tf.distribute.Strategy, iterator: Iterator) -> Any:
-    """Inside a step: the next global batch of ``iterator`` as ``strategy.run``'s args, each replica's share of it.
+def replica_batches(strategy: tf.distribute.Strategy, iterator: Iterator[Batch]) -> Batch | tf.distribute.DistributedValues:
+    """Inside a step: reads the next global batch from ``iterator`` and gives it to ``strategy.run`` as each replica's share.
 
     Every process (one per worker) reads the global batches with a plain
-    iterator over data.training_batches or data.evaluation_batches; the
-    batch is cut on the host into equal consecutive shares, replica r (in the
-    whole cluster) the r-th: the split ``experimental_distribute_dataset``
-    makes, each worker keeping its own replicas' shares as its sharding by
-    batch did. Each replica's step then copies its share to its device.
+    iterator over data.training_batches or data.evaluation_batches. The batch
+    is cut on the host into equal consecutive shares, and replica r (its id in
+    the whole cluster) takes the r-th: the layout GlobalBatchDropout assumes
+    (dropout.py), so any split of the same global batch draws the same masks.
+    Within one process it is the split ``experimental_distribute_dataset``
+    makes, and with one device per worker it gives each worker the shares
+    tf.distribute's sharding by batch gave it; with several devices per
+    worker, tf.distribute interleaved the workers' shares instead (not run
+    here: on CPU each worker has one device). Each replica's step copies its
+    share to its device.
 
     tf.distribute's own split reads through a MultiDeviceIterator whose
     per-device pipelines run tf.data's autotuning thread whatever our options
     say, and deleting that iterator can wait up to a minute for the thread to
     wake (benchmarks/iterator_deletion.py); a plain iterator has our options
-    (autotuning off) and does not wait. A distributed iterator's elements
-    (the benchmarks' and tests' references) are already per replica and pass
-    as they are.
+    (autotuning off) and does not wait.
     """
     batch = next(iterator)
     replicas = strategy.num_replicas_in_sync
-    if replicas == 1 or isinstance(iterator, tf.distribute.DistributedIterator):
+    if replicas == 1:
         return batch
     with tf.device("/cpu:0"):
         shares = split_batch(batch, replicas)
     return strategy.experimental_distribute_values_from_function(lambda context: shares[context.replica_id_in_sync_group])
 
 
-def split_batch(batch: tuple[tf.Tensor, ...], replicas: int) -> list[tuple[tf.Tensor, ...]]:
+def split_batch(batch: Batch, replicas: int) -> list[Batch]:
     """A batch of ``n`` rows (``(tokens, labels[, weights])``) as ``replicas`` batches of ``n / replicas`` consecutive
     rows; ``n`` must be a multiple of ``replicas`` (training batches are whole global batches, evaluation batches are
     filled to one)."""

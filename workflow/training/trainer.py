@@ -46,7 +46,7 @@ from workflow.training.loss_scale import DynamicLossScale
 from workflow.training.optimizer import EmbeddingAdam, sum_duplicate_rows
 from workflow.training.progress import STEPS, Progress
 from workflow.training.steps import StepSums
-from workflow.training.strategy import replica_batches
+from workflow.training.strategy import Batch, replica_batches
 from workflow.training.summaries import Summaries
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ class Trainer:
         correct = tf.reduce_sum(tf.cast(tf.equal(probabilities[:, 0] > 0.5, labels > 0.5), tf.float32))
         self.sums.add(tf.reduce_sum(per_example), correct)
 
-    def _distributed_train_steps(self, iterator, steps: tf.Tensor) -> None:
+    def _distributed_train_steps(self, iterator: Iterator[Batch], steps: tf.Tensor) -> None:
         """``steps`` (a scalar tensor: one trace for any count) training steps in one call; results in ``self.sums``."""
         for _ in tf.range(steps):
             self.strategy.run(self._replica_train_step, args=replica_batches(self.strategy, iterator))
