@@ -3,8 +3,9 @@
 Each cluster is started once for the session by the code behind
 ``wf-cluster flink|spark up`` (workflow/engines/), on free ports in a
 temporary folder, and stopped at the end, every process group killed, also
-when a test fails. The job goes through Beam's job server; its Python DoFns
-run in SDK worker processes that the TaskManagers / Spark executors start
+when a test fails or pytest itself is killed (tests/cluster_watchdog.py). The
+job goes through Beam's job server; its Python DoFns run in SDK worker
+processes that the TaskManagers / Spark executors start
 (``environment_type=PROCESS``). The tests skip only where the engines were
 not installed (``wf-cluster fetch``; CI installs them).
 """
@@ -19,10 +20,11 @@ from typing import Iterator
 
 import pytest
 
+from tests.cluster_watchdog import stopped_when_this_process_ends
 from tests.conftest import synthetic_reviews, typed, write_aclimdb_archive
 from tests.integration.test_preprocess_stage import example_paths, same_files
 from workflow.artifacts import read_json
-from workflow.engines.cluster import LocalCluster
+from workflow.engines.cluster import RECORD, LocalCluster
 from workflow.engines.flink import FlinkCluster, FlinkPorts
 from workflow.engines.spark import SparkCluster, SparkPorts
 from workflow.engines.versions import Installed, cache_root
@@ -44,11 +46,12 @@ def cluster_session(request, tmp_path_factory) -> Iterator[LocalCluster]:
         pytest.skip(f"{engine} is not installed here ({installed.missing(engine)[0]} is missing): run `wf-cluster fetch {engine}`")
     folder = tmp_path_factory.mktemp(f"{engine}-cluster")
     running = FlinkCluster(installed, folder, FlinkPorts.free()) if engine == "flink" else SparkCluster(installed, folder, SparkPorts.free())
-    try:
-        running.up()
-        yield running
-    finally:
-        running.down()
+    with stopped_when_this_process_ends(folder / RECORD):  # pytest killed: no teardown runs
+        try:
+            running.up()
+            yield running
+        finally:
+            running.down()
 
 
 @pytest.fixture
