@@ -30,12 +30,26 @@ def stopped_when_this_process_ends(record: Path) -> Iterator[None]:
     """Within the block, the processes ``record`` lists are stopped once this process ends, even by SIGKILL.
 
     On leaving the block normally, the watchdog is released and waited for (the block's own teardown has stopped
-    the processes by then, so it finds nothing to stop)."""
-    read_end, write_end = os.pipe()  # not inherited by other children: Python's pipes are close-on-exec
-    watchdog = subprocess.Popen([sys.executable, "-c", WATCHDOG, str(record)], stdin=read_end, start_new_session=True)
-    os.close(read_end)
+    the processes by then, so it finds nothing to stop). Its output goes to ``watchdog.log`` beside ``record``.
+    Not covered: a process started in the instant between its start and its record (daemons.start, then save)."""
+    read_end, write_end = os.pipe()
+    try:
+        with open(record.with_name("watchdog.log"), "ab") as log:
+            # The write end is close-on-exec, and the project starts processes by exec (multiprocessing's "spawn"):
+            # no other child holds it, so the pipe closes when this process ends.
+            watchdog = subprocess.Popen([sys.executable, "-c", WATCHDOG, str(record)], stdin=read_end, stdout=log, stderr=log,
+                                        start_new_session=True)
+    except BaseException:
+        os.close(write_end)
+        raise
+    finally:
+        os.close(read_end)
     try:
         yield
     finally:
         os.close(write_end)
-        watchdog.wait(timeout=EXIT_TIMEOUT_S)
+        try:
+            watchdog.wait(timeout=EXIT_TIMEOUT_S)
+        except subprocess.TimeoutExpired:
+            watchdog.kill()
+            raise

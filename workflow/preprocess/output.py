@@ -83,9 +83,9 @@ class PreprocessOutput:
         """The TFRecord shards of one split, as the manifest lists them."""
         return self._listed(f"examples/{split}-")
 
-    def corpus_files(self) -> list[str]:
-        """The training-side corpus shards (one document a line, tokens by spaces)."""
-        return self._listed("corpus/")
+    def corpus_files(self, split: str | None = None) -> list[str]:
+        """The training-side corpus shards (one document a line, tokens by spaces): every split's, or ``split``'s."""
+        return self._listed(f"corpus/{split}-" if split else "corpus/")
 
     @cached_property
     def _films(self) -> dict[str, str]:
