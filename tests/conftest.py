@@ -22,6 +22,7 @@ from workflow.compose import compose, load
 from workflow.training import identity
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist's own hook, which reads the groups into the test ids
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Under pytest-xdist (``-n 2 --dist loadgroup``): the tests of one module run in one worker, so a module's fixtures
     are built once, and every test of the session's finished workflow (``workflow_run``) runs in one worker, so that
