@@ -4,9 +4,10 @@ Each command prepares its process first (:func:`entry_point`: the config's
 schema and resolvers registered, TensorFlow's environment, Beam's import
 notice dropped from the log), then lets Hydra compose its config; the command
 turns it into the one typed, read-only ``Config`` (compose.load), runs its
-stage (wf-preprocess and wf-word2vec through the orchestrator's locked
-up-to-date check: one that waited for another writer of its stage skips it
-when that one left it up to date), and turns a user error (bad input, bad
+stage (wf-preprocess, wf-word2vec and wf-paragraph-vectors through the
+orchestrator's locked up-to-date check: one that waited for another writer
+of its stage skips it when that one left it up to date; wf-paragraph-vectors,
+whose stage takes long, skips it whenever it is up to date), and turns a user error (bad input, bad
 config value) into one line on stderr and exit status 2 instead of a
 traceback.
 """
@@ -113,6 +114,17 @@ def vectors_here(config: Config) -> None:
     orchestrate.bring_up_to_date("word2vec", stage, config, always=True, describe=console.word2vec_summary)
     if pretrained_ngrams(config):
         orchestrate.bring_up_to_date(orchestrate.ngram_stage_name(config.embedding.vectors), ngram_stage, config, describe=ngram_stage.summary)
+
+
+@entry_point
+def paragraph_vectors(cfg: DictConfig) -> None:
+    """Paragraph vectors from the training-side reviews, and a regression on them whose predictions a combination averages
+    with a network's (workflow/paragraphs/stage.py); skipped when up to date."""
+    from workflow import orchestrate
+    from workflow.paragraphs import output, stage
+
+    run_stage(cfg, lambda config: orchestrate.bring_up_to_date(output.NAME, stage, config, describe=stage.summary), "wf-paragraph-vectors",
+              tensorflow=True)  # the examples are TFRecords
 
 
 @entry_point

@@ -242,6 +242,21 @@ class NgramsConfig(ReadOnly):
 
 
 @dataclass
+class ParagraphVectorsConfig(ReadOnly):
+    """The paragraph-vector stage (workflow/paragraphs/stage.py, wf-paragraph-vectors): gensim PV-DBOW over the
+    training-side reviews (tokens and their adjacent pairs), a vector inferred for every labelled review, and a logistic
+    regression on them whose predictions are averaged with a network's (benchmarks/paragraph_vectors.py)."""
+
+    vector_size: int = 100
+    epochs: int = 20  # of training, and of inferring each review's vector
+    negative: int = 5
+    sample: float = 1e-4
+    min_count: int = 2  # occurrences a word (a token or a pair) needs to be one of the model's
+    workers: int = 2  # > 1 is faster but not bit-reproducible
+    seed: int = 0  # the model's, the documents' order's and the cross-validation folds': it names the output (pv-dbow-seed<seed>)
+
+
+@dataclass
 class EmbeddingConfig(ReadOnly):
     """The classifier's Embedding table (conf/embedding/: finetune, frozen, random)."""
 
@@ -364,6 +379,7 @@ class Config(ReadOnly):
     beam: BeamConfig = field(default_factory=BeamConfig)
     word2vec: Word2VecConfig = field(default_factory=Word2VecConfig)
     ngrams: NgramsConfig = field(default_factory=NgramsConfig)
+    paragraph_vectors: ParagraphVectorsConfig = field(default_factory=ParagraphVectorsConfig)
     embedding: EmbeddingConfig = field(default_factory=EmbeddingConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)

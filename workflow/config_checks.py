@@ -43,7 +43,7 @@ def _seed(value: int, key: str) -> None:
 
 def validate(config: Config) -> None:
     """Check what types cannot: ranges and cross-field rules. Raises ConfigError naming the key."""
-    for check in (_check_preprocess, _check_word2vec, _check_ngrams, _check_model, _check_trainer, _check_sweep, _check_report, _check_data):
+    for check in (_check_preprocess, _check_word2vec, _check_ngrams, _check_paragraph_vectors, _check_model, _check_trainer, _check_sweep, _check_report, _check_data):
         check(config)
     _seed(config.seed, "seed")
     _require(config.beam.num_workers >= 1, "beam.num_workers", config.beam.num_workers, "must be >= 1")
@@ -101,6 +101,14 @@ def _check_ngrams(config: Config) -> None:
         value = [str(mode) for mode in ngram_modes(config)] if config.sweep.ngrams is not None else str(config.embedding.ngrams)
         _require(config.model.bigram_buckets > 0 or config.model.trigram_buckets > 0, key, value,
                  "pretrained n-gram rows need n-gram rows: set model.bigram_buckets (or model.trigram_buckets) > 0")
+
+
+def _check_paragraph_vectors(config: Config) -> None:
+    paragraphs = config.paragraph_vectors
+    _at_least(paragraphs, "paragraph_vectors", ("vector_size", "epochs", "min_count", "workers", "negative"), 1)
+    _require(math.isfinite(paragraphs.sample) and paragraphs.sample >= 0, "paragraph_vectors.sample", paragraphs.sample,
+             "must be a finite number >= 0")
+    _seed(paragraphs.seed, "paragraph_vectors.seed")
 
 
 def _check_model(config: Config) -> None:

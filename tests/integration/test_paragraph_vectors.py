@@ -1,9 +1,9 @@
-"""benchmarks/paragraph_vectors.py on the session's finished workflow: paragraph vectors from its training-side text,
-scored on validation and averaged with each run; test never read, runs of another workdir refused."""
+"""The paragraph-vector stage on the session's finished workflow, and benchmarks/paragraph_vectors.py over its runs: a
+vector inferred for every labelled review, a regression fitted on the training reviews alone, predictions over the runs'
+reviews in their order, the stage skipped when up to date; test predictions read only against a declaration."""
 
 from __future__ import annotations
 
-import csv
 import re
 import runpy
 import shutil
@@ -13,58 +13,108 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.conftest import run_here, workflow_archive
+from workflow.errors import ContractError
+from workflow.paragraphs import classifier
+from workflow.paragraphs.output import ParagraphOutput, paragraph_dir
 from workflow.preprocess.output import PreprocessOutput
 from workflow.report.combination import stored
 from workflow.report.runs import find_runs
-from workflow.training.predictions import Predictions
 
 TOOL = Path(__file__).resolve().parents[2] / "benchmarks" / "paragraph_vectors.py"
-SMALL = ("--dim", "8", "--epochs", "2", "--workers", "1")
+SMALL = ("paragraph_vectors.vector_size=8", "paragraph_vectors.epochs=2", "paragraph_vectors.workers=1")
 
 
-def probe(monkeypatch, *arguments: str) -> dict:
-    """The tool's module globals after running it with ``arguments`` (its output: capsys)."""
-    monkeypatch.setattr(sys, "argv", [str(TOOL), *arguments, *SMALL])
-    return runpy.run_path(str(TOOL), run_name="__main__")
+def run_stage(workflow_run, workdir: Path, *more: str) -> str:
+    return run_here("paragraph_vectors", f"workdir={workdir}", "data=imdb", f"data.path={workflow_archive(workflow_run)}", *SMALL, *more,
+                    cwd=workdir.parent)
 
 
-def test_each_run_is_scored_alone_and_averaged_from_train_and_validation_only(workflow_run, capsys, monkeypatch):
-    workdir = workflow_run[0]
+@pytest.fixture(scope="module")
+def paragraphs(workflow_run, tmp_path_factory) -> tuple[Path, str, list]:
+    """A copy of the session's workdir with the stage run once: (workdir, the command's output, the labels the regression
+    was fitted on)."""
+    workdir = tmp_path_factory.mktemp("paragraphs") / "work"
+    shutil.copytree(workflow_run[0], workdir, symlinks=True)
+    fitted, trained = [], classifier.trained
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(classifier, "trained", lambda vectors, labels, *rest: fitted.append((vectors, labels)) or trained(vectors, labels, *rest))
+        output = run_stage(workflow_run, workdir)
+    return workdir, output, fitted
+
+
+def tool(monkeypatch, *arguments: str) -> None:
+    monkeypatch.setattr(sys, "argv", [str(TOOL), *arguments])
+    runpy.run_path(str(TOOL), run_name="__main__")
+
+
+def test_every_labelled_review_gets_a_vector_and_each_split_the_runs_reviews(paragraphs):
+    workdir, output, fitted = paragraphs
+    assert re.search(r"paragraphs +done in [\d.]+ s \(validation accuracy \d\.\d{4} \(L2 [\d.]+ by cross-validation over films", output), output
+    found = ParagraphOutput(paragraph_dir(str(workdir), 0))
+    sizes = PreprocessOutput(str(workdir)).split_sizes()
+    for split in ("train", "validation", "test"):
+        assert found.vectors(split).shape == (sizes[split], 8) and found.vectors(split).dtype == np.float32
     runs = find_runs([str(workdir / "runs")])
-    assert len(runs) == 3
-    splits_read = []
-    example_files = PreprocessOutput.example_files
-    monkeypatch.setattr(PreprocessOutput, "example_files", lambda self, split: splits_read.append(split) or example_files(self, split))
-    probe(monkeypatch, "--workdir", str(workdir), "--runs", str(workdir / "runs"))
+    for split in ("validation", "test"):
+        mine, theirs = found.predictions(split), stored(runs, split)[0]
+        assert np.array_equal(mine.doc_ids, theirs.doc_ids) and np.array_equal(mine.labels, theirs.labels)
+        assert np.array_equal(mine.films, theirs.films)
+    assert found.manifest["scores"]["validation_accuracy"] == pytest.approx(found.predictions("validation").correct.mean())
+    [(vectors, labels)] = fitted
+    assert len(labels) == sizes["train"] and np.array_equal(vectors, found.vectors("train")), "the regression saw the training reviews only"
+
+
+def test_the_stage_is_skipped_when_up_to_date_and_runs_when_a_setting_changes(paragraphs, workflow_run, tmp_path):
+    workdir = tmp_path / "work"
+    shutil.copytree(paragraphs[0], workdir, symlinks=True)  # the module's stays as it was
+    assert "paragraphs   skipped (up to date)" in run_stage(workflow_run, workdir)
+    rerun = run_stage(workflow_run, workdir, "paragraph_vectors.epochs=3")
+    assert re.search(r"paragraphs +done in .*changed: config\.paragraph_vectors\.epochs \(2 -> 3\)", rerun), rerun
+    assert "paragraphs   skipped (up to date)" in run_stage(workflow_run, workdir, "paragraph_vectors.epochs=3")
+
+
+def test_each_run_is_averaged_with_the_paragraph_vectors_on_validation_and_test_is_not_read(paragraphs, capsys, monkeypatch):
+    workdir = paragraphs[0]
+    folder = paragraph_dir(str(workdir), 0)
+    runs = find_runs([str(workdir / "runs")])
+    read = []
+    predictions = ParagraphOutput.predictions
+    monkeypatch.setattr(ParagraphOutput, "predictions", lambda self, split: read.append(split) or predictions(self, split))
+    tool(monkeypatch, "--paragraph-vectors", folder, "--runs", str(workdir / "runs"))
     out = capsys.readouterr().out
-
-    assert sorted(splits_read) == ["train", "validation"]
-    alone = float(re.search(r"paragraph vectors alone, validation: (\d\.\d{4})", out).group(1))
-    assert 0 <= alone <= 1
-    for run, predictions in zip(runs, stored(runs, "validation")):
-        line = re.search(rf"{re.escape(run.name)}: alone (\d\.\d{{4}}), averaged with the paragraph vectors (\d\.\d{{4}}) "
-                         rf"\(([+-]\d+\.\d\d) points\)", out)
-        assert line, out
-        assert float(line.group(1)) == pytest.approx(predictions.correct.mean(), abs=5e-5)
-        assert float(line.group(3)) == pytest.approx(100 * (float(line.group(2)) - float(line.group(1))), abs=0.011)
-    assert re.search(r"mean difference [+-]\d+\.\d\d points, 95% t-interval over the runs", out)
+    assert read == ["validation"] and "test:" not in out
+    vectors = ParagraphOutput(folder).predictions("validation")
+    for run, alone in zip(runs, stored(runs, "validation")):
+        averaged = np.mean(((alone.probabilities + vectors.probabilities) / 2 > 0.5) == (alone.labels > 0))
+        assert f"{run.name}: alone {alone.correct.mean():.4f}, averaged {averaged:.4f}" in out, out
+    assert re.search(r"averaged: \d\.\d{4} ± \d\.\d{4} over 3 runs, seeds \[0, 0, 0\] \(95% t-interval of the mean", out), out
+    assert re.search(r"averaged − alone: [+-]\d+\.\d\d points, 95% t-interval over the runs", out), out
 
 
-def test_a_run_that_scored_other_validation_reviews_is_refused(workflow_run, tmp_path, monkeypatch):
-    run = find_runs([str(workflow_run[0] / "runs")])[0]
-    other = tmp_path / run.name
-    shutil.copytree(run.root, other)
-    path = other / "validation_predictions.csv"
-    rows = list(csv.reader(path.open()))
-    rows[1][0] = "train/pos/not-in-this-workdir_9"
-    with path.open("w", newline="") as out:
-        csv.writer(out).writerows(rows)
-    with pytest.raises(SystemExit, match="scored other validation reviews"):
-        probe(monkeypatch, "--workdir", str(workflow_run[0]), "--runs", str(other))
+def test_test_is_scored_only_against_a_declaration_naming_every_model(paragraphs, capsys, monkeypatch, tmp_path):
+    workdir = paragraphs[0]
+    folder = paragraph_dir(str(workdir), 0)
+    run = find_runs([str(workdir / "runs")])[0]
+    declaration = tmp_path / "declared.md"
+    declaration.write_text(f"{run.name} averaged with the paragraph vectors (`--combine mean`)\n")
+    with pytest.raises(SystemExit, match="test predictions not read: .* does not name pv-dbow-seed0"):
+        tool(monkeypatch, "--paragraph-vectors", folder, "--runs", run.root, "--test", str(declaration))
+    declaration.write_text(f"{run.name} averaged with pv-dbow-seed0 (`--combine mean`)\n")
+    tool(monkeypatch, "--paragraph-vectors", folder, "--runs", run.root, "--test", str(declaration))
+    out = capsys.readouterr().out
+    alone, vectors = stored([run], "test")[0], ParagraphOutput(folder).predictions("test")
+    averaged = np.mean(((alone.probabilities + vectors.probabilities) / 2 > 0.5) == (alone.labels > 0))
+    test_part = out[out.index("test:"):]
+    assert f"{run.name}: alone {alone.correct.mean():.4f}, averaged {averaged:.4f}" in test_part, out
+    assert re.search(r"bootstrap of the averages' mean over [\d,]+ test (films|reviews)", test_part), out
 
 
-def test_the_average_decides_each_review_by_the_mean_of_the_two_probabilities():
-    tool = runpy.run_path(str(TOOL))
-    run = Predictions(np.array(["a", "b", "c", "d"]), np.array([1, 1, 0, 0]), np.array([0.9, 0.4, 0.45, 0.8]), None)
-    # means 0.7 (right), 0.7 (right: the vectors outweigh the run), 0.35 (right), 0.6 (wrong)
-    assert tool["averaged_accuracy"](run, np.array([0.5, 1.0, 0.25, 0.4])) == pytest.approx(0.75)
+def test_a_file_changed_after_the_manifest_is_refused(paragraphs, tmp_path):
+    workdir = tmp_path / "work"
+    shutil.copytree(paragraphs[0], workdir, symlinks=True)
+    found = ParagraphOutput(paragraph_dir(str(workdir), 0))
+    path = Path(found.layout.predictions("validation"))
+    path.write_text(path.read_text().replace("0.", "1.", 1))
+    with pytest.raises(ContractError, match="validation_predictions.csv is missing or changed after its manifest was written: run wf-paragraph-vectors"):
+        found.predictions("validation")

@@ -131,11 +131,15 @@ def train_word2vec(corpus_file: str, vocabulary: list[tuple[str, int]], settings
     return model.wv, train_with_progress(model, corpus_file, total_words, settings.epochs, progress)
 
 
-def train_with_progress(model: Word2Vec, corpus_file: str, total_words: int, epochs: int, progress: StageProgress | None = None) -> float:
+def train_with_progress(model: Word2Vec, corpus_file: str, total_words: int, epochs: int, progress: StageProgress | None = None,
+                        total_examples: int | None = None) -> float:
     """Train ``model`` (its vocabulary built) on ``corpus_file`` of ``total_words`` words (out-of-vocabulary ones
-    included: gensim schedules its learning rate by them); its words/s. ``progress``: as :func:`train_word2vec`'s."""
+    included: gensim schedules its learning rate by them); its words/s. ``progress``: as :func:`train_word2vec`'s.
+    ``total_examples``: the documents of a Doc2Vec corpus, which then schedules its learning rate by documents (as
+    ``Doc2Vec(corpus_file=...)`` does)."""
     started = time.perf_counter()
     epoch_progress = EpochProgress(total_words, epochs, progress)
     with _reading_gensim_progress(epoch_progress):
-        model.train(corpus_file=corpus_file, total_words=total_words, epochs=epochs, callbacks=[epoch_progress])
+        model.train(corpus_file=corpus_file, total_words=total_words, total_examples=total_examples, epochs=epochs,
+                    callbacks=[epoch_progress])
     return total_words * epochs / (time.perf_counter() - started)

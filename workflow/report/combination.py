@@ -1,4 +1,5 @@
-"""A combination of finished runs scored on validation, and on test only once it was declared beforehand.
+"""A combination of finished runs (or of runs and the paragraph vectors' regression) scored on validation, and on test only
+once it was declared beforehand.
 
 Averaging several runs' probabilities (an ensemble) is a choice like any
 other, so it is made on validation: each run stores its validation
@@ -18,29 +19,42 @@ import re
 import shutil
 import subprocess
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
 from workflow.report import statistics
-from workflow.report.runs import FinishedRun
 from workflow.training import predictions
 from workflow.training.predictions import Predictions
 
 COMBINATIONS = ("mean", "vote")  # the mean of the probabilities; the majority of the runs' decisions (a tie: the mean decides)
 
 
+class Member(Protocol):
+    """What a combination reads of each model it averages: a finished run (report/runs.py FinishedRun), or the
+    paragraph-vector stage's output (paragraphs/output.py ParagraphOutput)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def root(self) -> str: ...
+
+    def predictions(self, split: str) -> Predictions | None: ...
+
+
 class NotDeclared(Exception):
     """Test predictions were asked for without a declaration that names this combination."""
 
 
-def stored(runs: list[FinishedRun], split: str) -> list[Predictions]:
+def stored(runs: list[Member], split: str) -> list[Predictions]:
     """Each run's predictions on ``split``, over the same reviews (ValueError naming the run that has none, or other reviews)."""
     found = []
     for run in runs:
-        loaded = run.output.predictions(split)
+        loaded = run.predictions(split)
         if loaded is None:
-            raise ValueError(f"{run.root} has no {os.path.basename(run.output.layout.predictions(split))} "
-                             f"(a run trained before they were written, or without a {split} split): retrain it")
+            raise ValueError(f"{run.root} has no {split}_predictions.csv (a run trained before they were written: retrain it; "
+                             f"or a corpus without a {split} split)")
         if found and not np.array_equal(loaded.doc_ids, found[0].doc_ids):
             raise ValueError(f"{run.root} has other {split} reviews than {runs[0].root}: "
                              "runs of one preprocessing output only")
@@ -88,7 +102,7 @@ def best_on_validation(validation: list[Predictions]) -> int:
     return int(np.argmax([run.correct.mean() for run in validation]))
 
 
-def check_declaration(path: str, runs: list[FinishedRun], how: str) -> str:
+def check_declaration(path: str, runs: list[Member], how: str) -> str:
     """What the declaration at ``path`` is (its SHA-256 and, in a git work tree, the commit that last changed it);
     NotDeclared when it does not name every run and ``--combine <how>``, or has changes git has not committed."""
     if not os.path.isfile(path):

@@ -23,6 +23,7 @@ from typing import Any
 from workflow.config import EmbeddingScale
 from workflow.training.identity import configuration
 from workflow.training.output import RunMetrics, RunOutput
+from workflow.training.predictions import Predictions
 
 MODE_ORDER = ("frozen", "finetune", "random")  # the order of every table and figure
 
@@ -59,6 +60,10 @@ class FinishedRun:
     @property
     def name(self) -> str:
         return self.metrics.run
+
+    def predictions(self, split: str) -> Predictions | None:
+        """Its stored predictions on ``split`` (validation or test), or None (training/output.py ``RunOutput.predictions``)."""
+        return self.output.predictions(split)
 
     @property
     def row_scale(self) -> EmbeddingScale:

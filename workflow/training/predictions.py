@@ -1,4 +1,5 @@
-"""Per-review predictions of a run: ``<run>/test_predictions.csv`` and ``<run>/validation_predictions.csv``.
+"""Per-review predictions of a run: ``<run>/test_predictions.csv`` and ``<run>/validation_predictions.csv``; the
+paragraph-vector stage writes its own in the same format (workflow/paragraphs/stage.py).
 
 One row a review: doc_id, label, probability and film (the film the review
 is about, ``""`` where the corpus names none; preprocessing's films.tsv).
@@ -19,14 +20,18 @@ from __future__ import annotations
 
 import csv
 import os
-from typing import Callable, NamedTuple
+from typing import Callable, NamedTuple, Protocol
 
 import numpy as np
 
-from workflow.training.layout import RunLayout
-
 COLUMNS = ("doc_id", "label", "probability", "film")
 FilmsOf = Callable[[list[str]], list[str]]  # doc ids -> their films ("" where unknown): PreprocessOutput.films
+
+
+class PredictionFiles(Protocol):
+    """Where a folder keeps its predictions: a run's (training/layout.py RunLayout), or the paragraph-vector stage's."""
+
+    def predictions(self, split: str) -> str: ...
 
 
 class Predictions(NamedTuple):
@@ -43,7 +48,7 @@ class Predictions(NamedTuple):
         return (self.probabilities > 0.5) == (self.labels > 0)
 
 
-def write(layout: RunLayout, split: str, doc_ids: list[str], labels: np.ndarray, probabilities: np.ndarray, films: list[str]) -> None:
+def write(layout: PredictionFiles, split: str, doc_ids: list[str], labels: np.ndarray, probabilities: np.ndarray, films: list[str]) -> None:
     """The predictions on ``split``, ``[reviews]`` each, already in doc_id order."""
     with open(layout.predictions(split), "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -51,7 +56,7 @@ def write(layout: RunLayout, split: str, doc_ids: list[str], labels: np.ndarray,
         writer.writerows(zip(doc_ids, labels.tolist(), (f"{p:.6f}" for p in probabilities), films))
 
 
-def read(layout: RunLayout, split: str = "test") -> Predictions | None:
+def read(layout: PredictionFiles, split: str = "test") -> Predictions | None:
     """The run's predictions on ``split``, or None when it stored none (older runs; a run without that split)."""
     path = layout.predictions(split)
     if not os.path.exists(path):
