@@ -48,7 +48,8 @@ class EpochProgress(CallbackAny2Vec):
         self._epoch += 1
         now = time.perf_counter()
         words_per_second = self._total_words / max(now - self._epoch_started, 1e-9)
-        log.info("word2vec epoch %d/%d: %.0f words/s, elapsed %.1f s", self._epoch, self._epochs, words_per_second, now - self._started)
+        log.info("%s epoch %d/%d: %.0f words/s, elapsed %.1f s", type(model).__name__, self._epoch, self._epochs, words_per_second,
+                 now - self._started)  # Word2Vec, or the paragraph vectors' Doc2Vec
         self._show(1.0, words_per_second)
 
     def within_epoch(self, fraction: float, words_per_second: float) -> None:
