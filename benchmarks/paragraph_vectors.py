@@ -15,8 +15,9 @@ covers the networks' seeds, not the paragraph vectors' (``paragraph_vectors.seed
 
 A run's validation figure is at the epoch chosen on validation, so both
 lean optimistic there. Test predictions are read only with ``--test <file>``:
-a committed declaration that names every run, the paragraph vectors' folder
-name (``pv-dbow-seed15``) and ``--combine mean`` (workflow/report/combination.py).
+a committed declaration that names every run, the paragraph vectors' name
+(``pv-dbow-seed15``, from the seed it was made with) and ``--combine mean``
+(workflow/report/combination.py).
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ reviews in their order, the stage skipped when up to date; test predictions read
 
 from __future__ import annotations
 
+import csv
 import re
 import runpy
 import shutil
@@ -25,7 +26,8 @@ TOOL = Path(__file__).resolve().parents[2] / "benchmarks" / "paragraph_vectors.p
 SMALL = ("paragraph_vectors.vector_size=8", "paragraph_vectors.epochs=2", "paragraph_vectors.workers=1")
 
 
-def run_stage(workflow_run, workdir: Path, *more: str) -> str:
+def run_stage(workflow_run: tuple[Path, str], workdir: Path, *more: str) -> str:
+    """wf-paragraph-vectors on ``workdir`` (small settings, and ``more``); its terminal output."""
     return run_here("paragraph_vectors", f"workdir={workdir}", "data=imdb", f"data.path={workflow_archive(workflow_run)}", *SMALL, *more,
                     cwd=workdir.parent)
 
@@ -43,7 +45,8 @@ def paragraphs(workflow_run, tmp_path_factory) -> tuple[Path, str, list]:
     return workdir, output, fitted
 
 
-def tool(monkeypatch, *arguments: str) -> None:
+def tool(monkeypatch: pytest.MonkeyPatch, *arguments: str) -> None:
+    """benchmarks/paragraph_vectors.py with ``arguments`` (its output: capsys)."""
     monkeypatch.setattr(sys, "argv", [str(TOOL), *arguments])
     runpy.run_path(str(TOOL), run_name="__main__")
 
@@ -118,3 +121,17 @@ def test_a_file_changed_after_the_manifest_is_refused(paragraphs, tmp_path):
     path.write_text(path.read_text().replace("0.", "1.", 1))
     with pytest.raises(ContractError, match="validation_predictions.csv is missing or changed after its manifest was written: run wf-paragraph-vectors"):
         found.predictions("validation")
+
+
+def test_a_run_that_scored_other_validation_reviews_is_refused(paragraphs, tmp_path, monkeypatch):
+    workdir = paragraphs[0]
+    run = find_runs([str(workdir / "runs")])[0]
+    other = tmp_path / run.name
+    shutil.copytree(run.root, other)
+    path = other / "validation_predictions.csv"
+    rows = list(csv.reader(path.open()))
+    rows[1][0] = "train/pos/not-in-this-workdir_9"
+    with path.open("w", newline="") as out:
+        csv.writer(out).writerows(rows)
+    with pytest.raises(SystemExit, match="has other validation reviews than"):
+        tool(monkeypatch, "--paragraph-vectors", paragraph_dir(str(workdir), 0), "--runs", str(other))

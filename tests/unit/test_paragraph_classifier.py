@@ -10,8 +10,8 @@ import pytest
 from gensim.models.doc2vec import Doc2Vec
 from scipy import optimize, special
 
-from workflow.errors import ContractError
 from workflow.config import ParagraphVectorsConfig
+from workflow.errors import ContractError
 from workflow.paragraphs import classifier, pv_dbow
 from workflow.paragraphs.documents import with_pairs
 

@@ -72,6 +72,7 @@ class Classifier:
         return probability(self.weights, (vectors - self.mean) / self.scale)
 
     def as_json(self) -> dict:
+        """classifier.json: the chosen strength, every strength's cross-validation accuracy, the standardisation, the weights."""
         return {"l2": self.l2, "cross_validation": {f"{l2:g}": round(accuracy, 6) for l2, accuracy in self.cross_validation.items()},
                 "mean": self.mean.tolist(), "scale": self.scale.tolist(), "weights": self.weights.tolist()}
 

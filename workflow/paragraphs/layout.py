@@ -31,6 +31,7 @@ class ParagraphLayout:
     manifest = StageFile(MANIFEST)
 
     def vectors(self, split: str) -> str:
+        """``train_vectors.npy``, ``validation_vectors.npy`` or ``test_vectors.npy``."""
         return join(self.root, f"{split}_vectors.npy")
 
     def predictions(self, split: str) -> str:

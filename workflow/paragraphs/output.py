@@ -48,6 +48,7 @@ class ParagraphOutput:
 
     @property
     def root(self) -> str:
+        """The published version folder it reads."""
         return self.layout.root
 
     @cached_property
