@@ -5,8 +5,9 @@
         --runs runs/imdb/runs/<run>-seed1{5,6,7,8,9} [--test docs/results.md]
 
 Each run of ``--runs`` is scored alone and averaged with the paragraph
-vectors' probabilities (equal weights, ``--combine mean``; one
-paragraph-vector model serves every run). For each split it prints every
+vectors' probabilities (equal weights, ``--combine mean``; the same
+paragraph-vector model serves every run). Several ``--paragraph-vectors``
+folders (models of other seeds) are averaged first, into one probability. For each split it prints every
 run alone and averaged, the averages' mean ± std over the runs with the 95%
 t-interval of their mean, the film-clustered bootstrap of that mean (test
 sampling, given these trained models), and the paired difference averaged −
@@ -39,14 +40,16 @@ def averaged(run: Predictions, vectors: Predictions) -> Predictions:
     return combination.combine([run, vectors], "mean")
 
 
-def scored(split: str, runs: list[FinishedRun], vectors: ParagraphOutput) -> list[str]:
+def scored(split: str, runs: list[FinishedRun], models: list[ParagraphOutput]) -> list[str]:
     """The lines for ``split``: each run alone and averaged, then the summary over the runs."""
-    found = combination.stored([*runs, vectors], split)
-    run_predictions, vector_predictions = found[:-1], found[-1]
+    found = combination.stored([*runs, *models], split)
+    run_predictions, vector_predictions = found[:len(runs)], combination.combine(found[len(runs):], "mean")
     alone = [float(p.correct.mean()) for p in run_predictions]
     combined = [averaged(p, vector_predictions) for p in run_predictions]
     accuracy = [float(p.correct.mean()) for p in combined]
-    lines = [f"{split}:", f"  {vectors.name} alone: {vector_predictions.correct.mean():.4f}"]
+    lines = [f"{split}:", *(f"  {model.name} alone: {p.correct.mean():.4f}" for model, p in zip(models, found[len(runs):]))]
+    if len(models) > 1:
+        lines.append(f"  the {len(models)} paragraph-vector models averaged: {vector_predictions.correct.mean():.4f}")
     lines += [f"  {run.name}: alone {a:.4f}, averaged {b:.4f} ({100 * (b - a):+.2f} points)" for run, a, b in zip(runs, alone, accuracy)]
     if len(runs) > 1:
         low, high = statistics.t_interval(np.array(accuracy))
@@ -68,20 +71,22 @@ def scored(split: str, runs: list[FinishedRun], vectors: ParagraphOutput) -> lis
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--paragraph-vectors", required=True, metavar="FOLDER", help="the stage's folder: <workdir>/paragraph_vectors/pv-dbow-seed<seed>")
+    parser.add_argument("--paragraph-vectors", nargs="+", required=True, metavar="FOLDER",
+                        help="the stage's folder, <workdir>/paragraph_vectors/pv-dbow-seed<seed>; several are averaged first")
     parser.add_argument("--runs", nargs="+", required=True, help="run folders, or folders holding them")
     parser.add_argument("--test", metavar="DECLARATION", help="score test too: the committed file that declared this combination")
     arguments = parser.parse_args()
     runs = find_runs(arguments.runs)
     if not runs:
         raise SystemExit(f"no finished run under {', '.join(arguments.runs)}")
-    vectors = ParagraphOutput(arguments.paragraph_vectors)
+    models = [ParagraphOutput(folder) for folder in arguments.paragraph_vectors]
     try:
-        print(f"{vectors.name} ({vectors.root}): " + ", ".join(f"{key} {value}" for key, value in vectors.settings.items()))
-        declared = combination.check_declaration(arguments.test, [*runs, vectors], "mean") if arguments.test else None
-        lines = scored("validation", runs, vectors)
+        for model in models:
+            print(f"{model.name} ({model.root}): " + ", ".join(f"{key} {value}" for key, value in model.settings.items()))
+        declared = combination.check_declaration(arguments.test, [*runs, *models], "mean") if arguments.test else None
+        lines = scored("validation", runs, models)
         if declared:
-            lines += [f"declared in {declared}", *scored("test", runs, vectors)]
+            lines += [f"declared in {declared}", *scored("test", runs, models)]
     except combination.NotDeclared as error:
         raise SystemExit(f"test predictions not read: {error}") from None
     except (ValueError, ContractError) as error:

@@ -135,3 +135,20 @@ def test_a_run_that_scored_other_validation_reviews_is_refused(paragraphs, tmp_p
         csv.writer(out).writerows(rows)
     with pytest.raises(SystemExit, match="has other validation reviews than"):
         tool(monkeypatch, "--paragraph-vectors", paragraph_dir(str(workdir), 0), "--runs", str(other))
+
+
+def test_several_paragraph_vector_models_are_averaged_before_each_run(paragraphs, workflow_run, tmp_path, capsys, monkeypatch):
+    workdir = tmp_path / "work"
+    shutil.copytree(paragraphs[0], workdir, symlinks=True)
+    run_stage(workflow_run, workdir, "paragraph_vectors.seed=1")
+    folders = [paragraph_dir(str(workdir), seed) for seed in (0, 1)]
+    run = find_runs([str(workdir / "runs")])[0]
+    tool(monkeypatch, "--paragraph-vectors", *folders, "--runs", run.root)
+    out = capsys.readouterr().out
+    models = [ParagraphOutput(folder).predictions("validation") for folder in folders]
+    both = (models[0].probabilities + models[1].probabilities) / 2
+    alone = stored([run], "validation")[0]
+    assert f"the 2 paragraph-vector models averaged: {np.mean((both > 0.5) == (alone.labels > 0)):.4f}" in out, out
+    averaged = np.mean(((alone.probabilities + both) / 2 > 0.5) == (alone.labels > 0))
+    assert f"{run.name}: alone {alone.correct.mean():.4f}, averaged {averaged:.4f}" in out, out
+    assert "pv-dbow-seed0 alone" in out and "pv-dbow-seed1 alone" in out
