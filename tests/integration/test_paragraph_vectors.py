@@ -4,7 +4,9 @@ reviews in their order, the stage skipped when up to date; test predictions read
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import io
 import re
 import runpy
 import shutil
@@ -137,14 +139,15 @@ def test_a_run_that_scored_other_validation_reviews_is_refused(paragraphs, tmp_p
         tool(monkeypatch, "--paragraph-vectors", paragraph_dir(str(workdir), 0), "--runs", str(other))
 
 
-def test_several_paragraph_vector_models_are_averaged_before_each_run(paragraphs, workflow_run, tmp_path, capsys, monkeypatch):
+def test_several_paragraph_vector_models_are_averaged_before_each_run(paragraphs, workflow_run, tmp_path, monkeypatch):
     workdir = tmp_path / "work"
     shutil.copytree(paragraphs[0], workdir, symlinks=True)
     run_stage(workflow_run, workdir, "paragraph_vectors.seed=1")
     folders = [paragraph_dir(str(workdir), seed) for seed in (0, 1)]
     run = find_runs([str(workdir / "runs")])[0]
-    tool(monkeypatch, "--paragraph-vectors", *folders, "--runs", run.root)
-    out = capsys.readouterr().out
+    with contextlib.redirect_stdout(io.StringIO()) as printed:  # not capsys: run_here above swapped the streams it captures
+        tool(monkeypatch, "--paragraph-vectors", *folders, "--runs", run.root)
+    out = printed.getvalue()
     models = [ParagraphOutput(folder).predictions("validation") for folder in folders]
     both = (models[0].probabilities + models[1].probabilities) / 2
     alone = stored([run], "validation")[0]
