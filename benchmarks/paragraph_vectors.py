@@ -32,12 +32,6 @@ from workflow.paragraphs.output import ParagraphOutput
 from workflow.report import combination, statistics
 from workflow.report.runs import FinishedRun, find_runs
 from workflow.training import predictions
-from workflow.training.predictions import Predictions
-
-
-def averaged(run: Predictions, vectors: Predictions) -> Predictions:
-    """The mean of the run's probability and the paragraph vectors' for each review (the same reviews, in one order)."""
-    return combination.combine([run, vectors], "mean")
 
 
 def scored(split: str, runs: list[FinishedRun], models: list[ParagraphOutput]) -> list[str]:
@@ -45,7 +39,7 @@ def scored(split: str, runs: list[FinishedRun], models: list[ParagraphOutput]) -
     found = combination.stored([*runs, *models], split)
     run_predictions, vector_predictions = found[:len(runs)], combination.combine(found[len(runs):], "mean")
     alone = [float(p.correct.mean()) for p in run_predictions]
-    combined = [averaged(p, vector_predictions) for p in run_predictions]
+    combined = [combination.combine([p, vector_predictions], "mean") for p in run_predictions]
     accuracy = [float(p.correct.mean()) for p in combined]
     lines = [f"{split}:", *(f"  {model.name} alone: {p.correct.mean():.4f}" for model, p in zip(models, found[len(runs):]))]
     if len(models) > 1:

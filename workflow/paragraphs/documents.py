@@ -35,18 +35,11 @@ class LabelledDocuments:
 
 def labelled(preprocess: PreprocessOutput, split: str, vocabulary: list[str]) -> LabelledDocuments:
     """The reviews of ``split`` (train, validation or test) from its examples; empty when the split has none."""
-    import tensorflow as tf
-
-    from workflow.training import data
-
-    def parse(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-        example = tf.io.parse_single_example(record, data.FEATURES | data.DOC_ID)
-        return example["doc_id"], tf.sparse.to_dense(example["tokens"]), example["label"]
+    from workflow.training import data  # TensorFlow reads the examples
 
     files = preprocess.example_files(split)
-    reviews = sorted(tf.data.TFRecordDataset(files, compression_type="GZIP").map(parse).as_numpy_iterator(),
-                     key=lambda review: review[0]) if files else []
-    return LabelledDocuments([doc_id.decode() for doc_id, _, _ in reviews], np.array([label for _, _, label in reviews], dtype=np.int64),
+    reviews = sorted(data.reviews(files), key=lambda review: review[0]) if files else []
+    return LabelledDocuments([doc_id for doc_id, _, _ in reviews], np.array([label for _, _, label in reviews], dtype=np.int64),
                              [with_pairs([vocabulary[i] for i in tokens]) for _, tokens, _ in reviews])
 
 

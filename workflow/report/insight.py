@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import keras
 import numpy as np
-import tensorflow as tf
 
 from workflow.preprocess.layout import UNK_ID
 from workflow.preprocess.output import PreprocessOutput
@@ -95,12 +94,7 @@ def test_reviews_by_id(preprocess: PreprocessOutput) -> dict[str, np.ndarray]:
     files = preprocess.example_files("test")
     if not files:
         return {}
-    def parse(record: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-        example = tf.io.parse_single_example(record, data.FEATURES | data.DOC_ID)
-        return example["doc_id"], tf.cast(tf.sparse.to_dense(example["tokens"]), tf.int32)
-
-    records = tf.data.TFRecordDataset(files, compression_type="GZIP").map(parse)
-    return {doc_id.decode(): tokens for doc_id, tokens in records.as_numpy_iterator()}
+    return {doc_id: tokens for doc_id, tokens, _ in data.reviews(files)}
 
 
 def accuracy_by_unseen_share(runs: list[FinishedRun], test_reviews: dict[str, np.ndarray], seen: np.ndarray) -> dict | None:

@@ -51,6 +51,17 @@ def _records(files: list[str]) -> tf.data.Dataset:
     return tf.data.TFRecordDataset(files, compression_type="GZIP", num_parallel_reads=None)
 
 
+def reviews(files: list[str], max_len: int | None = None) -> list[tuple[str, np.ndarray, int]]:
+    """(doc id, token ids ``int32 [tokens]``, label) of every example in ``files``, in file order; the tokens cut at
+    ``max_len`` when given, every one otherwise. For what reads whole splits by review: scoring, the report's insight,
+    the paragraph vectors."""
+    def parse(serialized: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+        example = tf.io.parse_single_example(serialized, FEATURES | DOC_ID)
+        return example["doc_id"], tf.cast(tf.sparse.to_dense(example["tokens"])[:max_len], tf.int32), example["label"]
+
+    return [(doc_id.decode(), tokens, int(label)) for doc_id, tokens, label in _records(files).map(parse).as_numpy_iterator()]
+
+
 def _id_hash(serialized: tf.Tensor) -> tf.Tensor:
     return tf.strings.to_hash_bucket_fast(tf.io.parse_single_example(serialized, DOC_ID)["doc_id"], HASH_RANGE)
 

@@ -12,20 +12,14 @@ from workflow.training.layout import RunLayout
 BATCH = 256
 
 
-def _parse(serialized: tf.Tensor, max_len: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    example = tf.io.parse_single_example(serialized, data.FEATURES | data.DOC_ID)
-    tokens = tf.cast(tf.sparse.to_dense(example["tokens"])[:max_len], tf.int32)
-    return example["doc_id"], tokens, example["label"]
-
-
 def predict(model: keras.Model, files: list[str], max_len: int) -> tuple[list[str], np.ndarray, np.ndarray]:
     """(doc ids, labels ``[reviews]`` int, probabilities ``[reviews]`` float32) of every review in ``files``, in doc_id order.
 
     Reviews are scored in batches of similar length (a batch is as wide as its longest review; unsorted, most of a
     batch would be padding), by one traced function whose width is left open.
     """
-    reviews = list(tf.data.TFRecordDataset(files, compression_type="GZIP").map(lambda record: _parse(record, max_len)).as_numpy_iterator())
-    ids = [doc_id.decode() for doc_id, _, _ in reviews]
+    reviews = data.reviews(files, max_len)
+    ids = [doc_id for doc_id, _, _ in reviews]
     labels = np.array([label for _, _, label in reviews], dtype=np.int64)
     probabilities = np.zeros(len(reviews), dtype=np.float32)
     score = tf.function(lambda tokens: model(tokens, training=False)[:, 0],
