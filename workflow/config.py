@@ -244,14 +244,16 @@ class NgramsConfig(ReadOnly):
 @dataclass
 class ParagraphVectorsConfig(ReadOnly):
     """The paragraph-vector stage (workflow/paragraphs/stage.py, wf-paragraph-vectors): gensim PV-DBOW over the
-    training-side reviews (tokens and their adjacent pairs), a vector inferred for every labelled review, and a logistic
-    regression on them whose predictions are averaged with a network's (benchmarks/paragraph_vectors.py)."""
+    training-side reviews (tokens and their runs of up to ``ngrams`` adjacent tokens), a vector inferred for every
+    labelled review, and a logistic regression on them whose predictions are averaged with a network's
+    (benchmarks/paragraph_vectors.py)."""
 
     vector_size: int = 100
+    ngrams: int = 2  # the longest run of adjacent tokens that is one of a document's words (a_b; 3 adds a_b_c; 1: tokens alone)
     epochs: int = 20  # of training, and of inferring each review's vector
     negative: int = 5
     sample: float = 1e-4
-    min_count: int = 2  # occurrences a word (a token or a pair) needs to be one of the model's
+    min_count: int = 2  # occurrences a word (a token or an n-gram) needs to be one of the model's
     workers: int = 2  # > 1 is faster but not bit-reproducible
     seed: int = 0  # the model's, the documents' order's and the cross-validation folds': it names the output (pv-dbow-seed<seed>)
 
@@ -279,6 +281,9 @@ class ModelConfig(ReadOnly):
     hidden_units: int = 0  # a ReLU layer before each output unit (0 = linear, as fastText)
     bigram_buckets: int = 0  # rows of hashed token bigrams in a bag with the token rows (fastText): pooled, or beside a cnn; 0 = none
     trigram_buckets: int = 0  # rows of hashed token trigrams, as bigram_buckets; 0 = none
+    # A frozen table of the reviews' paragraph vectors (wf-paragraph-vectors, paragraph_vectors.seed), a head of its own
+    # averaged with the others (training/documents.py): the network scores only the corpus's reviews, so it is not served.
+    paragraph_vectors: bool = False
     windows: List[int] = field(default_factory=lambda: [3, 4, 5])  # cnn
     filters: int = 100  # cnn: feature maps per window size
     lstm_units: int = 64  # bilstm: units per direction

@@ -105,7 +105,7 @@ def _check_ngrams(config: Config) -> None:
 
 def _check_paragraph_vectors(config: Config) -> None:
     paragraphs = config.paragraph_vectors
-    _at_least(paragraphs, "paragraph_vectors", ("vector_size", "epochs", "min_count", "workers", "negative"), 1)
+    _at_least(paragraphs, "paragraph_vectors", ("vector_size", "ngrams", "epochs", "min_count", "workers", "negative"), 1)
     _require(math.isfinite(paragraphs.sample) and paragraphs.sample >= 0, "paragraph_vectors.sample", paragraphs.sample,
              "must be a finite number >= 0")
     _seed(paragraphs.seed, "paragraph_vectors.seed")

@@ -9,7 +9,8 @@ concurrent runs on one workdir (two commands, or a Hydra launcher's parallel
 jobs) make each output once; the embedding stage once per vector
 source (``sweep.vectors``, or ``embedding.vectors``), each followed by its
 n-gram stage when a run starts n-gram rows from pretrained vectors
-(``embedding.ngrams``, ``sweep.ngrams``). The training jobs
+(``embedding.ngrams``, ``sweep.ngrams``); then the paragraph-vector stage when the
+network reads paragraph vectors (``model.paragraph_vectors``). The training jobs
 (sources x ``sweep.label_budgets`` x ``sweep.ngrams`` x ``sweep.modes`` x ``sweep.seeds``: training/identity.py)
 are trained one after the other in this process, or, when wf-run was given a Hydra launcher
 (or a strategy that needs a fresh process), are one Hydra multirun of
@@ -77,6 +78,8 @@ def run(config: Config, log_file: str, task_overrides: list[str], hydra_override
     """
     from workflow.embeddings import ngram_stage
     from workflow.embeddings import stage as word2vec_stage
+    from workflow.paragraphs import output as paragraph_output
+    from workflow.paragraphs import stage as paragraph_stage
     from workflow.preprocess import stage as preprocess_stage
 
     started = time.time()
@@ -90,6 +93,8 @@ def run(config: Config, log_file: str, task_overrides: list[str], hydra_override
             console.stage_line(name, "quality.json re-evaluated (word2vec.quality changed; the vectors kept)")
         if pretrained_ngrams(config):
             bring_up_to_date(ngram_stage_name(vectors), ngram_stage, source, describe=ngram_stage.summary)
+    if config.model.paragraph_vectors:
+        bring_up_to_date(paragraph_output.NAME, paragraph_stage, config, describe=paragraph_stage.summary)
     finished, failed = train(config, log_file, task_overrides, hydra_overrides)
     if finished:
         report(config, finished, failed)

@@ -155,3 +155,45 @@ def test_several_paragraph_vector_models_are_averaged_before_each_run(paragraphs
     averaged = np.mean(((alone.probabilities + both) / 2 > 0.5) == (alone.labels > 0))
     assert f"{run.name}: alone {alone.correct.mean():.4f}, averaged {averaged:.4f}" in out, out
     assert "pv-dbow-seed0 alone" in out and "pv-dbow-seed1 alone" in out
+
+
+def test_a_network_reads_each_reviews_paragraph_vector_from_a_frozen_document_table(paragraphs, workflow_run):
+    """model.paragraph_vectors=true: a third head on the document table, whose rows are the stage's vectors standardised
+    by the training reviews; the rows stay as they started, every review is scored with its own row, the run's key
+    holds the vectors' digest, and no serving model is made (only the corpus's reviews have rows)."""
+    import keras
+    import tensorflow as tf
+
+    from tests.conftest import SMALL as WORKFLOW
+    from workflow.training import data
+    from workflow.training.model import DOCUMENT_EMBEDDING_LAYER
+    from workflow.training.output import RunOutput
+
+    workdir = paragraphs[0]
+    output = run_here("train", f"workdir={workdir}", "data=imdb", f"data.path={workflow_archive(workflow_run)}", "preprocess.min_count=1",
+                      *WORKFLOW, "embedding=frozen", "model.paragraph_vectors=true", cwd=workdir.parent)
+    run = RunOutput(str(workdir / "runs" / "frozen-cnn3-word2vec-rownorm-pv0-seed0"))
+    assert run.finished, output
+    found = ParagraphOutput(paragraph_dir(str(workdir), 0))
+    assert run.metrics.identity["inputs"]["paragraph_vectors_sha256"] == found.vectors_sha256
+    assert run.serving is None and (Path(run.root) / "export" / "model.keras").exists()
+
+    model = keras.saving.load_model(str(Path(run.root) / "export" / "model.keras"))
+    table = keras.ops.convert_to_numpy(model.get_layer(DOCUMENT_EMBEDDING_LAYER).embeddings)
+    train = found.vectors("train")
+    splits = [found.vectors(split) for split in ("train", "validation", "test")]
+    expected = (np.concatenate(splits) - train.mean(axis=0)) / train.std(axis=0)
+    assert np.allclose(table[0], 0) and np.allclose(table[1:], expected, atol=1e-5), "frozen: the rows training started from"
+
+    # Each review scored with its own row: its stored probability is the network's on its tokens and that row, and
+    # another review's row changes it.
+    stored_test = run.predictions("test")
+    reviews = {doc_id: tokens for doc_id, tokens, _ in data.reviews(PreprocessOutput(str(workdir)).example_files("test"), 800)}
+    test_ids = sorted(reviews)
+    first = 1 + len(splits[0]) + len(splits[1])  # the test reviews' rows follow the training and validation ones
+    for index in (0, len(test_ids) - 1):
+        tokens = np.array([reviews[test_ids[index]]], dtype=np.int32)
+        mine = float(model({"tokens": tf.constant(tokens), "document": tf.constant([first + index])})[0, 0])
+        other = float(model({"tokens": tf.constant(tokens), "document": tf.constant([first + (index + 1) % len(test_ids)])})[0, 0])
+        assert stored_test.doc_ids[index] == test_ids[index]
+        assert mine == pytest.approx(stored_test.probabilities[index], abs=2e-6) and mine != pytest.approx(other, abs=1e-6)

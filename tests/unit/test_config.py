@@ -91,6 +91,8 @@ def test_run_name_says_what_the_run_trains(make_config):
     assert run_name(imported) == "finetune-cnn3-glove.6B.100d-rownorm-seed0"
     assert run_name(typed(make_config("trainer.label_budget=250"))) == "finetune-cnn3-word2vec-rownorm-labels250-seed0"
     assert run_name(typed(make_config("trainer.run_name=mine"))) == "mine", "a name given is the run's folder"
+    assert run_name(typed(make_config("model.paragraph_vectors=true", "paragraph_vectors.seed=15"))) == \
+        "finetune-cnn3-word2vec-rownorm-pv15-seed0", "the paragraph vectors a run reads, by their seed"
     assert config.model.windows == [3, 4, 5] and config.model.filters == 100 and config.model.dropout == 0.5
 
 

@@ -13,7 +13,7 @@ from scipy import optimize, special
 from workflow.config import ParagraphVectorsConfig
 from workflow.errors import ContractError
 from workflow.paragraphs import classifier, pv_dbow
-from workflow.paragraphs.documents import with_pairs
+from workflow.paragraphs.documents import with_ngrams
 
 
 def separable(reviews: int = 400, dim: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -82,9 +82,11 @@ def test_the_classifier_standardises_with_the_training_vectors_statistics():
     assert found.l2 in classifier.L2_STRENGTHS and found.as_json()["l2"] == found.l2
 
 
-def test_a_document_is_its_tokens_then_their_adjacent_pairs():
-    assert with_pairs(["a", "<unk>", "b"]) == ["a", "<unk>", "b", "a_<unk>", "<unk>_b"]
-    assert with_pairs(["a"]) == ["a"] and with_pairs([]) == []
+def test_a_document_is_its_tokens_then_their_runs_of_adjacent_tokens_up_to_the_longest():
+    assert with_ngrams(["a", "<unk>", "b"], 2) == ["a", "<unk>", "b", "a_<unk>", "<unk>_b"]
+    assert with_ngrams(["a", "<unk>", "b", "c"], 3) == ["a", "<unk>", "b", "c", "a_<unk>", "<unk>_b", "b_c", "a_<unk>_b", "<unk>_b_c"]
+    assert with_ngrams(["a", "b"], 1) == ["a", "b"] and with_ngrams(["a", "b"], 3) == ["a", "b", "a_b"]
+    assert with_ngrams(["a"], 2) == ["a"] and with_ngrams([], 3) == []
 
 
 def test_the_model_is_the_one_doc2vec_trains_from_the_shuffled_file(tmp_path):

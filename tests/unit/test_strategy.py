@@ -49,3 +49,11 @@ def test_each_replica_reads_its_consecutive_share_and_a_batch_that_does_not_spli
     assert tf.concat([tokens for tokens, _ in shares], axis=0).numpy().tolist() == batch[0].numpy().tolist()
     with pytest.raises(tf.errors.InvalidArgumentError, match="do not split evenly over 4 replicas"):
         split_batch(batch, 4)
+
+
+def test_features_with_document_rows_are_split_alike():
+    batch = ({"tokens": tf.reshape(tf.range(12), [6, 2]), "document": tf.range(6) + 10}, tf.range(6))
+    shares = split_batch(batch, 2)
+    assert [(features["document"].numpy().tolist(), labels.numpy().tolist()) for features, labels in shares] == \
+        [([10, 11, 12], [0, 1, 2]), ([13, 14, 15], [3, 4, 5])]
+    assert shares[1][0]["tokens"].numpy().tolist() == [[6, 7], [8, 9], [10, 11]]

@@ -201,3 +201,18 @@ def test_hashed_bigrams_spread_over_the_whole_table_and_mask_padding():
     assert len(np.unique(rows)) > 0.99 * expected
     padded = HashedBigrams(buckets)(tf.constant([[7, 9, 0, 0]], dtype=tf.int32)).numpy()
     assert padded[0, 0] >= 1 and padded[0, 1:].tolist() == [0, 0]
+
+
+def test_each_reviews_document_row_follows_it_through_shuffles_sorts_trims_and_filler_rows():
+    """With a document table, an element's features are {"tokens", "document"}: the row must stay with its review (the
+    first token is the review's number, its row that number + 1000), and a filler row gets document row 0."""
+    with_rows = reviews(37).map(lambda tokens, label: ({"tokens": tokens, "document": tokens[0] + 1000}, label))
+    for features, _ in data.training_batches(with_rows, 8, seed=0, epoch=0, shuffle_buffer=200, pool_batches=4):
+        np.testing.assert_array_equal(features["document"].numpy(), features["tokens"].numpy()[:, 0] + 1000)
+    batches = list(data.evaluation_batches(with_rows, 8, 2, replicas=4))
+    for features, _, weights in batches:
+        real = weights.numpy() > 0
+        np.testing.assert_array_equal(features["document"].numpy()[real], features["tokens"].numpy()[real, 0] + 1000)
+        assert (features["document"].numpy()[~real] == 0).all()
+    assert sum(int(w.numpy().sum()) for _, _, w in batches) == 37
+    assert data.distinct_widths(data.evaluation_batches(with_rows, 8, 2)) == data.distinct_widths(data.evaluation_batches(reviews(37), 8, 2))

@@ -8,6 +8,8 @@ readers, it resolves the folder's pointer to its published version once
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from functools import cached_property
 
@@ -69,6 +71,13 @@ class ParagraphOutput:
         if not os.path.exists(path) or file_sha256(path) != self.manifest["outputs"]["files"].get(os.path.basename(path)):
             raise ContractError(f"{path} is missing or changed after its manifest was written: run {RERUN}")
         return path
+
+    @property
+    def vectors_sha256(self) -> str:
+        """One digest of every split's vectors: what a network that reads them keeps in its key."""
+        files = self.manifest["outputs"]["files"]
+        return hashlib.sha256(json.dumps({name: digest for name, digest in sorted(files.items()) if name.endswith("_vectors.npy")})
+                              .encode()).hexdigest()
 
     def predictions(self, split: str) -> Predictions | None:
         """The regression's predictions on ``split`` (validation or test), or None when the corpus has no such split."""

@@ -95,18 +95,18 @@ def run(config: Config, stage_key: dict | None = None) -> dict:
         if inputs(preprocess) != stage_key["inputs"]:
             raise ContractError(f"{preprocess.layout.root}: preprocessing was published anew since this stage's key was computed: run it again")
         vocabulary = [token for token, _ in preprocess.vocabulary()]
-        train = documents.labelled(preprocess, "train", vocabulary)
+        train = documents.labelled(preprocess, "train", vocabulary, settings.ngrams)
         if not train.doc_ids:
             raise ContractError(f"{preprocess.layout.root}: no training reviews to learn paragraph vectors and a regression from "
                                 "(the corpus has no labelled training split)")
 
         training = time.time()
-        model = pv_dbow.trained(itertools.chain(train.documents, documents.unlabelled(preprocess, set(vocabulary))), settings, staging,
+        model = pv_dbow.trained(itertools.chain(train.documents, documents.unlabelled(preprocess, set(vocabulary), settings.ngrams)), settings, staging,
                                 config.terminal.progress)
         training = time.time() - training
         # The other splits are read after training (their documents would sit in memory beside it), and inferred after
         # the training reviews: gensim's inference draws from the model's random state, so the order is part of the result.
-        splits = {"train": train, **{split: documents.labelled(preprocess, split, vocabulary) for split in SPLITS if split != "train"}}
+        splits = {"train": train, **{split: documents.labelled(preprocess, split, vocabulary, settings.ngrams) for split in SPLITS if split != "train"}}
         inferring = time.time()
         vectors: dict[str, np.ndarray] = {}
         with StageProgress(NAME, sum(len(found.doc_ids) for found in splits.values()), " reviews", config.terminal.progress) as progress:

@@ -19,7 +19,7 @@ from workflow.preprocess.layout import UNK_ID
 from workflow.preprocess.output import PreprocessOutput
 from workflow.report.runs import FinishedRun, mode_rank
 from workflow.training import data
-from workflow.training.model import EMBEDDING_LAYER, embedding_matrix, load_classifier
+from workflow.training.model import EMBEDDING_LAYER, embedding_matrix, load_classifier, tokens_input
 from workflow.training.scale import rescale
 
 UNSEEN_BUCKETS = ((0.0, 0.01), (0.01, 0.02), (0.02, 0.05), (0.05, 1.01))
@@ -58,7 +58,7 @@ def one_hot_check(model, batch: np.ndarray) -> float:
     table, so the two sides share no code.
     """
     table = embedding_matrix(model)
-    layer_output = keras.Model(model.inputs[0], model.get_layer(EMBEDDING_LAYER).output)(batch)
+    layer_output = keras.Model(tokens_input(model), model.get_layer(EMBEDDING_LAYER).output)(batch)
     one_hot = (batch[..., None] == np.arange(table.shape[0])).astype(np.float32)  # [batch, time, vocab]; np.eye(vocab) would be vocab^2
     return float(np.abs(keras.ops.convert_to_numpy(layer_output) - one_hot @ table).max())
 

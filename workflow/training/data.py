@@ -11,6 +11,11 @@ shapes instead of up to ``max_len`` (each a retrace for XLA, a cuDNN plan, an
 allocator size). Every shuffle is seeded by (seed, epoch), so
 epoch ``e`` has the same batches in the same order when a run resumes.
 
+With a document table (``model.paragraph_vectors``, documents.py), an
+element's first part is ``{"tokens": ids, "document": row}`` instead: the
+review's row in the table (int32 scalar; ``[batch]`` in a batch), which
+follows its review through every shuffle, sort and split.
+
 Evaluation batches carry a third element, a float32 weight per row
 ``[batch]``: the last batch is padded to a multiple of the replicas with
 weight-0 rows (one ``<unk>`` token each), so that no replica gets an empty
@@ -37,14 +42,25 @@ FEATURES = {
     "label": tf.io.FixedLenFeature([], tf.int64),
 }
 DOC_ID = {"doc_id": tf.io.FixedLenFeature([], tf.string)}
+Features = tf.Tensor | dict[str, tf.Tensor]  # token ids, or {"tokens": token ids, "document": rows in a document table}
 HASH_RANGE = 2**62  # to_hash_bucket_fast: Fingerprint64 modulo this, as int64
 UNKNOWN_ID = 1  # <unk>: the one token of an evaluation batch's filler rows
 
 
-def _parse(serialized: tf.Tensor, max_len: int) -> tuple[tf.Tensor, tf.Tensor]:
-    example = tf.io.parse_single_example(serialized, FEATURES)
-    tokens = tf.sparse.to_dense(example["tokens"])[:max_len]
-    return tf.cast(tokens, tf.int32), tf.cast(example["label"], tf.float32)
+def _parse(serialized: tf.Tensor, max_len: int, documents: tf.lookup.StaticHashTable | None) -> tuple[Features, tf.Tensor]:
+    example = tf.io.parse_single_example(serialized, FEATURES if documents is None else FEATURES | DOC_ID)
+    tokens = tf.cast(tf.sparse.to_dense(example["tokens"])[:max_len], tf.int32)
+    features = tokens if documents is None else {"tokens": tokens, "document": tf.cast(documents.lookup(example["doc_id"]), tf.int32)}
+    return features, tf.cast(example["label"], tf.float32)
+
+
+def tokens_of(features: Features) -> tf.Tensor:
+    """The token ids of an element's (or a batch's) features."""
+    return features["tokens"] if isinstance(features, dict) else features
+
+
+def _with_tokens(features: Features, tokens: tf.Tensor) -> Features:
+    return {**features, "tokens": tokens} if isinstance(features, dict) else tokens
 
 
 def _records(files: list[str]) -> tf.data.Dataset:
@@ -62,6 +78,15 @@ def reviews(files: list[str], max_len: int | None = None) -> list[tuple[str, np.
     return [(doc_id.decode(), tokens, int(label)) for doc_id, tokens, label in _records(files).map(parse).as_numpy_iterator()]
 
 
+def doc_ids(files: list[str]) -> list[str]:
+    """The doc id of every example in ``files``, in file order (without parsing their tokens)."""
+    def parse(serialized: tf.Tensor) -> tf.Tensor:
+        return tf.io.parse_single_example(serialized, DOC_ID)["doc_id"]
+
+    return [doc_id.decode() for batch in _records(files).map(parse, num_parallel_calls=AUTOTUNE).batch(8192).as_numpy_iterator()
+            for doc_id in batch]
+
+
 def _id_hash(serialized: tf.Tensor) -> tf.Tensor:
     return tf.strings.to_hash_bucket_fast(tf.io.parse_single_example(serialized, DOC_ID)["doc_id"], HASH_RANGE)
 
@@ -74,15 +99,17 @@ def budget_threshold(files: list[str], budget: int) -> tuple[int, int]:
     return threshold, int(np.searchsorted(hashes, threshold, side="right"))
 
 
-def split_examples(files: list[str], max_len: int, hash_threshold: int | None = None) -> tf.data.Dataset:
+def split_examples(files: list[str], max_len: int, hash_threshold: int | None = None,
+                   documents: tf.lookup.StaticHashTable | None = None) -> tf.data.Dataset:
     """Parsed, truncated examples of one split's TFRecord files, in file order, cached in memory after the first pass.
 
-    With ``hash_threshold`` (see :func:`budget_threshold`), only the reviews whose id hashes at or below it.
+    With ``hash_threshold`` (see :func:`budget_threshold`), only the reviews whose id hashes at or below it; with
+    ``documents`` (doc id -> row, documents.py), each review's row in the document table beside its tokens.
     """
     records = _records(files)
     if hash_threshold is not None:
         records = records.filter(lambda serialized: _id_hash(serialized) <= hash_threshold)
-    return records.map(functools.partial(_parse, max_len=max_len), num_parallel_calls=AUTOTUNE).cache()
+    return records.map(functools.partial(_parse, max_len=max_len, documents=documents), num_parallel_calls=AUTOTUNE).cache()
 
 
 def passes_per_epoch(train_size: int, min_epoch_examples: int) -> int:
@@ -90,11 +117,12 @@ def passes_per_epoch(train_size: int, min_epoch_examples: int) -> int:
     return max(1, -(-min_epoch_examples // train_size))
 
 
-def _sorted_pool(tokens: tf.RaggedTensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """A pool as (padded tokens, lengths, labels), shortest review first."""
-    order = tf.argsort(tokens.row_lengths(), stable=True)
-    tokens = tf.gather(tokens, order)
-    return tokens.to_tensor(default_value=0), tf.cast(tokens.row_lengths(), tf.int32), tf.gather(labels, order)
+def _sorted_pool(features: Features, labels: tf.Tensor) -> tuple[Features, tf.Tensor, tf.Tensor]:
+    """A pool as (features with padded tokens, lengths, labels), shortest review first."""
+    order = tf.argsort(tokens_of(features).row_lengths(), stable=True)
+    features = tf.nest.map_structure(lambda part: tf.gather(part, order), features)
+    tokens = tokens_of(features)
+    return _with_tokens(features, tokens.to_tensor(default_value=0)), tf.cast(tokens.row_lengths(), tf.int32), tf.gather(labels, order)
 
 
 def batch_width(longest: tf.Tensor, width_multiple: int) -> tf.Tensor:
@@ -104,14 +132,14 @@ def batch_width(longest: tf.Tensor, width_multiple: int) -> tf.Tensor:
     return (longest + width_multiple - 1) // width_multiple * width_multiple
 
 
-def _trim(tokens: tf.Tensor, lengths: tf.Tensor, labels: tf.Tensor, width_multiple: int) -> tuple[tf.Tensor, tf.Tensor]:
+def _trim(features: Features, lengths: tf.Tensor, labels: tf.Tensor, width_multiple: int) -> tuple[Features, tf.Tensor]:
     """Drop the columns that are padding for every review of the batch (padding up to the width multiple)."""
     longest = tf.reduce_max(lengths)
     width = batch_width(longest, width_multiple)
-    return tf.pad(tokens[:, :longest], [[0, 0], [0, width - longest]]), labels
+    return _with_tokens(features, tf.pad(tokens_of(features)[:, :longest], [[0, 0], [0, width - longest]])), labels
 
 
-def _whole_batches(tokens: tf.RaggedTensor, labels: tf.Tensor, batch_size: int) -> tuple[tf.RaggedTensor, tf.Tensor]:
+def _whole_batches(features: Features, labels: tf.Tensor, batch_size: int) -> tuple[Features, tf.Tensor]:
     """The pool's first ``n // batch_size * batch_size`` reviews, in arrival order.
 
     Trimming before the sort drops reviews the shuffle put last, not the
@@ -119,7 +147,7 @@ def _whole_batches(tokens: tf.RaggedTensor, labels: tf.Tensor, batch_size: int) 
     reviews out of every epoch when the split fits in one pool.
     """
     keep = tf.shape(labels)[0] // batch_size * batch_size
-    return tokens[:keep], labels[:keep]
+    return tf.nest.map_structure(lambda part: part[:keep], features), labels[:keep]
 
 
 def length_sorted_batches(examples: tf.data.Dataset, batch_size: int, pool_batches: int, drop_remainder: bool,
@@ -163,24 +191,29 @@ def training_batches(
 
 def evaluation_batches(examples: tf.data.Dataset, global_batch_size: int, pool_batches: int, replicas: int = 1,
                        width_multiple: int = 0) -> tf.data.Dataset:
-    """Every example once, in padded batches of ``(tokens, labels, weights)``; the last one may be short, but
+    """Every example once, in padded batches of ``(features, labels, weights)``; the last one may be short, but
     holds a multiple of ``replicas`` rows (weight 0 for the added ones)."""
     batches = length_sorted_batches(examples, global_batch_size, pool_batches, drop_remainder=False, width_multiple=width_multiple)
     return _without_autotuning(batches.map(functools.partial(_fill_replicas, replicas=replicas)).prefetch(AUTOTUNE))
 
 
-def _fill_replicas(tokens: tf.Tensor, labels: tf.Tensor, replicas: int) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
-    """Pad a batch to a multiple of ``replicas`` rows (strategy.split_batch splits it evenly) with weight-0 rows of one ``<unk>``."""
+def _fill_replicas(features: Features, labels: tf.Tensor, replicas: int) -> tuple[Features, tf.Tensor, tf.Tensor]:
+    """Pad a batch to a multiple of ``replicas`` rows (strategy.split_batch splits it evenly) with weight-0 rows of one
+    ``<unk>`` (and document row 0, no review's)."""
     rows = tf.shape(labels)[0]
     missing = (replicas - rows % replicas) % replicas
+    tokens = tokens_of(features)
     filler = tf.one_hot(tf.zeros([missing], tf.int32), tf.shape(tokens)[1], on_value=UNKNOWN_ID, off_value=0, dtype=tokens.dtype)
+    filled = _with_tokens(features, tf.concat([tokens, filler], axis=0))
+    if isinstance(features, dict):
+        filled["document"] = tf.concat([features["document"], tf.zeros([missing], features["document"].dtype)], axis=0)
     weights = tf.concat([tf.ones([rows]), tf.zeros([missing])], axis=0)
-    return tf.concat([tokens, filler], axis=0), tf.concat([labels, tf.zeros([missing])], axis=0), weights
+    return filled, tf.concat([labels, tf.zeros([missing])], axis=0), weights
 
 
 def distinct_widths(batches: tf.data.Dataset) -> int:
     """How many different widths the batches of ``batches`` have (one pass over the input pipeline)."""
-    return len({int(width) for width in batches.map(lambda tokens, *_: tf.shape(tokens)[1]).as_numpy_iterator()})
+    return len({int(width) for width in batches.map(lambda features, *_: tf.shape(tokens_of(features))[1]).as_numpy_iterator()})
 
 
 def _without_autotuning(batches: tf.data.Dataset) -> tf.data.Dataset:

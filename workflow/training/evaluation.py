@@ -56,8 +56,8 @@ class Evaluator:
         return self._iterators[id(examples)][1]
 
     def _distributed_step(self, iterator: Iterator[Batch]) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]:
-        def replica_step(tokens, labels, weights):
-            probabilities = self.model(tokens, training=False)[:, 0]
+        def replica_step(features, labels, weights):
+            probabilities = self.model(features, training=False)[:, 0]
             per_example = keras.losses.binary_crossentropy(labels[:, None], probabilities[:, None])
             return tf.reduce_sum(per_example * weights), probabilities, labels, weights
 

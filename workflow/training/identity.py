@@ -33,9 +33,10 @@ the code it runs that no setting names (:class:`Code`). Its rules:
 
 **The run name** (:func:`run_name`): ``trainer.run_name`` when set, otherwise
 what the run trains and its seed, e.g.
-``finetune-cnn3-glove.6B.100d-rownorm-ngramsfrozen-labels250-seed0``, so that
-runs of other modes, encoders, vectors, row scales, n-gram rows or budgets
-never share a folder.
+``finetune-cnn3-glove.6B.100d-rownorm-ngramsfrozen-pv15-labels250-seed0``
+(``pv15``: the paragraph vectors of ``paragraph_vectors.seed=15``), so that
+runs of other modes, encoders, vectors, row scales, n-gram rows, paragraph
+vectors or budgets never share a folder.
 
 **The sweep** (:func:`sweep_axes`): ``sweep.vectors x sweep.label_budgets x
 sweep.ngrams x sweep.modes x sweep.seeds``, outermost first.
@@ -66,6 +67,7 @@ class RunInputs(NamedTuple):
     matrix_sha256: Optional[str]  # the pretrained token rows; None in random mode
     ngram_rows_sha256: Optional[str]  # the pretrained n-gram rows; None when they are random
     embedding_dim: int
+    paragraph_vectors_sha256: Optional[str] = None  # the document table's vectors; None without model.paragraph_vectors
 
 
 class Code(NamedTuple):
@@ -100,6 +102,7 @@ def key(config: Config, inputs: RunInputs, global_batch_size: int, code: Code) -
             "vocab_sha256": inputs.vocab_sha256,
             "matrix_sha256": inputs.matrix_sha256,
             **({"ngram_rows_sha256": inputs.ngram_rows_sha256} if not random_ngrams else {}),
+            **({"paragraph_vectors_sha256": inputs.paragraph_vectors_sha256} if config.model.paragraph_vectors else {}),
         },
         "embedding_dim": inputs.embedding_dim,
         "global_batch_size": global_batch_size,
@@ -160,6 +163,7 @@ def run_name(config: Any) -> str:
     return "".join([f"{mode.value}-{config.model.name}-{source_name(config.embedding.vectors)}",
                     f"-{scale.value}norm" if reads_rows and scale is not EmbeddingScale.as_trained else "",
                     "" if ngrams is EmbeddingMode.random else f"-ngrams{ngrams.value}",
+                    f"-pv{config.paragraph_vectors.seed}" if getattr(config.model, "paragraph_vectors", False) else "",
                     "" if budget is None else f"-labels{budget}",
                     f"-seed{config.seed}"])
 

@@ -31,10 +31,14 @@ from workflow.embeddings.layout import source_name
 from workflow.embeddings.ngram_output import NgramOutput, NgramRows, table_buckets
 from workflow.embeddings.output import Word2VecOutput
 from workflow.errors import ContractError
+from workflow.paragraphs.output import RERUN as PARAGRAPHS_RERUN
+from workflow.paragraphs.output import ParagraphOutput, paragraph_dir
 from workflow.preprocess import output as preprocess_output
+from workflow.preprocess.layout import SPLITS
 from workflow.preprocess.output import PreprocessOutput
 from workflow.training import data, devices, identity, precision
 from workflow.training.checkpoints import TrainState
+from workflow.training.documents import DocumentTable, document_table
 from workflow.training.encoders import HashedBigrams, HashedTrigrams
 from workflow.training.export import export_text_model
 from workflow.training.hparams import run_hparams, write_session
@@ -68,6 +72,7 @@ class TrainingInputs:
     random_width: int  # the table's width in random mode: the imported matrix's, or word2vec.vector_size
     ngram_rows: dict[int, NgramRows] | None = None  # order -> pretrained n-gram rows (rescaled); None: embedding.ngrams=random
     ngram_rows_sha256: str | None = None
+    documents: DocumentTable | None = None  # the reviews' paragraph vectors (model.paragraph_vectors); None without
 
     @classmethod
     def read(cls, config: Config, preprocess: PreprocessOutput | None = None) -> "TrainingInputs":
@@ -98,6 +103,8 @@ class TrainingInputs:
             found = ngrams.rows(preprocess.vocab_sha256, table_buckets(config), inputs.dim(), matrix_sha256)
             inputs.ngram_rows = {order: NgramRows(table.rows, rescale(table.vectors, config.embedding.scale)) for order, table in found.items()}
             inputs.ngram_rows_sha256 = ngrams.rows_sha256
+        if config.model.paragraph_vectors:
+            inputs.documents = read_documents(config, preprocess)
         return inputs
 
     def dim(self) -> int:
@@ -106,7 +113,18 @@ class TrainingInputs:
     def digests(self) -> identity.RunInputs:
         """What the run's key records of its inputs."""
         return identity.RunInputs(self.preprocess.examples_sha256, self.preprocess.manifest["tokenizer"], self.preprocess.vocab_sha256,
-                                  self.matrix_sha256, self.ngram_rows_sha256, self.dim())
+                                  self.matrix_sha256, self.ngram_rows_sha256, self.dim(),
+                                  None if self.documents is None else self.documents.sha256)
+
+
+def read_documents(config: Config, preprocess: PreprocessOutput) -> DocumentTable:
+    """The document table of ``paragraph_vectors.seed``'s paragraph vectors (ContractError, naming the command, when they
+    are missing or were made from other examples)."""
+    paragraphs = ParagraphOutput(paragraph_dir(config.workdir, config.paragraph_vectors.seed))
+    if paragraphs.manifest["inputs"]["examples_sha256"] != preprocess.examples_sha256:
+        raise ContractError(f"{paragraphs.root}: the paragraph vectors were made from other examples than {preprocess.layout.root}'s: "
+                            f"run {PARAGRAPHS_RERUN}")
+    return document_table(paragraphs, {split: data.doc_ids(preprocess.example_files(split)) for split in SPLITS})
 
 
 def check_vector_source(config: Config, word2vec: Word2VecOutput) -> None:
@@ -188,16 +206,20 @@ def announce(config: Config, inputs: TrainingInputs, strategy: tf.distribute.Str
 
 
 def export(config: Config, inputs: TrainingInputs, layout: RunLayout, trained: Trained) -> None:
-    """The trained classifier (export/model.keras), its raw-string SavedModel (export/serving/, export.py) and its
-    predictions on the validation and test splits it has (scoring.py, predictions.py)."""
+    """The trained classifier (export/model.keras), its raw-string SavedModel (export/serving/, export.py; not for a network
+    with a document table, which has rows for the corpus's reviews only) and its predictions on the validation and test
+    splits it has (scoring.py, predictions.py)."""
     os.makedirs(os.path.dirname(layout.export), exist_ok=True)
     trained.model.save(layout.export)
-    export_text_model(trained.model, [token for token, _ in inputs.vocabulary], inputs.preprocess.tokenizer(), config.model.max_len,
-                      layout.serving)
+    if inputs.documents is None:
+        export_text_model(trained.model, [token for token, _ in inputs.vocabulary], inputs.preprocess.tokenizer(), config.model.max_len,
+                          layout.serving)
+    else:
+        log.info("%s: no serving model: the network reads paragraph vectors, which only the corpus's reviews have", layout.root)
     for split in PREDICTED_SPLITS:
         if inputs.sizes[split] and (split != "test" or trained.test is not None):
             write_predictions(layout, split, trained.model, inputs.preprocess.example_files(split), config.model.max_len,
-                              inputs.preprocess.films)
+                              inputs.preprocess.films, inputs.documents)
 
 
 def run_metrics(config: Config, name: str, asked: dict, inputs: TrainingInputs, strategy: tf.distribute.Strategy, run_key: dict,
@@ -253,12 +275,14 @@ def train_and_test(config: Config, name: str, inputs: TrainingInputs, strategy: 
     scratch = None if chief else os.path.join(layout.root, f".worker-{strategy.cluster_resolver.task_id}")
     keras.utils.set_random_seed(config.seed)
     sizes = inputs.sizes
+    lookup = None if inputs.documents is None else inputs.documents.lookup()
     examples = {split: data.split_examples(inputs.preprocess.example_files(split), config.model.max_len,
-                                           inputs.train_hash_threshold if split == "train" else None)
+                                           inputs.train_hash_threshold if split == "train" else None, lookup)
                 for split in sizes if sizes[split]}
     with strategy.scope():
         model = build_classifier(len(inputs.vocabulary), inputs.dim(), config.embedding.mode, config.model, config.seed, inputs.pretrained,
-                                 config.trainer.precision, config.embedding.ngrams, inputs.ngram_rows)
+                                 config.trainer.precision, config.embedding.ngrams, inputs.ngram_rows,
+                                 None if inputs.documents is None else inputs.documents.vectors)
     initial_embedding = embedding_matrix(model)
     controller = Controller(Trainer(strategy, model, config.trainer, learning_rate), config.trainer, layout.checkpoints,
                             layout.tensorboard if chief else None, scratch_dir=None if chief else os.path.join(scratch, "checkpoints"),

@@ -28,7 +28,7 @@ from workflow.training.sparse_reduction import mirrored_cross_device_ops
 
 log = logging.getLogger(__name__)
 
-Batch = tuple[tf.Tensor, ...]  # (tokens [n, width], labels [n]) for training; evaluation adds weights [n]
+Batch = tuple  # (features, labels [n]) for training, evaluation adds weights [n]; features: tokens [n, width] or a dict (data.py)
 
 
 def configure_logical_devices(config: StrategyConfig) -> None:
@@ -103,13 +103,15 @@ def replica_batches(strategy: tf.distribute.Strategy, iterator: Iterator[Batch])
 
 
 def split_batch(batch: Batch, replicas: int) -> list[Batch]:
-    """A batch of ``n`` rows (``(tokens, labels[, weights])``) as ``replicas`` batches of ``n / replicas`` consecutive
-    rows; ``n`` must be a multiple of ``replicas`` (training batches are whole global batches, evaluation batches are
-    filled to one)."""
-    rows = tf.shape(batch[0])[0]
+    """A batch of ``n`` rows (``(features, labels[, weights])``, the features token ids or a dict of them and document
+    rows) as ``replicas`` batches of ``n / replicas`` consecutive rows; ``n`` must be a multiple of ``replicas`` (training
+    batches are whole global batches, evaluation batches are filled to one)."""
+    parts = tf.nest.flatten(batch)
+    rows = tf.shape(parts[0])[0]
     even = tf.debugging.assert_equal(rows % replicas, 0, message=f"a batch whose rows do not split evenly over {replicas} replicas")
     with tf.control_dependencies([even]):  # this message, not tf.split's, in a step too
-        return list(zip(*(tf.split(part, replicas) for part in batch)))
+        shares = [tf.split(part, replicas) for part in parts]
+    return [tf.nest.pack_sequence_as(batch, [share[replica] for share in shares]) for replica in range(replicas)]
 
 
 def mirrored_strategy(devices: list[str]) -> tf.distribute.MirroredStrategy:

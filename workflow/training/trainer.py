@@ -76,10 +76,11 @@ class Trainer:
 
     # ------------------------------------------------------------------ steps
 
-    def _replica_train_step(self, tokens: tf.Tensor, labels: tf.Tensor) -> None:
-        """One replica's share ``[batch, width]`` of the global batch: gradients applied, sums added on the device."""
+    def _replica_train_step(self, features: data.Features, labels: tf.Tensor) -> None:
+        """One replica's share of the global batch (token ids ``[batch, width]``, data.py): gradients applied, sums added
+        on the device."""
         with tf.GradientTape() as tape:
-            probabilities = self.model(tokens, training=True)
+            probabilities = self.model(features, training=True)
             per_example = keras.losses.binary_crossentropy(labels[:, None], probabilities)
             loss = tf.nn.compute_average_loss(per_example, global_batch_size=self.global_batch_size)
             if self.loss_scale is not None:
