@@ -34,7 +34,7 @@ SMALL_RUN = ("word2vec.workers=1", "word2vec.vector_size=16", "word2vec.epochs=5
 # logical devices and a worker's collectives must be set up before it ("Virtual devices cannot be modified after being
 # initialized", "Collective ops must be configured at program startup"); every layout below trains on the same 200.
 BUDGET = 200
-# One epoch (13 steps): one device and two replicas sum a batch's gradients in another order, and Adam turns a rounding
+# One epoch (12 steps): one device and two replicas sum a batch's gradients in another order, and Adam turns a rounding
 # difference in a gradient near 0 into a whole step of either sign. After one epoch the weights agree within 2.1e-5 on
 # an AMD EPYC; after two they differed by up to 2.8e-2 in a few convolution weights there (1.3e-5 on an Intel Xeon).
 EXACT = (*SMALL_RUN, "trainer.epochs=1", "trainer.learning_rate=0.01", f"trainer.label_budget={BUDGET}")

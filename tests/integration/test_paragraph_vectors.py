@@ -13,16 +13,24 @@ import shutil
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from tests.conftest import run_here, workflow_archive
+from tests.conftest import SMALL as WORKFLOW
+from tests.conftest import compose_config, run_here, typed, workflow_archive
 from workflow.errors import ContractError
 from workflow.paragraphs import classifier
 from workflow.paragraphs.output import ParagraphOutput, paragraph_dir
 from workflow.preprocess.output import PreprocessOutput
 from workflow.report.combination import stored
 from workflow.report.runs import find_runs
+from workflow.training import data
+from workflow.training.evaluation import auc
+from workflow.training.model import DOCUMENT_EMBEDDING_LAYER
+from workflow.training.output import RunOutput
+from workflow.training.stage import TrainingInputs
 
 TOOL = Path(__file__).resolve().parents[2] / "benchmarks" / "paragraph_vectors.py"
 SMALL = ("paragraph_vectors.vector_size=8", "paragraph_vectors.epochs=2", "paragraph_vectors.workers=1")
@@ -157,21 +165,18 @@ def test_several_paragraph_vector_models_are_averaged_before_each_run(paragraphs
     assert "pv-dbow-seed0 alone" in out and "pv-dbow-seed1 alone" in out
 
 
-def test_a_network_reads_each_reviews_paragraph_vector_from_a_frozen_document_table(paragraphs, workflow_run):
+def test_a_network_reads_each_reviews_paragraph_vector_from_a_frozen_document_table(paragraphs, workflow_run, tmp_path):
     """model.paragraph_vectors=true: a third head on the document table, whose rows are the stage's vectors standardised
     by the training reviews; the rows stay as they started, every review is scored with its own row, the run's key
     holds the vectors' digest, and no serving model is made (only the corpus's reviews have rows)."""
-    import keras
-    import tensorflow as tf
-
-    from tests.conftest import SMALL as WORKFLOW
-    from workflow.training import data
-    from workflow.training.model import DOCUMENT_EMBEDDING_LAYER
-    from workflow.training.output import RunOutput
-
-    workdir = paragraphs[0]
-    output = run_here("train", f"workdir={workdir}", "data=imdb", f"data.path={workflow_archive(workflow_run)}", "preprocess.min_count=1",
-                      *WORKFLOW, "embedding=frozen", "model.paragraph_vectors=true", cwd=workdir.parent)
+    workdir = tmp_path / "work"
+    shutil.copytree(paragraphs[0], workdir, symlinks=True)  # the module's stays as it was: other tests count its runs
+    overrides = ("data=imdb", f"data.path={workflow_archive(workflow_run)}", "preprocess.min_count=1", *WORKFLOW, *SMALL, "embedding=frozen",
+                 "model.paragraph_vectors=true")
+    with pytest.raises(ContractError, match=r"the paragraph vectors are not this config's \(changed: config\.paragraph_vectors\.epochs "
+                                            r"\(2 -> 3\)\): run wf-paragraph-vectors"):
+        TrainingInputs.read(typed(compose_config(workdir, *overrides, "paragraph_vectors.epochs=3")))
+    output = run_here("train", f"workdir={workdir}", *overrides, cwd=workdir.parent)
     run = RunOutput(str(workdir / "runs" / "frozen-cnn3-word2vec-rownorm-pv0-seed0"))
     assert run.finished, output
     found = ParagraphOutput(paragraph_dir(str(workdir), 0))
@@ -186,8 +191,11 @@ def test_a_network_reads_each_reviews_paragraph_vector_from_a_frozen_document_ta
     assert np.allclose(table[0], 0) and np.allclose(table[1:], expected, atol=1e-5), "frozen: the rows training started from"
 
     # Each review scored with its own row: its stored probability is the network's on its tokens and that row, and
-    # another review's row changes it.
+    # another review's row changes it; training and evaluation find the rows by doc id in tf.data, scoring by a dict:
+    # the test accuracy evaluated after training is the stored predictions'.
     stored_test = run.predictions("test")
+    assert run.metrics.test.accuracy == pytest.approx(float(stored_test.correct.mean()), abs=1e-9)
+    assert run.metrics.test.auc == pytest.approx(auc(stored_test.labels, stored_test.probabilities), abs=1e-3)
     reviews = {doc_id: tokens for doc_id, tokens, _ in data.reviews(PreprocessOutput(str(workdir)).example_files("test"), 800)}
     test_ids = sorted(reviews)
     first = 1 + len(splits[0]) + len(splits[1])  # the test reviews' rows follow the training and validation ones

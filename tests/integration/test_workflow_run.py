@@ -348,7 +348,7 @@ def test_wf_predict_speaks_the_workflow_language(workflow_run, capsys):
     assert status == 0 and out.splitlines()[0].endswith("\ta=b is a review, not an override")
     assert err.startswith(f"warning: model={served.parent.parent} is read as --run"), "model= names the config group: said once"
     status, _, err = predict_here(capsys, f"workdir={workdir / 'nowhere'}", "text")
-    assert status == 1 and err.startswith("error: no finished finetune run under")
+    assert status == 1 and err.startswith("error: no finished finetune run with a serving model under")
 
 
 

@@ -62,6 +62,7 @@ def test_wrong_type_and_bad_enum_fail_at_compose(make_config):
         ("word2vec.alpha=inf", "word2vec.alpha"),
         ("word2vec.sample=nan", "word2vec.sample"),
         ("paragraph_vectors.epochs=0", "paragraph_vectors.epochs"),
+        ("paragraph_vectors.ngrams=0", "paragraph_vectors.ngrams"),
         ("paragraph_vectors.sample=-1", "paragraph_vectors.sample"),
         ("paragraph_vectors.seed=-1", "paragraph_vectors.seed"),
         ("seed=-1", "seed"),

@@ -9,7 +9,7 @@
                                      standardisation and the weights
     manifest.json                    cache key, the digests of the files above, validation accuracy, timings (written last)
 
-The trained PV-DBOW model is not kept (a few GB with the pairs): the
+The trained PV-DBOW model is not kept (a few GB with the n-grams): the
 vectors and the regression are what later steps read, through
 ``ParagraphOutput`` (output.py).
 """

@@ -47,9 +47,10 @@ from workflow.training.layout import PREDICTED_SPLITS
 log = logging.getLogger(__name__)
 
 
-def key(config: Config) -> dict:
-    """What the paragraph vectors and the regression depend on (see the module docstring)."""
-    preprocess = preprocess_output.PreprocessOutput(config.workdir)
+def key(config: Config, preprocess: preprocess_output.PreprocessOutput | None = None) -> dict:
+    """What the paragraph vectors and the regression depend on (see the module docstring); ``preprocess``: the (pinned)
+    preprocessing output to read, by default the current one."""
+    preprocess = preprocess or preprocess_output.PreprocessOutput(config.workdir)
     return {"format_version": FORMAT_VERSION, "config": {"paragraph_vectors": section(config.paragraph_vectors)}, "inputs": inputs(preprocess)}
 
 

@@ -12,7 +12,8 @@ command; every other argument is a review. ``--run`` names the run (its
 folder, or its ``export/serving``); ``model=<path>``, its spelling before
 ``model`` meant only the config group, is read as ``--run <path>``, with a
 warning. Without either, the newest finished finetune run of the workdir
-is used (training/output.py finds it). The model used is printed on
+with a serving model is used (training/output.py finds it; a network that
+reads paragraph vectors has none). The model used is printed on
 standard error; standard output has one line per review:
 ``probability<TAB>label<TAB>review``, the review with its backslashes, tabs,
 newlines and carriage returns escaped (``\\\\``, ``\\t``, ``\\n``, ``\\r``) so
@@ -58,8 +59,12 @@ def serving_model(run: str) -> str:
     """The SavedModel of ``--run``: a run folder's export, or a serving folder itself; SystemExit with one line otherwise."""
     from workflow.training.output import RunOutput
 
-    path = RunOutput(run).serving or run
+    found = RunOutput(run)
+    path = found.serving or run
     if not os.path.exists(os.path.join(path, "saved_model.pb")):
+        if found.finished and found.metrics.config.get("model", {}).get("paragraph_vectors"):
+            sys.exit(f"error: --run {run}: a network that reads paragraph vectors has no serving model (only the corpus's "
+                     "reviews have one)")
         sys.exit(f"error: --run {run}: no exported model there (a run folder or its export/serving folder)")
     return path
 
@@ -74,8 +79,8 @@ def newest_finetune_model(overrides: list[str]) -> str:
     workdir = compose(*overrides).workdir
     exported = [run for run in RunOutput.in_workdir(workdir) if run.metrics.mode is EmbeddingMode.finetune and run.serving]
     if not exported:
-        sys.exit(f"error: no finished finetune run under {os.path.join(workdir, 'runs')}: run wf-run (or wf-train) first, "
-                 "or name one with --run <run folder>")
+        sys.exit(f"error: no finished finetune run with a serving model under {os.path.join(workdir, 'runs')}: run wf-run "
+                 "(or wf-train) first, or name one with --run <run folder>")
     return max(exported, key=lambda run: run.finished_at()).serving
 
 

@@ -39,11 +39,15 @@ class DocumentTable:
         return {doc_id: row for row, doc_id in enumerate(self.doc_ids, start=1)}
 
     def rows(self, doc_ids: list[str]) -> np.ndarray:
-        """int32 ``[len(doc_ids)]``: each review's row (0 for a review the table lacks)."""
-        return np.array([self.row_of.get(doc_id, 0) for doc_id in doc_ids], dtype=np.int32)
+        """int32 ``[len(doc_ids)]``: each review's row (ContractError for a review the table lacks)."""
+        missing = [doc_id for doc_id in doc_ids if doc_id not in self.row_of]
+        if missing:
+            raise ContractError(f"{len(missing)} reviews have no paragraph vector (the first: {missing[0]}): run {RERUN}")
+        return np.array([self.row_of[doc_id] for doc_id in doc_ids], dtype=np.int32)
 
     def lookup(self) -> tf.lookup.StaticHashTable:
-        """doc id (string) -> row (int64; 0 for a review the table lacks), for tf.data (data.split_examples)."""
+        """doc id (string) -> row (int64), for tf.data (data.split_examples). The table holds every example's review
+        (:func:`document_table`), so the default row 0 is never looked up."""
         return tf.lookup.StaticHashTable(
             tf.lookup.KeyValueTensorInitializer(tf.constant(self.doc_ids, tf.string), tf.range(1, len(self.doc_ids) + 1, dtype=tf.int64)),
             default_value=0)

@@ -35,8 +35,8 @@ the code it runs that no setting names (:class:`Code`). Its rules:
 what the run trains and its seed, e.g.
 ``finetune-cnn3-glove.6B.100d-rownorm-ngramsfrozen-pv15-labels250-seed0``
 (``pv15``: the paragraph vectors of ``paragraph_vectors.seed=15``), so that
-runs of other modes, encoders, vectors, row scales, n-gram rows, paragraph
-vectors or budgets never share a folder.
+runs of other modes, encoders, vectors, row scales, n-gram rows,
+paragraph-vector seeds or budgets never share a folder.
 
 **The sweep** (:func:`sweep_axes`): ``sweep.vectors x sweep.label_budgets x
 sweep.ngrams x sweep.modes x sweep.seeds``, outermost first.

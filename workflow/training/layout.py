@@ -10,7 +10,8 @@ configuration stays until the new run finishes beside it, then moves to
     checkpoints/state.json                 which checkpoint, epoch, step in epoch, history so far
     best/model.weights.h5                  weights of the epoch with the best validation accuracy (the last epoch without validation)
     tensorboard/{train,validation}/        scalars: loss, accuracy, learning rate
-    export/model.keras                     the trained classifier (token ids in, probability out)
+    export/model.keras                     the trained classifier (token ids, and document rows with model.paragraph_vectors, in;
+                                           probability out)
     export/serving/                        SavedModel: raw strings in (tokenizer + vocabulary inside), probability out
     test_predictions.csv                   one row a test review, in doc_id order: doc_id, label, probability, film (the report's paired bootstrap)
     validation_predictions.csv             the same for the validation reviews (choosing a combination of runs on validation)

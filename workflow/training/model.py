@@ -122,7 +122,7 @@ def _layers(vocabulary_size: int, dim: int, mode: EmbeddingMode, config: ModelCo
     inputs = tokens
     if documents is not None:
         document = keras.Input(shape=(), dtype="int32", name="document")
-        table = keras.layers.Embedding(documents.shape[0], documents.shape[1], trainable=False, name=DOCUMENT_EMBEDDING_LAYER)
+        table = RowGatherEmbedding(documents.shape[0], documents.shape[1], trainable=False, name=DOCUMENT_EMBEDDING_LAYER)
         heads.append(_probability(table(document), config, seed + 20, "paragraph_probability", prefix="paragraph_"))
         inputs = {"tokens": tokens, "document": document}
     probability = heads[0] if len(heads) == 1 else keras.layers.Average(name="sentiment", dtype=OUTPUT_DTYPE)(heads)

@@ -160,7 +160,8 @@ class RunOutput:
 
     @property
     def classifier(self) -> str:
-        """Its trained classifier (``export/model.keras``: token ids in, probability out; training/model.py loads it)."""
+        """Its trained classifier (``export/model.keras``: token ids, and document rows with ``model.paragraph_vectors``,
+        in; probability out; training/model.py loads it)."""
         return self.layout.export
 
     @property

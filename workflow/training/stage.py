@@ -26,11 +26,13 @@ import tensorflow as tf
 
 from workflow import __version__
 from workflow.artifacts import write_json_atomic
+from workflow.caching import why_outdated
 from workflow.config import Config, EmbeddingMode, plain, with_values
 from workflow.embeddings.layout import source_name
 from workflow.embeddings.ngram_output import NgramOutput, NgramRows, table_buckets
 from workflow.embeddings.output import Word2VecOutput
 from workflow.errors import ContractError
+from workflow.paragraphs import stage as paragraph_stage
 from workflow.paragraphs.output import RERUN as PARAGRAPHS_RERUN
 from workflow.paragraphs.output import ParagraphOutput, paragraph_dir
 from workflow.preprocess import output as preprocess_output
@@ -121,9 +123,10 @@ def read_documents(config: Config, preprocess: PreprocessOutput) -> DocumentTabl
     """The document table of ``paragraph_vectors.seed``'s paragraph vectors (ContractError, naming the command, when they
     are missing or were made from other examples)."""
     paragraphs = ParagraphOutput(paragraph_dir(config.workdir, config.paragraph_vectors.seed))
-    if paragraphs.manifest["inputs"]["examples_sha256"] != preprocess.examples_sha256:
-        raise ContractError(f"{paragraphs.root}: the paragraph vectors were made from other examples than {preprocess.layout.root}'s: "
-                            f"run {PARAGRAPHS_RERUN}")
+    outdated = why_outdated(paragraphs.manifest["key"], paragraph_stage.key(config, preprocess), config)
+    if outdated:
+        raise ContractError(f"{paragraphs.root}: the paragraph vectors are not this config's ({outdated}): run {PARAGRAPHS_RERUN} "
+                            "(wf-run does)")
     return document_table(paragraphs, {split: data.doc_ids(preprocess.example_files(split)) for split in SPLITS})
 
 
