@@ -77,10 +77,16 @@ class Classifier:
                 "mean": self.mean.tolist(), "scale": self.scale.tolist(), "weights": self.weights.tolist()}
 
 
+def standardisation(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The mean and scale ``[dim]`` that standardise the training reviews' ``vectors`` ``[reviews, dim]`` (the standard
+    deviation + 1e-8): the regression's, and the document table's (training/documents.py)."""
+    return vectors.mean(axis=0), vectors.std(axis=0) + 1e-8
+
+
 def trained(vectors: np.ndarray, labels: np.ndarray, units: list[str], seed: int) -> Classifier:
     """A regression on the training reviews' ``vectors`` ``[reviews, dim]``, standardised first; ``units``: each review's
     film (or its own id where no film is known), for the folds; ``seed``: the folds'."""
-    mean, scale = vectors.mean(axis=0), vectors.std(axis=0) + 1e-8
+    mean, scale = standardisation(vectors)
     standardised = (vectors - mean) / scale
     l2, accuracy = chosen_l2(standardised, labels, units, seed)
     return Classifier(mean, scale, fit(standardised, labels, l2), l2, accuracy)

@@ -22,6 +22,7 @@ import numpy as np
 import tensorflow as tf
 
 from workflow.errors import ContractError
+from workflow.paragraphs.classifier import standardisation
 from workflow.paragraphs.output import RERUN, ParagraphOutput
 from workflow.preprocess.layout import SPLITS
 
@@ -66,8 +67,7 @@ def document_table(paragraphs: ParagraphOutput, split_doc_ids: dict[str, list[st
                                 f"vectors were made from other examples; run {RERUN}")
         doc_ids += expected
         blocks.append(found)
-    train = blocks[0]
-    scale = train.std(axis=0)
-    standardised = (np.concatenate(blocks) - train.mean(axis=0)) / np.where(scale > 0, scale, 1.0)
-    return DocumentTable(doc_ids, np.concatenate([np.zeros((1, train.shape[1])), standardised]).astype(np.float32),
+    mean, scale = standardisation(blocks[0])
+    standardised = (np.concatenate(blocks) - mean) / scale
+    return DocumentTable(doc_ids, np.concatenate([np.zeros((1, len(mean))), standardised]).astype(np.float32),
                          paragraphs.vectors_sha256)
